@@ -1,0 +1,104 @@
+"""The contract every source connector implements.
+
+A connector is a package under ``flowservice.connectors`` (or a third-party
+package) exposing one ``Connector`` subclass, registered in the
+``flowservice.connectors`` entry-point group under its connection spec id.
+It never imports ``flowservice.api`` or ``flowservice.store``: it gets the
+decrypted auth params and returns plain data and Arrow batches.
+
+Errors: raise ``flowservice.errors.SourceConfigError`` (the user must fix the
+settings), ``TransientSourceError`` (retrying may help) or
+``SourceSystemError``; messages never contain secrets.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class SourceObject:
+    """A table or view the connection can see, named ``schema.table``."""
+
+    name: str
+    type: str  # "table" | "view"
+    can_preview: bool = True
+    can_fetch_schema: bool = True
+
+
+@dataclass(frozen=True)
+class SourceColumn:
+    """A column with its native type and its XDM mapping."""
+
+    name: str
+    original_type: str  # e.g. "decimal(19,4)"
+    xdm_type: str  # "string", "number", "integer", "boolean", "date", "date-time", ...
+    arrow_type: pa.DataType
+    nullable: bool = True
+    primary_key_position: int | None = None
+    lossy: bool = False
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    name: str
+    columns: list[SourceColumn]
+
+
+@dataclass(frozen=True)
+class ReadWindow:
+    """Rows whose ``column`` lies in the half-open window [start, end), in UTC."""
+
+    column: str
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    message: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Connector(ABC):
+    """A source system reached through one base connection's auth params."""
+
+    connection_spec_id: ClassVar[str]
+    name: ClassVar[str]
+
+    def __init__(self, auth_params: Mapping[str, Any]) -> None:
+        self.auth_params = auth_params
+
+    @abstractmethod
+    def check(self) -> CheckResult:
+        """Connect once and report whether the settings work, with the reason if not."""
+
+    @abstractmethod
+    def list_objects(self, *, start: int = 0, limit: int | None = None) -> list[SourceObject]:
+        """Tables and views of all user schemas, sorted by name."""
+
+    @abstractmethod
+    def describe(self, table: str) -> TableSchema:
+        """Columns of ``schema.table``; ``NotFound`` if the catalog has no such object."""
+
+    @abstractmethod
+    def preview(self, table: str, *, count: int = 100) -> tuple[TableSchema, list[dict[str, Any]]]:
+        """The schema and up to ``count`` rows as JSON-ready dicts."""
+
+    @abstractmethod
+    def read(
+        self,
+        table: str,
+        *,
+        columns: list[str] | None = None,
+        window: ReadWindow | None = None,
+        batch_rows: int = 65536,
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream the table (optionally a window of it) as Arrow record batches."""

@@ -1,0 +1,167 @@
+"""The boundary between the TDS front end and the SQL engine.
+
+The front end (``mssql_emulator.tds`` and ``mssql_emulator.server``) speaks the
+wire protocol; the engine (``mssql_emulator.engine``) runs T-SQL on DuckDB.
+They meet only through the types below, so either side can change freely.
+
+Values cross as Arrow arrays, one representation per SQL Server type:
+
+==========================  =============================================
+SQL Server type             Arrow type of the column the engine yields
+==========================  =============================================
+bit                         bool
+tinyint/smallint/int/bigint any integer type (values within the SQL range)
+decimal/numeric(p,s)        decimal128 (scale == s)
+money / smallmoney          decimal128(19,4) / decimal128(10,4)
+real / float                float32 / float64
+char/varchar/nchar/nvarchar string or large_string (max too)
+binary/varbinary            binary or large_binary (max too)
+date                        date32
+time(s)                     time64('us')
+datetime2(s)                timestamp('us'), no time zone
+datetime / smalldatetime    timestamp('us') (already rounded by the engine)
+datetimeoffset(s)           struct<utc: timestamp('us'), offset: int16 minutes>
+uniqueidentifier            string, canonical 36-character form
+==========================  =============================================
+
+Precision: DuckDB keeps microseconds, so time/datetime2/datetimeoffset carry
+at most 6 fractional digits; a 7th digit sent by a client is rounded.
+
+Parameters arrive decoded to Python values (``int``, ``float``, ``bool``,
+``decimal.Decimal``, ``str``, ``bytes``, ``datetime.date``, ``datetime.time``,
+``datetime.datetime`` (aware for datetimeoffset), ``uuid.UUID`` or ``None``)
+together with the type the client declared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class SqlType:
+    """A declared SQL Server type, e.g. ``nvarchar(50)`` or ``decimal(19,4)``.
+
+    ``length`` counts characters for char types and bytes for binary types,
+    ``-1`` meaning ``max``; ``scale`` is also the fractional-second digits of
+    time, datetime2 and datetimeoffset.
+    """
+
+    name: str
+    length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+
+    def __str__(self) -> str:
+        if self.length is not None:
+            return f"{self.name}({'max' if self.length == -1 else self.length})"
+        if self.name in ("decimal", "numeric"):
+            return f"{self.name}({self.precision},{self.scale})"
+        if self.name in ("time", "datetime2", "datetimeoffset") and self.scale is not None:
+            return f"{self.name}({self.scale})"
+        return self.name
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: SqlType
+    nullable: bool = True
+    identity: bool = False
+
+
+@dataclass
+class ResultSet:
+    """Rows of one SELECT; ``batches`` is consumed once, lazily."""
+
+    columns: list[Column]
+    batches: Iterator[pa.RecordBatch]
+
+
+@dataclass(frozen=True)
+class Message:
+    """An informational message (TDS INFO token), e.g. 5701 after USE."""
+
+    number: int
+    message: str
+    severity: int = 0
+    state: int = 1
+
+
+@dataclass
+class StatementResult:
+    """What one statement of a batch produced.
+
+    ``rowcount`` is the affected/selected row count when SQL Server reports one
+    (SELECT after its rows are read, INSERT/UPDATE/DELETE), else ``None``.
+    ``database`` is set when the statement changed the current database.
+    """
+
+    result_set: ResultSet | None = None
+    rowcount: int | None = None
+    messages: list[Message] = field(default_factory=list)
+    database: str | None = None
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: SqlType
+    value: Any
+    output: bool = False
+
+
+class SqlError(Exception):
+    """An error exactly as SQL Server reports it (number, severity, state, text)."""
+
+    def __init__(self, number: int, message: str, *, severity: int = 16, state: int = 1,
+                 line: int = 1) -> None:
+        super().__init__(message)
+        self.number = number
+        self.message = message
+        self.severity = severity
+        self.state = state
+        self.line = line
+
+
+class Session(Protocol):
+    """One client connection's view of the engine: current database, transaction."""
+
+    database: str
+
+    def execute(self, sql: str, params: list[Param] | None = None) -> Iterator[StatementResult]:
+        """Run a T-SQL batch, yielding one result per statement as it completes.
+
+        A failing statement raises ``SqlError`` from the iterator; the session
+        stays usable (the front end reports the error and goes on).
+        """
+        ...
+
+    def begin(self) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def describe_parameters(self, sql: str) -> list[Column]:
+        """``sp_describe_undeclared_parameters``; may return [] to let drivers fall back."""
+        ...
+
+    def cancel(self) -> None:
+        """Interrupt the running statement (TDS attention); safe from another thread."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Engine(Protocol):
+    """The databases behind one emulator; shared by all sessions."""
+
+    def has_database(self, name: str) -> bool: ...
+    def open_session(self, database: str, user: str) -> Session: ...
+    def close(self) -> None: ...

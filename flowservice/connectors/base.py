@@ -76,6 +76,19 @@ class Connector(ABC):
     def __init__(self, auth_params: Mapping[str, Any]) -> None:
         self.auth_params = auth_params
 
+    @classmethod
+    def validate_auth(cls, spec_name: str, params: Mapping[str, Any]) -> None:
+        """Check auth params beyond their JSON Schema.
+
+        Raise ``InvalidRequest`` with a message that says what is wrong (never
+        the secret itself). The default accepts what the schema accepted.
+        """
+
+    @classmethod
+    def mask_secret(cls, key: str, value: str) -> str:
+        """How the secret auth param ``key`` appears in responses."""
+        return "****"
+
     @abstractmethod
     def check(self) -> CheckResult:
         """Connect once and report whether the settings work, with the reason if not."""

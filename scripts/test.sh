@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs everything the tests need, starts PostgreSQL, then runs lint, type check and the
+# whole test suite (API tests on SQLite and PostgreSQL). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh test
+export FLOWSERVICE_TEST_POSTGRES_URL=${FLOWSERVICE_TEST_POSTGRES_URL:-$(.ci/start-postgres.sh)}
+echo "== ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "== mypy"
+.venv/bin/mypy
+echo "== pytest"
+.venv/bin/pytest "$@"

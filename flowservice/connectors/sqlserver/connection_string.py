@@ -1,0 +1,384 @@
+"""Parse the ADO.NET connection strings SQL Server users paste into typed settings.
+
+Grammar: ``keyword=value`` pairs separated by ``;``. Keywords are
+case-insensitive, surrounding whitespace is ignored and inner runs of spaces
+count as one. A value may be quoted with ``'`` or ``"`` (a doubled quote
+inside stands for one) or, as in ODBC strings, braced with ``{}`` (``}}``
+stands for ``}``); quoted values may hold ``;``. Later pairs override earlier
+ones, as in ADO.NET. Messages never contain the password.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from flowservice.errors import InvalidRequest
+
+Encrypt = Literal["mandatory", "optional", "strict"]
+Intent = Literal["ReadWrite", "ReadOnly"]
+
+DEFAULT_CONNECT_TIMEOUT = 15
+MAX_CONNECT_TIMEOUT = 600
+MASK = "****"
+
+# Canonical setting name for every keyword (after lower-casing and collapsing spaces).
+KEYWORDS: dict[str, str] = {
+    "data source": "server",
+    "server": "server",
+    "address": "server",
+    "addr": "server",
+    "network address": "server",
+    "initial catalog": "database",
+    "database": "database",
+    "user id": "user",
+    "userid": "user",
+    "uid": "user",
+    "user": "user",
+    "password": "password",
+    "pwd": "password",
+    "integrated security": "integrated_security",
+    "trusted_connection": "integrated_security",
+    "encrypt": "encrypt",
+    "trustservercertificate": "trust_server_certificate",
+    "trust server certificate": "trust_server_certificate",
+    "connect timeout": "connect_timeout",
+    "connection timeout": "connect_timeout",
+    "timeout": "connect_timeout",
+    "applicationintent": "application_intent",
+    "application intent": "application_intent",
+    "application name": "application_name",
+    "app": "application_name",
+    "multisubnetfailover": "multi_subnet_failover",
+    "multi subnet failover": "multi_subnet_failover",
+    "hostnameincertificate": "host_name_in_certificate",
+    "host name in certificate": "host_name_in_certificate",
+    "packet size": "packet_size",
+    "authentication": "authentication",
+}
+
+# Client-side ADO.NET settings that change nothing for a single server-side connection:
+# accepted so that strings copied from portals (Azure's includes two of them) just work.
+IGNORED_KEYWORDS = frozenset(
+    {
+        "persist security info",
+        "persistsecurityinfo",
+        "multipleactiveresultsets",
+        "multiple active result sets",
+        "pooling",
+        "min pool size",
+        "max pool size",
+        "connection lifetime",
+        "load balance timeout",
+        "enlist",
+        "workstation id",
+        "wsid",
+        "transparentnetworkipresolution",
+        "connectretrycount",
+        "connect retry count",
+        "connectretryinterval",
+        "connect retry interval",
+        "driver",
+    }
+)
+
+_TRUE = frozenset({"true", "yes"})
+_FALSE = frozenset({"false", "no"})
+_ENCRYPT: dict[str, Encrypt] = {
+    "true": "mandatory",
+    "yes": "mandatory",
+    "mandatory": "mandatory",
+    "false": "optional",
+    "no": "optional",
+    "optional": "optional",
+    "strict": "strict",
+}
+_SQL_AUTH = frozenset({"sqlpassword", "sql password"})
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """What a connection string asks for, with every default filled in."""
+
+    host: str
+    user: str
+    password: str = field(default="", repr=False)
+    port: int | None = None
+    instance: str | None = None
+    database: str | None = None
+    encrypt: Encrypt = "mandatory"
+    trust_server_certificate: bool = False
+    connect_timeout: int = DEFAULT_CONNECT_TIMEOUT
+    application_intent: Intent = "ReadWrite"
+    application_name: str | None = None
+    multi_subnet_failover: bool = False
+    host_name_in_certificate: str | None = None
+    packet_size: int | None = None
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One ``keyword=value`` pair and where its value sits in the original string."""
+
+    keyword: str  # normalised: lower case, single spaces
+    written: str  # the keyword as the user wrote it, for messages
+    value: str
+    value_start: int
+    value_end: int
+
+
+def split_pairs(text: str) -> list[Pair]:
+    """Tokenise a connection string; raise ``InvalidRequest`` on a syntax error."""
+    pairs: list[Pair] = []
+    pos, end = 0, len(text)
+    while pos < end:
+        if text[pos] in "; \t\r\n":
+            pos += 1
+            continue
+        eq = text.find("=", pos)
+        semi = text.find(";", pos)
+        if eq < 0 or (0 <= semi < eq):
+            stop = end if semi < 0 else semi
+            raise InvalidRequest(
+                f"Connection string: expected 'keyword=value' but found "
+                f"'{_safe_fragment(text[pos:stop])}' without '='."
+            )
+        written = text[pos:eq].strip()
+        keyword = _SPACES.sub(" ", written).lower()
+        if not keyword:
+            raise InvalidRequest("Connection string: a value is missing its keyword before '='.")
+        value, value_start, value_end, pos = _read_value(text, eq + 1, written)
+        pairs.append(Pair(keyword, written, value, value_start, value_end))
+    return pairs
+
+
+def _read_value(text: str, pos: int, keyword: str) -> tuple[str, int, int, int]:
+    """Read one value starting at ``pos``: (value, start, end, position after the ``;``)."""
+    end = len(text)
+    while pos < end and text[pos] in " \t":
+        pos += 1
+    if pos < end and text[pos] in "'\"{":
+        opening = text[pos]
+        closing = "}" if opening == "{" else opening
+        start = pos
+        pos += 1
+        chars: list[str] = []
+        while True:
+            if pos >= end:
+                raise InvalidRequest(
+                    f"Connection string: the value of '{keyword}' opens with {opening} "
+                    "but is never closed."
+                )
+            if text[pos] == closing:
+                if pos + 1 < end and text[pos + 1] == closing:
+                    chars.append(closing)
+                    pos += 2
+                    continue
+                pos += 1
+                break
+            chars.append(text[pos])
+            pos += 1
+        value_end = pos
+        while pos < end and text[pos] in " \t\r\n":
+            pos += 1
+        if pos < end and text[pos] != ";":
+            raise InvalidRequest(
+                f"Connection string: unexpected characters after the quoted value of '{keyword}'."
+            )
+        return "".join(chars), start, value_end, pos + 1
+    semi = text.find(";", pos)
+    stop = end if semi < 0 else semi
+    raw = text[pos:stop]
+    value = raw.rstrip()
+    return value, pos, pos + len(value), stop + 1
+
+
+def _safe_fragment(fragment: str) -> str:
+    """A short excerpt for an error message; anything long may be part of a secret."""
+    fragment = fragment.strip()
+    return fragment if len(fragment) <= 30 else fragment[:27] + "..."
+
+
+def parse_connection_string(text: str) -> ConnectionSettings:
+    """Parse and validate an ADO.NET connection string."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidRequest("Connection string is empty.")
+    if "\x00" in text:
+        raise InvalidRequest("Connection string must not contain a NUL character.")
+    values: dict[str, str] = {}
+    for pair in split_pairs(text):
+        if pair.keyword in IGNORED_KEYWORDS:
+            continue
+        setting = KEYWORDS.get(pair.keyword)
+        if setting is None:
+            raise InvalidRequest(
+                f"Connection string: unknown keyword '{_safe_fragment(pair.written)}'. "
+                "See docs/sqlserver-connector.md for the keywords supported."
+            )
+        values[setting] = pair.value
+    return _settings_from(values)
+
+
+def _settings_from(values: dict[str, str]) -> ConnectionSettings:
+    if _flag(values, "integrated_security", allow_sspi=True):
+        raise InvalidRequest(
+            "Connection string: Integrated Security (Windows authentication) is not "
+            "available here; use SQL Server authentication with User ID and Password."
+        )
+    authentication = values.get("authentication")
+    if authentication is not None and _SPACES.sub(" ", authentication.lower()) not in _SQL_AUTH:
+        raise InvalidRequest(
+            f"Connection string: Authentication='{_safe_fragment(authentication)}' is not "
+            "available here; only SQL Server authentication (User ID and Password) is."
+        )
+    server = values.get("server", "").strip()
+    if not server:
+        raise InvalidRequest("Connection string: Data Source (or Server) is required.")
+    host, instance, port = parse_server(server)
+    user = values.get("user", "")
+    if not user.strip():
+        raise InvalidRequest("Connection string: User ID is required (SQL Server authentication).")
+    database = values.get("database") or None
+    return ConnectionSettings(
+        host=host,
+        port=port,
+        instance=instance,
+        database=database,
+        user=user,
+        password=values.get("password", ""),
+        encrypt=_encrypt(values.get("encrypt")),
+        trust_server_certificate=_flag(values, "trust_server_certificate"),
+        connect_timeout=_connect_timeout(values.get("connect_timeout")),
+        application_intent=_intent(values.get("application_intent")),
+        application_name=values.get("application_name") or None,
+        multi_subnet_failover=_flag(values, "multi_subnet_failover"),
+        host_name_in_certificate=values.get("host_name_in_certificate") or None,
+        packet_size=_packet_size(values.get("packet_size")),
+    )
+
+
+def parse_server(server: str) -> tuple[str, str | None, int | None]:
+    """Split ``[tcp:]host[\\instance][,port]`` into host, instance and port."""
+    text = server.strip()
+    lowered = text.lower()
+    if lowered.startswith(("np:", "lpc:", "admin:")):
+        protocol = text.split(":", 1)[0]
+        raise InvalidRequest(
+            f"Connection string: the '{protocol}:' protocol is not available here; "
+            "use TCP (host,port)."
+        )
+    if lowered.startswith("(localdb)"):
+        raise InvalidRequest("Connection string: LocalDB is not available here; use TCP.")
+    if lowered.startswith("tcp:"):
+        text = text[4:].strip()
+    port: int | None = None
+    if "," in text:
+        text, port_text = (part.strip() for part in text.rsplit(",", 1))
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise InvalidRequest(
+                f"Connection string: port '{_safe_fragment(port_text)}' in Data Source "
+                "is not a number between 1 and 65535."
+            )
+        port = int(port_text)
+    instance: str | None = None
+    if "\\" in text:
+        text, instance = (part.strip() for part in text.split("\\", 1))
+        if not instance or "\\" in instance:
+            raise InvalidRequest("Connection string: the instance name in Data Source is invalid.")
+    host = text
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]  # a bracketed IPv6 literal
+    if host.lower() in ("(local)", "."):
+        host = "localhost"
+    if not host or any(ch.isspace() for ch in host):
+        raise InvalidRequest("Connection string: Data Source has no valid host name.")
+    return host, instance, port
+
+
+def _flag(values: dict[str, str], setting: str, *, allow_sspi: bool = False) -> bool:
+    raw = values.get(setting)
+    if raw is None:
+        return False
+    value = raw.strip().lower()
+    if value in _TRUE or (allow_sspi and value == "sspi"):
+        return True
+    if value in _FALSE:
+        return False
+    raise InvalidRequest(
+        f"Connection string: {_DISPLAY[setting]} must be true or false, "
+        f"not '{_safe_fragment(raw)}'."
+    )
+
+
+def _encrypt(raw: str | None) -> Encrypt:
+    if raw is None:
+        return "mandatory"
+    found = _ENCRYPT.get(raw.strip().lower())
+    if found is None:
+        raise InvalidRequest(
+            f"Connection string: Encrypt must be true, false, yes, no, mandatory, optional "
+            f"or strict, not '{_safe_fragment(raw)}'."
+        )
+    return found
+
+
+def _connect_timeout(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_CONNECT_TIMEOUT
+    value = raw.strip()
+    if not value.isdigit() or not 1 <= int(value) <= MAX_CONNECT_TIMEOUT:
+        raise InvalidRequest(
+            f"Connection string: Connect Timeout must be a whole number of seconds from 1 "
+            f"to {MAX_CONNECT_TIMEOUT}, not '{_safe_fragment(raw)}'."
+        )
+    return int(value)
+
+
+def _intent(raw: str | None) -> Intent:
+    value = (raw or "readwrite").strip().lower()
+    if value == "readwrite":
+        return "ReadWrite"
+    if value == "readonly":
+        return "ReadOnly"
+    raise InvalidRequest(
+        f"Connection string: ApplicationIntent must be ReadWrite or ReadOnly, "
+        f"not '{_safe_fragment(raw or '')}'."
+    )
+
+
+def _packet_size(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    value = raw.strip()
+    if not value.isdigit() or not 512 <= int(value) <= 32767:
+        raise InvalidRequest(
+            f"Connection string: Packet Size must be a number from 512 to 32767, "
+            f"not '{_safe_fragment(raw)}'."
+        )
+    return int(value)
+
+
+_DISPLAY = {
+    "integrated_security": "Integrated Security",
+    "trust_server_certificate": "TrustServerCertificate",
+    "multi_subnet_failover": "MultiSubnetFailover",
+}
+
+
+def mask_password(text: str) -> str:
+    """The connection string as written, with every password value replaced by ``****``."""
+    try:
+        pairs = split_pairs(text)
+    except InvalidRequest:
+        return MASK  # unparseable: any part of it might be the secret
+    pieces: list[str] = []
+    last = 0
+    for pair in pairs:
+        if KEYWORDS.get(pair.keyword) == "password":
+            pieces.append(text[last : pair.value_start])
+            pieces.append(MASK)
+            last = pair.value_end
+    pieces.append(text[last:])
+    return "".join(pieces)

@@ -1,0 +1,220 @@
+"""A dataset: one Delta table, written one batch (= one commit) at a time."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import DeltaError, TableNotFoundError
+
+from flowservice.errors import Conflict, FlowServiceError, LakeError
+from flowservice.lake.batches import (
+    METADATA_PREFIX,
+    WRITE_ID_KEY,
+    BatchInfo,
+    added_bytes,
+    batch_from_commit,
+    data_commits,
+    encode_metadata,
+)
+from flowservice.lake.conform import SCHEMA_POLICIES, SchemaPolicy, conform_stream, plan_write
+from flowservice.lake.location import LakeLocation
+from flowservice.lake.xdm import XdmField, arrow_schema, fields_from_arrow
+
+WriteMode = Literal["append", "overwrite"]
+BatchSource: TypeAlias = pa.RecordBatchReader | pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What one ``write_batch`` committed."""
+
+    version: int
+    record_count: int
+    size_bytes: int
+    added_columns: tuple[str, ...]
+
+
+class Dataset:
+    """Handle on one dataset's Delta table; holds no open files between calls."""
+
+    def __init__(self, location: LakeLocation, *, policy: SchemaPolicy = "evolve") -> None:
+        if policy not in SCHEMA_POLICIES:
+            raise ValueError(f"policy must be one of {SCHEMA_POLICIES}")
+        self.location = location
+        self.policy: SchemaPolicy = policy
+
+    @classmethod
+    def create(
+        cls,
+        location: LakeLocation,
+        *,
+        name: str | None = None,
+        fields: Sequence[XdmField] | None = None,
+        policy: SchemaPolicy = "evolve",
+    ) -> Dataset:
+        """Create the table now when ``fields`` are given, else on the first write."""
+        dataset = cls(location, policy=policy)
+        if dataset.exists():
+            raise Conflict(f"a dataset already exists at {location.uri}")
+        if fields:
+            try:
+                DeltaTable.create(
+                    location.uri,
+                    schema=arrow_schema(fields),
+                    mode="error",
+                    name=name,
+                    storage_options=location.options(),
+                )
+            except DeltaError as exc:
+                raise LakeError(f"could not create the dataset table: {exc}") from exc
+        return dataset
+
+    def exists(self) -> bool:
+        """Whether the Delta table has been created (by a schema or a first batch)."""
+        return bool(DeltaTable.is_deltatable(self.location.uri, self.location.options()))
+
+    def _table(self) -> DeltaTable | None:
+        try:
+            return DeltaTable(self.location.uri, storage_options=self.location.options())
+        except TableNotFoundError:
+            return None
+        except DeltaError as exc:
+            raise LakeError(f"could not open the dataset table: {exc}") from exc
+
+    def arrow_schema(self) -> pa.Schema | None:
+        table = self._table()
+        return None if table is None else pa.schema(table.schema().to_arrow())
+
+    def fields(self) -> tuple[XdmField, ...] | None:
+        """The dataset's XDM schema, or None before the first batch of a schema-less dataset."""
+        schema = self.arrow_schema()
+        return None if schema is None else fields_from_arrow(schema)
+
+    def version(self) -> int | None:
+        table = self._table()
+        return None if table is None else table.version()
+
+    def write_batch(
+        self,
+        data: BatchSource,
+        *,
+        mode: WriteMode = "append",
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> WriteResult:
+        """Write all of ``data`` as one commit; nothing becomes visible unless it all lands."""
+        if mode not in ("append", "overwrite"):
+            raise ValueError("mode must be 'append' or 'overwrite'")
+        table = self._table()
+        table_schema = None if table is None else pa.schema(table.schema().to_arrow())
+        incoming, batches = _open_source(data, table_schema)
+        plan = plan_write(table_schema, incoming, self.policy)
+        write_id = uuid.uuid4().hex
+        metadata = encode_metadata(dict(commit_metadata or {}))
+        metadata[METADATA_PREFIX + WRITE_ID_KEY] = write_id
+        counter = [0]
+        failure: list[BaseException] = []
+        reader = pa.RecordBatchReader.from_batches(
+            plan.target, _remember_failure(conform_stream(batches, plan.target, counter), failure)
+        )
+        try:
+            write_deltalake(
+                table if table is not None else self.location.uri,
+                reader,
+                mode=mode,
+                schema_mode="merge" if plan.added else None,
+                storage_options=None if table is not None else self.location.options(),
+                commit_properties=CommitProperties(custom_metadata=metadata),
+            )
+        except Exception as exc:
+            # Errors raised while delta-rs pulled our batches come back wrapped; show ours.
+            if failure:
+                raise failure[0] from exc
+            raise LakeError(f"writing the batch failed: {exc}") from exc
+        version = self._version_of(write_id)
+        return WriteResult(
+            version=version,
+            record_count=counter[0],
+            size_bytes=added_bytes(self.location, version),
+            added_columns=plan.added,
+        )
+
+    def _version_of(self, write_id: str) -> int:
+        table = self._table()
+        assert table is not None  # we have just committed to it
+        # Other writers may have committed since ours; look a little way back.
+        for commit in table.history(50):
+            if commit.get(METADATA_PREFIX + WRITE_ID_KEY) == write_id:
+                return int(commit["version"])
+        raise LakeError("the batch was committed but its commit is not in the recent history")
+
+    def batches(self, *, limit: int | None = None, with_sizes: bool = True) -> list[BatchInfo]:
+        """Batches newest first (each size costs two snapshot loads; skip with with_sizes=False)."""
+        table = self._table()
+        if table is None:
+            return []
+        out = []
+        for commit in data_commits(table, limit):
+            size = added_bytes(self.location, int(commit["version"])) if with_sizes else None
+            out.append(batch_from_commit(commit, size))
+        return out
+
+    def find_commit(self, **match: str) -> BatchInfo | None:
+        """The newest batch whose commit metadata holds every ``key=value`` given."""
+        table = self._table()
+        if table is None:
+            return None
+        wanted = {METADATA_PREFIX + k: v for k, v in match.items()}
+        for commit in data_commits(table):
+            if all(commit.get(k) == v for k, v in wanted.items()):
+                version = int(commit["version"])
+                return batch_from_commit(commit, added_bytes(self.location, version))
+        return None
+
+    def to_pyarrow_dataset(self) -> pa.dataset.Dataset | None:
+        """A lazy Arrow view of the current version, for DuckDB and other readers."""
+        table = self._table()
+        return None if table is None else table.to_pyarrow_dataset()
+
+    def delete_files(self) -> None:
+        """Remove the table and all its files; the handle then describes an empty location."""
+        try:
+            self.location.remove_all()
+        except FlowServiceError:
+            raise
+        except OSError as exc:
+            raise LakeError(f"could not delete the dataset files: {exc}") from exc
+
+
+def _open_source(
+    data: BatchSource, table_schema: pa.Schema | None
+) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    """The incoming schema and a lazy batch iterator, without reading more than one batch."""
+    if isinstance(data, pa.RecordBatchReader):
+        return data.schema, iter(data)
+    if isinstance(data, pa.Table):
+        return data.schema, iter(data.to_batches())
+    if isinstance(data, pa.RecordBatch):
+        return data.schema, iter([data])
+    iterator: Iterator[pa.RecordBatch] = iter(data)
+    first = next(iterator, None)
+    if first is None:
+        if table_schema is None:
+            raise LakeError("cannot create a dataset's schema from an empty batch stream")
+        return table_schema, iter(())
+    return first.schema, itertools.chain([first], iterator)
+
+
+def _remember_failure(
+    batches: Iterator[pa.RecordBatch], failure: list[BaseException]
+) -> Iterator[pa.RecordBatch]:
+    try:
+        yield from batches
+    except BaseException as exc:
+        failure.append(exc)
+        raise

@@ -1,0 +1,79 @@
+"""Where a dataset's Delta table lives: a local directory or an object-store URL."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pyarrow.fs as pafs
+
+from flowservice.errors import LakeError
+
+_OBJECT_SCHEMES = ("s3", "s3a")
+
+
+@dataclass(frozen=True)
+class LakeLocation:
+    """A table root plus delta-rs storage options (credentials stay out of ``repr``)."""
+
+    uri: str
+    storage_options: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def local(cls, path: str | Path) -> LakeLocation:
+        return cls(uri=str(Path(path).resolve()))
+
+    @property
+    def is_local(self) -> bool:
+        scheme = urlparse(self.uri).scheme
+        return scheme in ("", "file") or len(scheme) == 1  # a Windows drive letter
+
+    def options(self) -> dict[str, str] | None:
+        """Storage options in the form delta-rs takes them."""
+        return dict(self.storage_options) or None
+
+    def child(self, *parts: str) -> LakeLocation:
+        """A location below this one, with the same storage options."""
+        suffix = "/".join(p.strip("/") for p in parts)
+        return LakeLocation(
+            uri=f"{self.uri.rstrip('/')}/{suffix}", storage_options=self.storage_options
+        )
+
+    def remove_all(self) -> None:
+        """Delete every file under this location; a missing location is not an error."""
+        if self.is_local:
+            path = Path(urlparse(self.uri).path if self.uri.startswith("file:") else self.uri)
+            if path.exists():
+                shutil.rmtree(path)
+            return
+        scheme = urlparse(self.uri).scheme
+        if scheme not in _OBJECT_SCHEMES:
+            raise LakeError(f"deleting datasets on {scheme}:// is not supported yet")
+        fs, root = self._s3_filesystem()
+        info = fs.get_file_info(root)
+        if info.type != pafs.FileType.NotFound:
+            fs.delete_dir(root)
+
+    def _s3_filesystem(self) -> tuple[pafs.S3FileSystem, str]:
+        opts = {k.lower(): v for k, v in self.storage_options.items()}
+        endpoint = (
+            opts.get("aws_endpoint_url") or opts.get("endpoint_url") or opts.get("aws_endpoint")
+        )
+        scheme = "https"
+        if endpoint:
+            parsed = urlparse(endpoint)
+            scheme = parsed.scheme or "https"
+            endpoint = parsed.netloc or parsed.path
+        fs = pafs.S3FileSystem(
+            access_key=opts.get("aws_access_key_id") or opts.get("access_key_id"),
+            secret_key=opts.get("aws_secret_access_key") or opts.get("secret_access_key"),
+            session_token=opts.get("aws_session_token"),
+            region=opts.get("aws_region") or opts.get("region") or "us-east-1",
+            endpoint_override=endpoint,
+            scheme=scheme,
+        )
+        parsed_uri = urlparse(self.uri)
+        return fs, f"{parsed_uri.netloc}{parsed_uri.path}".rstrip("/")

@@ -1,0 +1,309 @@
+"""The TCP server: one thread per connection, PRELOGIN/TLS/LOGIN7, then requests until EOF."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import selectors
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mssql_emulator.contract import Engine, Session, SqlError
+from mssql_emulator.tds import tokens
+from mssql_emulator.tds.dispatch import RequestHandler
+from mssql_emulator.tds.login import login_failed, login_reply, parse_login7
+from mssql_emulator.tds.packets import (
+    DEFAULT_PACKET_SIZE,
+    MessageReader,
+    MessageWriter,
+    PacketType,
+    ProtocolError,
+    SocketTransport,
+    Transport,
+)
+from mssql_emulator.tds.prelogin import (
+    EncryptionMode,
+    build_prelogin_reply,
+    negotiate,
+    parse_prelogin,
+)
+from mssql_emulator.tds.responses import Cancelled
+from mssql_emulator.tds.tls import TlsConfig, handshake
+from mssql_emulator.tds.tokens import DoneStatus
+
+log = logging.getLogger("mssql_emulator")
+
+
+@dataclass
+class ServerConfig:
+    users: dict[str, str]
+    database: str
+    host: str = "127.0.0.1"
+    port: int = 0
+    tls: TlsConfig | None = None
+    packet_size: int = DEFAULT_PACKET_SIZE
+    instance: str = "MSSQLSERVER"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class AttentionWatcher:
+    """One thread watching the sockets of running requests; readable means attention."""
+
+    def __init__(self) -> None:
+        self._selector = selectors.DefaultSelector()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tds-attention", daemon=True)
+        self._thread.start()
+
+    def watch(self, sock: socket.socket, callback: Callable[[], None]) -> None:
+        with self._lock:
+            self._selector.register(sock, selectors.EVENT_READ, callback)
+
+    def unwatch(self, sock: socket.socket) -> None:
+        with self._lock:
+            try:
+                self._selector.unregister(sock)
+            except (KeyError, ValueError):
+                pass
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if not self._selector.get_map():
+                self._stop.wait(0.02)
+                continue
+            try:
+                events = self._selector.select(0.05)
+            except (OSError, ValueError):
+                continue
+            for key, _mask in events:
+                with self._lock:
+                    try:
+                        self._selector.unregister(key.fileobj)
+                    except (KeyError, ValueError):
+                        continue
+                callback: Callable[[], None] = key.data
+                callback()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._selector.close()
+
+
+class EmulatorServer:
+    """Listens on host:port and serves every connection in its own thread."""
+
+    def __init__(self, config: ServerConfig, engine: Engine) -> None:
+        self.config = config
+        self.engine = engine
+        self._ssl_context: ssl.SSLContext | None = config.tls.context() if config.tls else None
+        self._listener = socket.create_server((config.host, config.port), backlog=128)
+        self.port: int = self._listener.getsockname()[1]
+        self._spids = itertools.count(51)
+        self._connections: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._watcher = AttentionWatcher()
+        self._thread = threading.Thread(target=self._accept_loop, name="tds-accept",
+                                        daemon=True)
+
+    def start(self) -> EmulatorServer:
+        self._thread.start()
+        return self
+
+    def _accept_loop(self) -> None:
+        while not self._closing.is_set():
+            try:
+                sock, _addr = self._listener.accept()
+            except OSError:
+                return
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                self._connections.add(sock)
+            spid = next(self._spids) & 0xFFFF
+            threading.Thread(target=self._serve, args=(sock, spid), name=f"tds-{spid}",
+                             daemon=True).start()
+
+    def _serve(self, sock: socket.socket, spid: int) -> None:
+        connection = Connection(self, sock, spid)
+        try:
+            connection.run()
+        except (ProtocolError, OSError, ssl.SSLError) as exc:
+            log.debug("connection %s closed: %s", spid, exc)
+        except Exception:  # a bug must never take the server down
+            log.exception("connection %s failed", spid)
+        finally:
+            connection.close()
+            with self._lock:
+                self._connections.discard(sock)
+
+    def stop(self) -> None:
+        self._closing.set()
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._listener.close()
+        with self._lock:
+            for sock in list(self._connections):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        self._thread.join(timeout=5)
+        self._watcher.close()
+
+
+class Connection:
+    """One client: the login sequence, then requests until the client goes away."""
+
+    def __init__(self, server: EmulatorServer, sock: socket.socket, spid: int) -> None:
+        self.server = server
+        self.sock = sock
+        self.spid = spid
+        self.transport: Transport = SocketTransport(sock)
+        self.reader = MessageReader(self.transport)
+        self.writer = MessageWriter(self.transport, DEFAULT_PACKET_SIZE, spid)
+        self.session: Session | None = None
+        self._attention = threading.Event()
+
+    def close(self) -> None:
+        if self.session is not None:
+            try:
+                self.session.close()
+            except Exception:
+                log.exception("closing session %s failed", self.spid)
+            self.session = None
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def _use(self, transport: Transport) -> None:
+        self.transport = transport
+        self.reader = MessageReader(transport)
+        self.writer.transport = transport
+
+    def _read(self) -> tuple[int, bytes] | None:
+        return self.reader.read_message()
+
+    def run(self) -> None:
+        first = self._read()
+        if first is None:
+            return
+        ptype, payload = first
+        if ptype != PacketType.PRELOGIN:
+            raise ProtocolError("expected PRELOGIN")
+        request = parse_prelogin(payload)
+        ctx = self.server._ssl_context
+        encryption, mode = negotiate(request.encryption, tls_available=ctx is not None)
+        self.writer.send_message(PacketType.REPLY, build_prelogin_reply(encryption))
+        plain = self.transport
+        if mode != EncryptionMode.NONE:
+            assert ctx is not None
+            self._use(handshake(self.sock, self.reader, self.writer, ctx))
+        login_message = self._read()
+        if login_message is None:
+            return
+        if mode == EncryptionMode.LOGIN_ONLY:
+            # Only LOGIN7 travels inside TLS; both sides go back to plain TCP (no shutdown).
+            self._use(plain)
+        if not self._login(*login_message):
+            return
+        self._serve_requests()
+
+    def _login(self, ptype: int, payload: bytes) -> bool:
+        if ptype != PacketType.LOGIN7:
+            raise ProtocolError("expected LOGIN7")
+        login = parse_login7(payload)
+        config = self.server.config
+        expected = config.users.get(login.user)
+        if expected is None or expected != login.password:
+            self.writer.send_message(
+                PacketType.REPLY,
+                login_failed(18456, f"Login failed for user '{login.user}'.", severity=14),
+            )
+            return False
+        database = login.database or config.database
+        if not self.server.engine.has_database(database):
+            text = (f'Cannot open database "{database}" requested by the login. '
+                    "The login failed.")
+            self.writer.send_message(PacketType.REPLY,
+                                     login_failed(4060, text, severity=11))
+            return False
+        try:
+            self.session = self.server.engine.open_session(database, login.user)
+        except SqlError as exc:
+            self.writer.send_message(PacketType.REPLY,
+                                     login_failed(exc.number, exc.message, severity=14))
+            return False
+        self.writer.packet_size = config.packet_size
+        self.writer.send_message(
+            PacketType.REPLY,
+            login_reply(self.session.database, config.packet_size,
+                        feature_ext=login.has_extension),
+        )
+        return True
+
+    def _on_attention(self) -> None:
+        self._attention.set()
+        if self.session is not None:
+            self.session.cancel()
+
+    def _serve_requests(self) -> None:
+        assert self.session is not None
+        handler = RequestHandler(self.session, self.writer, self._attention.is_set)
+        handlers = {
+            PacketType.SQL_BATCH: handler.sql_batch,
+            PacketType.RPC: handler.rpc,
+            PacketType.TRANSACTION: handler.transaction,
+        }
+        watcher = self.server._watcher
+        while True:
+            message = self._read()
+            if message is None:
+                return
+            ptype, payload = message
+            self.writer.start(PacketType.REPLY)
+            if ptype == PacketType.ATTENTION:
+                # The request already finished; acknowledge so the client stops waiting.
+                self._attention.clear()
+                self.writer.write(tokens.done(DoneStatus.ATTN))
+                self.writer.finish()
+                continue
+            action = handlers.get(PacketType(ptype)) if ptype in handlers else None
+            if action is None:
+                raise ProtocolError(f"unsupported packet type 0x{ptype:02x}")
+            self._attention.clear()
+            watcher.watch(self.sock, self._on_attention)
+            try:
+                action(payload)
+            except Cancelled:
+                watcher.unwatch(self.sock)
+                self._acknowledge_attention()
+                continue
+            except ProtocolError:
+                raise
+            except (OSError, ssl.SSLError):
+                raise
+            except Exception as exc:  # an engine or encoder bug answers as an error
+                log.exception("request failed on session %s", self.spid)
+                number = exc.number if isinstance(exc, SqlError) else 50000
+                self.writer.write(tokens.message(number, f"Internal emulator error: {exc}",
+                                                 severity=16))
+                self.writer.write(tokens.done(DoneStatus.ERROR))
+            finally:
+                watcher.unwatch(self.sock)
+            self.writer.finish()
+
+    def _acknowledge_attention(self) -> None:
+        message = self._read()
+        if message is None or message[0] != PacketType.ATTENTION:
+            raise ProtocolError("expected ATTENTION")
+        self._attention.clear()
+        self.writer.write(tokens.done(DoneStatus.ATTN))
+        self.writer.finish()

@@ -1,0 +1,80 @@
+"""LOGIN7: parse the client's login record and build the server's reply."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from mssql_emulator.tds import tokens
+from mssql_emulator.tds.packets import ProtocolError
+from mssql_emulator.tds.tokens import DoneStatus, EnvChange
+
+FIXED_SIZE = 94
+
+
+@dataclass(frozen=True)
+class Login7:
+    tds_version: int
+    packet_size: int
+    user: str
+    password: str
+    app_name: str
+    server_name: str
+    database: str
+    has_extension: bool
+
+
+def decode_password(raw: bytes) -> str:
+    """Undo the nibble swap and 0xA5 XOR that LOGIN7 applies to each byte."""
+    plain = bytes((((b ^ 0xA5) << 4) & 0xF0) | ((b ^ 0xA5) >> 4) for b in raw)
+    return plain.decode("utf-16-le", errors="replace")
+
+
+def parse_login7(payload: bytes) -> Login7:
+    if len(payload) < FIXED_SIZE:
+        raise ProtocolError("LOGIN7 too short")
+    (tds_version, packet_size) = struct.unpack_from("<II", payload, 4)
+    flags3 = payload[27]
+
+    def text(field_offset: int, secret: bool = False) -> str:
+        offset, chars = struct.unpack_from("<HH", payload, field_offset)
+        end = offset + chars * 2
+        if chars and (offset < FIXED_SIZE or end > len(payload)):
+            raise ProtocolError("LOGIN7 field outside the record")
+        raw = payload[offset:end]
+        if secret:
+            return decode_password(raw)
+        return raw.decode("utf-16-le", errors="replace")
+
+    return Login7(
+        tds_version=tds_version,
+        packet_size=packet_size,
+        user=text(40),
+        password=text(44, secret=True),
+        app_name=text(48),
+        server_name=text(52),
+        database=text(68),
+        has_extension=bool(flags3 & 0x10),
+    )
+
+
+def login_reply(database: str, packet_size: int, *, feature_ext: bool) -> bytes:
+    """The token stream all four drivers accept after a successful login."""
+    size = str(packet_size)
+    parts = [
+        tokens.envchange_text(EnvChange.DATABASE, database, "master"),
+        tokens.message(5701, f"Changed database context to '{database}'.", severity=0, state=2),
+        tokens.envchange_bytes(EnvChange.COLLATION, tokens.COLLATION, b""),
+        tokens.envchange_text(EnvChange.LANGUAGE, "us_english", ""),
+        tokens.message(5703, "Changed language setting to us_english.", severity=0, state=1),
+        tokens.loginack(),
+        tokens.envchange_text(EnvChange.PACKET_SIZE, size, size),
+    ]
+    if feature_ext:
+        parts.append(tokens.feature_ext_ack())
+    parts.append(tokens.done(DoneStatus.FINAL))
+    return b"".join(parts)
+
+
+def login_failed(number: int, text: str, *, severity: int) -> bytes:
+    return tokens.message(number, text, severity=severity, state=1) + tokens.done(DoneStatus.ERROR)

@@ -1,0 +1,215 @@
+"""Decode RPC parameters: TYPE_INFO and value to a Python value and its declared SqlType."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import struct
+import uuid
+from typing import Any
+
+from mssql_emulator.contract import Param, SqlType
+from mssql_emulator.tds.packets import ProtocolError
+from mssql_emulator.tds.reader import ByteReader
+
+_FIXED = {
+    0x30: ("tinyint", 1),
+    0x32: ("bit", 1),
+    0x34: ("smallint", 2),
+    0x38: ("int", 4),
+    0x7F: ("bigint", 8),
+    0x3B: ("real", 4),
+    0x3E: ("float", 8),
+    0x3C: ("money", 8),
+    0x7A: ("smallmoney", 4),
+    0x3D: ("datetime", 8),
+    0x3A: ("smalldatetime", 4),
+}
+_INTN = {1: "tinyint", 2: "smallint", 4: "int", 8: "bigint"}
+_DATE0 = dt.date(1, 1, 1)
+_DATETIME0 = dt.datetime(1900, 1, 1)
+_PLP_NULL = 0xFFFFFFFFFFFFFFFF
+_CTX = decimal.Context(prec=80)
+
+
+def _fixed_value(name: str, raw: bytes) -> Any:
+    if name == "tinyint":
+        return raw[0]
+    if name == "bit":
+        return raw[0] != 0
+    if name in ("smallint", "int", "bigint"):
+        return int.from_bytes(raw, "little", signed=True)
+    if name == "real":
+        return struct.unpack("<f", raw)[0]
+    if name == "float":
+        return struct.unpack("<d", raw)[0]
+    if name == "money":
+        high, low = struct.unpack("<iI", raw)
+        return decimal.Decimal((high << 32) | low).scaleb(-4, _CTX)
+    if name == "smallmoney":
+        return decimal.Decimal(struct.unpack("<i", raw)[0]).scaleb(-4, _CTX)
+    if name == "datetime":
+        days, ticks = struct.unpack("<iI", raw)
+        micros = (ticks * 10_000 + 1) // 3  # 1/300 s, rounded to the microsecond
+        return _DATETIME0 + dt.timedelta(days=days, microseconds=micros)
+    if name == "smalldatetime":
+        days, minutes = struct.unpack("<HH", raw)
+        return _DATETIME0 + dt.timedelta(days=days, minutes=minutes)
+    raise ProtocolError(f"unexpected fixed type {name}")
+
+
+def _time_of(raw: bytes, scale: int) -> dt.timedelta:
+    count = int.from_bytes(raw, "little")
+    # Python keeps microseconds: a 7th digit is rounded (half up) like the contract says.
+    micros = (count + 5) // 10 if scale == 7 else count * 10 ** (6 - scale)
+    return dt.timedelta(microseconds=micros)
+
+
+def _date_of(raw: bytes) -> dt.date:
+    return _DATE0 + dt.timedelta(days=int.from_bytes(raw, "little"))
+
+
+def _plp(reader: ByteReader) -> bytes | None:
+    total = reader.u64()
+    if total == _PLP_NULL:
+        return None
+    parts: list[bytes] = []
+    while True:
+        size = reader.u32()
+        if size == 0:
+            return b"".join(parts)
+        parts.append(reader.take(size))
+
+
+def _decode_text(raw: bytes, wide: bool) -> str:
+    return raw.decode("utf-16-le", errors="surrogatepass") if wide else raw.decode("cp1252",
+                                                                                 "replace")
+
+
+def read_param(reader: ByteReader) -> Param:
+    name = reader.b_varchar()
+    status = reader.u8()
+    sql_type, value = read_typed_value(reader)
+    return Param(name=name, type=sql_type, value=value, output=bool(status & 0x01))
+
+
+def read_typed_value(reader: ByteReader) -> tuple[SqlType, Any]:  # noqa: C901
+    code = reader.u8()
+    if code == 0x1F:
+        return SqlType("int"), None
+    if code in _FIXED:
+        name, size = _FIXED[code]
+        return SqlType(name), _fixed_value(name, reader.take(size))
+    if code == 0x26:
+        reader.u8()
+        size = reader.u8()
+        if size == 0:
+            return SqlType("int"), None
+        if size not in _INTN:
+            raise ProtocolError("bad INTN size")
+        name = _INTN[size]
+        return SqlType(name), _fixed_value(name, reader.take(size))
+    if code in (0x68, 0x6D, 0x6E, 0x6F):
+        max_size = reader.u8()
+        size = reader.u8()
+        names = {
+            0x68: {1: "bit"},
+            0x6D: {4: "real", 8: "float"},
+            0x6E: {4: "smallmoney", 8: "money"},
+            0x6F: {4: "smalldatetime", 8: "datetime"},
+        }[code]
+        declared = names.get(max_size) or next(iter(names.values()))
+        if size == 0:
+            return SqlType(declared), None
+        if size not in names:
+            raise ProtocolError("bad fixed-length size")
+        return SqlType(names[size]), _fixed_value(names[size], reader.take(size))
+    if code in (0x6A, 0x6C, 0x37, 0x3F):
+        reader.u8()
+        precision = reader.u8()
+        scale = reader.u8()
+        if precision > 38 or scale > precision:
+            raise ProtocolError("bad decimal precision/scale")
+        sql_type = SqlType("decimal" if code in (0x6A, 0x37) else "numeric",
+                           precision=precision, scale=scale)
+        size = reader.u8()
+        if size == 0:
+            return sql_type, None
+        raw = reader.take(size)
+        magnitude = int.from_bytes(raw[1:], "little")
+        unscaled = magnitude if raw[0] == 1 else -magnitude
+        return sql_type, decimal.Decimal(unscaled).scaleb(-scale, _CTX)
+    if code == 0x24:
+        reader.u8()
+        size = reader.u8()
+        if size == 0:
+            return SqlType("uniqueidentifier"), None
+        if size != 16:
+            raise ProtocolError("bad GUID size")
+        return SqlType("uniqueidentifier"), uuid.UUID(bytes_le=reader.take(16))
+    if code == 0x28:
+        size = reader.u8()
+        if size == 0:
+            return SqlType("date"), None
+        if size != 3:
+            raise ProtocolError("bad DATE size")
+        return SqlType("date"), _date_of(reader.take(3))
+    if code in (0x29, 0x2A, 0x2B):
+        scale = reader.u8()
+        if scale > 7:
+            raise ProtocolError("bad time scale")
+        name = {0x29: "time", 0x2A: "datetime2", 0x2B: "datetimeoffset"}[code]
+        sql_type = SqlType(name, scale=scale)
+        size = reader.u8()
+        if size == 0:
+            return sql_type, None
+        raw = reader.take(size)
+        tsize = 3 if scale <= 2 else 4 if scale <= 4 else 5
+        expected = tsize + {0x29: 0, 0x2A: 3, 0x2B: 5}[code]
+        if size != expected:
+            raise ProtocolError("bad time value size")
+        since_midnight = _time_of(raw[:tsize], scale)
+        if code == 0x29:
+            return sql_type, (dt.datetime.min + since_midnight).time()
+        base = dt.datetime.combine(_date_of(raw[tsize : tsize + 3]), dt.time())
+        try:
+            value = base + since_midnight
+        except OverflowError as exc:
+            raise ProtocolError("time out of range") from exc
+        if code == 0x2A:
+            return sql_type, value
+        offset = struct.unpack("<h", raw[tsize + 3 :])[0]
+        zone = dt.timezone(dt.timedelta(minutes=offset))
+        return sql_type, value.replace(tzinfo=dt.UTC).astimezone(zone)
+    if code in (0xA7, 0xAF, 0xE7, 0xEF, 0xA5, 0xAD):
+        max_size = reader.u16()
+        is_char = code in (0xA7, 0xAF, 0xE7, 0xEF)
+        if is_char:
+            reader.take(5)
+        wide = code in (0xE7, 0xEF)
+        name = {0xA7: "varchar", 0xAF: "char", 0xE7: "nvarchar", 0xEF: "nchar",
+                0xA5: "varbinary", 0xAD: "binary"}[code]
+        if max_size == 0xFFFF:
+            raw_plp = _plp(reader)
+            sql_type = SqlType(name, length=-1)
+            if raw_plp is None:
+                return sql_type, None
+            return sql_type, _decode_text(raw_plp, wide) if is_char else raw_plp
+        sql_type = SqlType(name, length=max(1, max_size // 2 if wide else max_size))
+        size = reader.u16()
+        if size == 0xFFFF:
+            return sql_type, None
+        raw = reader.take(size)
+        return sql_type, _decode_text(raw, wide) if is_char else raw
+    if code in (0x23, 0x63, 0x22):
+        reader.u32()
+        if code != 0x22:
+            reader.take(5)
+        name = {0x23: "varchar", 0x63: "nvarchar", 0x22: "varbinary"}[code]
+        sql_type = SqlType(name, length=-1)
+        size = reader.u32()
+        if size == 0xFFFFFFFF:
+            return sql_type, None
+        raw = reader.take(size)
+        return sql_type, raw if code == 0x22 else _decode_text(raw, code == 0x63)
+    raise ProtocolError(f"unsupported parameter type 0x{code:02x}")

@@ -17,9 +17,6 @@ CRM_TO_AEP_ID = "14518937-270c-4525-bdec-c2ba7cce3860"
 SQL_SERVER_SPEC_ID = "1f372ff9-38a4-4492-96f5-b9a4e4bd00ec"
 DATA_LAKE_SPEC_ID = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 
-# Connection specs of relational sources: their flows must name a delta column.
-RELATIONAL_SOURCE_SPEC_IDS = frozenset({SQL_SERVER_SPEC_ID})
-
 
 @dataclass(frozen=True)
 class FlowOptions:

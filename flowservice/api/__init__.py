@@ -1,0 +1,1 @@
+"""The HTTP API: FastAPI app, dependencies, error mapping, routes and wire schemas."""

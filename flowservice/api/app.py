@@ -1,0 +1,58 @@
+"""The FastAPI application: routers under the documented base paths, errors, middleware."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from flowservice import __version__
+from flowservice.api.errors import install_error_handlers
+from flowservice.api.middleware import RequestContextMiddleware
+from flowservice.api.routes import connection_specs, connections, explore, sandboxes
+from flowservice.api.runtime import Runtime
+from flowservice.settings import API_PREFIX, SANDBOX_PREFIX, Settings, get_settings
+
+DESCRIPTION = """A self-hosted implementation of the Flow Service API.
+
+Every call needs `Authorization: Bearer <token>`, `x-api-key` (the token's client id)
+and `x-gw-ims-org-id`; resource calls also need `x-sandbox-name`. Get a token with
+`flowservice auth token --org ORG`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; opens the metadata DB and applies migrations right away."""
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level)
+    runtime = Runtime.start(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        runtime.close()
+
+    app = FastAPI(
+        title="flowservice",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.include_router(connection_specs.router, prefix=API_PREFIX)
+    app.include_router(connections.router, prefix=API_PREFIX)
+    app.include_router(explore.router, prefix=API_PREFIX)
+    app.include_router(sandboxes.router, prefix=SANDBOX_PREFIX)
+
+    @app.get("/health", tags=["Service"], summary="Liveness: the process answers")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource kind; thin: parse, call a service, shape."""

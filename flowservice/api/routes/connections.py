@@ -1,0 +1,117 @@
+"""/connections: create, list, get, patch, delete base connections."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Response
+
+from flowservice.api.deps import JsonBody, RuntimeDep, ScopeDep, WriteAccess
+from flowservice.api.listing import ListParamsDep, select_page
+from flowservice.api.patching import required_etag
+from flowservice.api.schemas.common import CreatedOut, ItemsOut, JsonPatchOp, PageOut
+from flowservice.api.schemas.connections import ConnectionCreate
+from flowservice.api.services import connections as service
+from flowservice.api.views import created
+from flowservice.settings import API_PREFIX
+from flowservice.store.repos import resources
+
+router = APIRouter(tags=["Connections"])
+
+_CREATE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": ConnectionCreate.model_json_schema(by_alias=True)}
+        },
+    }
+}
+_PATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "array", "items": JsonPatchOp.model_json_schema()}
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/connections",
+    status_code=201,
+    response_model=CreatedOut,
+    summary="Create a base connection",
+    openapi_extra=_CREATE_BODY,
+)
+def create_connection(
+    runtime: RuntimeDep, _caller: WriteAccess, scope: ScopeDep, body: JsonBody, response: Response
+) -> dict[str, str]:
+    with runtime.transaction() as session:
+        row = service.create_connection(session, runtime, scope, body)
+    response.headers["Location"] = f"{API_PREFIX}/connections/{row.id}"
+    return created(row)
+
+
+@router.get("/connections", response_model=PageOut, summary="List base connections")
+def list_connections(runtime: RuntimeDep, scope: ScopeDep, params: ListParamsDep) -> dict[str, Any]:
+    settings = runtime.settings
+    query = params.parse(
+        kind=service.KIND,
+        default_limit=settings.default_page_size,
+        max_limit=settings.max_page_size,
+        filterable=service.FILTERABLE,
+    )
+    with runtime.transaction() as session:
+        rows = resources.list_resources(session, scope=scope, kind=service.KIND)
+        items = [service.to_wire(row, scope, runtime.secret_box) for row in rows]
+    return select_page(items, query, path="/connections")
+
+
+@router.get(
+    "/connections/{connection_id}", response_model=ItemsOut, summary="Retrieve a base connection"
+)
+def get_connection(connection_id: str, runtime: RuntimeDep, scope: ScopeDep) -> dict[str, Any]:
+    with runtime.transaction() as session:
+        row = resources.get_resource(
+            session, scope=scope, kind=service.KIND, resource_id=connection_id
+        )
+        return {"items": [service.to_wire(row, scope, runtime.secret_box)]}
+
+
+@router.patch(
+    "/connections/{connection_id}",
+    response_model=CreatedOut,
+    summary="Update a base connection (JSON Patch, If-Match)",
+    openapi_extra=_PATCH_BODY,
+)
+def patch_connection(
+    connection_id: str,
+    runtime: RuntimeDep,
+    _caller: WriteAccess,
+    scope: ScopeDep,
+    body: JsonBody,
+    if_match: Annotated[str | None, Header(description="The etag from the last read")] = None,
+) -> dict[str, str]:
+    etag = required_etag(if_match)
+    with runtime.transaction() as session:
+        row = resources.get_resource(
+            session, scope=scope, kind=service.KIND, resource_id=connection_id
+        )
+        row = service.patch_connection(
+            session, runtime, scope, row, expected_etag=etag, operations=body
+        )
+        return created(row)
+
+
+@router.delete("/connections/{connection_id}", status_code=204, summary="Delete a base connection")
+def delete_connection(
+    connection_id: str, runtime: RuntimeDep, _caller: WriteAccess, scope: ScopeDep
+) -> Response:
+    with runtime.transaction() as session:
+        row = resources.get_resource(
+            session, scope=scope, kind=service.KIND, resource_id=connection_id
+        )
+        resources.delete_resource(session, row=row)
+    return Response(status_code=204)

@@ -1,0 +1,84 @@
+"""GET /connections/{id}/test and /explore: thin calls into the spec's connector."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+
+from flowservice.api.connector_lookup import require_connector
+from flowservice.api.deps import RuntimeDep, ScopeDep
+from flowservice.api.services import connections as service
+from flowservice.api.services.explore import column_to_wire, object_to_wire
+from flowservice.connectors.base import Connector
+from flowservice.errors import FlowServiceError, InvalidRequest
+from flowservice.secrets import redact
+from flowservice.store.repos import resources
+
+router = APIRouter(tags=["Connections"])
+
+MAX_PREVIEW_ROWS = 1000
+
+
+def _open_connector(runtime: Any, scope: Any, connection_id: str) -> tuple[Connector, list[str]]:
+    with runtime.transaction() as session:
+        row = resources.get_resource(
+            session, scope=scope, kind=service.KIND, resource_id=connection_id
+        )
+        cls = require_connector(str(row.spec_id))
+        params = service.auth_params(row, runtime.secret_box)
+        secrets = [str(v) for v in service.secret_params(row, runtime.secret_box).values()]
+    return cls(params), secrets
+
+
+async def _call(secrets: list[str], func: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a blocking connector call in a thread; its error messages lose any secret."""
+    try:
+        return await run_in_threadpool(func, *args, **kwargs)
+    except FlowServiceError as exc:
+        exc.message = redact(exc.message, secrets)
+        exc.args = (exc.message,)
+        raise
+
+
+@router.get("/connections/{connection_id}/test", summary="Test a base connection")
+async def test_connection(
+    connection_id: str, runtime: RuntimeDep, scope: ScopeDep
+) -> dict[str, Any]:
+    connector, secrets = await run_in_threadpool(_open_connector, runtime, scope, connection_id)
+    result = await _call(secrets, connector.check)
+    body: dict[str, Any] = {"result": bool(result.ok)}
+    if result.message:
+        body["message"] = redact(result.message, secrets)
+    return body
+
+
+@router.get("/connections/{connection_id}/explore", summary="Explore tables, schemas, rows")
+async def explore_connection(
+    connection_id: str,
+    runtime: RuntimeDep,
+    scope: ScopeDep,
+    object_type: Annotated[str, Query(alias="objectType", description="root or table")] = "root",
+    object_path: Annotated[str | None, Query(alias="object", description="schema.table")] = None,
+    preview: Annotated[bool, Query(description="true: add up to `count` rows")] = False,
+    count: Annotated[int, Query(ge=1, le=MAX_PREVIEW_ROWS, description="rows to preview")] = 100,
+    start: Annotated[int, Query(ge=0, description="first object (root listing)")] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=10000, description="objects (root)")] = None,
+) -> Any:
+    kind = object_type.lower()
+    if kind not in ("root", "table"):
+        raise InvalidRequest("objectType must be root or table for this connection")
+    if kind == "table" and not object_path:
+        raise InvalidRequest("objectType=table needs object=schema.table")
+    connector, secrets = await run_in_threadpool(_open_connector, runtime, scope, connection_id)
+    if kind == "root":
+        objects = await _call(secrets, connector.list_objects, start=start, limit=limit)
+        return [object_to_wire(obj) for obj in objects]
+    assert object_path is not None
+    if preview:
+        schema, rows = await _call(secrets, connector.preview, object_path, count=count)
+        columns = [column_to_wire(col) for col in schema.columns]
+        return {"format": "flat", "schema": {"columns": columns}, "data": rows}
+    schema = await _call(secrets, connector.describe, object_path)
+    return {"format": "flat", "schema": {"columns": [column_to_wire(c) for c in schema.columns]}}

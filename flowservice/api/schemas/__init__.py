@@ -1,0 +1,1 @@
+"""Wire models (camelCase JSON), kept apart from the ORM tables."""

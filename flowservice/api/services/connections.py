@@ -1,0 +1,185 @@
+"""Base connections: validate against the spec, keep secrets encrypted, show them masked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from flowservice.api.connector_lookup import find_connector, mask_secret
+from flowservice.api.patching import apply_json_patch
+from flowservice.api.runtime import Runtime
+from flowservice.api.schemas.connections import ConnectionCreate
+from flowservice.api.views import audit_fields, version_fields
+from flowservice.errors import FlowServiceError, InvalidRequest
+from flowservice.secrets import SecretBox, redact
+from flowservice.specs.catalog import AuthSpec, ConnectionSpec
+from flowservice.store.repos import resources
+from flowservice.store.repos.resources import Scope
+from flowservice.store.tables import Resource
+
+KIND = "connections"
+FILTERABLE = frozenset(
+    {
+        "id",
+        "name",
+        "description",
+        "state",
+        "connectionSpec.id",
+        "connectionSpec.version",
+        "auth.specName",
+        "createdAt",
+        "updatedAt",
+        "createdBy",
+        "updatedBy",
+        "createdClient",
+        "updatedClient",
+    }
+)
+
+
+def _spec(runtime: Runtime, spec_id: str, version: str | None) -> ConnectionSpec:
+    spec = runtime.specs.find(spec_id)
+    if spec is None:
+        raise InvalidRequest(f"Connection spec {spec_id} is not found.", code=1100)
+    if version is not None and version != spec.version:
+        raise InvalidRequest(
+            f"Connection spec {spec_id} has version {spec.version}, not {version}.", code=1100
+        )
+    return spec
+
+
+def _validated_auth(spec: ConnectionSpec, spec_name: str, params: dict[str, Any]) -> AuthSpec:
+    auth_spec = spec.auth_spec(spec_name)
+    auth_spec.validate(params)
+    connector = find_connector(spec.id)
+    if connector is not None:
+        secrets = [str(params[k]) for k in auth_spec.secret_keys if k in params]
+        try:
+            connector.validate_auth(spec_name, params)
+        except FlowServiceError as exc:
+            exc.message = redact(exc.message, secrets)
+            exc.args = (exc.message,)
+            raise
+    return auth_spec
+
+
+def _split(auth_spec: AuthSpec, params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    plain = {k: v for k, v in params.items() if k not in auth_spec.secret_keys}
+    secret = {k: v for k, v in params.items() if k in auth_spec.secret_keys}
+    return plain, secret
+
+
+def _seal(box: SecretBox, secret: Mapping[str, Any]) -> str | None:
+    return box.encrypt(json.dumps(dict(secret))) if secret else None
+
+
+def _doc(model: ConnectionCreate, plain: dict[str, Any], key_order: list[str]) -> dict[str, Any]:
+    return {
+        "description": model.description,
+        "connectionSpec": {
+            "id": model.connection_spec.id,
+            "version": model.connection_spec.version,
+        },
+        "auth": {"specName": model.auth.spec_name, "params": plain, "order": key_order},
+    }
+
+
+def create_connection(session: Session, runtime: Runtime, scope: Scope, body: Any) -> Resource:
+    model = ConnectionCreate.model_validate(body)
+    spec = _spec(runtime, model.connection_spec.id, model.connection_spec.version)
+    auth_spec = _validated_auth(spec, model.auth.spec_name, model.auth.params)
+    plain, secret = _split(auth_spec, model.auth.params)
+    return resources.insert_resource(
+        session,
+        scope=scope,
+        kind=KIND,
+        name=model.name,
+        state="enabled",
+        spec_id=spec.id,
+        doc=_doc(model, plain, list(model.auth.params)),
+        secret_doc=_seal(runtime.secret_box, secret),
+    )
+
+
+def secret_params(row: Resource, box: SecretBox) -> dict[str, Any]:
+    if not row.secret_doc:
+        return {}
+    value = json.loads(box.decrypt(row.secret_doc))
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def auth_params(row: Resource, box: SecretBox) -> dict[str, Any]:
+    """The full, decrypted auth params, for connectors only."""
+    merged = {**row.doc["auth"]["params"], **secret_params(row, box)}
+    order = row.doc["auth"].get("order") or list(merged)
+    return {k: merged[k] for k in order if k in merged} | merged
+
+
+def masked_params(row: Resource, box: SecretBox) -> dict[str, Any]:
+    params = auth_params(row, box)
+    secret_keys = set(secret_params(row, box))
+    spec_id = str(row.spec_id)
+    return {
+        k: (mask_secret(spec_id, k, str(v)) if k in secret_keys else v) for k, v in params.items()
+    }
+
+
+def to_wire(row: Resource, scope: Scope, box: SecretBox) -> dict[str, Any]:
+    doc = row.doc
+    item: dict[str, Any] = audit_fields(row, scope)
+    item["name"] = row.name
+    if doc.get("description") is not None:
+        item["description"] = doc["description"]
+    item["connectionSpec"] = doc["connectionSpec"]
+    item["state"] = row.state
+    item["auth"] = {"specName": doc["auth"]["specName"], "params": masked_params(row, box)}
+    item.update(version_fields(row))
+    return item
+
+
+def patch_connection(
+    session: Session,
+    runtime: Runtime,
+    scope: Scope,
+    row: Resource,
+    *,
+    expected_etag: str,
+    operations: Any,
+) -> Resource:
+    resources.check_etag(row, expected_etag)
+    box = runtime.secret_box
+    current = auth_params(row, box)
+    view: dict[str, Any] = {
+        "name": row.name,
+        "auth": {"specName": row.doc["auth"]["specName"], "params": current},
+        "connectionSpec": row.doc["connectionSpec"],
+    }
+    if row.doc.get("description") is not None:
+        view["description"] = row.doc["description"]
+    patched = apply_json_patch(view, operations)
+    if patched.get("connectionSpec") != view["connectionSpec"]:
+        raise InvalidRequest("The connectionSpec of a connection cannot be changed.", code=1414)
+    model = ConnectionCreate.model_validate(patched)
+    params = dict(model.auth.params)
+    old_secrets = secret_params(row, box)
+    for key, old in old_secrets.items():
+        # a client that sends back the masked value it was shown keeps the stored secret
+        if key in params and params[key] == mask_secret(str(row.spec_id), key, str(old)):
+            params[key] = old
+    model.auth.params = params
+    spec = _spec(runtime, model.connection_spec.id, None)
+    auth_spec = _validated_auth(spec, model.auth.spec_name, params)
+    plain, secret = _split(auth_spec, params)
+    return resources.replace_resource(
+        session,
+        scope=scope,
+        row=row,
+        expected_etag=expected_etag,
+        doc=_doc(model, plain, list(params)),
+        name=model.name,
+        state=row.state,
+        secret_doc=_seal(box, secret),
+    )

@@ -1,0 +1,45 @@
+"""Explore results on the wire: tables and columns as the Flow Service shows them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowservice.connectors.base import SourceColumn, SourceObject
+
+# XDM type of a column -> (JSON type, JSON format)
+_XDM = {
+    "string": ("string", None),
+    "number": ("number", None),
+    "double": ("number", None),
+    "integer": ("integer", None),
+    "long": ("integer", None),
+    "int": ("integer", None),
+    "short": ("integer", None),
+    "byte": ("integer", None),
+    "boolean": ("boolean", None),
+    "date": ("string", "date"),
+    "date-time": ("string", "date-time"),
+    "binary": ("string", "binary"),
+}
+
+
+def object_to_wire(obj: SourceObject) -> dict[str, Any]:
+    return {
+        "type": obj.type,
+        "name": obj.name,
+        "path": obj.name,
+        "canPreview": obj.can_preview,
+        "canFetchSchema": obj.can_fetch_schema,
+    }
+
+
+def column_to_wire(column: SourceColumn) -> dict[str, Any]:
+    json_type, fmt = _XDM.get(column.xdm_type, ("string", None))
+    xdm: dict[str, Any] = {"type": json_type}
+    wire: dict[str, Any] = {"name": column.name, "type": json_type}
+    if fmt is not None:
+        xdm["format"] = fmt
+        wire["meta:xdmType"] = column.xdm_type
+    wire["xdm"] = xdm
+    wire["meta"] = {"originalType": column.original_type}
+    return wire

@@ -1,0 +1,1 @@
+"""Identity: access tokens (JWT), API clients, orgs and sandboxes."""

@@ -1,0 +1,224 @@
+"""`flowservice serve | auth token | sandboxes ... | keys rotate | db upgrade`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from flowservice.errors import FlowServiceError
+from flowservice.settings import Settings, load_settings
+
+app = typer.Typer(help="flowservice: a self-hosted Flow Service API.", no_args_is_help=True)
+auth_app = typer.Typer(help="Access tokens.", no_args_is_help=True)
+sandboxes_app = typer.Typer(help="Sandboxes of an organization.", no_args_is_help=True)
+keys_app = typer.Typer(help="Encryption keys of stored secrets.", no_args_is_help=True)
+db_app = typer.Typer(help="The metadata database.", no_args_is_help=True)
+app.add_typer(auth_app, name="auth")
+app.add_typer(sandboxes_app, name="sandboxes")
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="Data directory (default $FLOWSERVICE_HOME or ./.flowservice)"),
+]
+OrgOption = Annotated[str, typer.Option("--org", help="IMS org id, e.g. ACME@AdobeOrg")]
+
+
+def _settings(home: Path | None, **extra: Any) -> Settings:
+    overrides: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
+    if home is not None:
+        overrides["home"] = home
+    try:
+        return load_settings(**overrides)
+    except FlowServiceError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(2) from None
+
+
+def _fail(exc: FlowServiceError) -> None:
+    typer.echo(f"error: {exc.message}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Start the API server (migrations are applied first)."""
+    import uvicorn
+
+    from flowservice.api.app import create_app
+
+    settings = _settings(home, host=host, port=port)
+    try:
+        application = create_app(settings)
+    except FlowServiceError as exc:
+        _fail(exc)
+        return
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info")
+
+
+@auth_app.command("token")
+def auth_token(
+    org: OrgOption,
+    client_id: Annotated[str, typer.Option("--client-id", help="API key")] = "flowservice-cli",
+    subject: Annotated[str, typer.Option("--subject", help="User the token speaks for")] = "",
+    scope: Annotated[str, typer.Option("--scope", help="read or write")] = "write",
+    ttl: Annotated[str | None, typer.Option("--ttl", help="Lifetime: 3600, 30m, 12h, 7d")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print token, apiKey, orgId, expiresAt")
+    ] = False,
+    home: HomeOption = None,
+) -> None:
+    """Print an access token for ORG (the org and client are registered if new)."""
+    from flowservice.auth.tokens import issue_token, parse_ttl
+    from flowservice.store import db
+    from flowservice.store.repos import identity
+
+    if scope not in ("read", "write"):
+        typer.echo("error: --scope must be read or write", err=True)
+        raise typer.Exit(2)
+    settings = _settings(home)
+    try:
+        ttl_seconds = parse_ttl(ttl) if ttl else None
+        engine = db.engine_for(settings)
+        db.upgrade(engine)
+        with db.transaction(db.session_factory(engine)) as session:
+            identity.ensure_org(session, org_id=org)
+            identity.ensure_client(session, org_id=org, client_id=client_id)
+        engine.dispose()
+        issued = issue_token(
+            settings,
+            org_id=org,
+            client_id=client_id,
+            subject=subject or f"{client_id}@AdobeID",
+            scope="write" if scope == "write" else "read",
+            ttl_seconds=ttl_seconds,
+        )
+    except FlowServiceError as exc:
+        _fail(exc)
+        return
+    typer.echo(json.dumps(issued.as_json()) if as_json else issued.access_token)
+
+
+def _with_session(home: Path | None) -> Any:
+    from flowservice.store import db
+
+    settings = _settings(home)
+    engine = db.engine_for(settings)
+    db.upgrade(engine)
+    return engine, db.transaction(db.session_factory(engine))
+
+
+@sandboxes_app.command("list")
+def sandboxes_list(org: OrgOption, home: HomeOption = None) -> None:
+    """List the sandboxes of ORG."""
+    from flowservice.store.repos import identity
+
+    engine, tx = _with_session(home)
+    with tx as session:
+        identity.ensure_org(session, org_id=org)
+        for sandbox in identity.list_sandboxes(session, org_id=org):
+            typer.echo(f"{sandbox.name}\t{sandbox.type}\t{sandbox.title}")
+    engine.dispose()
+
+
+@sandboxes_app.command("create")
+def sandboxes_create(
+    org: OrgOption,
+    name: Annotated[str, typer.Argument(help="Lower-case name")],
+    title: Annotated[str | None, typer.Option(help="Display name")] = None,
+    type: Annotated[str, typer.Option(help="development or production")] = "development",
+    home: HomeOption = None,
+) -> None:
+    """Create a sandbox in ORG."""
+    from flowservice.store.repos import identity
+
+    engine, tx = _with_session(home)
+    try:
+        with tx as session:
+            identity.ensure_org(session, org_id=org)
+            identity.create_sandbox(
+                session, org_id=org, name=name, title=title or name, type=type, actor="cli"
+            )
+    except FlowServiceError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+    typer.echo(name)
+
+
+@sandboxes_app.command("delete")
+def sandboxes_delete(
+    org: OrgOption,
+    name: Annotated[str, typer.Argument(help="Sandbox to delete with all its resources")],
+    home: HomeOption = None,
+) -> None:
+    """Delete a sandbox of ORG and everything in it."""
+    from flowservice.store.repos import identity
+
+    engine, tx = _with_session(home)
+    try:
+        with tx as session:
+            identity.delete_sandbox(session, org_id=org, name=name)
+    except FlowServiceError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    home: HomeOption = None,
+    drop_old: Annotated[
+        bool, typer.Option("--drop-old/--keep-old", help="Forget old keys after re-encrypting")
+    ] = True,
+) -> None:
+    """Add a new key, re-encrypt every stored secret with it, then drop the old keys."""
+    from flowservice.secrets import add_key_to_file, drop_old_keys
+    from flowservice.store.repos.resources import all_secret_rows
+
+    settings = _settings(home)
+    if settings.secret_keys is not None:
+        typer.echo(
+            "error: keys come from FLOWSERVICE_SECRET_KEYS; put a new key first in that list "
+            "and run this command with the key file setting instead",
+            err=True,
+        )
+        raise typer.Exit(2)
+    engine, tx = _with_session(home)
+    box = add_key_to_file(settings.secret_key_file)
+    try:
+        with tx as session:
+            rows = all_secret_rows(session)
+            for row in rows:
+                row.secret_doc = box.reencrypt(str(row.secret_doc))
+    except FlowServiceError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+    if drop_old:
+        drop_old_keys(settings.secret_key_file)
+    typer.echo(f"re-encrypted {len(rows)} stored secret(s) with the new key")
+
+
+@db_app.command("upgrade")
+def db_upgrade(home: HomeOption = None) -> None:
+    """Apply pending migrations (serve does this on start too)."""
+    engine, _tx = _with_session(home)
+    engine.dispose()
+    typer.echo("database is up to date")
+
+
+def main() -> None:
+    app(prog_name="flowservice")
+
+
+if __name__ == "__main__":
+    main()

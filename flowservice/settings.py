@@ -1,0 +1,142 @@
+"""The one typed settings object of flowservice.
+
+Values come, in order of precedence, from keyword arguments, ``FLOWSERVICE_*``
+environment variables, an optional TOML config file (``FLOWSERVICE_CONFIG_FILE``)
+and the embedded defaults below. Everything derived from the data directory
+(``home``) is computed here so the rest of the code never joins paths itself.
+``get_settings()`` builds and validates it once per process; tests build their
+own ``Settings(...)`` and pass it to ``create_app``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from flowservice.errors import InvalidRequest
+
+API_PREFIX = "/data/foundation/flowservice"
+SANDBOX_PREFIX = "/data/foundation/sandbox-management"
+
+
+class Settings(BaseSettings):
+    """Service configuration, validated at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="FLOWSERVICE_", extra="forbid")
+
+    home: Path = Field(
+        default=Path(".flowservice"),
+        description="Data directory: SQLite DB, key files and (later) the lake.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata DB; default SQLite file in `home`.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+    token_algorithm: Literal["HS256", "RS256"] = Field(
+        default="HS256",
+        description="HS256: local key in `home`; RS256: verify with public keys or a JWKS URL.",
+    )
+    token_secret: SecretStr | None = Field(
+        default=None, description="HS256 signing key; default a generated key file in `home`."
+    )
+    token_public_keys: list[Path] = Field(
+        default_factory=list, description="PEM public key files for RS256 verification."
+    )
+    token_jwks_url: str | None = Field(default=None, description="JWKS URL for RS256.")
+    token_issuer: str = "flowservice"
+    token_audience: str | None = None
+    token_ttl_seconds: int = Field(default=86400, gt=0)
+
+    secret_keys: SecretStr | None = Field(
+        default=None,
+        description="Fernet keys, comma-separated, newest first; default a 0600 key file.",
+    )
+    default_sandbox: str | None = Field(
+        default=None,
+        description="Sandbox used when x-sandbox-name is absent; unset = the header is required.",
+    )
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    max_page_size: int = Field(default=1000, gt=0)
+    default_page_size: int = Field(default=100, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("FLOWSERVICE_CONFIG_FILE")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("default_sandbox")
+    @classmethod
+    def _lower_sandbox(cls, value: str | None) -> str | None:
+        return value.lower() if value else None
+
+    @model_validator(mode="after")
+    def _rs256_needs_keys(self) -> Settings:
+        if self.token_algorithm == "RS256" and not (self.token_public_keys or self.token_jwks_url):
+            raise ValueError("RS256 needs token_public_keys or token_jwks_url")
+        if self.default_page_size > self.max_page_size:
+            raise ValueError("default_page_size must not exceed max_page_size")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'flowservice.db'}"
+
+    @property
+    def token_key_file(self) -> Path:
+        return self.home / "token-signing.key"
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.home / "secret.keys"
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    """One readable line per invalid setting, naming its environment variable."""
+    lines = []
+    for err in exc.errors():
+        field = ".".join(str(part) for part in err["loc"]) or "settings"
+        env = f"FLOWSERVICE_{field.upper()}" if err["loc"] else "settings"
+        lines.append(f"{env}: {err['msg']}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning validation errors into one clear ``InvalidRequest``."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise InvalidRequest(describe_settings_error(exc)) from None
+
+
+@cache
+def get_settings() -> Settings:
+    return load_settings()

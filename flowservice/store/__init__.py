@@ -1,0 +1,1 @@
+"""The metadata store: SQLAlchemy tables, Alembic migrations and repository functions."""

@@ -1,0 +1,1 @@
+"""Repository functions: the only code that reads and writes the metadata tables."""

@@ -1,0 +1,83 @@
+"""ORM tables of the metadata DB (storage shapes, not wire shapes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Org(Base):
+    __tablename__ = "orgs"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ApiClient(Base):
+    """An API client; its id is the ``x-api-key`` that goes with its tokens."""
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Sandbox(Base):
+    __tablename__ = "sandboxes"
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_sandboxes_org_name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32))
+    is_default: Mapped[bool]
+    etag: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(255))
+    updated_by: Mapped[str] = mapped_column(String(255))
+
+
+class Resource(Base):
+    """Every API resource kind (connections, flows, runs, ...) in one table.
+
+    Common fields are columns; the kind-specific body is the ``doc`` JSON;
+    secret values live encrypted in ``secret_doc``. ``spec_id`` and
+    ``parent_id`` are indexed so lists can be narrowed in SQL (by
+    ``connectionSpec.id``, ``baseConnectionId``, ``flowId``, ...).
+    """
+
+    __tablename__ = "resources"
+    __table_args__ = (
+        Index("ix_resources_scope", "kind", "org_id", "sandbox_id"),
+        Index("ix_resources_parent", "kind", "parent_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    sandbox_id: Mapped[str] = mapped_column(ForeignKey("sandboxes.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(String(1024))
+    state: Mapped[str | None] = mapped_column(String(64))
+    spec_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    parent_id: Mapped[str | None] = mapped_column(String(64))
+    etag: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(255))
+    updated_by: Mapped[str] = mapped_column(String(255))
+    created_client: Mapped[str] = mapped_column(String(255))
+    updated_client: Mapped[str] = mapped_column(String(255))
+    doc: Mapped[dict[str, Any]] = mapped_column(JSON)
+    secret_doc: Mapped[str | None] = mapped_column(Text)

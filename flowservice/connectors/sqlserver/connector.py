@@ -11,17 +11,24 @@ from flowservice.connectors.base import (
     CheckResult,
     Connector,
     ReadWindow,
+    SourceColumn,
     SourceObject,
     TableSchema,
 )
+from flowservice.connectors.sqlserver import catalog
 from flowservice.connectors.sqlserver.connection_string import (
     ConnectionSettings,
     mask_password,
     parse_connection_string,
 )
-from flowservice.errors import InvalidRequest
+from flowservice.connectors.sqlserver.odbc import preflight, session
+from flowservice.connectors.sqlserver.preview_values import json_rows
+from flowservice.connectors.sqlserver.queries import read_statement, select_statement
+from flowservice.connectors.sqlserver.types import conform, map_type
+from flowservice.errors import ConnectorError, InvalidRequest, SourceConfigError
 
 CONNECTION_STRING = "connectionString"
+MAX_PREVIEW_ROWS = 1000
 
 
 class SqlServerConnector(Connector):
@@ -40,17 +47,48 @@ class SqlServerConnector(Connector):
             return mask_password(value)
         return "****"
 
+    def __init__(self, auth_params: Mapping[str, Any]) -> None:
+        super().__init__(auth_params)
+        self.settings = settings_from(auth_params)
+
     def check(self) -> CheckResult:
-        raise NotImplementedError
+        try:
+            preflight(self.settings)
+            with session(self.settings) as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchall()
+        except ConnectorError as exc:
+            reason = getattr(exc, "reason", "unexpected")
+            return CheckResult(ok=False, message=exc.message, details={"reason": reason})
+        return CheckResult(ok=True)
 
     def list_objects(self, *, start: int = 0, limit: int | None = None) -> list[SourceObject]:
-        raise NotImplementedError
+        if start < 0 or (limit is not None and limit < 0):
+            raise InvalidRequest("start and limit must not be negative.")
+        with session(self.settings) as cursor:
+            found = catalog.list_objects(cursor)
+        stop = None if limit is None else start + limit
+        return [SourceObject(name=obj.path, type=obj.kind) for obj in found[start:stop]]
 
     def describe(self, table: str) -> TableSchema:
-        raise NotImplementedError
+        with session(self.settings) as cursor:
+            obj, cols = self._table(cursor, table)
+        return TableSchema(name=obj.path, columns=[_source_column(c) for c in cols])
 
     def preview(self, table: str, *, count: int = 100) -> tuple[TableSchema, list[dict[str, Any]]]:
-        raise NotImplementedError
+        if not 1 <= count <= MAX_PREVIEW_ROWS:
+            raise InvalidRequest(f"count must be between 1 and {MAX_PREVIEW_ROWS}.")
+        with session(self.settings) as cursor:
+            obj, cols = self._table(cursor, table)
+            sql = select_statement(obj, cols, top=count, ordered=True)
+            cursor.execute(sql)
+            fetched = cursor.arrow()
+        typed = [(c.name, c.sql_type) for c in cols]
+        rows: list[dict[str, Any]] = []
+        for batch in fetched.to_batches():
+            rows.extend(json_rows(conform(batch, typed)))
+        schema = TableSchema(name=obj.path, columns=[_source_column(c) for c in cols])
+        return schema, rows[:count]
 
     def read(
         self,
@@ -59,8 +97,34 @@ class SqlServerConnector(Connector):
         columns: list[str] | None = None,
         window: ReadWindow | None = None,
         batch_rows: int = 65536,
+        ordered: bool = False,
     ) -> Iterator[pa.RecordBatch]:
-        raise NotImplementedError
+        """Stream ``table`` as batches of ``batch_rows``; ``ordered`` sorts by the primary key.
+
+        The window predicate is ``column >= start AND column < end`` with both
+        bounds sent as parameters (naive UTC datetimes).
+        """
+        if batch_rows < 1:
+            raise InvalidRequest("batch_rows must be at least 1.")
+        with session(self.settings) as cursor:
+            obj, all_cols = self._table(cursor, table)
+            cols = _pick(obj, all_cols, columns)
+            sql, params = read_statement(obj, all_cols, cols, window=window, ordered=ordered)
+            cursor.execute(sql, params)
+            typed = [(c.name, c.sql_type) for c in cols]
+            reader = cursor.arrow_reader(batch_rows)
+            try:
+                for batch in reader:
+                    if batch.num_rows:
+                        yield conform(batch, typed)
+            finally:
+                reader.close()
+
+    def _table(
+        self, cursor: Any, table: str
+    ) -> tuple[catalog.CatalogObject, list[catalog.CatalogColumn]]:
+        obj = catalog.resolve(cursor, table)
+        return obj, catalog.columns(cursor, obj)
 
 
 def settings_from(params: Mapping[str, Any]) -> ConnectionSettings:
@@ -69,3 +133,32 @@ def settings_from(params: Mapping[str, Any]) -> ConnectionSettings:
     if not isinstance(raw, str):
         raise InvalidRequest("auth.params.connectionString is required and must be a string.")
     return parse_connection_string(raw)
+
+
+def _source_column(column: catalog.CatalogColumn) -> SourceColumn:
+    mapping = map_type(column.sql_type)
+    return SourceColumn(
+        name=column.name,
+        original_type=str(column.sql_type),
+        xdm_type=mapping.xdm_type,
+        arrow_type=mapping.arrow_type,
+        nullable=column.nullable,
+        primary_key_position=column.primary_key_position,
+        lossy=mapping.lossy,
+    )
+
+
+def _pick(
+    obj: catalog.CatalogObject, cols: list[catalog.CatalogColumn], wanted: list[str] | None
+) -> list[catalog.CatalogColumn]:
+    """The requested columns in the requested order, matched case-insensitively like SQL Server."""
+    if wanted is None:
+        return cols
+    by_name = {c.name.lower(): c for c in cols}
+    picked: list[catalog.CatalogColumn] = []
+    for name in wanted:
+        found = by_name.get(name.lower())
+        if found is None:
+            raise SourceConfigError(f"Column '{name[:128]}' is not in {obj.path}.")
+        picked.append(found)
+    return picked

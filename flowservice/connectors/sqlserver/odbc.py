@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from flowservice.connectors.sqlserver.connection_string import ConnectionSettings
-from flowservice.connectors.sqlserver.errors import classify
+from flowservice.connectors.sqlserver.errors import classify, unreachable
 
 if TYPE_CHECKING:
-    from mssql_python import Connection
+    from mssql_python import Connection, Cursor
 
 DEFAULT_PORT = 1433
 _ENCRYPT = {"mandatory": "yes", "optional": "no", "strict": "strict"}
@@ -60,3 +65,74 @@ def connect(settings: ConnectionSettings) -> Connection:
         return mssql_python.connect(autocommit=True, timeout=settings.connect_timeout, **keywords)
     except mssql_python.Error as exc:
         raise classify(exc, settings) from exc
+
+
+@contextmanager
+def session(settings: ConnectionSettings) -> Iterator[Cursor]:
+    """A cursor on a fresh connection, closed afterwards; driver errors translated."""
+    import mssql_python
+
+    connection = connect(settings)
+    try:
+        cursor = connection.cursor()
+        try:
+            yield cursor
+        except mssql_python.Error as exc:
+            raise classify(exc, settings) from exc
+        finally:
+            cursor.close()
+    finally:
+        connection.close()
+
+
+def preflight(settings: ConnectionSettings) -> None:
+    """Resolve the host and open the TCP port first, so each failure gets its own message fast.
+
+    The ODBC driver retries a refused or unresolvable address until the login
+    timeout ends and then reports both the same way; a named instance without a
+    port is left to the driver (its port comes from the SQL Server Browser).
+    """
+    deadline = time.monotonic() + settings.connect_timeout
+    addresses = _resolve(settings.host, settings.connect_timeout)
+    if addresses is None:
+        raise unreachable("timeout", settings)
+    if not addresses:
+        raise unreachable("unknown_host", settings)
+    if settings.port is None and settings.instance is not None:
+        return
+    port = settings.port or DEFAULT_PORT
+    refused = False
+    for family, address in addresses:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise unreachable("timeout", settings)
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                probe.settimeout(remaining)
+                probe.connect((address, port))
+                return
+        except ConnectionRefusedError:
+            refused = True
+        except TimeoutError:
+            raise unreachable("timeout", settings) from None
+        except OSError:
+            continue
+    raise unreachable("refused" if refused else "timeout", settings)
+
+
+def _resolve(host: str, timeout: float) -> list[tuple[int, str]] | None:
+    """(family, address) pairs for ``host``; [] if it does not resolve, None if DNS is too slow."""
+    found: list[list[tuple[int, str]]] = []
+
+    def lookup() -> None:
+        try:
+            infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError):
+            found.append([])
+            return
+        found.append([(info[0], str(info[4][0])) for info in infos])
+
+    worker = threading.Thread(target=lookup, name="sqlserver-dns", daemon=True)
+    worker.start()
+    worker.join(timeout)  # getaddrinfo itself has no timeout
+    return found[0] if found else None

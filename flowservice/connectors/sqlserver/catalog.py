@@ -1,0 +1,168 @@
+"""Catalog queries: list tables and views, resolve a user-given name, describe columns.
+
+Names given by users are only ever compared with catalog values through
+parameters; what reaches SQL text is the catalog's own spelling, quoted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flowservice.connectors.sqlserver.types import SqlServerType, quote_identifier
+from flowservice.errors import NotFound
+
+SYSTEM_SCHEMAS = ("sys", "INFORMATION_SCHEMA")
+
+LIST_OBJECTS = """
+SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE
+FROM INFORMATION_SCHEMA.TABLES
+WHERE TABLE_SCHEMA NOT IN ('sys', 'INFORMATION_SCHEMA')
+ORDER BY TABLE_SCHEMA, TABLE_NAME
+"""
+
+FIND_OBJECT = """
+SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE
+FROM INFORMATION_SCHEMA.TABLES
+WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
+"""
+
+COLUMNS = """
+SELECT c.COLUMN_NAME, c.DATA_TYPE, c.CHARACTER_MAXIMUM_LENGTH, c.NUMERIC_PRECISION,
+       c.NUMERIC_SCALE, c.DATETIME_PRECISION, c.IS_NULLABLE, k.ORDINAL_POSITION
+FROM INFORMATION_SCHEMA.COLUMNS AS c
+LEFT JOIN INFORMATION_SCHEMA.TABLE_CONSTRAINTS AS t
+  ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
+ AND t.CONSTRAINT_TYPE = 'PRIMARY KEY'
+LEFT JOIN INFORMATION_SCHEMA.KEY_COLUMN_USAGE AS k
+  ON k.CONSTRAINT_SCHEMA = t.CONSTRAINT_SCHEMA AND k.CONSTRAINT_NAME = t.CONSTRAINT_NAME
+ AND k.COLUMN_NAME = c.COLUMN_NAME
+WHERE c.TABLE_SCHEMA = ? AND c.TABLE_NAME = ?
+ORDER BY c.ORDINAL_POSITION
+"""
+
+_TIME_TYPES = frozenset({"time", "datetime2", "datetimeoffset"})
+
+
+@dataclass(frozen=True)
+class CatalogObject:
+    """A table or view exactly as the catalog spells it."""
+
+    schema: str
+    name: str
+    kind: str  # "table" | "view"
+
+    @property
+    def path(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def quoted(self) -> str:
+        return f"{quote_identifier(self.schema)}.{quote_identifier(self.name)}"
+
+
+@dataclass(frozen=True)
+class CatalogColumn:
+    name: str
+    sql_type: SqlServerType
+    nullable: bool
+    primary_key_position: int | None
+
+
+def _kind(table_type: str) -> str:
+    return "view" if table_type.strip().upper() == "VIEW" else "table"
+
+
+def list_objects(cursor: Any) -> list[CatalogObject]:
+    """Every table and view of the user schemas, in catalog order (schema, then name)."""
+    cursor.execute(LIST_OBJECTS)
+    return [CatalogObject(row[0], row[1], _kind(row[2])) for row in cursor.fetchall()]
+
+
+def name_candidates(name: str) -> list[tuple[str, str]]:
+    """Ways to read ``name`` as (schema, object): ``a.b.c`` may be ``a``+``b.c`` or ``a.b``+``c``.
+
+    ``[schema].[table]`` is accepted too; a name without a schema means ``dbo``.
+    """
+    text = name.strip()
+    bracketed = _bracketed_parts(text)
+    if bracketed is not None:
+        return [bracketed] if len(bracketed) == 2 else []
+    if "." not in text:
+        return [("dbo", text)] if text else []
+    return [(text[:i], text[i + 1 :]) for i, ch in enumerate(text) if ch == "."]
+
+
+def _bracketed_parts(text: str) -> tuple[str, str] | None:
+    """Parse ``[a].[b]`` (``]]`` escapes ``]``); None if ``text`` is not in that form."""
+    parts: list[str] = []
+    pos = 0
+    while pos < len(text) and text[pos] == "[":
+        chars: list[str] = []
+        pos += 1
+        while pos < len(text):
+            if text[pos] == "]":
+                if text[pos + 1 : pos + 2] == "]":
+                    chars.append("]")
+                    pos += 2
+                    continue
+                break
+            chars.append(text[pos])
+            pos += 1
+        else:
+            return None
+        parts.append("".join(chars))
+        pos += 1
+        if pos == len(text):
+            break
+        if text[pos] != ".":
+            return None
+        pos += 1
+    if pos != len(text) or len(parts) != 2:
+        return None
+    return parts[0], parts[1]
+
+
+def resolve(cursor: Any, name: str) -> CatalogObject:
+    """The catalog object ``name`` designates; ``NotFound`` if none."""
+    for schema, table in name_candidates(name):
+        cursor.execute(FIND_OBJECT, (schema, table))
+        row = cursor.fetchone()
+        if row is not None:
+            return CatalogObject(row[0], row[1], _kind(row[2]))
+    shown = name if len(name) <= 200 else name[:197] + "..."
+    raise NotFound(
+        f"The table or view '{shown}' was not found. Use the schema.table path "
+        "listed by explore with objectType=root.",
+        resource_type="table",
+        resource_id=shown,
+    )
+
+
+def columns(cursor: Any, obj: CatalogObject) -> list[CatalogColumn]:
+    """The columns of ``obj`` in ordinal order, with their primary-key positions."""
+    cursor.execute(COLUMNS, (obj.schema, obj.name))
+    found: list[CatalogColumn] = []
+    for name, data_type, length, precision, scale, dt_precision, nullable, key in cursor.fetchall():
+        type_name = str(data_type).lower()
+        sql_type = SqlServerType(
+            name=type_name,
+            length=None if length is None else int(length),
+            precision=None if precision is None else int(precision),
+            scale=_scale(type_name, scale, dt_precision),
+        )
+        found.append(
+            CatalogColumn(
+                name=name,
+                sql_type=sql_type,
+                nullable=str(nullable).upper() == "YES",
+                primary_key_position=None if key is None else int(key),
+            )
+        )
+    return found
+
+
+def _scale(type_name: str, scale: Any, dt_precision: Any) -> int | None:
+    if type_name in _TIME_TYPES:
+        return None if dt_precision is None else int(dt_precision)
+    return None if scale is None else int(scale)

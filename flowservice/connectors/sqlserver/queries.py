@@ -1,0 +1,84 @@
+"""SELECT statements for preview and read, built only from catalog names and parameters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flowservice.connectors.base import ReadWindow
+from flowservice.connectors.sqlserver.catalog import CatalogColumn, CatalogObject
+from flowservice.connectors.sqlserver.types import quote_identifier, select_items
+from flowservice.errors import SourceConfigError
+
+WINDOW_TYPES = frozenset({"date", "datetime", "datetime2", "smalldatetime", "datetimeoffset"})
+
+
+def _select_list(cols: list[CatalogColumn]) -> str:
+    items = [item for c in cols for item in select_items(c.name, c.sql_type)]
+    return ", ".join(items)
+
+
+def _order_by(all_cols: list[CatalogColumn]) -> str:
+    """``ORDER BY`` the primary key (SQL Server's default clustered key), or nothing."""
+    keys = sorted(
+        (c for c in all_cols if c.primary_key_position is not None),
+        key=lambda c: c.primary_key_position or 0,
+    )
+    if not keys:
+        return ""
+    return " ORDER BY " + ", ".join(quote_identifier(c.name) for c in keys)
+
+
+def select_statement(
+    obj: CatalogObject, cols: list[CatalogColumn], *, top: int, ordered: bool
+) -> str:
+    """``SELECT TOP (n)`` of every column, for preview; ``top`` is a validated int."""
+    order = _order_by(cols) if ordered else ""
+    return f"SELECT TOP ({int(top)}) {_select_list(cols)} FROM {obj.quoted}{order}"
+
+
+def read_statement(
+    obj: CatalogObject,
+    all_cols: list[CatalogColumn],
+    cols: list[CatalogColumn],
+    *,
+    window: ReadWindow | None,
+    ordered: bool,
+) -> tuple[str, tuple[Any, ...]]:
+    """The read query and its parameters: an optional half-open window on a temporal column."""
+    sql = f"SELECT {_select_list(cols)} FROM {obj.quoted}"
+    params: list[Any] = []
+    if window is not None:
+        column = _window_column(obj, all_cols, window.column)
+        conditions: list[str] = []
+        if window.start is not None:
+            conditions.append(f"{quote_identifier(column.name)} >= ?")
+            params.append(utc_naive(window.start))
+        if window.end is not None:
+            conditions.append(f"{quote_identifier(column.name)} < ?")
+            params.append(utc_naive(window.end))
+        if conditions:
+            sql += " WHERE " + " AND ".join(conditions)
+    if ordered:
+        sql += _order_by(all_cols)
+    return sql, tuple(params)
+
+
+def _window_column(obj: CatalogObject, cols: list[CatalogColumn], name: str) -> CatalogColumn:
+    for column in cols:
+        if column.name.lower() == name.lower():
+            if column.sql_type.name not in WINDOW_TYPES:
+                raise SourceConfigError(
+                    f"The delta column '{column.name}' of {obj.path} is "
+                    f"{column.sql_type}; it must be a date or time column "
+                    "(date, datetime, datetime2, smalldatetime or datetimeoffset)."
+                )
+            return column
+    raise SourceConfigError(f"The delta column '{name[:128]}' is not in {obj.path}.")
+
+
+def utc_naive(moment: datetime) -> datetime:
+    """A naive UTC datetime: aware values are converted, naive ones are taken as UTC."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)

@@ -54,7 +54,11 @@ def create_connection(
     return created(row)
 
 
-@router.get("/connections", response_model=PageOut, summary="List base connections")
+@router.get(
+    "/connections",
+    responses={200: {"model": PageOut, "description": "A page of connections, or {count}"}},
+    summary="List base connections",
+)
 def list_connections(runtime: RuntimeDep, scope: ScopeDep, params: ListParamsDep) -> dict[str, Any]:
     settings = runtime.settings
     query = params.parse(

@@ -87,14 +87,14 @@ def name_candidates(name: str) -> list[tuple[str, str]]:
     text = name.strip()
     bracketed = _bracketed_parts(text)
     if bracketed is not None:
-        return [bracketed] if len(bracketed) == 2 else []
+        return [("dbo", bracketed[0])] if len(bracketed) == 1 else [(bracketed[0], bracketed[1])]
     if "." not in text:
         return [("dbo", text)] if text else []
     return [(text[:i], text[i + 1 :]) for i, ch in enumerate(text) if ch == "."]
 
 
-def _bracketed_parts(text: str) -> tuple[str, str] | None:
-    """Parse ``[a].[b]`` (``]]`` escapes ``]``); None if ``text`` is not in that form."""
+def _bracketed_parts(text: str) -> list[str] | None:
+    """Parse ``[a].[b]`` or ``[b]`` (``]]`` escapes ``]``); None if ``text`` is not in that form."""
     parts: list[str] = []
     pos = 0
     while pos < len(text) and text[pos] == "[":
@@ -118,9 +118,9 @@ def _bracketed_parts(text: str) -> tuple[str, str] | None:
         if text[pos] != ".":
             return None
         pos += 1
-    if pos != len(text) or len(parts) != 2:
+    if pos != len(text) or len(parts) not in (1, 2):
         return None
-    return parts[0], parts[1]
+    return parts
 
 
 def resolve(cursor: Any, name: str) -> CatalogObject:

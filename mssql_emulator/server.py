@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import selectors
@@ -64,11 +65,8 @@ class AttentionWatcher:
             self._selector.register(sock, selectors.EVENT_READ, callback)
 
     def unwatch(self, sock: socket.socket) -> None:
-        with self._lock:
-            try:
-                self._selector.unregister(sock)
-            except (KeyError, ValueError):
-                pass
+        with self._lock, contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(sock)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -108,8 +106,7 @@ class EmulatorServer:
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._watcher = AttentionWatcher()
-        self._thread = threading.Thread(target=self._accept_loop, name="tds-accept",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._accept_loop, name="tds-accept", daemon=True)
 
     def start(self) -> EmulatorServer:
         self._thread.start()
@@ -125,8 +122,9 @@ class EmulatorServer:
             with self._lock:
                 self._connections.add(sock)
             spid = next(self._spids) & 0xFFFF
-            threading.Thread(target=self._serve, args=(sock, spid), name=f"tds-{spid}",
-                             daemon=True).start()
+            threading.Thread(
+                target=self._serve, args=(sock, spid), name=f"tds-{spid}", daemon=True
+            ).start()
 
     def _serve(self, sock: socket.socket, spid: int) -> None:
         connection = Connection(self, sock, spid)
@@ -143,17 +141,13 @@ class EmulatorServer:
 
     def stop(self) -> None:
         self._closing.set()
-        try:
+        with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self._listener.close()
         with self._lock:
             for sock in list(self._connections):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
         self._thread.join(timeout=5)
         self._watcher.close()
 
@@ -178,10 +172,8 @@ class Connection:
             except Exception:
                 log.exception("closing session %s failed", self.spid)
             self.session = None
-        try:
+        with contextlib.suppress(OSError):
             self.sock.close()
-        except OSError:
-            pass
 
     def _use(self, transport: Transport) -> None:
         self.transport = transport
@@ -230,22 +222,20 @@ class Connection:
             return False
         database = login.database or config.database
         if not self.server.engine.has_database(database):
-            text = (f'Cannot open database "{database}" requested by the login. '
-                    "The login failed.")
-            self.writer.send_message(PacketType.REPLY,
-                                     login_failed(4060, text, severity=11))
+            text = f'Cannot open database "{database}" requested by the login. The login failed.'
+            self.writer.send_message(PacketType.REPLY, login_failed(4060, text, severity=11))
             return False
         try:
             self.session = self.server.engine.open_session(database, login.user)
         except SqlError as exc:
-            self.writer.send_message(PacketType.REPLY,
-                                     login_failed(exc.number, exc.message, severity=14))
+            self.writer.send_message(
+                PacketType.REPLY, login_failed(exc.number, exc.message, severity=14)
+            )
             return False
         self.writer.packet_size = config.packet_size
         self.writer.send_message(
             PacketType.REPLY,
-            login_reply(self.session.database, config.packet_size,
-                        feature_ext=login.has_extension),
+            login_reply(self.session.database, config.packet_size, feature_ext=login.has_extension),
         )
         return True
 
@@ -293,8 +283,9 @@ class Connection:
             except Exception as exc:  # an engine or encoder bug answers as an error
                 log.exception("request failed on session %s", self.spid)
                 number = exc.number if isinstance(exc, SqlError) else 50000
-                self.writer.write(tokens.message(number, f"Internal emulator error: {exc}",
-                                                 severity=16))
+                self.writer.write(
+                    tokens.message(number, f"Internal emulator error: {exc}", severity=16)
+                )
                 self.writer.write(tokens.done(DoneStatus.ERROR))
             finally:
                 watcher.unwatch(self.sock)

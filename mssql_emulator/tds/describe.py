@@ -8,20 +8,58 @@ from mssql_emulator.contract import Column, SqlType
 from mssql_emulator.tds.tokens import normalize, type_info
 
 _SYSTEM_TYPE_IDS = {
-    "bit": 104, "tinyint": 48, "smallint": 52, "int": 56, "bigint": 127, "decimal": 106,
-    "numeric": 108, "money": 60, "smallmoney": 122, "real": 59, "float": 62, "char": 175,
-    "varchar": 167, "nchar": 239, "nvarchar": 231, "binary": 173, "varbinary": 165,
-    "date": 40, "time": 41, "datetime": 61, "smalldatetime": 58, "datetime2": 42,
-    "datetimeoffset": 43, "uniqueidentifier": 36,
+    "bit": 104,
+    "tinyint": 48,
+    "smallint": 52,
+    "int": 56,
+    "bigint": 127,
+    "decimal": 106,
+    "numeric": 108,
+    "money": 60,
+    "smallmoney": 122,
+    "real": 59,
+    "float": 62,
+    "char": 175,
+    "varchar": 167,
+    "nchar": 239,
+    "nvarchar": 231,
+    "binary": 173,
+    "varbinary": 165,
+    "date": 40,
+    "time": 41,
+    "datetime": 61,
+    "smalldatetime": 58,
+    "datetime2": 42,
+    "datetimeoffset": 43,
+    "uniqueidentifier": 36,
 }
 _FIXED_LENGTHS = {
-    "bit": 1, "tinyint": 1, "smallint": 2, "int": 4, "bigint": 8, "money": 8,
-    "smallmoney": 4, "real": 4, "float": 8, "date": 3, "datetime": 8, "smalldatetime": 4,
+    "bit": 1,
+    "tinyint": 1,
+    "smallint": 2,
+    "int": 4,
+    "bigint": 8,
+    "money": 8,
+    "smallmoney": 4,
+    "real": 4,
+    "float": 8,
+    "date": 3,
+    "datetime": 8,
+    "smalldatetime": 4,
     "uniqueidentifier": 16,
 }
 _DEFAULT_PRECISION = {
-    "tinyint": 3, "smallint": 5, "int": 10, "bigint": 19, "money": 19, "smallmoney": 10,
-    "real": 24, "float": 53, "date": 10, "datetime": 23, "smalldatetime": 16,
+    "tinyint": 3,
+    "smallint": 5,
+    "int": 10,
+    "bigint": 19,
+    "money": 19,
+    "smallmoney": 10,
+    "real": 24,
+    "float": 53,
+    "date": 10,
+    "datetime": 23,
+    "smalldatetime": 16,
 }
 SYSNAME = SqlType("nvarchar", length=128)
 _SCHEMA: list[tuple[str, SqlType]] = [
@@ -61,7 +99,9 @@ def _max_length(t: SqlType) -> int:
         return t.length * (2 if t.name in ("nchar", "nvarchar") else 1)
     if t.name in ("decimal", "numeric"):
         assert t.precision is not None
-        return 5 if t.precision <= 9 else 9 if t.precision <= 19 else 13 if t.precision <= 28 else 17
+        return (
+            5 if t.precision <= 9 else 9 if t.precision <= 19 else 13 if t.precision <= 28 else 17
+        )
     scale = t.scale or 0
     base = 3 if scale <= 2 else 4 if scale <= 4 else 5
     return base + {"time": 0, "datetime2": 3, "datetimeoffset": 5}.get(t.name, 0)
@@ -75,19 +115,42 @@ def describe_batch(columns: list[Column]) -> tuple[list[str], list[SqlType], pa.
         max_length = _max_length(t)
         precision = t.precision if t.precision is not None else _DEFAULT_PRECISION.get(t.name, 0)
         scale = t.scale or 0
-        rows.append([
-            ordinal, column.name, _SYSTEM_TYPE_IDS.get(t.name, 231), str(t), max_length,
-            precision, scale, _SYSTEM_TYPE_IDS.get(t.name, 231), None, None, None, None,
-            None, None, None, None, False, False, t.name in _FIXED_LENGTHS, True, False,
-            column.name, info[0], 0xFFFF if max_length == -1 else max_length,
-        ])
+        rows.append(
+            [
+                ordinal,
+                column.name,
+                _SYSTEM_TYPE_IDS.get(t.name, 231),
+                str(t),
+                max_length,
+                precision,
+                scale,
+                _SYSTEM_TYPE_IDS.get(t.name, 231),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                False,
+                False,
+                t.name in _FIXED_LENGTHS,
+                True,
+                False,
+                column.name,
+                info[0],
+                0xFFFF if max_length == -1 else max_length,
+            ]
+        )
     names = [name for name, _ in _SCHEMA]
     types = [t for _, t in _SCHEMA]
     arrow_types = {
-        "int": pa.int32(), "smallint": pa.int16(), "tinyint": pa.uint8(), "bit": pa.bool_(),
+        "int": pa.int32(),
+        "smallint": pa.int16(),
+        "tinyint": pa.uint8(),
+        "bit": pa.bool_(),
         "nvarchar": pa.string(),
     }
-    arrays = [
-        pa.array([row[i] for row in rows], arrow_types[t.name]) for i, t in enumerate(types)
-    ]
+    arrays = [pa.array([row[i] for row in rows], arrow_types[t.name]) for i, t in enumerate(types)]
     return names, types, pa.RecordBatch.from_arrays(arrays, names=names)

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from mssql_emulator.contract import Column, Param, ResultSet, Session, SqlError, SqlType
-from mssql_emulator.contract import StatementResult
+from mssql_emulator.contract import (
+    Column,
+    Param,
+    ResultSet,
+    Session,
+    SqlError,
+    SqlType,
+    StatementResult,
+)
 from mssql_emulator.tds import tokens
 from mssql_emulator.tds.definitions import Definition, parse_definitions
 from mssql_emulator.tds.packets import MessageWriter, ProtocolError
@@ -22,8 +29,9 @@ TM_ROLLBACK = 8
 class RequestHandler:
     """Per-connection state: prepared handles, transaction descriptor, current database."""
 
-    def __init__(self, session: Session, writer: MessageWriter,
-                 attention: Callable[[], bool]) -> None:
+    def __init__(
+        self, session: Session, writer: MessageWriter, attention: Callable[[], bool]
+    ) -> None:
         self.session = session
         self.writer = writer
         self.tracker = TransactionTracker()
@@ -39,8 +47,7 @@ class RequestHandler:
         if reader.remaining() % 2:
             raise ProtocolError("odd-length SQL text")
         sql = reader.utf16(reader.remaining() // 2)
-        self.streamer.stream(self._execute(sql, None), sql, done_token=Token.DONE,
-                             more_after=False)
+        self.streamer.stream(self._execute(sql, None), sql, done_token=Token.DONE, more_after=False)
 
     def _execute(self, sql: str, params: list[Param] | None) -> Iterator[StatementResult]:
         # Calling execute may itself raise SqlError before yielding anything.
@@ -74,8 +81,9 @@ class RequestHandler:
                     8509, "The transaction manager request is not supported.", severity=16
                 )
         except SqlError as exc:
-            out += tokens.message(exc.number, exc.message, severity=max(exc.severity, 11),
-                                  state=exc.state)
+            out += tokens.message(
+                exc.number, exc.message, severity=max(exc.severity, 11), state=exc.state
+            )
             status = DoneStatus.ERROR
         out += tokens.done(status)
         self.writer.write(out)
@@ -87,8 +95,7 @@ class RequestHandler:
         for index, call in enumerate(calls):
             self._call(call, more_after=index < len(calls) - 1)
 
-    def _finish_proc(self, *, more_after: bool, error: bool = False,
-                     status_value: int = 0) -> None:
+    def _finish_proc(self, *, more_after: bool, error: bool = False, status_value: int = 0) -> None:
         status = DoneStatus.ERROR if error else DoneStatus.FINAL
         if more_after:
             status |= DoneStatus.MORE | DoneStatus.RPCINBATCH
@@ -96,8 +103,9 @@ class RequestHandler:
         self.writer.write(tokens.done(status, token=Token.DONEPROC))
 
     def _error_proc(self, exc: SqlError, *, more_after: bool) -> None:
-        self.writer.write(tokens.message(exc.number, exc.message,
-                                         severity=max(exc.severity, 11), state=exc.state))
+        self.writer.write(
+            tokens.message(exc.number, exc.message, severity=max(exc.severity, 11), state=exc.state)
+        )
         self._finish_proc(more_after=more_after, error=True, status_value=1)
 
     def _call(self, call: RpcCall, *, more_after: bool) -> None:
@@ -110,8 +118,12 @@ class RequestHandler:
             elif name == "sp_prepexec":
                 sql, defs, values = self._statement_args(params, 2, 1)
                 handle = self._prepare(sql, defs)
-                self._run(sql, self._bind(defs, values), more_after=more_after,
-                          handle=(params[0].name, handle))
+                self._run(
+                    sql,
+                    self._bind(defs, values),
+                    more_after=more_after,
+                    handle=(params[0].name, handle),
+                )
             elif name == "sp_prepare":
                 sql, defs, _ = self._statement_args(params, 2, 1)
                 handle = self._prepare(sql, defs)
@@ -139,8 +151,9 @@ class RequestHandler:
             raise SqlError(214, "Procedure expects parameter of type 'ntext/nchar/nvarchar'.")
         return param.value
 
-    def _statement_args(self, params: list[Param], stmt_at: int,
-                        defs_at: int) -> tuple[str, list[Definition], list[Param]]:
+    def _statement_args(
+        self, params: list[Param], stmt_at: int, defs_at: int
+    ) -> tuple[str, list[Definition], list[Param]]:
         def at(i: int) -> Param | None:
             return params[i] if i < len(params) else None
 
@@ -180,14 +193,27 @@ class RequestHandler:
             if definition is None:
                 bound.append(value)
                 continue
-            bound.append(Param(name=definition.name, type=definition.type, value=value.value,
-                               output=value.output))
+            bound.append(
+                Param(
+                    name=definition.name,
+                    type=definition.type,
+                    value=value.value,
+                    output=value.output,
+                )
+            )
         return bound
 
-    def _run(self, sql: str, params: list[Param], *, more_after: bool,
-             handle: tuple[str, int] | None = None) -> None:
-        ok = self.streamer.stream(self._execute(sql, params), sql, done_token=Token.DONEINPROC,
-                                  more_after=True)
+    def _run(
+        self,
+        sql: str,
+        params: list[Param],
+        *,
+        more_after: bool,
+        handle: tuple[str, int] | None = None,
+    ) -> None:
+        ok = self.streamer.stream(
+            self._execute(sql, params), sql, done_token=Token.DONEINPROC, more_after=True
+        )
         if handle is not None:
             self.writer.write(tokens.return_value_int(0, handle[0], handle[1]))
         self._finish_proc(more_after=more_after, error=not ok, status_value=0 if ok else 1)
@@ -202,8 +228,7 @@ class RequestHandler:
         described = self.session.describe_parameters(sql) if sql else []
         if described:
             result = StatementResult(result_set=describe_result(described))
-            self.streamer.stream(iter([result]), "", done_token=Token.DONEINPROC,
-                                 more_after=True)
+            self.streamer.stream(iter([result]), "", done_token=Token.DONEINPROC, more_after=True)
         self._finish_proc(more_after=more_after)
 
 

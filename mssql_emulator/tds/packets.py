@@ -144,8 +144,9 @@ class MessageWriter:
             last = offset >= size
             status = STATUS_EOM if (eom and last) else 0
             pieces.append(
-                HEADER.pack(self._type, status, len(chunk) + HEADER_SIZE, self.spid,
-                            self._packet_id, 0)
+                HEADER.pack(
+                    self._type, status, len(chunk) + HEADER_SIZE, self.spid, self._packet_id, 0
+                )
             )
             pieces.append(chunk)
             self._packet_id = (self._packet_id + 1) & 0xFF

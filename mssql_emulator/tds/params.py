@@ -82,8 +82,9 @@ def _plp(reader: ByteReader) -> bytes | None:
 
 
 def _decode_text(raw: bytes, wide: bool) -> str:
-    return raw.decode("utf-16-le", errors="surrogatepass") if wide else raw.decode("cp1252",
-                                                                                 "replace")
+    return (
+        raw.decode("utf-16-le", errors="surrogatepass") if wide else raw.decode("cp1252", "replace")
+    )
 
 
 def read_param(reader: ByteReader) -> Param:
@@ -93,7 +94,7 @@ def read_param(reader: ByteReader) -> Param:
     return Param(name=name, type=sql_type, value=value, output=bool(status & 0x01))
 
 
-def read_typed_value(reader: ByteReader) -> tuple[SqlType, Any]:  # noqa: C901
+def read_typed_value(reader: ByteReader) -> tuple[SqlType, Any]:
     code = reader.u8()
     if code == 0x1F:
         return SqlType("int"), None
@@ -130,8 +131,9 @@ def read_typed_value(reader: ByteReader) -> tuple[SqlType, Any]:  # noqa: C901
         scale = reader.u8()
         if precision > 38 or scale > precision:
             raise ProtocolError("bad decimal precision/scale")
-        sql_type = SqlType("decimal" if code in (0x6A, 0x37) else "numeric",
-                           precision=precision, scale=scale)
+        sql_type = SqlType(
+            "decimal" if code in (0x6A, 0x37) else "numeric", precision=precision, scale=scale
+        )
         size = reader.u8()
         if size == 0:
             return sql_type, None
@@ -187,8 +189,14 @@ def read_typed_value(reader: ByteReader) -> tuple[SqlType, Any]:  # noqa: C901
         if is_char:
             reader.take(5)
         wide = code in (0xE7, 0xEF)
-        name = {0xA7: "varchar", 0xAF: "char", 0xE7: "nvarchar", 0xEF: "nchar",
-                0xA5: "varbinary", 0xAD: "binary"}[code]
+        name = {
+            0xA7: "varchar",
+            0xAF: "char",
+            0xE7: "nvarchar",
+            0xEF: "nchar",
+            0xA5: "varbinary",
+            0xAD: "binary",
+        }[code]
         if max_size == 0xFFFF:
             raw_plp = _plp(reader)
             sql_type = SqlType(name, length=-1)

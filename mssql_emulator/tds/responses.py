@@ -54,8 +54,13 @@ class TransactionTracker:
 class ResultStreamer:
     """Writes one request's results; ``done_token`` is DONE for batches, DONEINPROC in RPCs."""
 
-    def __init__(self, writer: MessageWriter, session: Session, tracker: TransactionTracker,
-                 attention: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        writer: MessageWriter,
+        session: Session,
+        tracker: TransactionTracker,
+        attention: Callable[[], bool],
+    ) -> None:
         self.writer = writer
         self.session = session
         self.tracker = tracker
@@ -66,8 +71,9 @@ class ResultStreamer:
         if self.attention():
             raise Cancelled
 
-    def stream(self, results: Iterator[StatementResult], sql: str, *, done_token: Token,
-               more_after: bool) -> bool:
+    def stream(
+        self, results: Iterator[StatementResult], sql: str, *, done_token: Token, more_after: bool
+    ) -> bool:
         """Write every result; the last DONE gets MORE only if ``more_after``. True if ok."""
         pending: _PendingDone | None = None
         ok = True
@@ -100,18 +106,19 @@ class ResultStreamer:
 
     @staticmethod
     def _error(exc: SqlError) -> bytes:
-        return tokens.message(exc.number, exc.message, severity=max(exc.severity, 11),
-                              state=exc.state, line=exc.line)
+        return tokens.message(
+            exc.number, exc.message, severity=max(exc.severity, 11), state=exc.state, line=exc.line
+        )
 
     def _write_done(self, pending: _PendingDone, token: Token, *, more: bool) -> None:
         status = pending.status | (DoneStatus.MORE if more else 0)
-        self.writer.write(tokens.done(status, pending.rowcount, token=token,
-                                      curcmd=pending.curcmd))
+        self.writer.write(tokens.done(status, pending.rowcount, token=token, curcmd=pending.curcmd))
 
     def _write_result(self, result: StatementResult) -> _PendingDone:
         for msg in result.messages:
-            self.writer.write(tokens.message(msg.number, msg.message, severity=msg.severity,
-                                             state=msg.state))
+            self.writer.write(
+                tokens.message(msg.number, msg.message, severity=msg.severity, state=msg.state)
+            )
         if result.database is not None:
             self.writer.write(
                 tokens.envchange_text(EnvChange.DATABASE, result.database, self.database)

@@ -200,8 +200,8 @@ def _var_cells(data: U8, offsets: I64, valid: Mask | None, plp: bool) -> pa.Arra
         suffix = _from_matrix(np.zeros((n, 4), dtype=np.uint8), tail_lens)
     else:
         head = _le_bytes(lengths, "<u2")
-        head_lens = None if valid is None else np.where(valid, 2, 0).astype(np.int64)
-        prefix = _from_matrix(head, head_lens)
+        short_lens = None if valid is None else np.where(valid, 2, 0).astype(np.int64)
+        prefix = _from_matrix(head, short_lens)
         suffix = None
     payload = pa.Array.from_buffers(
         pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
@@ -228,7 +228,7 @@ def _guids(arr: pa.Array, valid: Mask | None) -> pa.Array:
         if data.size != n * 36 or not np.all(np.diff(offsets) == 36):
             raise ValueError("uniqueidentifier values must be 36-character strings")
         nibbles = _HEX[data.reshape(n, 36)[:, _GUID_HEX_COLUMNS]]
-        big_endian = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
+        big_endian = ((nibbles[:, 0::2] << 4) | nibbles[:, 1::2]).astype(np.uint8)
     return _fixed(big_endian[:, _GUID_LE_ORDER], 16, valid)
 
 
@@ -354,7 +354,7 @@ def encode_column(arr: pa.Array, sql_type: SqlType, valid: Mask | None) -> pa.Ar
 
 def _row_prefixes(nulls: Mask) -> pa.Array:
     """ROW token for complete rows; NBCROW token and null bitmap for rows with NULLs."""
-    n, count = nulls.shape
+    n = nulls.shape[0]
     row_has_null = nulls.any(axis=1)
     if not row_has_null.any():
         return _from_matrix(np.full((n, 1), 0xD1, dtype=np.uint8))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mssql_emulator.contract import Param
-from mssql_emulator.tds.params import read_param
 from mssql_emulator.tds.packets import ProtocolError
+from mssql_emulator.tds.params import read_param
 from mssql_emulator.tds.reader import ByteReader, skip_all_headers
 
 PROC_NAMES = {
@@ -65,4 +65,4 @@ def parse_rpc(payload: bytes) -> list[RpcCall]:
 def base_name(name: str) -> str:
     """``[master].[dbo].[sp_executesql]`` → ``sp_executesql``."""
     last = name.split(".")[-1].strip()
-    return last.strip("[]\"").lower()
+    return last.strip('[]"').lower()

@@ -83,8 +83,13 @@ def self_signed(directory: str | None = None, host: str = "localhost") -> TlsCon
 class TlsTransport:
     """TLS records straight over the socket, through memory BIOs."""
 
-    def __init__(self, sock: socket.socket, obj: ssl.SSLObject, incoming: ssl.MemoryBIO,
-                 outgoing: ssl.MemoryBIO) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        obj: ssl.SSLObject,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+    ) -> None:
         self.sock = sock
         self.obj = obj
         self.incoming = incoming
@@ -118,8 +123,9 @@ class TlsTransport:
             self._flush()
 
 
-def handshake(sock: socket.socket, reader: MessageReader, writer: MessageWriter,
-              ctx: ssl.SSLContext) -> TlsTransport:
+def handshake(
+    sock: socket.socket, reader: MessageReader, writer: MessageWriter, ctx: ssl.SSLContext
+) -> TlsTransport:
     """Run the server side of the handshake, each flight wrapped in PRELOGIN packets."""
     incoming = ssl.MemoryBIO()
     outgoing = ssl.MemoryBIO()

@@ -73,8 +73,9 @@ def envchange_bytes(kind: EnvChange, new: bytes, old: bytes) -> bytes:
     return _token(Token.ENVCHANGE, body)
 
 
-def message(number: int, text: str, *, severity: int, state: int = 1, line: int = 1,
-            procedure: str = "") -> bytes:
+def message(
+    number: int, text: str, *, severity: int, state: int = 1, line: int = 1, procedure: str = ""
+) -> bytes:
     """An ERROR token for severity > 10, an INFO token otherwise."""
     token = Token.ERROR if severity > 10 else Token.INFO
     body = (
@@ -168,8 +169,18 @@ def normalize(sql_type: SqlType) -> SqlType:
         if length > limit:
             length = -1
         return SqlType(name, length=length)
-    known = {"bit", "real", "float", "money", "smallmoney", "date", "datetime",
-             "smalldatetime", "uniqueidentifier", *_INT_SIZES}
+    known = {
+        "bit",
+        "real",
+        "float",
+        "money",
+        "smallmoney",
+        "date",
+        "datetime",
+        "smalldatetime",
+        "uniqueidentifier",
+        *_INT_SIZES,
+    }
     if name in known:
         return SqlType(name)
     return SqlType("nvarchar", length=-1)

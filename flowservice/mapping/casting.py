@@ -68,11 +68,16 @@ def cast_checked(values: pa.Array, target: pa.DataType, type_name: str) -> Evalu
         if pa.types.is_date(target):
             parsed = parse_dates(values, ISO_PATTERN)
             return _with_failure(values, parsed.values, parsed.failed, type_name)
-        values = _screen_text(values, target)
+        screened = _screen_text(values, target)
+        result = _bisect_cast(screened, target)
+        failed = pc.and_(pc.is_valid(values), pc.is_null(result))
+        return _with_failure(values, result, failed, type_name)
     if pa.types.is_timestamp(source) and source.tz is None and pa.types.is_timestamp(target):
         # Naive timestamps are UTC wall-clock time, as in the lake.
-        values = values.cast(pa.timestamp(source.unit, tz="UTC"))
-    result = _bisect_cast(values, target)
+        converted = values.cast(pa.timestamp(source.unit, tz="UTC"))
+    else:
+        converted = values
+    result = _bisect_cast(converted, target)
     failed = pc.and_(pc.is_valid(values), pc.is_null(result))
     return _with_failure(values, result, failed, type_name)
 

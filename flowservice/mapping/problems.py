@@ -20,6 +20,8 @@ class MappingProblem:
 
     def describe(self) -> str:
         where = f" at position {self.position}" if self.position is not None else ""
+        if self.index is None and not self.destination:
+            return self.message
         if self.index is None:
             return f"dataset field {self.destination!r}: {self.message}"
         return (

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from flowservice.mapping.syntax import Call, Column, ExpressionSyntaxError, Literal, parse
+
+
+def test_column_literal_and_nested_calls() -> None:
+    node = parse('concat(UPPER(first), \' \', "x\\"y", 42, 1.5, true, null)')
+    assert isinstance(node, Call) and node.name == "concat"
+    upper, space, quoted, answer, half, yes, nothing = node.args
+    assert upper == Call("upper", (Column("first", 13),), 7)
+    assert space == Literal(" ", 21)
+    assert quoted == Literal('x"y', 26)
+    assert (answer, half, yes, nothing) == (
+        Literal(42, 34),
+        Literal(1.5, 38),
+        Literal(True, 43),
+        Literal(None, 49),
+    )
+
+
+def test_backtick_names_hold_any_text() -> None:
+    assert parse("`Order Date`") == Column("Order Date", 0)
+    assert parse("`a``b`") == Column("a`b", 0)
+    assert parse("lower(`Straße Nr`)") == Call("lower", (Column("Straße Nr", 6),), 0)
+
+
+def test_unicode_identifiers_and_dotted_names() -> None:
+    assert parse("prénom") == Column("prénom", 0)
+    assert parse("person.name") == Column("person.name", 0)
+
+
+def test_negative_numbers_and_empty_calls() -> None:
+    assert parse("coalesce(x, -3)") == Call("coalesce", (Column("x", 9), Literal(-3, 12)), 0)
+    assert parse("f()") == Call("f", (), 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "message"),
+    [
+        ("lower(name", 10, "expected ',' or ')'"),
+        ("lower(name))", 11, "after the expression"),
+        ("concat('a' 'b')", 11, "expected ',' or ')'"),
+        ("'open", 0, "not closed"),
+        ("`open", 0, "not closed"),
+        ("a # b", 2, "unexpected character"),
+        ("", 0, "ends too early"),
+        ("concat(a,)", 9, "unexpected ')'"),
+        ("'bad \\q escape'", 5, "unknown escape"),
+        ("``", 0, "empty column name"),
+    ],
+)
+def test_syntax_errors_name_the_position(text: str, position: int, message: str) -> None:
+    with pytest.raises(ExpressionSyntaxError, match=re.escape(message)) as err:
+        parse(text)
+    assert err.value.position == position

@@ -13,14 +13,18 @@ TUTORIAL_BODY_AS_PRINTED = """{
       "auth": {
           "specName": "Connection String Based Authentication",
           "params": {
-              "connectionString": "Data Source=sqlserver.example;Initial Catalog=db;Integrated Security=False;User ID=admin;Password=Hunter2pw;"
+              "connectionString": "CONNECTION_STRING"
           }
       },
       "connectionSpec": {
           "id": "1f372ff9-38a4-4492-96f5-b9a4e4bd00ec",
           "version": "1.0"
       }
-"""
+""".replace(
+    "CONNECTION_STRING",
+    "Data Source=sqlserver.example;Initial Catalog=db;Integrated Security=False;"
+    "User ID=admin;Password=Hunter2pw;",
+)
 
 
 def _count(api: ApiClient) -> int:

@@ -1,0 +1,153 @@
+"""Read a wide table through SqlServerConnector.read and through raw ``arrow_reader``; compare.
+
+Usage: ``.venv/bin/python bench/sqlserver_read.py [--rows 1000000] [--batch-rows 65536]``
+
+Starts the emulator (``python -m mssql_emulator``) in its own process with a
+10-column table of ``--rows`` rows, then reads it in fresh child processes,
+alternating raw mssql-python ``cursor.arrow_reader`` and the connector, and
+prints rows/s of each (best of ``--repeat``), the ratio connector time / raw
+time (target ≤ 1.1) and each reader's peak resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+COLUMNS = (
+    "id bigint NOT NULL PRIMARY KEY, qty int, price decimal(19,4), ratio float, "
+    "flag bit, code nvarchar(20), note varchar(40), created datetime2(6), "
+    "day date, amount money"
+)
+SELECT = "id, qty, price, ratio, flag, code, note, created, day, amount"
+USER, PASSWORD, DATABASE = "bench", "Bench_Pass1", "benchdb"
+
+
+def init_script(rows: int) -> str:
+    return f"""
+CREATE TABLE dbo.bench ({COLUMNS});
+INSERT INTO dbo.bench
+SELECT value, value % 1000, CAST(value AS decimal(19,4)) / 7, value * 0.5, value % 2,
+       CONCAT(N'code-', value % 977), CONCAT('note ', value),
+       DATEADD(second, value, CAST('2020-01-01' AS datetime2(6))),
+       DATEADD(day, value % 3650, CAST('2000-01-01' AS date)),
+       CAST(value AS money) / 100
+FROM GENERATE_SERIES(1, {rows});
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(port: int, server: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"emulator exited with {server.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("emulator did not start in time")
+
+
+def read_raw(port: int, batch_rows: int, out: mp.Queue[tuple[int, float, int]]) -> None:
+    import mssql_python
+
+    connection = mssql_python.connect(
+        f"Server=tcp:127.0.0.1,{port};Database={DATABASE};UID={USER};PWD={PASSWORD};Encrypt=no",
+        autocommit=True,
+    )
+    cursor = connection.cursor()
+    started = time.perf_counter()
+    cursor.execute(f"SELECT {SELECT} FROM dbo.bench")
+    rows = sum(batch.num_rows for batch in cursor.arrow_reader(batch_rows))
+    elapsed = time.perf_counter() - started
+    connection.close()
+    out.put((rows, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+
+
+def read_connector(port: int, batch_rows: int, out: mp.Queue[tuple[int, float, int]]) -> None:
+    from flowservice.connectors.sqlserver.connector import SqlServerConnector
+
+    connector = SqlServerConnector(
+        {
+            "connectionString": f"Data Source=127.0.0.1,{port};Initial Catalog={DATABASE};"
+            f"User ID={USER};Password={PASSWORD};Encrypt=false"
+        }
+    )
+    started = time.perf_counter()
+    rows = sum(batch.num_rows for batch in connector.read("dbo.bench", batch_rows=batch_rows))
+    elapsed = time.perf_counter() - started
+    out.put((rows, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+
+
+def run_child(target: Callable[..., None], port: int, batch_rows: int) -> tuple[int, float, int]:
+    """Run one reader in a fresh process so its peak memory is its own."""
+    context = mp.get_context("spawn")
+    out: mp.Queue[tuple[int, float, int]] = context.Queue()
+    child = context.Process(target=target, args=(port, batch_rows, out))
+    child.start()
+    result = out.get(timeout=3600)
+    child.join()
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--batch-rows", type=int, default=65536)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+
+    port = free_port()
+    with tempfile.TemporaryDirectory() as scratch:
+        script = Path(scratch) / "init.sql"
+        script.write_text(init_script(args.rows))
+        command = [
+            sys.executable, "-m", "mssql_emulator", "--host", "127.0.0.1", "--port", str(port),
+            "--user", USER, "--password", PASSWORD, "--database", DATABASE, "--init", str(script),
+        ]  # fmt: skip
+        print(f"loading {args.rows:,} rows into the emulator ...", flush=True)
+        loading = time.perf_counter()
+        server = subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            wait_for(port, server, timeout=1800)
+            print(f"loaded in {time.perf_counter() - loading:.1f} s", flush=True)
+            raw: list[tuple[int, float, int]] = []
+            ours: list[tuple[int, float, int]] = []
+            for _ in range(args.repeat):
+                raw.append(run_child(read_raw, port, args.batch_rows))
+                ours.append(run_child(read_connector, port, args.batch_rows))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    for label, runs in (("raw arrow_reader", raw), ("SqlServerConnector.read", ours)):
+        rows, best, _ = min(runs, key=lambda r: r[1])
+        if rows != args.rows:
+            raise SystemExit(f"{label} read {rows} rows, expected {args.rows}")
+        print(
+            f"{label:<24} {rows / best:>12,.0f} rows/s  best {best:.2f} s  "
+            f"peak RSS {max(r[2] for r in runs) / 1024:.0f} MiB"
+        )
+    ratio = min(r[1] for r in ours) / min(r[1] for r in raw)
+    print(f"ratio connector/raw time: {ratio:.3f} (target <= 1.1)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -53,34 +53,56 @@ def read_key_file(path: Path) -> list[str]:
 
 
 class SecretBox:
-    """Encrypts with the newest key, decrypts with any known key."""
+    """Encrypts with the newest key, decrypts with any known key.
 
-    def __init__(self, keys: list[str]) -> None:
+    Built from a key file, it re-reads the file when it changes, so a running
+    server picks up ``flowservice keys rotate`` without a restart.
+    """
+
+    def __init__(self, keys: list[str], key_file: Path | None = None) -> None:
         if not keys:
             raise InternalError("no secret keys configured")
+        self._key_file = key_file
+        self._stamp = self._file_stamp()
+        self._use(keys)
+
+    def _use(self, keys: list[str]) -> None:
         self.keys = keys
         self._fernet = MultiFernet([Fernet(key.encode()) for key in keys])
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        if self._key_file is None or not self._key_file.exists():
+            return None
+        stat = self._key_file.stat()
+        return (stat.st_mtime_ns, stat.st_size)
+
+    def _current(self) -> MultiFernet:
+        stamp = self._file_stamp()
+        if self._key_file is not None and stamp is not None and stamp != self._stamp:
+            self._stamp = stamp
+            self._use(read_key_file(self._key_file))
+        return self._fernet
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SecretBox:
         if settings.secret_keys is not None:
             keys = [k.strip() for k in settings.secret_keys.get_secret_value().split(",")]
             return cls([k for k in keys if k])
-        return cls(read_key_file(settings.secret_key_file))
+        return cls(read_key_file(settings.secret_key_file), settings.secret_key_file)
 
     def encrypt(self, plaintext: str) -> str:
-        return self._fernet.encrypt(plaintext.encode()).decode()
+        return self._current().encrypt(plaintext.encode()).decode()
 
     def decrypt(self, token: str) -> str:
         try:
-            return self._fernet.decrypt(token.encode()).decode()
+            return self._current().decrypt(token.encode()).decode()
         except InvalidToken:
             raise InternalError("a stored secret cannot be decrypted with the known keys") from None
 
     def reencrypt(self, token: str) -> str:
         """The same secret under the newest key."""
         try:
-            return self._fernet.rotate(token.encode()).decode()
+            return self._current().rotate(token.encode()).decode()
         except InvalidToken:
             raise InternalError("a stored secret cannot be decrypted with the known keys") from None
 
@@ -89,7 +111,7 @@ def add_key_to_file(path: Path) -> SecretBox:
     """Prepend a new key to the key file (old keys kept for decryption)."""
     keys = [Fernet.generate_key().decode(), *read_key_file(path)]
     _write_private(path, "\n".join(keys) + "\n")
-    return SecretBox(keys)
+    return SecretBox(keys, path)
 
 
 def drop_old_keys(path: Path) -> None:

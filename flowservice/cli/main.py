@@ -192,20 +192,26 @@ def keys_rotate(
             err=True,
         )
         raise typer.Exit(2)
-    engine, tx = _with_session(home)
+    from flowservice.store import db
+
+    engine, _tx = _with_session(home)
     box = add_key_to_file(settings.secret_key_file)
+    count = 0
     try:
-        with tx as session:
-            rows = all_secret_rows(session)
-            for row in rows:
-                row.secret_doc = box.reencrypt(str(row.secret_doc))
+        # a second pass catches rows a running server wrote while the first pass ran
+        for _pass in range(2):
+            with db.transaction(db.session_factory(engine)) as session:
+                rows = all_secret_rows(session)
+                for row in rows:
+                    row.secret_doc = box.reencrypt(str(row.secret_doc))
+                count = len(rows)
     except FlowServiceError as exc:
         _fail(exc)
     finally:
         engine.dispose()
     if drop_old:
         drop_old_keys(settings.secret_key_file)
-    typer.echo(f"re-encrypted {len(rows)} stored secret(s) with the new key")
+    typer.echo(f"re-encrypted {count} stored secret(s) with the new key")
 
 
 @db_app.command("upgrade")

@@ -59,15 +59,15 @@ class FakeSession:
             yield StatementResult()
             return
         values = [p.value for p in params or []]
-        text = _PARAM.sub("?", text)
+        text = _PARAM.sub("?", text).replace("REPLICATE(", "repeat(")
         try:
-            cur = self.con.execute(text, values)
+            rel = self.con.sql(text, params=values or None)
+            table = rel.to_arrow_table() if rel is not None else None
         except duckdb.Error as exc:
             raise SqlError(102, str(exc).splitlines()[0], severity=15) from exc
-        if cur.description is None:
+        if table is None:
             yield StatementResult(rowcount=None)
             return
-        table = cur.to_arrow_table()
         columns = [Column(f.name, _sql_type(f.type)) for f in table.schema]
         yield StatementResult(result_set=ResultSet(columns, iter(table.to_batches())))
 

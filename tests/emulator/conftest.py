@@ -1,0 +1,41 @@
+"""Emulator fixtures: one server per test module on a free loopback port."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from mssql_emulator.contract import Engine
+from mssql_emulator.testing import RunningEmulator, running_emulator
+
+USER = "sa"
+PASSWORD = "Emulator_Pass1"
+DATABASE = "testdb"
+SECOND_USER = ("reader", "Reader_Pass2")
+
+
+def make_engine(databases: list[str]) -> Engine:
+    try:
+        from mssql_emulator.engine import DuckDBEngine
+    except ImportError:  # the SQL engine is developed in parallel; protocol tests still run
+        from fake_engine import FakeEngine
+
+        return FakeEngine(databases)
+    engine: Engine = DuckDBEngine(databases)
+    return engine
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[RunningEmulator]:
+    engine = make_engine([DATABASE, "otherdb"])
+    with running_emulator(
+        user=USER,
+        password=PASSWORD,
+        database=DATABASE,
+        users=dict([SECOND_USER]),
+        tls=True,
+        engine=engine,
+    ) as emu:
+        yield emu
+    engine.close()

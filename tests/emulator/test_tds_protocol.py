@@ -1,0 +1,127 @@
+"""Protocol-level behaviour checked byte by byte with a raw socket client."""
+
+from __future__ import annotations
+
+import struct
+
+from mssql_emulator.tds.packets import PacketType
+from mssql_emulator.testing import RunningEmulator
+
+SECOND_USER = ("reader", "Reader_Pass2")
+from tds_client import RawClient, error_numbers, prelogin
+
+
+def test_prelogin_reply_matches_the_reference(emulator: RunningEmulator) -> None:
+    client = RawClient(emulator.port)
+    try:
+        client.send(PacketType.PRELOGIN, prelogin(encryption=2))
+        reply = client.read_message()
+    finally:
+        client.close()
+    expected = bytes.fromhex(
+        "00001a00060100200001020021000103002200000400220001ff10000fa00000020000"
+    )
+    assert reply == expected
+
+
+def test_login_reply_tokens_and_packet_size(emulator: RunningEmulator) -> None:
+    client = RawClient(emulator.port)
+    try:
+        reply = client.login(emulator.user, emulator.password, emulator.database)
+    finally:
+        client.close()
+    assert reply[0] == 0xE3 and reply[3] == 1  # ENVCHANGE database first
+    assert b"\xad" in reply and struct.pack(">I", 0x74000004) in reply
+    assert "4096".encode("utf-16-le") in reply
+    assert reply.endswith(bytes.fromhex("fd000000000000000000000000"))
+
+
+def test_wrong_password_is_18456_and_closes(emulator: RunningEmulator) -> None:
+    client = RawClient(emulator.port)
+    try:
+        reply = client.login(emulator.user, "wrong", emulator.database)
+        assert error_numbers(reply) == [18456]
+        assert b"Login failed for user 'sa'.".decode().encode("utf-16-le") in reply
+        assert client.sock.recv(1) == b""
+    finally:
+        client.close()
+
+
+def test_unknown_database_is_4060(emulator: RunningEmulator) -> None:
+    client = RawClient(emulator.port)
+    try:
+        reply = client.login(emulator.user, emulator.password, "nosuchdb")
+        assert error_numbers(reply) == [4060]
+    finally:
+        client.close()
+
+
+def test_second_configured_user_logs_in(emulator: RunningEmulator) -> None:
+    client = RawClient(emulator.port)
+    try:
+        reply = client.login(*SECOND_USER, emulator.database)
+        assert error_numbers(reply) == []
+        assert b"\xad" in reply
+    finally:
+        client.close()
+
+
+def test_batch_split_into_tiny_packets_is_reassembled(emulator: RunningEmulator) -> None:
+    client = RawClient(emulator.port)
+    try:
+        client.login(emulator.user, emulator.password, emulator.database)
+        sql = "SELECT 12345 AS n" + " " * 500
+        reply = client.query(sql, size=64)  # 56-byte packet bodies
+        assert reply[0] == 0x81
+        assert struct.pack("<i", 12345) in reply
+        assert reply.endswith(b"\x00\x00") or reply[-12] == 0xFD
+    finally:
+        client.close()
+
+
+def test_large_result_is_split_at_packet_size(emulator: RunningEmulator) -> None:
+    client = RawClient(emulator.port)
+    try:
+        client.login(emulator.user, emulator.password, emulator.database)
+        client.send(PacketType.SQL_BATCH, b"")  # malformed: no ALL_HEADERS
+        # the server drops a connection that breaks the protocol, without crashing
+        try:
+            client.read_message()
+        except ConnectionError:
+            pass
+    finally:
+        client.close()
+    client = RawClient(emulator.port)
+    try:
+        client.login(emulator.user, emulator.password, emulator.database)
+        client.send(
+            PacketType.SQL_BATCH,
+            bytes.fromhex("1600000012000000020000000000000000000100000000")[:22]
+            + "SELECT REPLICATE('x', 3000) AS a UNION ALL SELECT REPLICATE('y', 3000)".encode(
+                "utf-16-le"
+            ),
+        )
+        sizes = []
+        done = False
+        while not done:
+            header = client._recv(8)
+            length = struct.unpack(">H", header[2:4])[0]
+            sizes.append(length)
+            client._recv(length - 8)
+            done = bool(header[1] & 1)
+        assert max(sizes) == 4096 and len(sizes) >= 2
+    finally:
+        client.close()
+
+
+def test_attention_after_reply_is_acknowledged(emulator: RunningEmulator) -> None:
+    client = RawClient(emulator.port)
+    try:
+        client.login(emulator.user, emulator.password, emulator.database)
+        client.query("SELECT 1 AS a")
+        client.send(PacketType.ATTENTION, b"")
+        reply = client.read_message()
+        assert reply == bytes.fromhex("fd200000000000000000000000")
+        assert client.query("SELECT 2 AS b")[0] == 0x81
+    finally:
+        client.close()

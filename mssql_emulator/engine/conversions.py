@@ -1,0 +1,166 @@
+"""DuckDB expressions that give values SQL Server's conversion semantics.
+
+``store_expr`` is used when a value lands in a column (INSERT/UPDATE: strings
+that do not fit raise 2628), ``cast_expr`` for CAST/CONVERT (strings are cut
+silently, as SQL Server does). Both know the DuckDB type of their input, so
+the expression chosen matches it.
+"""
+
+from __future__ import annotations
+
+from mssql_emulator.contract import SqlType
+from mssql_emulator.engine import sqltypes
+
+ERROR_PREFIX = "MSSQL|"
+
+# Temporary macros created on every session's DuckDB connection.
+MACROS = [
+    # datetime keeps 1/300 s ticks; SQL Server shows them as .000/.003/.007 ms.
+    """CREATE OR REPLACE TEMP MACRO mssql_datetime(x) AS (
+        CASE WHEN x IS NULL THEN NULL
+             WHEN x < TIMESTAMP '1753-01-01' OR x >= TIMESTAMP '10000-01-01' THEN error(
+                'MSSQL|242|16|The conversion of a varchar data type to a datetime data type '
+                || 'resulted in an out-of-range value.')
+             ELSE date_trunc('second', x) + to_microseconds(CAST(round(round(
+                (epoch_us(x) - epoch_us(date_trunc('second', x))) * 300 / 1000000.0)
+                * 10 / 3.0) AS BIGINT) * 1000) END)""",
+    """CREATE OR REPLACE TEMP MACRO mssql_smalldatetime(x) AS (
+        CASE WHEN x IS NULL THEN NULL
+             WHEN x < TIMESTAMP '1900-01-01' OR x > TIMESTAMP '2079-06-06 23:59:29.998' THEN error(
+                'MSSQL|242|16|The conversion of a varchar data type to a smalldatetime data '
+                || 'type resulted in an out-of-range value.')
+             ELSE date_trunc('minute', x + INTERVAL 30 SECOND) END)""",
+    """CREATE OR REPLACE TEMP MACRO mssql_round_ts(x, s) AS (
+        date_trunc('second', x) + to_microseconds(CAST(
+            round((epoch_us(x) - epoch_us(date_trunc('second', x))) / (10 ** (6 - s)))
+            * (10 ** (6 - s)) AS BIGINT)))""",
+    """CREATE OR REPLACE TEMP MACRO mssql_round_time(x, s) AS (
+        CAST(mssql_round_ts(TIMESTAMP '2000-01-01' + x, s) AS TIME))""",
+    """CREATE OR REPLACE TEMP MACRO mssql_dto_offset(x) AS (
+        CASE WHEN regexp_matches(x, '[+-]\\d{1,2}:\\d{2}\\s*$') THEN
+            (CASE WHEN regexp_extract(x, '([+-])(\\d{1,2}):(\\d{2})\\s*$', 1) = '-'
+                  THEN -1 ELSE 1 END)
+            * (CAST(regexp_extract(x, '([+-])(\\d{1,2}):(\\d{2})\\s*$', 2) AS INTEGER) * 60
+               + CAST(regexp_extract(x, '([+-])(\\d{1,2}):(\\d{2})\\s*$', 3) AS INTEGER))
+        ELSE 0 END)""",
+    """CREATE OR REPLACE TEMP MACRO mssql_dto_parse(x) AS (
+        CASE WHEN x IS NULL THEN NULL ELSE struct_pack(
+            utc := CAST(regexp_replace(x, '\\s*(Z|[+-]\\d{1,2}:\\d{2})\\s*$', '') AS TIMESTAMP)
+                   - to_minutes(mssql_dto_offset(x)),
+            "offset" := CAST(mssql_dto_offset(x) AS SMALLINT)) END)""",
+    """CREATE OR REPLACE TEMP MACRO mssql_int_text(x, t) AS (
+        CASE WHEN x IS NULL OR regexp_full_match(x, '\\s*[+-]?\\d+\\s*') THEN trim(x)
+             ELSE error('MSSQL|245|16|Conversion failed when converting the varchar value '''
+                        || x || ''' to data type ' || t || '.') END)""",
+    """CREATE OR REPLACE TEMP MACRO mssql_utf16_len(x) AS (
+        CASE WHEN strlen(x) = length(x) THEN length(x)
+             ELSE length(x) + length(regexp_replace(x, '[^\\x{10000}-\\x{10FFFF}]', '', 'g'))
+        END)""",
+    """CREATE OR REPLACE TEMP MACRO mssql_divide_check(b) AS (
+        CASE WHEN b = 0 THEN error('MSSQL|8134|16|Divide by zero error encountered.')
+             ELSE b END)""",
+]
+
+_INTS = {"tinyint", "smallint", "int", "bigint"}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _is_text(src: str) -> bool:
+    return src.upper() == "VARCHAR"
+
+
+def _numeric_src(src: str) -> bool:
+    s = src.upper()
+    return s.startswith("DECIMAL") or s in ("DOUBLE", "FLOAT")
+
+
+def _to_type(x: str, t: SqlType, src: str) -> str:
+    """Convert ``x`` (DuckDB type ``src``) to the storage type of ``t``, no length rules."""
+    duck = sqltypes.duckdb_type(t)
+    if t.name in _INTS:
+        if _is_text(src):
+            return f"CAST(mssql_int_text({x}, {_quote(t.name)}) AS {duck})"
+        if _numeric_src(src):
+            return f"CAST(trunc({x}) AS {duck})"
+        return f"CAST({x} AS {duck})"
+    if sqltypes.is_string(t):
+        if src.upper() == "BOOLEAN":
+            return f"CAST(CAST({x} AS INTEGER) AS VARCHAR)"
+        if src.upper() == "BLOB":
+            return f"decode({x})"
+        if src.upper().startswith("STRUCT(UTC"):
+            return (f"strftime({x}.utc + to_minutes({x}.offset), '%Y-%m-%d %H:%M:%S.%f') || ' ' "
+                    f"|| CASE WHEN {x}.offset < 0 THEN '-' ELSE '+' END || "
+                    f"lpad(CAST(abs({x}.offset) // 60 AS VARCHAR), 2, '0') || ':' || "
+                    f"lpad(CAST(abs({x}.offset) % 60 AS VARCHAR), 2, '0')")
+        if src.upper() == "UUID":
+            return f"upper(CAST({x} AS VARCHAR))"
+        return f"CAST({x} AS VARCHAR)"
+    if sqltypes.is_binary(t):
+        if _is_text(src):
+            return f"encode({x})"
+        return f"CAST({x} AS BLOB)"
+    if t.name in ("datetime", "smalldatetime"):
+        return f"mssql_{t.name}(CAST({x} AS TIMESTAMP))"
+    if t.name == "datetime2":
+        base = f"CAST({x} AS TIMESTAMP)"
+        if src.upper().startswith("STRUCT(UTC"):
+            base = f"({x}.utc + to_minutes({x}.offset))"
+        return f"mssql_round_ts({base}, {t.scale})" if (t.scale or 0) < 6 else base
+    if t.name == "time":
+        base = f"CAST({x} AS TIME)"
+        return f"mssql_round_time({base}, {t.scale})" if (t.scale or 0) < 6 else base
+    if t.name == "datetimeoffset":
+        s = src.upper()
+        if s.startswith("STRUCT(UTC"):
+            value = x
+        elif s == "VARCHAR":
+            value = f"mssql_dto_parse({x})"
+        elif s.startswith("TIMESTAMP WITH"):
+            value = (f"struct_pack(utc := CAST(timezone('UTC', {x}) AS TIMESTAMP), "
+                     f"\"offset\" := CAST(0 AS SMALLINT))")
+        else:
+            value = f"struct_pack(utc := CAST({x} AS TIMESTAMP), \"offset\" := CAST(0 AS SMALLINT))"
+        if (t.scale or 0) < 6:
+            return (f"(CASE WHEN ({value}) IS NULL THEN NULL ELSE struct_pack(utc := "
+                    f"mssql_round_ts(({value}).utc, {t.scale}), \"offset\" := ({value}).offset) END)")
+        return value
+    return f"CAST({x} AS {duck})"
+
+
+def store_expr(x: str, t: SqlType, src: str, *, table: str, column: str) -> str:
+    """``x`` converted for storage in ``table.column`` of type ``t`` (2628 if too long)."""
+    value = _to_type(x, t, src)
+    if t.length is None or t.length == -1:
+        return value
+    n = t.length
+    # DuckDB eliminates the repeated subexpression, so naming ``value`` thrice is cheap.
+    if t.name.startswith("n"):
+        measure = f"mssql_utf16_len({value})"
+    elif sqltypes.is_binary(t):
+        measure = f"octet_length({value})"
+    else:
+        measure = f"length({value})"
+    shown = f"left({value}, {n})" if sqltypes.is_string(t) else f"'0x' || upper(hex({value}))"
+    message = _quote(
+        f"MSSQL|2628|16|String or binary data would be truncated in table '{table}', "
+        f"column '{column}'. Truncated value: '"
+    )
+    checked = f"(CASE WHEN {measure} > {n} THEN error({message} || {shown} || '''.') ELSE {value} END)"
+    if t.name in ("char", "nchar"):
+        return f"rpad({checked}, {n}, ' ')"
+    return checked
+
+
+def cast_expr(x: str, t: SqlType, src: str) -> str:
+    """CAST/CONVERT(``t``, ``x``): strings and binaries cut to length silently."""
+    value = _to_type(x, t, src)
+    if t.length is None or t.length == -1:
+        return value
+    if sqltypes.is_string(t):
+        cut = f"left({value}, {t.length})"
+        return f"rpad({cut}, {t.length}, ' ')" if t.name in ("char", "nchar") else cut
+    return f"CAST(substr(CAST({value} AS BLOB), 1, {t.length}) AS BLOB)"

@@ -1,0 +1,166 @@
+"""INSERT, UPDATE and DELETE with SQL Server's conversion rules and change capture."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from mssql_emulator.contract import SqlError, StatementResult
+from mssql_emulator.engine import change_tracking, conversions, errors
+from mssql_emulator.engine.catalog import TableDef
+from mssql_emulator.engine.translate import duck_expression
+
+if TYPE_CHECKING:
+    from mssql_emulator.engine.session import DuckDBSession
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _target(session: DuckDBSession, node: exp.Expression) -> tuple[str, TableDef, exp.Table]:
+    table_node = node if isinstance(node, exp.Table) else node.find(exp.Table)
+    if table_node is None:
+        raise errors.syntax_error("INSERT")
+    translator = session.translator()
+    parts = [p for p in (table_node.catalog, table_node.db, table_node.name) if p is not None]
+    shown = ".".join(p for p in parts if p)
+    if table_node.catalog:
+        parts = [table_node.catalog, table_node.db, table_node.name]
+    elif table_node.db:
+        parts = [table_node.db, table_node.name]
+    else:
+        parts = [table_node.name]
+    database, _, table = translator.resolve_table(parts, shown)
+    if table.kind != "U":
+        raise SqlError(4405, f"View or function '{shown}' is not updatable because the "
+                       "modification affects multiple base tables.")
+    return database, table, table_node
+
+
+def _qualified(database: str, table: TableDef) -> str:
+    return f"{_q(database)}.{_q(table.schema)}.{_q(table.name)}"
+
+
+def insert(session: DuckDBSession, node: exp.Insert) -> StatementResult:
+    target = node.this
+    database, table, _ = _target(session, target)
+    session.error_table = table
+    session.error_verb = "INSERT"
+    if isinstance(target, exp.Schema):
+        names = [i.name for i in target.expressions]
+        columns = []
+        for n in names:
+            col = table.column(n)
+            if col is None:
+                raise errors.invalid_column(n)
+            columns.append(col)
+    else:
+        columns = [c for c in table.columns if c.identity is None]
+    identity = table.identity_column
+    if identity is not None and identity in columns and \
+            table.object_id not in session.identity_insert:
+        raise SqlError(544, f"Cannot insert explicit value for identity column in table "
+                       f"'{table.name}' when IDENTITY_INSERT is set to OFF.")
+    full_name = f"{database}.{table.schema}.{table.name}"
+    qualified = _qualified(database, table)
+    source = node.expression
+    if source is None:
+        sql = f"INSERT INTO {qualified} DEFAULT VALUES"
+    else:
+        translator = session.translator()
+        if isinstance(source, exp.Values):
+            for row in source.expressions:
+                width = len(row.expressions) if isinstance(row, exp.Tuple) else 1
+                if width != len(columns):
+                    raise SqlError(
+                        110 if width < len(columns) else 109,
+                        "There are fewer columns in the INSERT statement than values specified "
+                        "in the VALUES clause. The number of values in the VALUES clause must "
+                        "match the number of columns specified in the INSERT statement."
+                        if width > len(columns) else
+                        "There are more columns in the INSERT statement than values specified "
+                        "in the VALUES clause. The number of values in the VALUES clause must "
+                        "match the number of columns specified in the INSERT statement.",
+                        severity=15)
+        src_sql = translator.sql(source)
+        aliases = [f"__c{i}" for i in range(len(columns))]
+        relation = session.relation(
+            f"SELECT * FROM ({src_sql}) AS __src({', '.join(aliases)})")
+        src_types = [str(t) for t in relation.types]
+        if len(src_types) != len(columns):
+            raise SqlError(120 if len(src_types) < len(columns) else 121,
+                           "The select list for the INSERT statement contains "
+                           f"{'fewer' if len(src_types) < len(columns) else 'more'} items than "
+                           "the insert list. The number of SELECT values must match the number "
+                           "of INSERT columns.", severity=15)
+        values = [
+            conversions.store_expr(f"__src.{a}", c.type, src, table=full_name, column=c.name)
+            for a, c, src in zip(aliases, columns, src_types, strict=True)
+        ]
+        sql = (f"INSERT INTO {qualified} ({', '.join(_q(c.name) for c in columns)}) "
+               f"SELECT {', '.join(values)} FROM ({src_sql}) AS __src({', '.join(aliases)})")
+    count = _run_tracked(session, database, table, sql, "I")
+    if identity is not None and count:
+        rel = session.relation(
+            f"SELECT currval('{_q(database)}.\"__sys\".\"seq_{table.object_id}\"')")
+        rows = rel.fetchall()
+        row = rows[0] if rows else None
+        session.set_identity(row[0] if row else None)
+    return StatementResult(rowcount=count)
+
+
+def _run_tracked(session: DuckDBSession, database: str, table: TableDef, sql: str,
+                 op: str) -> int:
+    """Run a DML statement, logging changed keys when the table is change-tracked."""
+    with session.write_scope(database):
+        if not table.change_tracking:
+            rel = session.run(sql)
+            rows = rel.fetchall() if rel is not None else []
+            row = rows[0] if rows else None
+            return int(row[0]) if row else 0
+        rel = session.run(sql + change_tracking.returning_clause(table))
+        keys = rel.to_arrow_table() if rel is not None else None
+        if keys is not None and keys.num_rows:
+            session.run_with_arrow(change_tracking.record_sql(database, table, op), keys)
+            session.mark_ct(database, table)
+        return keys.num_rows if keys is not None else 0
+
+
+def update(session: DuckDBSession, node: exp.Update) -> StatementResult:
+    database, table, _ = _target(session, node.this)
+    session.error_table = table
+    session.error_verb = "UPDATE"
+    full_name = f"{database}.{table.schema}.{table.name}"
+    translator = session.translator()
+    targets = []
+    for eq in node.expressions:
+        col = table.column(eq.this.name)
+        if col is None:
+            raise errors.invalid_column(eq.this.name)
+        if col.identity is not None:
+            raise SqlError(8102, f"Cannot update identity column '{col.name}'.")
+        targets.append(col)
+    rewritten = translator.rewrite(node)
+    for eq, col in zip(rewritten.expressions, targets, strict=True):
+        src = translator.guess_src(eq.expression)
+        wrapped = duck_expression(conversions.store_expr(
+            "__setarg__", col.type, src, table=full_name, column=col.name))
+        for c in list(wrapped.find_all(exp.Column)):
+            if c.name == "__setarg__":
+                c.replace(eq.expression.copy())
+        eq.set("expression", wrapped)
+        eq.set("this", exp.column(col.name, quoted=True))
+    sql = rewritten.sql(dialect="duckdb")
+    count = _run_tracked(session, database, table, sql, "U")
+    return StatementResult(rowcount=count)
+
+
+def delete(session: DuckDBSession, node: exp.Delete) -> StatementResult:
+    database, table, _ = _target(session, node.this)
+    session.error_table = table
+    session.error_verb = "DELETE"
+    sql = session.translator().sql(node)
+    count = _run_tracked(session, database, table, sql, "D")
+    return StatementResult(rowcount=count)

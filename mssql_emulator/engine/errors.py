@@ -1,0 +1,154 @@
+"""SQL Server errors: constructors for the ones the engine raises, and DuckDB translation."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+from mssql_emulator.contract import SqlError
+from mssql_emulator.engine.catalog import TableDef
+from mssql_emulator.engine.conversions import ERROR_PREFIX
+
+_DUCK_TO_SQL = {
+    "INT8": "tinyint", "UINT8": "tinyint", "INT16": "smallint", "INT32": "int",
+    "INT64": "bigint", "INT128": "bigint", "BOOL": "bit", "DOUBLE": "float", "FLOAT": "real",
+}
+
+
+def syntax_error(near: str) -> SqlError:
+    return SqlError(102, f"Incorrect syntax near '{near}'.", severity=15)
+
+
+def invalid_object(name: str) -> SqlError:
+    return SqlError(208, f"Invalid object name '{name}'.")
+
+
+def invalid_column(name: str) -> SqlError:
+    return SqlError(207, f"Invalid column name '{name}'.")
+
+
+def must_declare(name: str) -> SqlError:
+    return SqlError(137, f'Must declare the scalar variable "{name}".', severity=15)
+
+
+def object_exists(name: str) -> SqlError:
+    return SqlError(
+        2714, f"There is already an object named '{name}' in the database.")
+
+
+def not_supported(what: str) -> SqlError:
+    return SqlError(40517, f"Keyword or statement option '{what}' is not supported "
+                    "in this version of SQL Server.", severity=16)
+
+
+class ErrorContext:
+    """What the failing statement was doing, to word DuckDB's errors like SQL Server."""
+
+    def __init__(self, database: str, table: TableDef | None = None, verb: str = "") -> None:
+        self.database = database
+        self.table = table
+        self.verb = verb
+
+
+_NOT_NULL = re.compile(r"NOT NULL constraint failed: (?:[\w\"]+\.)*\"?([^\".]+)\"?$", re.M)
+_DUP = re.compile(r"[Dd]uplicate key \"(.*?)\"(?: violates| *$)", re.S)
+_CONVERT = re.compile(r"Could not convert string ['\"](.*?)['\"] to '?([A-Z0-9_]+)")
+_RANGE_CAST = re.compile(r"Type \w+ with value (\S+) can't be cast .* destination type (\w+)")
+_COLUMN = re.compile(r'Referenced column "?(.*?)"? not found')
+_TABLE = re.compile(r"Table with name \"?(.*?)\"? does not exist")
+_FUNCTION = re.compile(r"(?:Scalar|Table) Function with name \"?(\w+)\"? does not exist")
+_NEAR = re.compile(r'at or near "(.*?)"')
+_OVERFLOW = re.compile(r"Overflow in \w+ of (\w+)")
+
+
+def _key_values(raw: str) -> str:
+    parts = [p.split(": ", 1)[1] if ": " in p else p for p in raw.split(", ")]
+    return ", ".join(parts)
+
+
+def from_duckdb(exc: duckdb.Error, ctx: ErrorContext) -> SqlError:
+    """The SQL Server error matching a DuckDB exception."""
+    text = str(exc)
+    if ERROR_PREFIX in text:
+        body = text.split(ERROR_PREFIX, 1)[1].splitlines()[0]
+        number, severity, message = body.split("|", 2)
+        return SqlError(int(number), message, severity=int(severity))
+    if isinstance(exc, duckdb.InterruptException):
+        return SqlError(3617, "The query was cancelled.", severity=11)
+    table = ctx.table
+    schema_table = f"{table.schema}.{table.name}" if table else "?"
+    if isinstance(exc, duckdb.ConstraintException):
+        match = _NOT_NULL.search(text)
+        if match:
+            verb = (ctx.verb or "INSERT").upper()
+            return SqlError(
+                515, f"Cannot insert the value NULL into column '{match.group(1)}', table "
+                f"'{ctx.database}.{schema_table}'; column does not allow nulls. {verb} fails.",
+                state=2)
+        match = _DUP.search(text)
+        if match and table is not None:
+            key = _key_values(match.group(1))
+            pk = table.primary_key
+            uq = next((ix for ix in table.indexes if ix.unique), None)
+            ix = pk or uq
+            if ix is not None and not ix.primary_key and not ix.unique_constraint:
+                return SqlError(
+                    2601, f"Cannot insert duplicate key row in object '{schema_table}' with "
+                    f"unique index '{ix.name}'. The duplicate key value is ({key}).", severity=14)
+            kind = "PRIMARY KEY" if ix is None or ix.primary_key else "UNIQUE KEY"
+            name = ix.name if ix else "PK"
+            return SqlError(
+                2627, f"Violation of {kind} constraint '{name}'. Cannot insert duplicate key "
+                f"in object '{schema_table}'. The duplicate key value is ({key}).", severity=14)
+    if "Division by zero" in text:
+        return SqlError(8134, "Divide by zero error encountered.")
+    if isinstance(exc, duckdb.ConversionException):
+        match = _CONVERT.search(text)
+        if match:
+            value, target = match.group(1), match.group(2)
+            if target in _DUCK_TO_SQL:
+                return SqlError(245, f"Conversion failed when converting the varchar value "
+                                f"'{value}' to data type {_DUCK_TO_SQL[target]}.")
+            if target == "UUID":
+                return SqlError(8169, "Conversion failed when converting from a character "
+                                "string to uniqueidentifier.")
+            if target.startswith("DECIMAL"):
+                return SqlError(8114, "Error converting data type varchar to numeric.")
+        if any(w in text for w in ("DATE", "TIME", "date field", "time field", "timestamp")):
+            return SqlError(241, "Conversion failed when converting date and/or time from "
+                            "character string.")
+        match = _RANGE_CAST.search(text)
+        if match:
+            target = _DUCK_TO_SQL.get(match.group(2), match.group(2).lower())
+            return SqlError(220, f"Arithmetic overflow error for data type {target}, "
+                            f"value = {match.group(1)}.")
+        if "DECIMAL" in text:
+            return SqlError(8115, "Arithmetic overflow error converting numeric to data type "
+                            "numeric.")
+    if isinstance(exc, duckdb.OutOfRangeException):
+        match = _OVERFLOW.search(text)
+        target = _DUCK_TO_SQL.get(match.group(1), "int") if match else "int"
+        return SqlError(8115, f"Arithmetic overflow error converting expression to data type "
+                        f"{target}.")
+    if isinstance(exc, duckdb.BinderException):
+        match = _COLUMN.search(text)
+        if match:
+            return invalid_column(match.group(1).split(".")[-1])
+    if isinstance(exc, duckdb.CatalogException):
+        match = _TABLE.search(text)
+        if match:
+            return invalid_object(match.group(1))
+        match = _FUNCTION.search(text)
+        if match:
+            return SqlError(195, f"'{match.group(1)}' is not a recognized built-in function "
+                            "name.", severity=15)
+    if isinstance(exc, duckdb.ParserException):
+        match = _NEAR.search(text)
+        return syntax_error(match.group(1) if match else "")
+    if isinstance(exc, duckdb.TransactionException) and "onflict" in text:
+        return SqlError(1205, "Transaction was deadlocked on lock resources with another "
+                        "process and has been chosen as the deadlock victim. Rerun the "
+                        "transaction.", severity=13, state=51)
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return SqlError(50000, first)

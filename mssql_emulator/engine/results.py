@@ -1,0 +1,145 @@
+"""Result columns: declared types for columns read straight from tables, inferred otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pyarrow as pa
+from sqlglot import exp
+
+from mssql_emulator.contract import Column, SqlType
+from mssql_emulator.engine import sqltypes
+from mssql_emulator.engine.catalog import ColumnDef, TableDef
+from mssql_emulator.engine.translate import tsql_type
+
+Hint = tuple[SqlType, bool, bool] | None  # type, nullable, identity
+
+_FUNCTION_TYPES = {
+    "SYSUTCDATETIME": SqlType("datetime2", scale=7),
+    "SYSDATETIME": SqlType("datetime2", scale=7),
+    "GETUTCDATE": SqlType("datetime"),
+    "DB_NAME": SqlType("nvarchar", length=128),
+    "SCHEMA_NAME": SqlType("nvarchar", length=128),
+    "OBJECT_NAME": SqlType("nvarchar", length=128),
+    "OBJECT_ID": SqlType("int"),
+    "SCOPE_IDENTITY": SqlType("decimal", precision=38, scale=0),
+    "SYSDATETIMEOFFSET": SqlType("datetimeoffset", scale=7),
+}
+
+
+def _hint_for_column(col: ColumnDef) -> Hint:
+    return (col.type, col.nullable, col.identity is not None)
+
+
+def projection_hints(
+    select: exp.Expression, lookup: Callable[[exp.Table], TableDef | None]
+) -> list[Hint] | None:
+    """Declared types of a SELECT's output columns where they are known, before translation."""
+    if not isinstance(select, exp.Select):
+        return None
+    sources: list[tuple[str, TableDef | None]] = []
+    from_ = select.args.get("from_")
+    tables = [from_.this] if from_ is not None else []
+    tables += [j.this for j in select.args.get("joins") or []]
+    for t in tables:
+        if isinstance(t, exp.Table):
+            sources.append(((t.alias or t.name).lower(), lookup(t)))
+        else:
+            sources.append(((t.alias or "").lower(), None))
+    hints: list[Hint] = []
+    for proj in select.expressions:
+        node = proj.this if isinstance(proj, exp.Alias) else proj
+        if isinstance(node, exp.Star) or isinstance(node, exp.Column) and isinstance(
+                node.this, exp.Star):
+            qualifier = node.table.lower() if isinstance(node, exp.Column) else ""
+            chosen = [s for s in sources if not qualifier or s[0] == qualifier]
+            if any(t is None for _, t in chosen):
+                return None
+            for _, t in chosen:
+                assert t is not None
+                hints.extend(_hint_for_column(c) for c in t.columns)
+            continue
+        hints.append(_expression_hint(node, sources))
+    return hints
+
+
+def _expression_hint(node: exp.Expression, sources: list[tuple[str, TableDef | None]]) -> Hint:
+    if isinstance(node, exp.Column):
+        qualifier = node.table.lower()
+        found: list[ColumnDef] = []
+        for alias, t in sources:
+            if t is None or qualifier and alias != qualifier:
+                continue
+            col = t.column(node.name)
+            if col is not None:
+                found.append(col)
+        return _hint_for_column(found[0]) if len(found) == 1 else None
+    if isinstance(node, exp.Cast | exp.TryCast) and isinstance(node.args.get("to"), exp.DataType):
+        try:
+            return (tsql_type(node.args["to"]), True, False)
+        except Exception:
+            return None
+    if isinstance(node, exp.Convert) and isinstance(node.this, exp.DataType):
+        try:
+            return (tsql_type(node.this), True, False)
+        except Exception:
+            return None
+    if isinstance(node, exp.CurrentTimestamp):
+        return (SqlType("datetime"), False, False)
+    if isinstance(node, exp.Anonymous) and str(node.this).upper() in _FUNCTION_TYPES:
+        return (_FUNCTION_TYPES[str(node.this).upper()], True, False)
+    if isinstance(node, exp.ObjectId):
+        return (SqlType("int"), True, False)
+    if isinstance(node, exp.Parameter) and isinstance(node.this, exp.Parameter):
+        if node.this.name.upper() == "VERSION":
+            return (SqlType("nvarchar", length=300), False, False)
+    return None
+
+
+def result_columns(names: list[str], duck_types: list[str], hints: list[Hint] | None
+                   ) -> list[Column]:
+    if hints is not None and len(hints) != len(names):
+        hints = None
+    out = []
+    for i, (name, duck) in enumerate(zip(names, duck_types, strict=True)):
+        hint = hints[i] if hints else None
+        if hint is not None and _compatible(hint[0], duck):
+            out.append(Column(name, hint[0], nullable=hint[1], identity=hint[2]))
+        else:
+            out.append(Column(name, sqltypes.infer_from_duckdb(duck)))
+    return out
+
+
+def _compatible(t: SqlType, duck: str) -> bool:
+    """A declared type only applies if DuckDB really yields its storage type."""
+    expected = sqltypes.duckdb_type(t).replace(" ", "").upper()
+    return expected == duck.replace(" ", "").upper()
+
+
+def _fix_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """DuckDB's 128-bit integers (SUM of ints) become int64, as SQL Server's bigint."""
+    arrays = []
+    changed = False
+    for arr in batch.columns:
+        if pa.types.is_decimal(arr.type) and arr.type.precision == 38 and arr.type.scale == 0 \
+                and getattr(arr, "_hugeint", False):
+            arrays.append(arr.cast(pa.int64()))
+            changed = True
+        else:
+            arrays.append(arr)
+    if not changed:
+        return batch
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
+def cast_batches(batches: Iterator[pa.RecordBatch], columns: list[Column],
+                 duck_types: list[str]) -> Iterator[pa.RecordBatch]:
+    """Arrow batches adjusted to the contract's representation of each column type."""
+    huge = [i for i, d in enumerate(duck_types) if d.upper() in ("HUGEINT", "UBIGINT", "UHUGEINT")]
+    for batch in batches:
+        if huge:
+            arrays = list(batch.columns)
+            for i in huge:
+                arrays[i] = arrays[i].cast(pa.int64())
+            batch = pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+        yield batch

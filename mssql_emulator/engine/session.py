@@ -1,0 +1,416 @@
+"""One client connection: its DuckDB connection, current database, variables, transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from mssql_emulator.contract import (
+    Column,
+    Message,
+    Param,
+    ResultSet,
+    SqlError,
+    SqlType,
+    StatementResult,
+)
+from mssql_emulator.engine import change_tracking, errors, results, statements
+from mssql_emulator.engine.catalog import DatabaseCatalog, TableDef
+from mssql_emulator.engine.splitter import split_statements
+from mssql_emulator.engine.translate import VERSION, Scope, Translator
+
+if TYPE_CHECKING:
+    from mssql_emulator.engine.engine import DuckDBEngine
+
+BATCH_ROWS = 8192
+
+
+def _bindable(value: Any) -> Any:
+    """Python values as DuckDB binds them; aware datetimes keep their offset as text."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        offset = value.utcoffset() or dt.timedelta()
+        minutes = int(offset.total_seconds() // 60)
+        sign = "-" if minutes < 0 else "+"
+        naive = value.replace(tzinfo=None).isoformat(sep=" ")
+        return f"{naive} {sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, decimal.Decimal) and not value.is_finite():
+        return None
+    return value
+
+
+class DuckDBSession:
+    """Implements ``mssql_emulator.contract.Session`` over one DuckDB connection."""
+
+    def __init__(self, engine: DuckDBEngine, database: str, user: str, spid: int) -> None:
+        self._engine = engine
+        self.database = database
+        self.user = user
+        self.spid = spid
+        self._con = engine.connect(database)
+        self._lock = threading.RLock()
+        self._reader: pa.RecordBatchReader | None = None
+        self._trancount = 0
+        self._txn_db: str | None = None
+        self._txn_log: list[tuple[str, dict[str, Any] | None, pa.Table | None]] = []
+        self._txn_ddl = False
+        self._ct_dirty: dict[tuple[str, int], TableDef] = {}
+        self._internal_txn = False
+        self.variables: dict[str, Any] = {}
+        self.variable_types: dict[str, SqlType | None] = {}
+        self.identity: Any = None
+        self.rowcount = 0
+        self.identity_insert: set[int] = set()
+        self.error_table: TableDef | None = None
+        self.error_verb = ""
+        self._closed = False
+
+    # -- contract ---------------------------------------------------------------------------
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._trancount > 0
+
+    @property
+    def trancount(self) -> int:
+        return self._trancount
+
+    def execute(self, sql: str, params: list[Param] | None = None) -> Iterator[StatementResult]:
+        with self._lock:
+            self._close_reader()
+            call_params: dict[str, Any] = {}
+            call_types: dict[str, SqlType | None] = {}
+            for p in params or []:
+                key = p.name.lstrip("@").lower()
+                call_params[key] = _bindable(p.value)
+                call_types[key] = p.type
+            parts = split_statements(sql)
+        for statement in parts:
+            with self._lock:
+                self._close_reader()
+                self.error_table, self.error_verb = None, ""
+                saved = dict(self.variables), dict(self.variable_types)
+                self.variables.update(call_params)
+                self.variable_types.update(call_types)
+                try:
+                    result = self._run_guarded(statement.text, statement.line)
+                finally:
+                    for key in call_params:
+                        if key not in saved[0]:
+                            self.variables.pop(key, None)
+                            self.variable_types.pop(key, None)
+            yield result
+
+    def begin(self) -> None:
+        with self._lock:
+            self._close_reader()
+            if self._trancount == 0:
+                self._con.execute("BEGIN TRANSACTION")
+                self._txn_log = []
+                self._txn_ddl = False
+                self._txn_db = None
+            self._trancount += 1
+
+    def commit(self) -> None:
+        with self._lock:
+            self._close_reader()
+            if self._trancount == 0:
+                raise SqlError(3902, "The COMMIT TRANSACTION request has no corresponding "
+                               "BEGIN TRANSACTION.")
+            self._trancount -= 1
+            if self._trancount == 0:
+                self._commit_duckdb()
+
+    def rollback(self) -> None:
+        with self._lock:
+            self._close_reader()
+            if self._trancount == 0:
+                raise SqlError(3903, "The ROLLBACK TRANSACTION request has no corresponding "
+                               "BEGIN TRANSACTION.")
+            self._trancount = 0
+            self._rollback_duckdb()
+
+    def describe_parameters(self, sql: str) -> list[Column]:
+        return []
+
+    def cancel(self) -> None:
+        self._con.interrupt()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._close_reader()
+            if self._trancount:
+                self._trancount = 0
+                try:
+                    self._rollback_duckdb()
+                except SqlError:
+                    pass
+            self._con.close()
+            self._engine.session_closed(self)
+
+    # -- helpers used by statement handlers --------------------------------------------------
+
+    def resolve_database(self, name: str) -> str | None:
+        return self._engine.resolve_database(name)
+
+    def catalog(self, name: str) -> DatabaseCatalog | None:
+        return self._engine.catalog(name)
+
+    def translator(self) -> Translator:
+        return Translator(self.scope())
+
+    def scope(self) -> Scope:
+        engine = self._engine
+        globals_: dict[str, Any] = {
+            "version": VERSION, "spid": self.spid, "trancount": self._trancount,
+            "rowcount": self.rowcount, "identity": self.identity, "servername": "mssql_emulator",
+            "servicename": "MSSQLSERVER", "language": "us_english", "error": 0,
+            "max_precision": 38, "textsize": 2147483647, "datefirst": 7, "options": 5496,
+            "lock_timeout": -1, "fetch_status": 0, "nestlevel": 0, "langid": 0,
+            "microsoftversion": 268436456, "__databases__": engine.database_names(),
+        }
+        return Scope(
+            database=self.database, catalogs=engine.catalog, resolve_db=engine.resolve_database,
+            variables=self.variables, variable_types=self.variable_types, globals=globals_,
+            user=self.user, changetable=self._changetable,
+            sessions_sql=engine.sessions_sql, databases_sql=engine.databases_sql,
+        )
+
+    def _changetable(self, table: TableDef, catalog: Any, since: str) -> str:
+        if not table.change_tracking:
+            raise SqlError(4998, f"Change tracking is not enabled on table '{table.name}'.")
+        return change_tracking.changes_sql(catalog.name, table, catalog, since)
+
+    def params_for(self, sql: str) -> dict[str, Any] | None:
+        used = {k: v for k, v in self.variables.items() if f"${k}" in sql.lower()}
+        return used or None
+
+    def relation(self, sql: str) -> duckdb.DuckDBPyRelation:
+        """A read-only relation (not logged for replay)."""
+        rel = self._con.sql(sql, params=self.params_for(sql))
+        assert rel is not None
+        return rel
+
+    def run(self, sql: str) -> duckdb.DuckDBPyRelation | None:
+        """Run a writing statement; inside a transaction it is logged for statement rollback."""
+        params = self.params_for(sql)
+        rel = self._con.sql(sql, params=params)
+        if self._trancount > 0 and not self._internal_txn:
+            self._txn_log.append((sql, params, None))
+        return rel
+
+    def run_with_arrow(self, sql: str, keys: pa.Table) -> None:
+        self._con.register("__ct_keys", keys)
+        try:
+            self._con.execute(sql)
+        finally:
+            self._con.unregister("__ct_keys")
+        if self._trancount > 0 and not self._internal_txn:
+            self._txn_log.append((sql, None, keys))
+
+    def mark_ct(self, database: str, table: TableDef) -> None:
+        self._ct_dirty[(database, table.object_id)] = table
+
+    def mark_ddl(self) -> None:
+        self._txn_ddl = True
+
+    def set_identity(self, value: Any) -> None:
+        self.identity = value
+
+    @contextmanager
+    def write_scope(self, database: str) -> Iterator[None]:
+        """Writes outside a user transaction run in their own (SQL Server autocommit)."""
+        if self._trancount > 0:
+            if self._txn_db is not None and self._txn_db.lower() != database.lower():
+                raise SqlError(3916, "A transaction may write to only one database in this "
+                               "emulator.")
+            self._txn_db = database
+            yield
+            return
+        self._con.execute("BEGIN TRANSACTION")
+        self._internal_txn = True
+        self._txn_ddl = False
+        try:
+            yield
+        except BaseException:
+            self._internal_txn = False
+            self._rollback_duckdb()
+            raise
+        self._internal_txn = False
+        self._commit_duckdb()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _commit_duckdb(self) -> None:
+        if not self._ct_dirty:
+            self._con.execute("COMMIT")
+        else:
+            by_db: dict[str, list[TableDef]] = {}
+            for (db, _), table in self._ct_dirty.items():
+                by_db.setdefault(db, []).append(table)
+            catalogs = [self._engine.catalog(db) for db in by_db]
+            locks = [c.lock for c in catalogs if c is not None]
+            for lock in locks:
+                lock.acquire()
+            try:
+                stamped = []
+                for db, tables in by_db.items():
+                    catalog = self._engine.catalog(db)
+                    assert catalog is not None
+                    version = catalog.ct_version + 1
+                    for table in tables:
+                        self._con.execute(change_tracking.stamp_sql(db, table, version))
+                    stamped.append((catalog, version))
+                self._con.execute("COMMIT")
+                for catalog, version in stamped:
+                    catalog.ct_version = version
+            finally:
+                for lock in locks:
+                    lock.release()
+        self._ct_dirty = {}
+        self._txn_log = []
+        self._txn_ddl = False
+        self._txn_db = None
+
+    def _rollback_duckdb(self) -> None:
+        try:
+            self._con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        self._ct_dirty = {}
+        self._txn_log = []
+        if self._txn_ddl:
+            self._engine.reload_catalogs(self._con)
+        self._txn_ddl = False
+        self._txn_db = None
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            try:
+                self._reader.close()
+            except Exception:  # noqa: BLE001 - an abandoned reader may already be broken
+                pass
+            self._reader = None
+
+    def _transaction_aborted(self) -> bool:
+        try:
+            self._con.execute("SELECT 1").fetchall()
+            return False
+        except duckdb.Error:
+            return True
+
+    def _statement_rollback(self) -> None:
+        """Undo only the failed statement: DuckDB aborts the whole transaction, so replay."""
+        log = self._txn_log
+        self._con.execute("ROLLBACK")
+        self._con.execute("BEGIN TRANSACTION")
+        self._txn_log = []
+        for sql, params, keys in log:
+            if keys is not None:
+                self.run_with_arrow(sql, keys)
+            else:
+                rel = self._con.sql(sql, params=params)
+                if rel is not None:
+                    rel.fetchall()
+                self._txn_log.append((sql, params, None))
+
+    def _run_guarded(self, text: str, line: int) -> StatementResult:
+        try:
+            result = statements.run(self, text)
+        except SqlError as exc:
+            exc.line = line
+            self._after_error()
+            raise
+        except duckdb.Error as exc:
+            error = errors.from_duckdb(
+                exc, errors.ErrorContext(self.database, self.error_table, self.error_verb))
+            error.line = line
+            self._after_error()
+            raise error from exc
+        if result.rowcount is not None:
+            self.rowcount = result.rowcount
+        return result
+
+    def _after_error(self) -> None:
+        if self._trancount > 0 and self._transaction_aborted():
+            try:
+                self._statement_rollback()
+            except duckdb.Error:
+                self._trancount = 0
+                self._rollback_duckdb()
+
+    def select(self, sql: str, hints: list[results.Hint] | None) -> StatementResult:
+        """Run a query and stream its rows as Arrow batches."""
+        rel = self.relation(sql)
+        names = list(rel.columns)
+        duck_types = [str(t) for t in rel.types]
+        columns = results.result_columns(names, duck_types, hints)
+        reader = rel.to_arrow_reader(BATCH_ROWS)
+        self._reader = reader
+        first: pa.RecordBatch | None
+        try:
+            first = reader.read_next_batch()
+        except StopIteration:
+            first = None
+        result = StatementResult(result_set=None, rowcount=None)
+        result.result_set = ResultSet(columns, self._stream(reader, first, columns,
+                                                            duck_types, result))
+        return result
+
+    def _stream(self, reader: pa.RecordBatchReader, first: pa.RecordBatch | None,
+                columns: list[Column], duck_types: list[str],
+                result: StatementResult) -> Iterator[pa.RecordBatch]:
+        count = 0
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            if first is not None:
+                yield first
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                except duckdb.Error as exc:
+                    raise errors.from_duckdb(exc, errors.ErrorContext(self.database)) from exc
+                yield batch
+
+        for batch in results.cast_batches(batches(), columns, duck_types):
+            count += batch.num_rows
+            yield batch
+        result.rowcount = count
+        self.rowcount = count
+
+    def message(self, number: int, text: str) -> Message:
+        return Message(number, text)
+
+    def change_database(self, name: str) -> None:
+        self._con.execute(f'USE "{name}"."dbo"')
+        self.database = name
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        rel = self.relation(sql)
+        return rel.fetchall()
+
+    def ddl_statement(self, sql: str) -> None:
+        rel = self.run(sql)
+        if rel is not None:
+            rel.fetchall()
+
+    def expression_value(self, node: exp.Expression) -> Any:
+        sql = "SELECT " + self.translator().sql(node)
+        rows = self.relation(sql).fetchall()
+        row = rows[0] if rows else None
+        return row[0] if row else None

@@ -1,0 +1,120 @@
+"""Splitting scripts on ``GO`` lines and batches into statements (T-SQL needs no ``;``)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlglot.dialects.tsql import TSQL
+from sqlglot.errors import TokenError
+from sqlglot.tokens import Token, TokenType
+
+from mssql_emulator.contract import SqlError
+
+_GO = re.compile(r"^\s*go(?:\s+(\d+))?\s*$", re.IGNORECASE)
+
+_STARTERS = {
+    "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "SET", "DECLARE",
+    "USE", "BEGIN", "COMMIT", "ROLLBACK", "EXEC", "EXECUTE", "PRINT", "TRUNCATE", "MERGE",
+    "SAVE", "RAISERROR", "THROW", "GRANT", "REVOKE", "DENY", "WAITFOR", "IF", "WHILE",
+}
+_SET_OPS = {"UNION", "ALL", "EXCEPT", "INTERSECT", "AS", "(", "DISTINCT"}
+
+
+def split_go(script: str) -> list[str]:
+    """Batches of a sqlcmd-style script; ``GO n`` repeats the batch n times."""
+    batches: list[str] = []
+    current: list[str] = []
+    for line in script.splitlines():
+        match = _GO.match(line)
+        if match:
+            text = "\n".join(current)
+            if text.strip():
+                batches.extend([text] * int(match.group(1) or 1))
+            current = []
+        else:
+            current.append(line)
+    text = "\n".join(current)
+    if text.strip():
+        batches.append(text)
+    return batches
+
+
+@dataclass
+class Statement:
+    text: str
+    line: int
+
+
+def _word(tok: Token) -> str:
+    return tok.text.upper() if tok.token_type not in (TokenType.STRING, TokenType.NATIONAL_STRING) \
+        else ""
+
+
+def _continues(first: str, words: list[str], word: str, prev: str) -> bool:
+    """Whether starter keyword ``word`` continues the statement begun by ``first``."""
+    if first == "MERGE":
+        return True
+    if prev in ("ON", "INSTEAD", "FOR", "AFTER", ",") and word in ("DELETE", "UPDATE", "INSERT"):
+        return True
+    if word == "SELECT":
+        if prev in _SET_OPS or prev == ")" and first == "WITH" and "SELECT" not in words:
+            return True
+        if first == "INSERT" and "SELECT" not in words and "VALUES" not in words:
+            return True
+        if first == "WITH" and not {"SELECT", "INSERT", "UPDATE", "DELETE"} & set(words):
+            return True
+        return first in ("CREATE", "ALTER") and prev == "AS"
+    if word in ("INSERT", "UPDATE", "DELETE") and first == "WITH":
+        return not {"SELECT", "INSERT", "UPDATE", "DELETE"} & set(words)
+    if word == "SET":
+        return first in ("UPDATE", "ALTER") and "SET" not in words or first == "ALTER"
+    if word in ("DROP", "ALTER", "CREATE") and first == "ALTER":
+        return True
+    if word in ("EXEC", "EXECUTE") and first == "INSERT":
+        return True
+    return word in ("BEGIN", "COMMIT", "ROLLBACK") and prev in ("BEGIN", "COMMIT", "ROLLBACK")
+
+
+def split_statements(batch: str) -> list[Statement]:
+    """The statements of one batch, split on ``;`` and on statement-starting keywords."""
+    try:
+        tokens = TSQL().tokenize(batch)
+    except TokenError as exc:
+        raise SqlError(105, "Unclosed quotation mark after the character string ''.",
+                       severity=15) from exc
+    statements: list[Statement] = []
+    start: int | None = None
+    line = 1
+    first = ""
+    words: list[str] = []
+    prev = ""
+    depth = 0
+    end = 0
+
+    def flush() -> None:
+        if start is not None:
+            statements.append(Statement(batch[start:end + 1].strip(), line))
+
+    for tok in tokens:
+        if tok.token_type == TokenType.SEMICOLON and depth == 0:
+            flush()
+            start, first, words, prev = None, "", [], ""
+            continue
+        word = _word(tok)
+        if depth == 0 and start is not None and word in _STARTERS \
+                and not _continues(first, words, word, prev):
+            flush()
+            start = None
+        if start is None:
+            start, line, first, words = tok.start, tok.line, word, []
+        if tok.token_type == TokenType.L_PAREN:
+            depth += 1
+        elif tok.token_type == TokenType.R_PAREN:
+            depth = max(0, depth - 1)
+        elif depth == 0 and word:
+            words.append(word)
+        end = tok.end
+        prev = word if tok.token_type != TokenType.R_PAREN else ")"
+    flush()
+    return [s for s in statements if s.text]

@@ -1,0 +1,208 @@
+"""SQL Server types: parsing declared types, DuckDB storage types, and inference back."""
+
+from __future__ import annotations
+
+import re
+
+from mssql_emulator.contract import SqlError, SqlType
+
+_ALIASES = {
+    "integer": "int",
+    "dec": "decimal",
+    "double precision": "float",
+    "character": "char",
+    "character varying": "varchar",
+    "national character varying": "nvarchar",
+    "rowversion": "timestamp",
+}
+_STRING_TYPES = {"char", "varchar", "nchar", "nvarchar"}
+_BINARY_TYPES = {"binary", "varbinary"}
+_FIXED = {
+    "bit", "tinyint", "smallint", "int", "bigint", "money", "smallmoney", "real",
+    "date", "datetime", "smalldatetime", "uniqueidentifier",
+}
+_SCALED_TIME = {"time", "datetime2", "datetimeoffset"}
+
+_DUCK_FIXED = {
+    "bit": "BOOLEAN",
+    "tinyint": "UTINYINT",
+    "smallint": "SMALLINT",
+    "int": "INTEGER",
+    "bigint": "BIGINT",
+    "money": "DECIMAL(19,4)",
+    "smallmoney": "DECIMAL(10,4)",
+    "real": "FLOAT",
+    "float": "DOUBLE",
+    "date": "DATE",
+    "time": "TIME",
+    "datetime": "TIMESTAMP",
+    "smalldatetime": "TIMESTAMP",
+    "datetime2": "TIMESTAMP",
+    "datetimeoffset": 'STRUCT(utc TIMESTAMP, "offset" SMALLINT)',
+    "uniqueidentifier": "UUID",
+}
+
+# Byte sizes SQL Server reports in sys.columns.max_length for fixed types.
+_MAX_LENGTH = {
+    "bit": 1, "tinyint": 1, "smallint": 2, "int": 4, "bigint": 8, "money": 8,
+    "smallmoney": 4, "real": 4, "float": 8, "date": 3, "datetime": 8,
+    "smalldatetime": 4, "uniqueidentifier": 16,
+}
+_NUMERIC_PRECISION = {
+    "bit": 1, "tinyint": 3, "smallint": 5, "int": 10, "bigint": 19, "money": 19,
+    "smallmoney": 10, "real": 24, "float": 53,
+}
+SYSTEM_TYPE_IDS = {
+    "image": 34, "text": 35, "uniqueidentifier": 36, "date": 40, "time": 41,
+    "datetime2": 42, "datetimeoffset": 43, "tinyint": 48, "smallint": 52, "int": 56,
+    "smalldatetime": 58, "real": 59, "money": 60, "datetime": 61, "float": 62,
+    "ntext": 99, "bit": 104, "decimal": 106, "numeric": 108, "smallmoney": 122,
+    "bigint": 127, "varbinary": 165, "varchar": 167, "binary": 173, "char": 175,
+    "timestamp": 189, "nvarchar": 231, "nchar": 239, "xml": 241, "sysname": 256,
+}
+
+
+def parse_type(name: str, args: list[str] | None = None) -> SqlType:
+    """Normalise a declared T-SQL type (``NVARCHAR``, ``['50']``) to a SqlType."""
+    base = " ".join(name.lower().strip("[]\"").split())
+    base = _ALIASES.get(base, base)
+    params = [a.strip().lower() for a in (args or [])]
+    if base in ("text", "xml"):
+        return SqlType("varchar" if base == "text" else "nvarchar", length=-1)
+    if base == "ntext":
+        return SqlType("nvarchar", length=-1)
+    if base == "image":
+        return SqlType("varbinary", length=-1)
+    if base == "sysname":
+        return SqlType("nvarchar", length=128)
+    if base == "timestamp":
+        return SqlType("binary", length=8)
+    if base in _STRING_TYPES or base in _BINARY_TYPES:
+        if not params:
+            return SqlType(base, length=1)
+        if params[0] == "max":
+            if base in ("char", "nchar", "binary"):
+                raise SqlError(102, f"Incorrect syntax near '{params[0]}'.", severity=15)
+            return SqlType(base, length=-1)
+        length = int(params[0])
+        limit = 4000 if base.startswith("n") else 8000
+        if not 1 <= length <= limit:
+            raise SqlError(
+                2717 if base.startswith("n") else 131,
+                f"The size ({length}) given to the type '{base}' exceeds the maximum "
+                f"allowed ({limit}).",
+                severity=15,
+            )
+        return SqlType(base, length=length)
+    if base in ("decimal", "numeric"):
+        precision = int(params[0]) if params else 18
+        scale = int(params[1]) if len(params) > 1 else 0
+        if not 1 <= precision <= 38 or not 0 <= scale <= precision:
+            raise SqlError(
+                2750, f"Column or parameter #1: Specified column precision {precision} is "
+                "greater than the maximum precision of 38.", severity=16)
+        return SqlType(base, precision=precision, scale=scale)
+    if base == "float":
+        if params and int(params[0]) <= 24:
+            return SqlType("real")
+        return SqlType("float")
+    if base in _SCALED_TIME:
+        scale = int(params[0]) if params else 7
+        if not 0 <= scale <= 7:
+            raise SqlError(1002, f"Specified scale {scale} is invalid.", severity=16)
+        return SqlType(base, scale=scale)
+    if base in _FIXED:
+        return SqlType(base)
+    raise SqlError(2715, f"Column, parameter, or variable #1: Cannot find data type {name}.")
+
+
+_TYPE_TEXT = re.compile(r"^\s*([\w\[\]\" ]+?)\s*(?:\(([^)]*)\))?\s*$")
+
+
+def parse_type_text(text: str) -> SqlType:
+    """Parse ``nvarchar(50)``-style text."""
+    match = _TYPE_TEXT.match(text)
+    if not match:
+        raise SqlError(2715, f"Column, parameter, or variable #1: Cannot find data type {text}.")
+    args = match.group(2).split(",") if match.group(2) else []
+    return parse_type(match.group(1), args)
+
+
+def duckdb_type(t: SqlType) -> str:
+    """The DuckDB column type that stores values of ``t``."""
+    if t.name in _STRING_TYPES:
+        return "VARCHAR"
+    if t.name in _BINARY_TYPES:
+        return "BLOB"
+    if t.name in ("decimal", "numeric"):
+        return f"DECIMAL({t.precision},{t.scale})"
+    return _DUCK_FIXED[t.name]
+
+
+def max_length(t: SqlType) -> int:
+    """sys.columns.max_length: bytes, -1 for max."""
+    if t.length is not None:
+        if t.length == -1:
+            return -1
+        return t.length * 2 if t.name in ("nchar", "nvarchar") else t.length
+    if t.name in ("decimal", "numeric"):
+        p = t.precision or 18
+        return 5 if p <= 9 else 9 if p <= 19 else 13 if p <= 28 else 17
+    if t.name in _SCALED_TIME:
+        s = t.scale if t.scale is not None else 7
+        size = 3 if s <= 2 else 4 if s <= 4 else 5
+        return size + {"time": 0, "datetime2": 3, "datetimeoffset": 5}[t.name]
+    return _MAX_LENGTH.get(t.name, 0)
+
+
+def numeric_precision(t: SqlType) -> int:
+    if t.name in ("decimal", "numeric"):
+        return t.precision or 18
+    if t.name in _SCALED_TIME:
+        s = t.scale if t.scale is not None else 7
+        return {"time": 9, "datetime2": 20, "datetimeoffset": 27}[t.name] + s - 1 + (s == 0)
+    return {"datetime": 23, "smalldatetime": 16, "date": 10}.get(
+        t.name, _NUMERIC_PRECISION.get(t.name, 0))
+
+
+def numeric_scale(t: SqlType) -> int:
+    if t.name in ("decimal", "numeric") or t.name in _SCALED_TIME:
+        return t.scale or 0
+    return {"money": 4, "smallmoney": 4, "datetime": 3}.get(t.name, 0)
+
+
+def is_string(t: SqlType) -> bool:
+    return t.name in _STRING_TYPES
+
+
+def is_binary(t: SqlType) -> bool:
+    return t.name in _BINARY_TYPES
+
+
+_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+
+
+def infer_from_duckdb(duck: str) -> SqlType:
+    """The SQL Server type reported for a computed result column of DuckDB type ``duck``."""
+    d = duck.upper()
+    simple = {
+        "BOOLEAN": "bit", "UTINYINT": "tinyint", "TINYINT": "smallint", "SMALLINT": "smallint",
+        "USMALLINT": "int", "INTEGER": "int", "UINTEGER": "bigint", "BIGINT": "bigint",
+        "FLOAT": "real", "DOUBLE": "float", "DATE": "date", "UUID": "uniqueidentifier",
+    }
+    if d in simple:
+        return SqlType(simple[d])
+    if d in ("HUGEINT", "UBIGINT", "UHUGEINT"):
+        return SqlType("bigint")
+    match = _DECIMAL.fullmatch(d)
+    if match:
+        return SqlType("decimal", precision=int(match.group(1)), scale=int(match.group(2)))
+    if d.startswith("TIMESTAMP"):
+        return SqlType("datetime2", scale=7)
+    if d.startswith("TIME"):
+        return SqlType("time", scale=7)
+    if d == "BLOB":
+        return SqlType("varbinary", length=-1)
+    if d.startswith("STRUCT(UTC"):
+        return SqlType("datetimeoffset", scale=7)
+    return SqlType("nvarchar", length=-1)

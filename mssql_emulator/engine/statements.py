@@ -1,0 +1,187 @@
+"""Dispatching one T-SQL statement: session statements here, DDL and DML elsewhere."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from mssql_emulator.contract import Message, SqlError, StatementResult
+from mssql_emulator.engine import ddl, dml, errors, procedures, results, sqltypes
+from mssql_emulator.engine.translate import parse_tsql, prepare, split_name, tsql_type
+
+if TYPE_CHECKING:
+    from mssql_emulator.engine.session import DuckDBSession
+
+_SET_OPTION = re.compile(
+    r"^SET\s+(?:(?:[A-Z_]+)(?:\s*,\s*[A-Z_]+)*\s+(?:ON|OFF)|TEXTSIZE\s+-?\d+|"
+    r"LOCK_TIMEOUT\s+-?\d+|DATEFIRST\s+\d+|DATEFORMAT\s+\w+|LANGUAGE\s+.+|"
+    r"DEADLOCK_PRIORITY\s+\w+|TRANSACTION\s+ISOLATION\s+LEVEL\s+.+|ROWCOUNT\s+\d+)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_IDENTITY_INSERT = re.compile(r"^SET\s+IDENTITY_INSERT\s+(.+?)\s+(ON|OFF)$", re.I | re.S)
+_BEGIN = re.compile(r"^BEGIN\s+(?:TRAN|TRANSACTION|DISTRIBUTED\s+TRAN(?:SACTION)?)\b", re.I)
+_COMMIT = re.compile(r"^COMMIT(?:\s+(?:TRAN|TRANSACTION|WORK)\b.*)?$", re.I | re.S)
+_ROLLBACK = re.compile(r"^ROLLBACK(?:\s+(?:TRAN|TRANSACTION|WORK)\b.*)?$", re.I | re.S)
+_USE = re.compile(r"^USE\s+(.+?)\s*$", re.I | re.S)
+_PRINT = re.compile(r"^PRINT\s+(.+)$", re.I | re.S)
+_EXEC = re.compile(r"^(?:EXEC(?:UTE)?\s+)?((?:\[?\w+\]?\.){0,2}\[?sp_\w+\]?)(?:\s+(.*))?$",
+                   re.I | re.S)
+
+
+def run(session: DuckDBSession, text: str) -> StatementResult:
+    """Run one statement of a batch."""
+    first = text.split(None, 1)[0].upper() if text.split() else ""
+    if first == "SET":
+        return _set(session, text)
+    if _BEGIN.match(text):
+        session.begin()
+        return StatementResult()
+    if _COMMIT.match(text):
+        session.commit()
+        return StatementResult()
+    if _ROLLBACK.match(text):
+        session.rollback()
+        return StatementResult()
+    if first == "SAVE":
+        raise errors.not_supported("SAVE TRANSACTION")
+    match = _USE.match(text)
+    if match and first == "USE":
+        return _use(session, match.group(1))
+    match = _PRINT.match(text)
+    if match and first == "PRINT":
+        value = session.expression_value(parse_tsql("SELECT " + match.group(1)).expressions[0])
+        return StatementResult(messages=[Message(0, "" if value is None else str(value))])
+    if first == "DECLARE":
+        return _declare(session, text)
+    if first in ("CREATE", "DROP", "ALTER", "TRUNCATE"):
+        return ddl.run(session, text)
+    match = _EXEC.match(text)
+    if match and (first.startswith(("EXEC", "SP_", "[SP_"))):
+        return procedures.run(session, split_name(match.group(1))[-1], match.group(2) or "")
+    if first in ("IF", "WHILE", "GOTO", "RAISERROR", "THROW", "WAITFOR", "MERGE", "GRANT",
+                 "REVOKE", "DENY"):
+        raise errors.not_supported(first)
+    scope_text = text
+    translator = session.translator()
+    scope_text = prepare(text, translator.scope)
+    node = parse_tsql(scope_text)
+    if isinstance(node, exp.Insert):
+        return dml.insert(session, node)
+    if isinstance(node, exp.Update):
+        return dml.update(session, node)
+    if isinstance(node, exp.Delete):
+        return dml.delete(session, node)
+    if isinstance(node, exp.Select) and _is_assignment(node):
+        return _select_assign(session, node)
+    if isinstance(node, exp.Query):
+        hints = results.projection_hints(node, _lookup(session))
+        sql = translator.sql(node)
+        return session.select(sql, hints)
+    raise errors.syntax_error(text.split()[0])
+
+
+def _lookup(session: DuckDBSession) -> Any:
+    translator = session.translator()
+
+    def lookup(table: exp.Table) -> Any:
+        parts = [p for p in (table.catalog, table.db, table.name) if p]
+        try:
+            return translator.resolve_table(parts, table.name)[2]
+        except SqlError:
+            return None
+
+    return lookup
+
+
+def _set(session: DuckDBSession, text: str) -> StatementResult:
+    match = _IDENTITY_INSERT.match(text)
+    if match:
+        parts = split_name(match.group(1))
+        _, _, table = session.translator().resolve_table(parts, match.group(1))
+        if match.group(2).upper() == "ON":
+            session.identity_insert.add(table.object_id)
+        else:
+            session.identity_insert.discard(table.object_id)
+        return StatementResult()
+    if _SET_OPTION.match(text.strip()):
+        return StatementResult()
+    node = parse_tsql(text)
+    if isinstance(node, exp.Set):
+        for item in node.expressions:
+            eq = item.this if isinstance(item, exp.SetItem) else item
+            if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Parameter):
+                key = eq.this.name.lower()
+                if key not in session.variables:
+                    raise errors.must_declare("@" + eq.this.name)
+                session.variables[key] = _coerce(session, key,
+                                                 session.expression_value(eq.expression))
+                return StatementResult()
+    # Unknown SET options are accepted, as SQL Server accepts the ones drivers send.
+    return StatementResult()
+
+
+def _coerce(session: DuckDBSession, key: str, value: Any) -> Any:
+    declared = session.variable_types.get(key)
+    if declared is None or value is None:
+        return value
+    if sqltypes.is_string(declared) and not isinstance(value, str):
+        return str(value)
+    return value
+
+
+def _declare(session: DuckDBSession, text: str) -> StatementResult:
+    node = parse_tsql(text)
+    if not isinstance(node, exp.Declare):
+        raise errors.syntax_error("DECLARE")
+    for item in node.expressions:
+        var = item.this
+        key = var.name.lower() if isinstance(var, exp.Parameter) else str(var).lstrip("@").lower()
+        kind = item.args.get("kind")
+        declared = tsql_type(kind) if isinstance(kind, exp.DataType) else None
+        session.variable_types[key] = declared
+        session.variables[key] = None
+        default = item.args.get("default")
+        if default is not None:
+            session.variables[key] = _coerce(session, key, session.expression_value(default))
+    return StatementResult()
+
+
+def _use(session: DuckDBSession, name_text: str) -> StatementResult:
+    parts = split_name(name_text)
+    name = parts[0] if parts else name_text
+    resolved = session.resolve_database(name)
+    if resolved is None:
+        raise SqlError(911, f"Database '{name}' does not exist. Make sure that the name is "
+                       "entered correctly.")
+    if session.in_transaction and session.database != resolved:
+        pass
+    session.change_database(resolved)
+    return StatementResult(
+        database=resolved,
+        messages=[Message(5701, f"Changed database context to '{resolved}'.", severity=0,
+                          state=1)],
+    )
+
+
+def _is_assignment(node: exp.Select) -> bool:
+    return bool(node.expressions) and all(
+        isinstance(p, exp.EQ) and isinstance(p.this, exp.Parameter)
+        and not isinstance(p.this.this, exp.Parameter)
+        for p in node.expressions
+    )
+
+
+def _select_assign(session: DuckDBSession, node: exp.Select) -> StatementResult:
+    keys = [p.this.name.lower() for p in node.expressions]
+    for key, p in zip(keys, node.expressions, strict=True):
+        if key not in session.variables:
+            raise errors.must_declare("@" + p.this.name)
+    node.set("expressions", [p.expression for p in node.expressions])
+    sql = session.translator().sql(node)
+    rows = session.rows(sql)
+    if rows:
+        for key, value in zip(keys, rows[-1], strict=True):
+            session.variables[key] = _coerce(session, key, value)
+    return StatementResult(rowcount=len(rows))

@@ -1,0 +1,427 @@
+"""T-SQL expressions to DuckDB: names, variables, built-in functions, CAST semantics."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+from mssql_emulator.contract import SqlError, SqlType
+from mssql_emulator.engine import conversions, errors, sqltypes, system_tables
+from mssql_emulator.engine.catalog import DatabaseCatalog, TableDef
+
+VERSION = (
+    "Microsoft SQL Server 2022 (RTM) - 16.0.1000.6 (X64) \n\tOct  8 2022 05:58:25 \n\t"
+    "Copyright (C) 2022 Microsoft Corporation\n\tDeveloper Edition (64-bit) on Linux "
+    "(flowservice mssql_emulator on DuckDB) <X64>"
+)
+SERVER_PROPERTIES: dict[str, Any] = {
+    "productversion": "16.0.1000.6",
+    "productlevel": "RTM",
+    "edition": "Developer Edition (64-bit)",
+    "engineedition": 3,
+    "productmajorversion": "16",
+    "servername": "mssql_emulator",
+    "machinename": "mssql_emulator",
+    "collation": "SQL_Latin1_General_CP1_CI_AS",
+    "isclustered": 0,
+    "isfulltextinstalled": 0,
+    "isintegratedsecurityonly": 0,
+    "ishadrenabled": 0,
+}
+
+_CHANGETABLE = re.compile(
+    r"CHANGETABLE\s*\(\s*CHANGES\s+((?:\[[^\]]+\]|\"[^\"]+\"|[\w#@$]+)"
+    r"(?:\s*\.\s*(?:\[[^\]]+\]|\"[^\"]+\"|[\w#@$]+))*)\s*,\s*([^()]+?)\s*\)",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Scope:
+    """Everything a statement's translation may look at."""
+
+    database: str
+    catalogs: Callable[[str], DatabaseCatalog | None]
+    resolve_db: Callable[[str], str | None]
+    variables: dict[str, Any]
+    variable_types: dict[str, SqlType | None]
+    globals: dict[str, Any]
+    user: str
+    changetable: Callable[[TableDef, DatabaseCatalog, str], str]
+    sessions_sql: Callable[[], str]
+    databases_sql: Callable[[], str]
+    used_params: set[str] = field(default_factory=set)
+    changetables: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def split_name(text: str) -> list[str]:
+    """``[db].dbo."t"`` → ['db', 'dbo', 't'] (empty parts kept, e.g. ``db..t``)."""
+    parts: list[str] = []
+    for match in re.finditer(r'\[((?:[^\]]|\]\])*)\]|"((?:[^"]|"")*)"|([^.\s\[\]"]+)|(?<=\.)(?=\.)',
+                             text.strip()):
+        if match.group(1) is not None:
+            parts.append(match.group(1).replace("]]", "]"))
+        elif match.group(2) is not None:
+            parts.append(match.group(2))
+        elif match.group(3) is not None:
+            parts.append(match.group(3))
+        else:
+            parts.append("")
+    return parts
+
+
+def parse_tsql(text: str) -> exp.Expression:
+    try:
+        parsed = sqlglot.parse_one(text, read="tsql")
+    except ParseError as exc:
+        err = exc.errors[0] if exc.errors else {}
+        near = str(err.get("highlight") or "").strip() or text.split()[-1]
+        raise errors.syntax_error(near) from exc
+    if parsed is None:
+        raise errors.syntax_error(text[:20])
+    return parsed
+
+
+def prepare(text: str, scope: Scope) -> str:
+    """Rewrite what sqlglot cannot parse (CHANGETABLE) into placeholder table names."""
+
+    def replace(match: re.Match[str]) -> str:
+        key = f"__changetable_{len(scope.changetables)}"
+        scope.changetables[key] = (match.group(1), match.group(2))
+        return key
+
+    return _CHANGETABLE.sub(replace, text)
+
+
+def _literal(value: Any) -> exp.Expression:
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Literal.number(int(value))
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    return exp.Literal.string(str(value))
+
+
+def duck_expression(sql: str) -> exp.Expression:
+    return sqlglot.parse_one(sql, read="duckdb")
+
+
+def tsql_type(dt: exp.DataType) -> SqlType:
+    """The SqlType of a sqlglot DataType parsed from T-SQL."""
+    text = dt.sql("tsql")
+    return sqltypes.parse_type_text(text)
+
+
+def _post_order(
+    node: exp.Expression, fn: Callable[[exp.Expression], exp.Expression]
+) -> exp.Expression:
+    if isinstance(node, exp.Parameter):
+        return fn(node)  # ``@@VERSION`` nests a Parameter that is not a variable
+    for key, value in list(node.args.items()):
+        if isinstance(value, exp.Expression):
+            new = _post_order(value, fn)
+            if new is not value:
+                node.set(key, new)
+        elif isinstance(value, list):
+            node.set(key, [_post_order(v, fn) if isinstance(v, exp.Expression) else v
+                           for v in value])
+    return fn(node)
+
+
+class Translator:
+    """Rewrites one parsed T-SQL statement in place, then renders DuckDB SQL."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.ctes: set[str] = set()
+        self.aliases: dict[str, TableDef] = {}
+
+    def resolve_table(self, parts: list[str], shown: str) -> tuple[str, DatabaseCatalog, TableDef]:
+        parts = [p for p in parts]
+        if len(parts) > 3:
+            parts = parts[-3:]
+        name = parts[-1]
+        schema = parts[-2] if len(parts) >= 2 and parts[-2] else "dbo"
+        db_part = parts[-3] if len(parts) == 3 else self.scope.database
+        database = self.scope.resolve_db(db_part) if db_part else self.scope.database
+        catalog = self.scope.catalogs(database) if database else None
+        table = catalog.get(schema, name) if catalog else None
+        if table is None or catalog is None or database is None:
+            raise errors.invalid_object(shown)
+        return database, catalog, table
+
+    def sql(self, node: exp.Expression) -> str:
+        return self.rewrite(node).sql(dialect="duckdb")
+
+    def rewrite(self, node: exp.Expression) -> exp.Expression:
+        """Rewrite ``node`` bottom-up, so replaced nodes are built from rewritten children."""
+        self.ctes |= {cte.alias_or_name.lower() for cte in node.find_all(exp.CTE)}
+        for table in node.find_all(exp.Table):
+            self._register_alias(table)
+        return _post_order(node, self._rewrite)
+
+    def _register_alias(self, node: exp.Table) -> None:
+        if not isinstance(node.this, exp.Identifier) or node.db.lower() in (
+                "sys", "information_schema") or node.name.lower() in self.ctes:
+            return
+        parts = [p for p in (node.catalog, node.db, node.name) if p]
+        try:
+            _, _, table = self.resolve_table(parts, node.name)
+        except SqlError:
+            return
+        self.aliases[(node.alias or node.name).lower()] = table
+
+    def _rewrite(self, node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table):
+            return self._table(node)
+        if isinstance(node, exp.Parameter):
+            return self._parameter(node)
+        if isinstance(node, exp.Cast | exp.TryCast):
+            return self._cast(node.this, node.args["to"], node)
+        if isinstance(node, exp.Convert):
+            return self._cast(node.expression, node.this, node)
+        if isinstance(node, exp.Add) and (
+            self.guess_src(node.left) == "VARCHAR" or self.guess_src(node.right) == "VARCHAR"
+        ):
+            return exp.DPipe(this=node.left, expression=node.right)
+        if isinstance(node, exp.Div):
+            checked = exp.Anonymous(this="mssql_divide_check", expressions=[node.expression])
+            return exp.Div(this=node.this, expression=checked)
+        return self._function(node)
+
+    def _table(self, node: exp.Table) -> exp.Expression:
+        if not isinstance(node.this, exp.Identifier):
+            return node
+        name = node.name
+        schema = node.db
+        if not schema and not node.catalog and name.lower() in self.ctes:
+            return node
+        if name.lower().startswith("__changetable_") and name in self.scope.changetables:
+            target, version = self.scope.changetables[name]
+            parts = split_name(target)
+            database, catalog, table = self.resolve_table(parts, target)
+            version_sql = self.sql(parse_tsql(f"SELECT {version}").expressions[0])
+            body = self.scope.changetable(table, catalog, version_sql)
+            alias = node.alias or "CT"
+            return exp.Subquery(this=duck_expression(body), alias=exp.TableAlias(
+                this=exp.to_identifier(alias)))
+        database_part = node.catalog
+        view = system_tables.catalog_view(schema, name) if schema else None
+        alias = node.alias or name
+        if schema.lower() == "sys" and name.lower() in ("dm_exec_sessions", "databases"):
+            body = self.scope.sessions_sql() if name.lower() == "dm_exec_sessions" \
+                else self.scope.databases_sql()
+            return exp.Subquery(this=duck_expression(body), alias=exp.TableAlias(
+                this=exp.to_identifier(alias)))
+        if view is not None:
+            database = self.scope.resolve_db(database_part) if database_part \
+                else self.scope.database
+            if database is None:
+                raise errors.invalid_object(node.sql("tsql"))
+            return exp.Table(
+                this=exp.to_identifier(view, quoted=True),
+                db=exp.to_identifier("__sys", quoted=True),
+                catalog=exp.to_identifier(database, quoted=True),
+                alias=exp.TableAlias(this=exp.to_identifier(alias)),
+            )
+        parts = [p for p in (database_part, schema, name)]
+        shown = ".".join(p for p in (database_part, schema, name) if p)
+        if database_part or schema:
+            parts = [database_part, schema, name] if database_part else [schema, name]
+        else:
+            parts = [name]
+        database, catalog, table = self.resolve_table(parts, shown)
+        self.aliases[alias.lower()] = table
+        return exp.Table(
+            this=exp.to_identifier(table.name, quoted=True),
+            db=exp.to_identifier(table.schema, quoted=True),
+            catalog=exp.to_identifier(database, quoted=True),
+            alias=exp.TableAlias(this=exp.to_identifier(alias)),
+        )
+
+    def _parameter(self, node: exp.Parameter) -> exp.Expression:
+        inner = node.this
+        if isinstance(inner, exp.Parameter):
+            key = inner.name.lower()
+            if key not in self.scope.globals:
+                raise errors.must_declare("@@" + inner.name)
+            return _literal(self.scope.globals[key])
+        key = node.name.lower()
+        if key not in self.scope.variables:
+            raise errors.must_declare("@" + node.name)
+        self.scope.used_params.add(key)
+        return exp.Placeholder(this=key)
+
+    def guess_src(self, node: exp.Expression) -> str:
+        """DuckDB type of ``node`` when it is obvious without binding, else ''."""
+        if isinstance(node, exp.Literal):
+            if node.is_string:
+                return "VARCHAR"
+            return "DECIMAL" if "." in node.name else "INTEGER"
+        if isinstance(node, exp.Placeholder) or isinstance(node, exp.Parameter) \
+                and not isinstance(node.this, exp.Parameter):
+            key = node.name.lower()
+            declared = self.scope.variable_types.get(key)
+            if declared is not None:
+                return sqltypes.duckdb_type(declared)
+            value = self.scope.variables.get(key)
+            if isinstance(value, str):
+                return "VARCHAR"
+            return ""
+        if isinstance(node, exp.Column):
+            table = self.aliases.get(node.table.lower()) if node.table else None
+            candidates = [table] if table else list(self.aliases.values())
+            for t in candidates:
+                col = t.column(node.name)
+                if col is not None:
+                    return sqltypes.duckdb_type(col.type)
+        if isinstance(node, exp.DPipe | exp.Concat):
+            return "VARCHAR"
+        return ""
+
+    def _cast(self, inner: exp.Expression, to: Any, node: exp.Expression) -> exp.Expression:
+        if not isinstance(to, exp.DataType):
+            return node
+        target = tsql_type(to)
+        src = self.guess_src(inner)
+        if src == "" and sqltypes.is_string(target):
+            src = "?"
+        body = conversions.cast_expr("__castarg__", target, src)
+        wrapped = duck_expression(body)
+        for col in list(wrapped.find_all(exp.Column)):
+            if col.name == "__castarg__":
+                col.replace(inner.copy())
+        return wrapped
+
+    def _function(self, node: exp.Expression) -> exp.Expression:
+        name = ""
+        args: list[exp.Expression] = []
+        if isinstance(node, exp.Anonymous):
+            name = str(node.this).upper()
+            args = list(node.expressions)
+        elif isinstance(node, exp.ObjectId):
+            name, args = "OBJECT_ID", [node.this] + ([node.expression] if node.expression else [])
+        elif isinstance(node, exp.CurrentSchema):
+            name, args = "SCHEMA_NAME", [node.this] if node.this else []
+        elif isinstance(node, exp.CurrentUser):
+            return exp.Literal.string(self.scope.user)
+        elif isinstance(node, exp.CurrentTimestamp):
+            return duck_expression("mssql_datetime(CAST(current_localtimestamp() AS TIMESTAMP))")
+        elif isinstance(node, exp.Uuid):
+            return duck_expression("gen_random_uuid()")
+        else:
+            return node
+        return self._builtin(name, args, node)
+
+    def _const_arg(self, args: list[exp.Expression], i: int) -> Any:
+        if i >= len(args):
+            return None
+        arg = args[i]
+        if isinstance(arg, exp.Literal):
+            return arg.name if arg.is_string else int(float(arg.name))
+        if isinstance(arg, exp.Placeholder):
+            return self.scope.variables.get(arg.name.lower())
+        return None
+
+    def object_id(self, name: str, kind: str | None = None) -> int | None:
+        parts = split_name(name)
+        if not parts or parts[-1].startswith("#"):
+            return None
+        try:
+            _, catalog, table = self.resolve_table(parts, name)
+        except Exception:
+            return None
+        if kind and kind.strip().upper() not in (table.kind, "") and not (
+            kind.strip().upper() in ("U", "V") and kind.strip().upper() == table.kind):
+            return None
+        return table.object_id
+
+    def _builtin(self, name: str, args: list[exp.Expression], node: exp.Expression
+                 ) -> exp.Expression:
+        scope = self.scope
+        catalog = scope.catalogs(scope.database)
+        meta = f'"{scope.database}"."__sys"'
+        if name == "SERVERPROPERTY":
+            prop = str(self._const_arg(args, 0) or "").lower()
+            return _literal(SERVER_PROPERTIES.get(prop))
+        if name == "DB_NAME":
+            if args:
+                dbid = self._const_arg(args, 0)
+                names = {c.database_id: n for n, c in self._all_catalogs()}
+                return _literal(names.get(dbid))
+            return _literal(scope.database)
+        if name == "DB_ID":
+            target = self._const_arg(args, 0) if args else scope.database
+            cat = scope.catalogs(scope.resolve_db(str(target)) or "") if target else None
+            return _literal(cat.database_id if cat else None)
+        if name in ("SCOPE_IDENTITY", "IDENT_CURRENT"):
+            return _literal(scope.globals.get("identity"))
+        if name == "OBJECT_ID":
+            arg = self._const_arg(args, 0)
+            if isinstance(arg, str):
+                kind = self._const_arg(args, 1)
+                return _literal(self.object_id(arg, kind if isinstance(kind, str) else None))
+            return exp.Null()
+        if name == "OBJECT_NAME":
+            return duck_expression(f"(SELECT name FROM {meta}.objects WHERE object_id = __arg0__)"
+                         ).transform(lambda n: args[0].copy() if isinstance(n, exp.Column)
+                                     and n.name == "__arg0__" else n)
+        if name == "OBJECT_SCHEMA_NAME":
+            return duck_expression(f"(SELECT s.name FROM {meta}.objects o JOIN {meta}.schemas s "
+                         "ON s.schema_id = o.schema_id WHERE o.object_id = __arg0__)"
+                         ).transform(lambda n: args[0].copy() if isinstance(n, exp.Column)
+                                     and n.name == "__arg0__" else n)
+        if name == "SCHEMA_NAME":
+            if not args:
+                return _literal("dbo")
+            sid = self._const_arg(args, 0)
+            names = {v[0]: v[1] for v in catalog.schemas.values()} if catalog else {}
+            return _literal(names.get(sid))
+        if name == "SCHEMA_ID":
+            target = self._const_arg(args, 0) if args else "dbo"
+            return _literal(catalog.schema_id(str(target)) if catalog else None)
+        if name == "CHANGE_TRACKING_CURRENT_VERSION":
+            if catalog is None or not catalog.change_tracking:
+                return exp.Null()
+            return _literal(catalog.ct_version)
+        if name == "CHANGE_TRACKING_MIN_VALID_VERSION":
+            return duck_expression(f"(SELECT min_valid_version FROM {meta}.ct_tables "
+                         "WHERE object_id = __arg0__)").transform(
+                lambda n: args[0].copy() if isinstance(n, exp.Column)
+                and n.name == "__arg0__" else n)
+        if name in ("SYSUTCDATETIME", "GETUTCDATE"):
+            fn = "CAST(timezone('UTC', now()) AS TIMESTAMP)"
+            return duck_expression(fn if name == "SYSUTCDATETIME" else f"mssql_datetime({fn})")
+        if name == "SYSDATETIME":
+            return duck_expression("CAST(current_localtimestamp() AS TIMESTAMP)")
+        if name == "SYSDATETIMEOFFSET":
+            return duck_expression("struct_pack(utc := CAST(timezone('UTC', now()) AS TIMESTAMP), "
+                         "\"offset\" := CAST(0 AS SMALLINT))")
+        if name in ("USER_NAME", "SUSER_NAME", "SUSER_SNAME", "ORIGINAL_LOGIN", "SESSION_USER"):
+            return _literal("dbo" if name == "USER_NAME" else scope.user)
+        if name == "HOST_NAME":
+            return _literal("localhost")
+        if name == "APP_NAME":
+            return _literal("")
+        if name == "DATALENGTH":
+            return duck_expression("octet_length(CAST(__arg0__ AS BLOB))").transform(
+                lambda n: args[0].copy() if isinstance(n, exp.Column)
+                and n.name == "__arg0__" else n)
+        if name == "ISJSON":
+            return node
+        return node
+
+    def _all_catalogs(self) -> list[tuple[str, DatabaseCatalog]]:
+        out = []
+        for name in self.scope.globals.get("__databases__", []):
+            cat = self.scope.catalogs(name)
+            if cat is not None:
+                out.append((name, cat))
+        return out

@@ -180,6 +180,14 @@ def classify(exc: BaseException, settings: ConnectionSettings | None = None) -> 
             return unreachable("refused", settings)
         if code in _TIMED_OUT:
             return unreachable("timeout", settings)
+        if code in _RESET and settings.encrypt == "strict":
+            return _tag(
+                SourceConfigError(
+                    f"TLS with {server} failed: Encrypt=strict needs a server that speaks "
+                    "TDS 8.0 (SQL Server 2022 or later); use Encrypt=true otherwise."
+                ),
+                "tls",
+            )
         return unreachable("lost", settings)
     tls = _tls_problem(text)
     if tls is not None:
@@ -197,9 +205,8 @@ def classify(exc: BaseException, settings: ConnectionSettings | None = None) -> 
         return _tag(TransientSourceError(f"{server} did not answer in time; retry."), "timeout")
     if re.search(r"Communication link failure|connection is broken|08S01", text):
         return _tag(TransientSourceError(f"The connection to {server} was lost; retry."), "lost")
-    state = _sqlstate(exc)
     return _tag(
-        SourceSystemError(f"SQL Server failed unexpectedly (SQLSTATE {state})."), "unexpected"
+        SourceSystemError(f"SQL Server failed unexpectedly: {_category(exc)}."), "unexpected"
     )
 
 
@@ -225,11 +232,12 @@ def _driver_text(exc: BaseException) -> str:
     return " ".join(p for p in parts if isinstance(p, str))
 
 
-def _sqlstate(exc: BaseException) -> str:
-    found = re.search(r"SQLSTATE code: (\w{5})|\[(\w{5})\]", _driver_text(exc))
-    if found:
-        return found.group(1) or found.group(2)
-    return "unknown"
+def _category(exc: BaseException) -> str:
+    """The driver's fixed description of the SQLSTATE (never server or user text)."""
+    described = getattr(exc, "driver_error", None)
+    if isinstance(described, str) and described and len(described) <= 120:
+        return described.rstrip(".")
+    return type(exc).__name__
 
 
 def _tag(error: ConnectorError, reason: str) -> ConnectorError:

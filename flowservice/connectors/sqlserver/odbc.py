@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowservice.connectors.sqlserver.connection_string import ConnectionSettings
 from flowservice.connectors.sqlserver.errors import classify, unreachable
+from flowservice.errors import SourceSystemError
 
 if TYPE_CHECKING:
     from mssql_python import Connection, Cursor
@@ -65,6 +66,9 @@ def connect(settings: ConnectionSettings) -> Connection:
         return mssql_python.connect(autocommit=True, timeout=settings.connect_timeout, **keywords)
     except mssql_python.Error as exc:
         raise classify(exc, settings) from exc
+    except mssql_python.ConnectionStringParseError as exc:
+        # its message quotes parts of the string, which holds the password
+        raise SourceSystemError("The driver rejected the translated connection string.") from exc
 
 
 @contextmanager

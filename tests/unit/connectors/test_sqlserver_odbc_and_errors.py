@@ -190,6 +190,14 @@ CASES = [
         "lacks permission",
     ),
     (
+        driver_error(
+            mssql_python.OperationalError, "08001", "[Microsoft]TCP Provider: Error code 0x2746"
+        ),
+        TransientSourceError,
+        "lost",
+        "db.corp:1433 was lost",
+    ),
+    (
         driver_error(mssql_python.OperationalError, "HYT00", "[Microsoft]Login timeout expired"),
         TransientSourceError,
         "timeout",
@@ -209,7 +217,7 @@ CASES = [
         ),
         SourceSystemError,
         "unexpected",
-        "failed unexpectedly",
+        "SQL Server failed unexpectedly: SQLSTATE HY000.",
     ),
 ]
 
@@ -238,3 +246,13 @@ def test_config_errors_are_not_retryable_and_transient_ones_are() -> None:
     transient = classify(CASES[6][0], settings())
     assert not config.retryable
     assert transient.retryable
+
+
+def test_encrypt_strict_against_an_older_server_is_a_tls_problem() -> None:
+    exc = driver_error(
+        mssql_python.OperationalError, "08001", "[Microsoft]TCP Provider: Error code 0x2746"
+    )
+    error = classify(exc, settings("Encrypt=strict"))
+    assert type(error) is SourceConfigError
+    assert error.reason == "tls"  # type: ignore[attr-defined]
+    assert "Encrypt=strict needs a server that speaks TDS 8.0" in error.message

@@ -223,7 +223,11 @@ class Connection:
         database = login.database or config.database
         if not self.server.engine.has_database(database):
             text = f'Cannot open database "{database}" requested by the login. The login failed.'
-            self.writer.send_message(PacketType.REPLY, login_failed(4060, text, severity=11))
+            # SQL Server follows 4060 with 18456; pytds retries a login until it sees 18456.
+            reply = tokens.message(4060, text, severity=11) + login_failed(
+                18456, f"Login failed for user '{login.user}'.", severity=14
+            )
+            self.writer.send_message(PacketType.REPLY, reply)
             return False
         try:
             self.session = self.server.engine.open_session(database, login.user)

@@ -1,14 +1,13 @@
-"""A dataset's batches: its Delta commits that wrote data, with their metadata."""
+"""A dataset's batches: its Delta commits that wrote data, read from the commit files."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import pyarrow as pa
-from deltalake import DeltaTable
-
+from flowservice.errors import LakeError
 from flowservice.lake.location import LakeLocation
 
 # Commit metadata written by callers is namespaced so it can never collide with
@@ -26,8 +25,9 @@ class BatchInfo:
     timestamp_ms: int
     mode: str
     record_count: int
-    size_bytes: int | None
+    size_bytes: int
     metadata: Mapping[str, str] = field(default_factory=dict)
+    write_id: str | None = None
 
 
 def encode_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
@@ -40,43 +40,64 @@ def encode_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def batch_from_commit(commit: Mapping[str, Any], size_bytes: int | None) -> BatchInfo:
-    metrics = commit.get("operationMetrics") or {}
-    params = commit.get("operationParameters") or {}
+def read_batch(location: LakeLocation, version: int) -> BatchInfo | None:
+    """The batch committed as ``version``; None if that commit wrote no data or is gone."""
+    raw = location.read_bytes(f"_delta_log/{version:020d}.json")
+    return None if raw is None else _parse_commit(raw, version)
+
+
+def _parse_commit(raw: bytes, version: int) -> BatchInfo | None:
+    info: dict[str, Any] = {}
+    size = 0
+    records = 0
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        action = json.loads(line)
+        if "commitInfo" in action:
+            info = action["commitInfo"]
+        elif "add" in action:
+            size += int(action["add"].get("size", 0))
+            records += _records(action["add"])
+    if info.get("operation") not in _DATA_OPERATIONS:
+        return None
+    # History reports versions by counting back from a snapshot, which races with
+    # concurrent writers; the commit file's own number is exact.
     metadata = {
-        key[len(METADATA_PREFIX) :]: str(value)
-        for key, value in commit.items()
-        if key.startswith(METADATA_PREFIX) and key != METADATA_PREFIX + WRITE_ID_KEY
+        k[len(METADATA_PREFIX) :]: str(v) for k, v in info.items() if k.startswith(METADATA_PREFIX)
     }
+    write_id = metadata.pop(WRITE_ID_KEY, None)
+    metrics = info.get("operationMetrics") or {}
     return BatchInfo(
-        version=int(commit["version"]),
-        timestamp_ms=int(commit.get("timestamp", 0)),
-        mode=str(params.get("mode", "Append")).lower(),
-        record_count=int(metrics.get("num_added_rows", 0)),
-        size_bytes=size_bytes,
+        version=version,
+        timestamp_ms=int(info.get("timestamp", 0)),
+        mode=str((info.get("operationParameters") or {}).get("mode", "Append")).lower(),
+        record_count=int(metrics.get("num_added_rows", records)),
+        size_bytes=size,
         metadata=metadata,
+        write_id=write_id,
     )
 
 
-def is_data_commit(commit: Mapping[str, Any]) -> bool:
-    return commit.get("operation") in _DATA_OPERATIONS
+def _records(add: Mapping[str, Any]) -> int:
+    stats = add.get("stats")
+    if not isinstance(stats, str):
+        return 0
+    try:
+        return int(json.loads(stats).get("numRecords", 0))
+    except (ValueError, AttributeError):
+        return 0
 
 
-def data_commits(table: DeltaTable, limit: int | None = None) -> list[dict[str, Any]]:
-    """Data-writing commits, newest first."""
-    return [c for c in table.history(limit) if is_data_commit(c)]
-
-
-def added_bytes(location: LakeLocation, version: int) -> int:
-    """Bytes of the data files that ``version`` added (files new since ``version - 1``)."""
-    now = _file_sizes(location, version)
-    before = _file_sizes(location, version - 1) if version > 0 else {}
-    return sum(size for path, size in now.items() if path not in before)
-
-
-def _file_sizes(location: LakeLocation, version: int) -> dict[str, int]:
-    table = DeltaTable(location.uri, version=version, storage_options=location.options())
-    actions = pa.table(table.get_add_actions(flatten=False))
-    paths = actions.column("path").to_pylist()
-    sizes = actions.column("size_bytes").to_pylist()
-    return dict(zip(paths, sizes, strict=True))
+def iter_batches(location: LakeLocation, latest: int) -> Iterator[BatchInfo]:
+    """Batches from ``latest`` back to the oldest commit file still kept, newest first."""
+    for version in range(latest, -1, -1):
+        try:
+            raw = location.read_bytes(f"_delta_log/{version:020d}.json")
+            if raw is None:
+                return  # older commit files were cleaned up after a checkpoint
+            batch = _parse_commit(raw, version)
+        except (OSError, ValueError) as exc:
+            raise LakeError(f"could not read commit {version} of the dataset: {exc}") from exc
+        if batch is not None:
+            yield batch

@@ -17,16 +17,15 @@ from flowservice.lake.batches import (
     METADATA_PREFIX,
     WRITE_ID_KEY,
     BatchInfo,
-    added_bytes,
-    batch_from_commit,
-    data_commits,
     encode_metadata,
+    iter_batches,
 )
 from flowservice.lake.conform import SCHEMA_POLICIES, SchemaPolicy, conform_stream, plan_write
 from flowservice.lake.location import LakeLocation
 from flowservice.lake.xdm import XdmField, arrow_schema, fields_from_arrow
 
 WriteMode = Literal["append", "overwrite"]
+_WRITE_LOOKBACK = 1000
 BatchSource: TypeAlias = pa.RecordBatchReader | pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch]
 
 
@@ -136,44 +135,38 @@ class Dataset:
             if failure:
                 raise failure[0] from exc
             raise LakeError(f"writing the batch failed: {exc}") from exc
-        version = self._version_of(write_id)
+        batch = self._committed(write_id)
         return WriteResult(
-            version=version,
+            version=batch.version,
             record_count=counter[0],
-            size_bytes=added_bytes(self.location, version),
+            size_bytes=batch.size_bytes,
             added_columns=plan.added,
         )
 
-    def _version_of(self, write_id: str) -> int:
-        table = self._table()
-        assert table is not None  # we have just committed to it
+    def _committed(self, write_id: str) -> BatchInfo:
+        latest = self.version()
+        assert latest is not None  # we have just committed to it
         # Other writers may have committed since ours; look a little way back.
-        for commit in table.history(50):
-            if commit.get(METADATA_PREFIX + WRITE_ID_KEY) == write_id:
-                return int(commit["version"])
+        for batch in itertools.islice(iter_batches(self.location, latest), _WRITE_LOOKBACK):
+            if batch.write_id == write_id:
+                return batch
         raise LakeError("the batch was committed but its commit is not in the recent history")
 
-    def batches(self, *, limit: int | None = None, with_sizes: bool = True) -> list[BatchInfo]:
-        """Batches newest first (each size costs two snapshot loads; skip with with_sizes=False)."""
-        table = self._table()
-        if table is None:
+    def batches(self, *, limit: int | None = None) -> list[BatchInfo]:
+        """Batches newest first; each costs one read of a small commit file."""
+        latest = self.version()
+        if latest is None:
             return []
-        out = []
-        for commit in data_commits(table, limit):
-            size = added_bytes(self.location, int(commit["version"])) if with_sizes else None
-            out.append(batch_from_commit(commit, size))
-        return out
+        return list(itertools.islice(iter_batches(self.location, latest), limit))
 
     def find_commit(self, **match: str) -> BatchInfo | None:
         """The newest batch whose commit metadata holds every ``key=value`` given."""
-        table = self._table()
-        if table is None:
+        latest = self.version()
+        if latest is None:
             return None
-        wanted = {METADATA_PREFIX + k: v for k, v in match.items()}
-        for commit in data_commits(table):
-            if all(commit.get(k) == v for k, v in wanted.items()):
-                version = int(commit["version"])
-                return batch_from_commit(commit, added_bytes(self.location, version))
+        for batch in iter_batches(self.location, latest):
+            if all(batch.metadata.get(k) == v for k, v in match.items()):
+                return batch
         return None
 
     def to_pyarrow_dataset(self) -> pa.dataset.Dataset | None:

@@ -42,10 +42,29 @@ class LakeLocation:
             uri=f"{self.uri.rstrip('/')}/{suffix}", storage_options=self.storage_options
         )
 
+    def read_bytes(self, relative: str) -> bytes | None:
+        """One file below this location, or None when it does not exist."""
+        if self.is_local:
+            path = self._local_path() / relative
+            try:
+                return path.read_bytes()
+            except FileNotFoundError:
+                return None
+        fs, root = self._s3_filesystem()
+        try:
+            with fs.open_input_stream(f"{root}/{relative}") as stream:
+                data: bytes = stream.read()
+                return data
+        except FileNotFoundError:
+            return None
+
+    def _local_path(self) -> Path:
+        return Path(urlparse(self.uri).path if self.uri.startswith("file:") else self.uri)
+
     def remove_all(self) -> None:
         """Delete every file under this location; a missing location is not an error."""
         if self.is_local:
-            path = Path(urlparse(self.uri).path if self.uri.startswith("file:") else self.uri)
+            path = self._local_path()
             if path.exists():
                 shutil.rmtree(path)
             return

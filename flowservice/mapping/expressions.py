@@ -34,11 +34,6 @@ from flowservice.mapping.syntax import Call, Column, Literal, Node
 
 Evaluator = Callable[[pa.RecordBatch], Evaluated]
 
-FUNCTIONS = (
-    "concat", "lower", "upper", "trim", "ltrim", "rtrim",
-    "to_date", "to_timestamp", "cast", "coalesce",
-)  # fmt: skip
-
 
 class ExpressionTypeError(Exception):
     """An expression that parses but cannot run on these columns, at a 0-based position."""
@@ -75,7 +70,7 @@ def compile_expression(node: Node, schema: pa.Schema) -> CompiledExpression:
         return _literal(node)
     builder = _BUILDERS.get(node.name)
     if builder is None:
-        known = ", ".join(FUNCTIONS)
+        known = ", ".join(_BUILDERS)
         raise ExpressionTypeError(f"unknown function {node.name}(); known: {known}", node.position)
     return builder(node, schema)
 
@@ -309,3 +304,6 @@ _BUILDERS: dict[str, Callable[[Call, pa.Schema], CompiledExpression]] = {
     "cast": _cast,
     "coalesce": _coalesce,
 }
+
+#: The function names an expression may call.
+FUNCTIONS: tuple[str, ...] = tuple(_BUILDERS)

@@ -207,3 +207,20 @@ def test_preview_limit_is_bounded(orders: Dataset) -> None:
 def test_commit_metadata_must_be_strings(orders: Dataset) -> None:
     with pytest.raises(TypeError):
         orders.write_batch(_orders(0, 1), commit_metadata={"n": 1})  # type: ignore[dict-item]
+
+
+def test_concurrent_appends_both_commit(orders: Dataset) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def write(n: int) -> int:
+        return (
+            Dataset(orders.location)
+            .write_batch(_orders(n * 100, 10), commit_metadata={"w": str(n)})
+            .version
+        )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        versions = list(pool.map(write, range(4)))
+    assert sorted(versions) == [1, 2, 3, 4]
+    assert count_rows(orders) == 40
+    assert {b.metadata["w"] for b in orders.batches()} == {"0", "1", "2", "3"}

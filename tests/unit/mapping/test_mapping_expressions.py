@@ -22,14 +22,16 @@ def _run(text: str, **columns: pa.Array) -> Evaluated:
 
 def _values(text: str, **columns: pa.Array) -> list[Any]:
     result = _run(text, **columns)
-    return result.values.to_pylist()
+    values: list[Any] = result.values.to_pylist()
+    return values
 
 
 def _failed_rows(result: Evaluated) -> list[int]:
     mask = pa.repeat(pa.scalar(False), len(result.values))
     for failure in result.failures:
         mask = pc.or_(mask, failure.mask)
-    return pc.indices_nonzero(mask).to_pylist()
+    rows: list[int] = pc.indices_nonzero(mask).to_pylist()
+    return rows
 
 
 def test_text_functions_handle_unicode_and_nulls() -> None:

@@ -54,6 +54,15 @@ class ListQuery:
     fingerprint: str
     raw: Mapping[str, Any]
 
+    def equals(self, path: str) -> tuple[str, ...] | None:
+        """Values an ``==`` condition requires at ``path`` (for narrowing in SQL first)."""
+        found: set[str] | None = None
+        for condition in self.conditions:
+            if condition.path == path and condition.op == "==":
+                values = set(condition.values)
+                found = values if found is None else found & values
+        return None if found is None else tuple(sorted(found))
+
 
 def _strip_quotes(value: str) -> str:
     value = value.strip()

@@ -4,8 +4,22 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
-from conftest import SQLSERVER_SPEC_ID, ApiClient, problem_code, sql_server_connection_body
+from conftest import (
+    SQLSERVER_SPEC_ID,
+    ApiClient,
+    RunningServer,
+    make_settings,
+    new_org_id,
+    problem_code,
+    sql_server_connection_body,
+    start_server,
+)
+
+from flowservice.store import db
+from flowservice.store.repos import identity, resources
+from flowservice.store.repos.resources import Scope
 
 TUTORIAL_BODY_AS_PRINTED = """{
       "name": "Base connection for sql-server",
@@ -168,3 +182,42 @@ def test_test_route_without_connector_is_clear_400(api: ApiClient) -> None:
     assert problem_code(api.post("/connections", json=body)) == "FLOW-1415-400"
     assert api.get("/connections/nope/test").status_code == 404
     assert api.get("/connections/nope/explore", params={"objectType": "root"}).status_code == 404
+
+
+def test_delete_refused_while_source_connections_use_it(
+    api: ApiClient, server: RunningServer
+) -> None:
+    created = api.post("/connections", json=sql_server_connection_body()).json()
+    engine = db.make_engine(server.settings.effective_database_url)
+    with db.transaction(db.session_factory(engine)) as session:
+        sandbox = identity.get_sandbox(session, org_id=api.org_id, name="prod")
+        scope = Scope(api.org_id, sandbox.id, "prod", api.subject, api.client_id)
+        user = resources.insert_resource(
+            session, scope=scope, kind="sourceConnections", parent_id=created["id"], doc={}
+        )
+        user_id = user.id
+    refused = api.delete(f"/connections/{created['id']}")
+    assert problem_code(refused) == "FLOW-1418-400"
+    assert api.get(f"/connections/{created['id']}").status_code == 200
+    with db.transaction(db.session_factory(engine)) as session:
+        row = resources.get_resource(
+            session, scope=scope, kind="sourceConnections", resource_id=user_id
+        )
+        resources.delete_resource(session, row=row)
+    engine.dispose()
+    assert api.delete(f"/connections/{created['id']}").status_code == 204
+
+
+def test_default_sandbox_setting_makes_the_header_optional(tmp_path: Path) -> None:
+    running = start_server(make_settings(tmp_path, default_sandbox="prod"))
+    try:
+        client = ApiClient(running, org_id=new_org_id())
+        made = client.post(
+            "/connections", json=sql_server_connection_body(), headers={"x-sandbox-name": None}
+        )
+        assert made.status_code == 201
+        item = client.get(f"/connections/{made.json()['id']}", headers={"x-sandbox-name": None})
+        assert item.json()["items"][0]["sandboxName"] == "prod"
+        client.close()
+    finally:
+        running.stop()

@@ -32,7 +32,7 @@ def _outsiders(api: ApiClient) -> dict[str, ApiClient]:
         prefix=SANDBOX_API,
         json={"name": "dev", "title": "Dev", "type": "development"},
     )
-    assert created.status_code == 201, created.text
+    assert created.status_code == 202, created.text
     return {"other org": other_org, "other sandbox": api.as_other(sandbox="dev")}
 
 

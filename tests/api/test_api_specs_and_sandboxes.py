@@ -63,7 +63,7 @@ def test_every_org_has_prod(api: ApiClient) -> None:
 def test_sandbox_create_get_delete(api: ApiClient) -> None:
     body = {"name": "dev-1", "title": "Dev one", "type": "development"}
     created = api.post("/sandboxes", prefix=SANDBOX_API, json=body)
-    assert created.status_code == 201, created.text
+    assert created.status_code == 202, created.text
     assert created.json()["name"] == "dev-1" and created.json()["state"] == "active"
     dup = api.post("/sandboxes", prefix=SANDBOX_API, json=body)
     assert dup.status_code == 409
@@ -73,7 +73,7 @@ def test_sandbox_create_get_delete(api: ApiClient) -> None:
     dev = api.as_other(sandbox="dev-1")
     conn = dev.post("/connections", json=sql_server_connection_body()).json()
     deleted = api.delete("/sandboxes/dev-1", prefix=SANDBOX_API)
-    assert deleted.status_code == 200 and deleted.json()["state"] == "deleted"
+    assert deleted.status_code == 202 and deleted.json()["state"] == "deleted"
     assert api.get("/sandboxes/dev-1", prefix=SANDBOX_API).status_code == 404
     # resources of a deleted sandbox are gone with it
     assert dev.get(f"/connections/{conn['id']}").status_code == 404

@@ -68,7 +68,14 @@ def list_connections(runtime: RuntimeDep, scope: ScopeDep, params: ListParamsDep
         filterable=service.FILTERABLE,
     )
     with runtime.transaction() as session:
-        rows = resources.list_resources(session, scope=scope, kind=service.KIND)
+        # id and spec equality narrow the rows in SQL; every condition is re-checked on the wire
+        rows = resources.list_resources(
+            session,
+            scope=scope,
+            kind=service.KIND,
+            ids=query.equals("id"),
+            spec_ids=query.equals("connectionSpec.id"),
+        )
         items = [service.to_wire(row, scope, runtime.secret_box) for row in rows]
     return select_page(items, query, path="/connections")
 
@@ -117,5 +124,5 @@ def delete_connection(
         row = resources.get_resource(
             session, scope=scope, kind=service.KIND, resource_id=connection_id
         )
-        resources.delete_resource(session, row=row)
+        service.delete_connection(session, scope, row)
     return Response(status_code=204)

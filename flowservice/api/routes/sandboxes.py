@@ -1,4 +1,8 @@
-"""Sandbox management: /data/foundation/sandbox-management (list, get, create, delete)."""
+"""Sandbox management: /data/foundation/sandbox-management (list, get, create, delete).
+
+Create and delete answer 202 as the published contract says, but the work is
+already done: the body shows the final state (``active`` / ``deleted``).
+"""
 
 from __future__ import annotations
 
@@ -61,7 +65,7 @@ def list_sandboxes(runtime: RuntimeDep, caller: CallerDep) -> dict[str, Any]:
 
 @router.post(
     "/sandboxes",
-    status_code=201,
+    status_code=202,
     summary="Create a sandbox",
     openapi_extra={
         "requestBody": {
@@ -90,7 +94,9 @@ def get_sandbox(name: str, runtime: RuntimeDep, caller: CallerDep) -> dict[str, 
         return sandbox_to_wire(identity.get_sandbox(session, org_id=caller.org_id, name=name))
 
 
-@router.delete("/sandboxes/{name}", summary="Delete a sandbox and everything in it")
+@router.delete(
+    "/sandboxes/{name}", status_code=202, summary="Delete a sandbox and everything in it"
+)
 def delete_sandbox(name: str, runtime: RuntimeDep, caller: WriteAccess) -> dict[str, Any]:
     with runtime.transaction() as session:
         sandbox = identity.delete_sandbox(session, org_id=caller.org_id, name=name)

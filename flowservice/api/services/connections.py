@@ -13,7 +13,7 @@ from flowservice.api.patching import apply_json_patch
 from flowservice.api.runtime import Runtime
 from flowservice.api.schemas.connections import ConnectionCreate
 from flowservice.api.views import audit_fields, version_fields
-from flowservice.errors import FlowServiceError, InvalidRequest
+from flowservice.errors import Conflict, FlowServiceError, InvalidRequest
 from flowservice.secrets import SecretBox, redact
 from flowservice.specs.catalog import AuthSpec, ConnectionSpec
 from flowservice.store.repos import resources
@@ -183,3 +183,22 @@ def patch_connection(
         state=row.state,
         secret_doc=_seal(box, secret),
     )
+
+
+# kinds whose rows point at a base connection through ``parent_id``
+DEPENDENT_KINDS = ("sourceConnections",)
+
+
+def delete_connection(session: Session, scope: Scope, row: Resource) -> None:
+    """Delete unless source connections (and so their flows) still use it: 1418."""
+    for kind in DEPENDENT_KINDS:
+        users = resources.list_resources(session, scope=scope, kind=kind, parent_ids=[row.id])
+        if users:
+            raise Conflict(
+                f"The base connection {row.id} is used by {len(users)} {kind}; "
+                "delete the dataflows and source connections that use it first.",
+                code=1418,
+                resource_type=KIND,
+                resource_id=row.id,
+            )
+    resources.delete_resource(session, row=row)

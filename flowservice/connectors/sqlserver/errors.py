@@ -194,13 +194,7 @@ def classify(exc: BaseException, settings: ConnectionSettings | None = None) -> 
         return _tag(SourceConfigError(f"TLS with {server} failed: {tls}"), "tls")
     number = sql_server_error_number(text)
     if number is not None:
-        known = SQL_SERVER_ERRORS[number]
-        message = known.explanation.format(
-            user=settings.user if settings else "?",
-            database=(settings.database or "(default)") if settings else "?",
-            server=server,
-        )
-        return _tag(known.kind(f"{message} (SQL Server error {number})"), known.reason)
+        return known_error(number, settings)
     if re.search(r"Login timeout expired|Query timeout expired|HYT00", text):
         return _tag(TransientSourceError(f"{server} did not answer in time; retry."), "timeout")
     if re.search(r"Communication link failure|connection is broken|08S01", text):
@@ -208,6 +202,17 @@ def classify(exc: BaseException, settings: ConnectionSettings | None = None) -> 
     return _tag(
         SourceSystemError(f"SQL Server failed unexpectedly: {_category(exc)}."), "unexpected"
     )
+
+
+def known_error(number: int, settings: ConnectionSettings | None) -> ConnectorError:
+    """The error for a SQL Server error number listed in ``SQL_SERVER_ERRORS``."""
+    known = SQL_SERVER_ERRORS[number]
+    message = known.explanation.format(
+        user=settings.user if settings else "?",
+        database=(settings.database or "(default)") if settings else "?",
+        server=where(settings) if settings else "the server",
+    )
+    return _tag(known.kind(f"{message} (SQL Server error {number})"), known.reason)
 
 
 def _tls_problem(text: str) -> str | None:

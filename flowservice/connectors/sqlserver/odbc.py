@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from flowservice.connectors.sqlserver.connection_string import ConnectionSettings
-from flowservice.connectors.sqlserver.errors import classify, unreachable
-from flowservice.errors import SourceSystemError
+from flowservice.connectors.sqlserver.errors import classify, known_error, unreachable
+from flowservice.errors import ConnectorError, SourceSystemError
 
 if TYPE_CHECKING:
     from mssql_python import Connection, Cursor
@@ -65,10 +65,35 @@ def connect(settings: ConnectionSettings) -> Connection:
     try:
         return mssql_python.connect(autocommit=True, timeout=settings.connect_timeout, **keywords)
     except mssql_python.Error as exc:
-        raise classify(exc, settings) from exc
+        error = classify(exc, settings)
+        if getattr(error, "reason", None) == "login_failed" and "Database" in keywords:
+            error = _login_or_database(keywords, settings, error)
+        raise error from exc
     except mssql_python.ConnectionStringParseError as exc:
         # its message quotes parts of the string, which holds the password
         raise SourceSystemError("The driver rejected the translated connection string.") from exc
+
+
+def _login_or_database(
+    keywords: dict[str, Any], settings: ConnectionSettings, login_failed: ConnectorError
+) -> ConnectorError:
+    """Tell a wrong password from an unknown database.
+
+    SQL Server answers both with 18456 (4060 comes first, but mssql-python
+    reports only the last message), so log in once more without a database:
+    if that works, the database is what is wrong.
+    """
+    import mssql_python
+
+    without_database = {k: v for k, v in keywords.items() if k != "Database"}
+    try:
+        probe = mssql_python.connect(
+            autocommit=True, timeout=settings.connect_timeout, **without_database
+        )
+    except mssql_python.Error:
+        return login_failed
+    probe.close()
+    return known_error(4060, settings)
 
 
 @contextmanager

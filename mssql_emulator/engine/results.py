@@ -76,12 +76,12 @@ def _expression_hint(node: exp.Expression, sources: list[tuple[str, TableDef | N
         return _hint_for_column(found[0]) if len(found) == 1 else None
     if isinstance(node, exp.Cast | exp.TryCast) and isinstance(node.args.get("to"), exp.DataType):
         try:
-            return (tsql_type(node.args["to"]), True, False)
+            return (tsql_type(node.args["to"], in_cast=True), True, False)
         except Exception:
             return None
     if isinstance(node, exp.Convert) and isinstance(node.this, exp.DataType):
         try:
-            return (tsql_type(node.this), True, False)
+            return (tsql_type(node.this, in_cast=True), True, False)
         except Exception:
             return None
     if isinstance(node, exp.CurrentTimestamp):
@@ -96,10 +96,28 @@ def _expression_hint(node: exp.Expression, sources: list[tuple[str, TableDef | N
     return None
 
 
-def result_columns(names: list[str], duck_types: list[str], hints: list[Hint] | None
-                   ) -> list[Column]:
+def projection_names(select: exp.Expression) -> list[str] | None:
+    """Column names as SQL Server reports them: unnamed expressions have an empty name."""
+    if not isinstance(select, exp.Select):
+        return None
+    names = []
+    for proj in select.expressions:
+        if isinstance(proj, exp.Star) or isinstance(proj, exp.Column) and isinstance(
+                proj.this, exp.Star):
+            return None
+        if isinstance(proj, exp.Alias | exp.Column):
+            names.append(proj.alias_or_name)
+        else:
+            names.append("")
+    return names
+
+
+def result_columns(names: list[str], duck_types: list[str], hints: list[Hint] | None,
+                   shown: list[str] | None = None) -> list[Column]:
     if hints is not None and len(hints) != len(names):
         hints = None
+    if shown is not None and len(shown) == len(names):
+        names = shown
     out = []
     for i, (name, duck) in enumerate(zip(names, duck_types, strict=True)):
         hint = hints[i] if hints else None
@@ -114,22 +132,6 @@ def _compatible(t: SqlType, duck: str) -> bool:
     """A declared type only applies if DuckDB really yields its storage type."""
     expected = sqltypes.duckdb_type(t).replace(" ", "").upper()
     return expected == duck.replace(" ", "").upper()
-
-
-def _fix_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """DuckDB's 128-bit integers (SUM of ints) become int64, as SQL Server's bigint."""
-    arrays = []
-    changed = False
-    for arr in batch.columns:
-        if pa.types.is_decimal(arr.type) and arr.type.precision == 38 and arr.type.scale == 0 \
-                and getattr(arr, "_hugeint", False):
-            arrays.append(arr.cast(pa.int64()))
-            changed = True
-        else:
-            arrays.append(arr)
-    if not changed:
-        return batch
-    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
 def cast_batches(batches: Iterator[pa.RecordBatch], columns: list[Column],

@@ -352,12 +352,13 @@ class DuckDBSession:
                 self._trancount = 0
                 self._rollback_duckdb()
 
-    def select(self, sql: str, hints: list[results.Hint] | None) -> StatementResult:
+    def select(self, sql: str, hints: list[results.Hint] | None,
+               shown: list[str] | None = None) -> StatementResult:
         """Run a query and stream its rows as Arrow batches."""
         rel = self.relation(sql)
         names = list(rel.columns)
         duck_types = [str(t) for t in rel.types]
-        columns = results.result_columns(names, duck_types, hints)
+        columns = results.result_columns(names, duck_types, hints, shown)
         reader = rel.to_arrow_reader(BATCH_ROWS)
         self._reader = reader
         first: pa.RecordBatch | None

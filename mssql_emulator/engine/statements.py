@@ -77,8 +77,9 @@ def run(session: DuckDBSession, text: str) -> StatementResult:
         return _select_assign(session, node)
     if isinstance(node, exp.Query):
         hints = results.projection_hints(node, _lookup(session))
+        shown = results.projection_names(node)
         sql = translator.sql(node)
-        return session.select(sql, hints)
+        return session.select(sql, hints, shown)
     raise errors.syntax_error(text.split()[0])
 
 
@@ -136,14 +137,14 @@ def _declare(session: DuckDBSession, text: str) -> StatementResult:
     if not isinstance(node, exp.Declare):
         raise errors.syntax_error("DECLARE")
     for item in node.expressions:
-        var = item.this
+        var = item.this[0] if isinstance(item.this, list) else item.this
         key = var.name.lower() if isinstance(var, exp.Parameter) else str(var).lstrip("@").lower()
         kind = item.args.get("kind")
         declared = tsql_type(kind) if isinstance(kind, exp.DataType) else None
         session.variable_types[key] = declared
         session.variables[key] = None
         default = item.args.get("default")
-        if default is not None:
+        if isinstance(default, exp.Expression):
             session.variables[key] = _coerce(session, key, session.expression_value(default))
     return StatementResult()
 

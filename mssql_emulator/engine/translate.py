@@ -113,10 +113,15 @@ def duck_expression(sql: str) -> exp.Expression:
     return sqlglot.parse_one(sql, read="duckdb")
 
 
-def tsql_type(dt: exp.DataType) -> SqlType:
-    """The SqlType of a sqlglot DataType parsed from T-SQL."""
+def tsql_type(dt: exp.DataType, *, in_cast: bool = False) -> SqlType:
+    """The SqlType of a sqlglot DataType parsed from T-SQL (CAST defaults strings to 30)."""
     text = dt.sql("tsql")
-    return sqltypes.parse_type_text(text)
+    parsed = sqltypes.parse_type_text(text)
+    if parsed.name == "numeric":  # sqlglot writes DECIMAL as NUMERIC; decimal is more common
+        parsed = SqlType("decimal", precision=parsed.precision, scale=parsed.scale)
+    if in_cast and parsed.length is not None and "(" not in text:
+        return SqlType(parsed.name, length=30)
+    return parsed
 
 
 def _post_order(
@@ -197,6 +202,19 @@ class Translator:
         return self._function(node)
 
     def _table(self, node: exp.Table) -> exp.Expression:
+        if isinstance(node.this, exp.GenerateSeries):
+            # T-SQL names the column ``value``; DuckDB's range() calls it ``range``.
+            series = node.this
+            step = series.args.get("step")
+            body = duck_expression(
+                "SELECT range AS value FROM range(__a__, __b__ + 1, __c__)")
+            args = {"__a__": series.args["start"], "__b__": series.args["end"],
+                    "__c__": step if step is not None else exp.Literal.number(1)}
+            for col in list(body.find_all(exp.Column)):
+                if col.name in args:
+                    col.replace(args[col.name].copy())
+            return exp.Subquery(this=body, alias=exp.TableAlias(
+                this=exp.to_identifier(node.alias or "generate_series")))
         if not isinstance(node.this, exp.Identifier):
             return node
         name = node.name
@@ -289,7 +307,7 @@ class Translator:
     def _cast(self, inner: exp.Expression, to: Any, node: exp.Expression) -> exp.Expression:
         if not isinstance(to, exp.DataType):
             return node
-        target = tsql_type(to)
+        target = tsql_type(to, in_cast=True)
         src = self.guess_src(inner)
         if src == "" and sqltypes.is_string(target):
             src = "?"
@@ -362,7 +380,8 @@ class Translator:
             cat = scope.catalogs(scope.resolve_db(str(target)) or "") if target else None
             return _literal(cat.database_id if cat else None)
         if name in ("SCOPE_IDENTITY", "IDENT_CURRENT"):
-            return _literal(scope.globals.get("identity"))
+            return duck_expression(
+                f"CAST({scope.globals.get('identity') or 'NULL'} AS DECIMAL(38,0))")
         if name == "OBJECT_ID":
             arg = self._const_arg(args, 0)
             if isinstance(arg, str):

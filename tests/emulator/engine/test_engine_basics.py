@@ -1,0 +1,258 @@
+"""DDL, DML and SELECT features run directly against the engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from engine_helpers import param, query, run, scalar
+
+from mssql_emulator.contract import SqlError, SqlType
+from mssql_emulator.engine import DuckDBEngine, DuckDBSession
+
+
+@pytest.fixture
+def people(session: DuckDBSession) -> DuckDBSession:
+    run(
+        session,
+        """
+        CREATE TABLE [dbo].[people] (
+            id INT IDENTITY(1,1) NOT NULL,
+            name NVARCHAR(50) NOT NULL,
+            team VARCHAR(10) NULL DEFAULT 'none',
+            score DECIMAL(10,2),
+            CONSTRAINT PK_people PRIMARY KEY CLUSTERED (id ASC)
+        )
+        INSERT INTO people (name, team, score) VALUES
+            (N'Ann', 'red', 10.5), (N'Bob', 'blue', 7), (N'Cy', 'red', NULL), (N'Di', 'blue', 3.25)
+    """,
+    )
+    return session
+
+
+def test_create_insert_select_reports_declared_types(people: DuckDBSession) -> None:
+    columns, rows = query(people, "SELECT * FROM people ORDER BY id")
+    assert [(c.name, str(c.type), c.nullable, c.identity) for c in columns] == [
+        ("id", "int", False, True),
+        ("name", "nvarchar(50)", False, False),
+        ("team", "varchar(10)", True, False),
+        ("score", "decimal(10,2)", True, False),
+    ]
+    assert [r[:2] for r in rows] == [(1, "Ann"), (2, "Bob"), (3, "Cy"), (4, "Di")]
+
+
+def test_insert_reports_rowcount_and_identity(people: DuckDBSession) -> None:
+    results = run(people, "INSERT INTO dbo.people (name) VALUES (N'Eve')")
+    assert results[0].rowcount == 1
+    assert scalar(people, "SELECT SCOPE_IDENTITY()") == 5
+    assert scalar(people, "SELECT @@IDENTITY") == 5
+    assert scalar(people, "SELECT team FROM people WHERE id = 5") == "none"
+
+
+def test_top_offset_fetch_order_by(people: DuckDBSession) -> None:
+    _, rows = query(people, "SELECT TOP 2 name FROM people ORDER BY score DESC")
+    assert rows == [("Ann",), ("Bob",)]
+    _, rows = query(
+        people, "SELECT name FROM people ORDER BY id OFFSET 1 ROWS FETCH NEXT 2 ROWS ONLY"
+    )
+    assert rows == [("Bob",), ("Cy",)]
+
+
+def test_parameters_bind_by_name(people: DuckDBSession) -> None:
+    _, rows = query(
+        people,
+        "SELECT name FROM people WHERE team = @P1 AND score > @P2 ORDER BY name",
+        [param("@P1", "varchar(10)", "red"), param("@P2", "int", 5)],
+    )
+    assert rows == [("Ann",)]
+    _, rows = query(people, "SELECT name FROM people WHERE id = @id", [param("@id", "int", 2)])
+    assert rows == [("Bob",)]
+
+
+def test_group_by_join_and_aggregates(people: DuckDBSession) -> None:
+    run(people, "CREATE TABLE teams (code VARCHAR(10) PRIMARY KEY, label NVARCHAR(20))")
+    run(people, "INSERT INTO teams VALUES ('red', N'Reds'), ('blue', N'Blues')")
+    _, rows = query(
+        people,
+        """
+        SELECT t.label, COUNT(*) AS n, SUM(p.score) AS total
+        FROM people AS p JOIN teams t ON t.code = p.team
+        GROUP BY t.label ORDER BY t.label""",
+    )
+    assert rows == [("Blues", 2, pytest.approx(10.25)), ("Reds", 2, pytest.approx(10.5))]
+
+
+def test_update_and_delete(people: DuckDBSession) -> None:
+    assert run(people, "UPDATE people SET score = score + 1 WHERE team = 'red'")[0].rowcount == 2
+    assert scalar(people, "SELECT score FROM people WHERE id = 1") == pytest.approx(11.5)
+    assert run(people, "DELETE FROM people WHERE score IS NULL")[0].rowcount == 1
+    assert scalar(people, "SELECT COUNT(*) FROM people") == 3
+    assert scalar(people, "SELECT @@ROWCOUNT") == 1
+
+
+def test_insert_select_and_multi_statement_batch(people: DuckDBSession) -> None:
+    results = run(
+        people,
+        """
+        CREATE TABLE copy (id INT, name NVARCHAR(50))
+        INSERT INTO copy (id, name) SELECT id, name FROM people WHERE team = 'blue'
+        SELECT COUNT(*) FROM copy""",
+    )
+    assert results[1].rowcount == 2
+    assert scalar(people, "SELECT name FROM copy WHERE id = 4") == "Di"
+
+
+def test_builtin_functions(people: DuckDBSession) -> None:
+    _, rows = query(
+        people,
+        """
+        SELECT ISNULL(score, 0), COALESCE(NULL, team), REPLICATE('ab', 3),
+               CAST(score AS INT), CONVERT(VARCHAR(3), name), LEN(name), UPPER(name)
+        FROM people WHERE id = 3""",
+    )
+    assert rows == [(0, "red", "ababab", None, "Cy", 2, "CY")]
+    now = scalar(people, "SELECT GETDATE()")
+    assert isinstance(now, dt.datetime)
+    assert abs(now - dt.datetime.now(dt.UTC).replace(tzinfo=None)) < dt.timedelta(minutes=1)
+    utc = scalar(people, "SELECT SYSUTCDATETIME()")
+    assert abs(utc - dt.datetime.now(dt.UTC).replace(tzinfo=None)) < dt.timedelta(minutes=1)
+    assert scalar(people, "SELECT 7 / 2") == 3
+    assert scalar(people, "SELECT 'a' + 'b' + name FROM people WHERE id = 1") == "abAnn"
+
+
+def test_bracket_quoted_and_multi_part_names(people: DuckDBSession) -> None:
+    assert scalar(people, "SELECT COUNT(*) FROM [testdb].[dbo].[people]") == 4
+    assert scalar(people, 'SELECT COUNT(*) FROM "dbo"."people"') == 4
+    assert scalar(people, "SELECT COUNT(*) FROM testdb..people") == 4
+    assert scalar(people, "SELECT [p].[name] FROM dbo.people AS [p] WHERE [p].[id] = 2") == "Bob"
+
+
+def test_schemas_views_and_indexes(people: DuckDBSession) -> None:
+    run(people, "CREATE SCHEMA sales")
+    run(people, "CREATE TABLE sales.orders (id BIGINT PRIMARY KEY, amount MONEY)")
+    run(people, "INSERT INTO sales.orders VALUES (1, 9.99)")
+    run(people, "CREATE VIEW sales.big AS SELECT id, amount FROM sales.orders WHERE amount > 1")
+    columns, rows = query(people, "SELECT * FROM sales.big")
+    assert [str(c.type) for c in columns] == ["bigint", "money"]
+    assert rows[0][0] == 1
+    run(people, "CREATE NONCLUSTERED INDEX ix_team ON dbo.people (team, score DESC)")
+    run(people, "CREATE UNIQUE INDEX ux_name ON dbo.people (name)")
+    with pytest.raises(SqlError) as err:
+        run(people, "INSERT INTO people (name) VALUES (N'Ann')")
+    assert err.value.number == 2601
+    run(people, "DROP INDEX ix_team ON dbo.people")
+    run(people, "DROP VIEW sales.big")
+    run(people, "DROP TABLE sales.orders")
+    with pytest.raises(SqlError) as err:
+        run(people, "SELECT * FROM sales.orders")
+    assert err.value.number == 208
+
+
+def test_use_changes_database_with_message(session: DuckDBSession) -> None:
+    results = run(session, "USE [otherdb]")
+    assert results[0].database == "otherdb"
+    assert results[0].messages[0].number == 5701
+    assert results[0].messages[0].message == "Changed database context to 'otherdb'."
+    assert session.database == "otherdb"
+    assert scalar(session, "SELECT DB_NAME()") == "otherdb"
+    with pytest.raises(SqlError) as err:
+        run(session, "USE nosuchdb")
+    assert err.value.number == 911
+
+
+def test_driver_connect_batches(session: DuckDBSession) -> None:
+    # pymssql's batch of SET options, then SQLAlchemy's probes.
+    run(
+        session,
+        "SET ARITHABORT ON;SET CONCAT_NULL_YIELDS_NULL ON;SET ANSI_NULLS ON;"
+        "SET ANSI_NULL_DFLT_ON ON;SET ANSI_PADDING ON;SET ANSI_WARNINGS ON;"
+        "SET QUOTED_IDENTIFIER ON;SET TEXTSIZE 2147483647;SET NOCOUNT ON",
+    )
+    version = scalar(session, "select @@version")
+    assert version.startswith("Microsoft SQL Server 2022 (RTM) - 16.0.")
+    assert scalar(session, "SELECT CAST(SERVERPROPERTY('ProductVersion') AS VARCHAR)").startswith(
+        "16.0"
+    )
+    assert scalar(session, "SELECT SERVERPROPERTY('EngineEdition')") == 3
+    assert scalar(session, "SELECT schema_name()") == "dbo"
+    spid = scalar(session, "SELECT @@SPID")
+    level = scalar(
+        session,
+        f"""
+        SELECT CASE transaction_isolation_level WHEN 0 THEN 'UNSPECIFIED'
+               WHEN 2 THEN 'READ COMMITTED' END AS TRANSACTION_ISOLATION_LEVEL
+        FROM sys.dm_exec_sessions WHERE session_id = {spid}""",
+    )
+    assert level == "READ COMMITTED"
+    assert (
+        scalar(session, "SELECT name FROM sys.system_views WHERE name = 'dm_exec_sessions'")
+        == "dm_exec_sessions"
+    )
+    columns, rows = query(session, "SELECT CAST('test max support' AS NVARCHAR(max))")
+    assert rows == [("test max support",)] and str(columns[0].type) == "nvarchar(max)"
+    assert scalar(session, "SELECT @@TRANCOUNT") == 0
+    columns, _ = query(session, "sp_datatype_info_100 12,3")
+    assert columns[0].name == "TYPE_NAME"
+    columns, _ = query(session, "EXEC sp_datatype_info_100 -9, 3")
+    assert len(columns) == 20
+
+
+def test_declare_and_set_variables(session: DuckDBSession) -> None:
+    _, rows = query(session, "DECLARE @x INT = 5, @s NVARCHAR(10) SET @s = N'hi' SELECT @x + 1, @s")
+    assert rows == [(6, "hi")]
+    with pytest.raises(SqlError) as err:
+        run(session, "SELECT @undeclared")
+    assert err.value.number == 137
+
+
+def test_object_functions(session: DuckDBSession) -> None:
+    run(session, "CREATE TABLE dbo.thing (id INT)")
+    oid = scalar(session, "SELECT OBJECT_ID('dbo.thing')")
+    assert isinstance(oid, int)
+    assert scalar(session, "SELECT OBJECT_ID('[dbo].[thing]', 'U')") == oid
+    assert scalar(session, "SELECT OBJECT_ID('nothing')") is None
+    assert scalar(session, f"SELECT OBJECT_NAME({oid})") == "thing"
+    assert scalar(session, "SELECT SCHEMA_NAME(1)") == "dbo"
+
+
+def test_run_script_splits_on_go(engine: DuckDBEngine, session: DuckDBSession) -> None:
+    engine.run_script(
+        "testdb",
+        "CREATE TABLE g (a INT)\ngo\nINSERT INTO g VALUES (1)\nGO 3\nINSERT INTO g VALUES (2)",
+    )
+    assert scalar(session, "SELECT SUM(a) FROM g") == 5
+
+
+def test_result_column_types_inferred_for_expressions(session: DuckDBSession) -> None:
+    columns, _ = query(
+        session,
+        "SELECT 1 AS a, CAST(1.5 AS DECIMAL(5,1)) AS b, N'x' AS c, "
+        "CAST(GETDATE() AS DATE) AS d, CAST(1 AS BIGINT) AS e",
+    )
+    assert [c.type for c in columns] == [
+        SqlType("int"),
+        SqlType("decimal", precision=5, scale=1),
+        SqlType("nvarchar", length=-1),
+        SqlType("date"),
+        SqlType("bigint"),
+    ]
+
+
+def test_load_arrow_and_bulk_insert_select(engine: DuckDBEngine, session: DuckDBSession) -> None:
+    import pyarrow as pa
+
+    run(session, "CREATE TABLE big (id INT NOT NULL PRIMARY KEY, label NVARCHAR(20))")
+    engine.load_arrow(
+        "testdb",
+        "dbo.big",
+        pa.table(
+            {
+                "id": pa.array(range(1000), pa.int32()),
+                "label": pa.array([f"row {i}" for i in range(1000)]),
+            }
+        ),
+    )
+    assert scalar(session, "SELECT COUNT(*) FROM big") == 1000
+    run(session, "CREATE TABLE nums (n BIGINT)")
+    run(session, "INSERT INTO nums (n) SELECT value FROM GENERATE_SERIES(1, 100000)")
+    assert scalar(session, "SELECT MAX(n) FROM nums") == 100000

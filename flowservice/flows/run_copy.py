@@ -1,0 +1,259 @@
+"""One attempt at a run's copy: source batches → mapping → one Delta commit, with metrics.
+
+The caller (the runner) has claimed the run (``start`` under its heartbeat
+lease) and afterwards persists the run and, for a successful incremental run,
+advances the flow's watermark to ``CopyOutcome.watermark``. Nothing becomes
+visible in the dataset unless the whole window was read, mapped within the
+partial-ingestion threshold and committed. The commit records the flow and
+window, so a replayed window (a crash between commit and watermark update) is
+recognised and not written twice.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+import pyarrow as pa
+
+from flowservice.connectors.base import Connector
+from flowservice.errors import ConnectorError, FlowServiceError, LakeError, SourceSystemError
+from flowservice.flows.cancellation import CancelSignal, RunCancelled, raise_if_cancelled
+from flowservice.flows.retry import RetryPolicy, call_with_retry
+from flowservice.flows.run_state import (
+    ErrorSample,
+    Run,
+    RunError,
+    RunStatus,
+    Stage,
+    partial_ingestion_error,
+)
+from flowservice.flows.schedule import Window
+from flowservice.lake import Dataset
+
+# Commit metadata keys (the lake namespaces them under "flowservice.")
+FLOW_KEY, RUN_KEY, BATCH_KEY = "flowId", "runId", "batchId"
+WINDOW_START_KEY, WINDOW_END_KEY = "windowStart", "windowEnd"
+
+
+class TooManyFailedRecords(LakeError):
+    """More records failed mapping than the flow's partialIngestionPercent allows."""
+
+    def __init__(self, error: RunError) -> None:
+        super().__init__(error.message)
+        self.run_error = error
+
+
+class RowFailure(Protocol):
+    @property
+    def row(self) -> int: ...
+    @property
+    def destination(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+
+
+class MappedRows(Protocol):
+    @property
+    def records(self) -> pa.RecordBatch: ...
+    @property
+    def failed_count(self) -> int: ...
+    @property
+    def errors(self) -> Sequence[RowFailure]: ...
+
+
+class BatchMapper(Protocol):
+    """What the runner needs of a mapping set (``flowservice.mapping.MappingSet``)."""
+
+    def apply(self, batch: pa.RecordBatch, *, max_error_samples: int = ...) -> MappedRows: ...
+
+
+@dataclass(frozen=True)
+class CopyJob:
+    """What to copy: the source table, its columns, the flow's delta column and threshold."""
+
+    flow_id: str
+    table: str
+    columns: list[str] | None = None
+    partial_ingestion_percent: float | None = None
+    batch_rows: int = 65536
+
+
+@dataclass(frozen=True)
+class CopyOutcome:
+    status: RunStatus
+    batch_id: str | None = None
+    # the new watermark after a successful incremental run (None otherwise)
+    watermark: datetime | None = None
+    replayed: bool = False
+
+
+@dataclass
+class _Attempt:
+    input_records: int = 0
+    input_bytes: int = 0
+    failed: int = 0
+    samples: list[ErrorSample] = field(default_factory=list)
+    copy_done: datetime | None = None
+
+
+def run_copy(
+    run: Run,
+    job: CopyJob,
+    *,
+    connector: Connector,
+    dataset: Dataset,
+    mapper: BatchMapper | None = None,
+    cancel: CancelSignal,
+    retry: RetryPolicy,
+    clock: Callable[[], datetime],
+    secrets: Iterable[str] = (),
+) -> CopyOutcome:
+    """Copy ``run.window`` (or a full snapshot) of ``job.table`` into ``dataset``; update ``run``.
+
+    ``run`` must be ``inProgress``. Transient source errors restart the whole
+    attempt (nothing is committed before the end). Never raises for run
+    failures: they end up in ``run`` as ``failed``/``cancelled``.
+    """
+    window = run.window
+    secret_values = list(secrets)
+    if window is not None:
+        replay = dataset.find_commit(**{FLOW_KEY: job.flow_id, **window_metadata(window)})
+        if replay is not None:
+            batch_id = replay.metadata.get(BATCH_KEY)
+            run.add_read(records=replay.record_count, size_bytes=replay.size_bytes or 0)
+            run.add_written(records=replay.record_count, size_bytes=replay.size_bytes or 0)
+            run.succeed(clock(), batch_id=batch_id)
+            return CopyOutcome(RunStatus.SUCCESS, batch_id, window.end, replayed=True)
+    batch_id = uuid.uuid4().hex.upper()
+    metadata = {FLOW_KEY: job.flow_id, RUN_KEY: run.id, BATCH_KEY: batch_id}
+    if window is not None:
+        metadata.update(window_metadata(window))
+    attempt = _Attempt()
+
+    def one_attempt() -> tuple[int, int, int] | None:
+        nonlocal attempt
+        attempt = _Attempt()
+        stream = _mapped_stream(run, job, connector, mapper, cancel, clock, attempt)
+        first = next(stream, None)
+        if first is None and (window is not None or not dataset.exists()):
+            return None  # nothing to commit: an empty window, or an empty source and no table
+        schema = first.schema if first is not None else dataset.arrow_schema()
+        data = itertools.chain([first] if first is not None else [], stream)
+        result = dataset.write_batch(
+            pa.RecordBatchReader.from_batches(schema, data),
+            mode="append" if window is not None else "overwrite",
+            commit_metadata=metadata,
+        )
+        return result.record_count, result.size_bytes, 1
+
+    try:
+        written = call_with_retry(one_attempt, retry, cancel=cancel)
+    except RunCancelled:
+        _record_reads(run, attempt)
+        run.cancel(clock())
+        return CopyOutcome(RunStatus.CANCELLED)
+    except TooManyFailedRecords as exc:
+        _record_reads(run, attempt)
+        run.fail(exc.run_error, clock())
+        return CopyOutcome(RunStatus.FAILED)
+    except Exception as exc:
+        _record_reads(run, attempt)
+        stage = Stage.COPY if isinstance(exc, ConnectorError) else Stage.LOAD
+        run.fail(RunError.from_exception(exc, stage=stage, secrets=secret_values), clock())
+        return CopyOutcome(RunStatus.FAILED)
+    _record_reads(run, attempt)
+    if attempt.copy_done is not None:
+        run.copy_finished(attempt.copy_done)
+        run.promotion_started(attempt.copy_done)
+    if written is None:
+        run.succeed(clock(), batch_id=None)
+        return CopyOutcome(RunStatus.SUCCESS, None, window.end if window else None)
+    records, size, files = written
+    run.add_written(records=records, size_bytes=size, files=files)
+    run.succeed(clock(), batch_id=batch_id)
+    return CopyOutcome(RunStatus.SUCCESS, batch_id, window.end if window else None)
+
+
+def _mapped_stream(
+    run: Run,
+    job: CopyJob,
+    connector: Connector,
+    mapper: BatchMapper | None,
+    cancel: CancelSignal,
+    clock: Callable[[], datetime],
+    attempt: _Attempt,
+) -> Iterator[pa.RecordBatch]:
+    read_window = (
+        run.window.read_window(run.delta_column)
+        if run.window is not None and run.delta_column
+        else None
+    )
+    source: Iterator[pa.RecordBatch] | None = None
+    while True:
+        raise_if_cancelled(cancel, run.id)
+        try:
+            if source is None:
+                source = iter(
+                    connector.read(
+                        job.table,
+                        columns=job.columns,
+                        window=read_window,
+                        batch_rows=job.batch_rows,
+                    )
+                )
+            batch = next(source, None)
+        except FlowServiceError:
+            raise
+        except Exception as exc:
+            # a connector bug still fails the run as a source failure, without its text
+            raise SourceSystemError(
+                f"the source read failed unexpectedly ({type(exc).__name__})"
+            ) from exc
+        if batch is None:
+            break
+        offset = attempt.input_records
+        attempt.input_records += batch.num_rows
+        attempt.input_bytes += batch.nbytes
+        if mapper is None:
+            yield batch
+            continue
+        mapped = mapper.apply(batch)
+        attempt.failed += mapped.failed_count
+        room = 100 - len(attempt.samples)
+        for err in mapped.errors[: max(room, 0)]:
+            attempt.samples.append(ErrorSample(offset + err.row, err.reason, err.destination))
+        yield mapped.records
+    error = partial_ingestion_error(
+        input_records=attempt.input_records,
+        failed_records=attempt.failed,
+        percent=job.partial_ingestion_percent,
+    )
+    if error is not None:
+        raise TooManyFailedRecords(error)
+    attempt.copy_done = clock()
+
+
+def _record_reads(run: Run, attempt: _Attempt) -> None:
+    run.add_read(records=attempt.input_records, size_bytes=attempt.input_bytes)
+    run.add_failed(attempt.failed, attempt.samples)
+
+
+def committed_watermark(dataset: Dataset, flow_id: str) -> datetime | None:
+    """The end of the newest window the lake holds for this flow (the watermark's ground truth)."""
+    batch = dataset.find_commit(**{FLOW_KEY: flow_id})
+    if batch is None or not batch.metadata.get(WINDOW_END_KEY):
+        return None
+    return datetime.fromisoformat(batch.metadata[WINDOW_END_KEY])
+
+
+def window_metadata(window: Window) -> dict[str, str]:
+    """Exact window bounds as commit metadata ("" for the beginning of history)."""
+    return {
+        WINDOW_START_KEY: "" if window.start is None else window.start.isoformat(),
+        WINDOW_END_KEY: window.end.isoformat(),
+    }

@@ -35,6 +35,8 @@ class MappingRule:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> MappingRule:
+        if not isinstance(raw, Mapping):
+            return cls(source_attribute="", destination="")
         source = raw.get("sourceAttribute", raw.get("source"))
         destination = raw.get("destinationXdmPath", raw.get("destination"))
         source_type = raw.get("sourceType")

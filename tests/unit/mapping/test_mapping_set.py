@@ -193,3 +193,13 @@ def test_a_batch_without_failures_is_returned_whole() -> None:
     result = mapping.apply(_batch())
     assert result.failed_count == 0 and result.errors == ()
     assert result.records.column("l").to_pylist() == ["A", "B", "C", "D"]
+
+
+def test_malformed_entries_are_reported_not_crashed_on() -> None:
+    with pytest.raises(MappingInvalid) as err:
+        MappingSet.compile(
+            ["id", {"sourceAttribute": 5, "destinationXdmPath": "id"}],  # type: ignore[list-item]
+            source=SOURCE,
+            dataset=DATASET,
+        )
+    assert [p.index for p in err.value.problems][:2] == [0, 1]

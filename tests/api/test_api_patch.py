@@ -135,3 +135,29 @@ def test_patch_unknown_id_is_404(api: ApiClient) -> None:
     ops = [{"op": "replace", "path": "/name", "value": "n"}]
     response = api.patch("/connections/unknown", json=ops, headers={"If-Match": '"x"'})
     assert response.status_code == 404
+
+
+def test_concurrent_patches_with_one_etag_have_one_winner(api: ApiClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    created = _create(api)
+    url = f"/connections/{created['id']}"
+
+    def rename(i: int) -> int:
+        client = api.as_other()
+        try:
+            ops = [{"op": "replace", "path": "/name", "value": f"writer-{i}"}]
+            return client.patch(url, json=ops, headers={"If-Match": created["etag"]}).status_code
+        finally:
+            client.close()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = sorted(pool.map(rename, range(6)))
+    assert statuses.count(200) == 1, statuses
+    assert set(statuses) == {200, 412}
+
+
+def test_wrong_method_is_a_problem_body(api: ApiClient) -> None:
+    response = api.request("PUT", "/connections")
+    assert response.status_code == 405
+    assert response.json()["status"] == 405 and "report" in response.json()

@@ -276,8 +276,8 @@ def _datetime2(arr: pa.Array, scale: int, valid: Mask | None) -> pa.Array:
 
 def _datetimeoffset(arr: pa.Array, scale: int, valid: Mask | None) -> pa.Array:
     if pa.types.is_struct(arr.type):
-        utc = arr.field("utc")
-        offset = np.asarray(_numpy(pc.cast(arr.field("offset"), pa.int16()), 0), np.int16)
+        utc, raw_offset = arr.flatten()[:2]
+        offset = np.asarray(_numpy(pc.cast(raw_offset, pa.int16()), 0), np.int16)
     else:
         utc = arr
         offset = np.zeros(len(arr), dtype=np.int16)
@@ -352,6 +352,17 @@ def encode_column(arr: pa.Array, sql_type: SqlType, valid: Mask | None) -> pa.Ar
     raise AssertionError(f"unhandled type {name}")
 
 
+def _struct_nulls(arr: pa.Array) -> bool:
+    return pa.types.is_struct(arr.type) and arr.field(0).null_count > 0
+
+
+def _validity(arr: pa.Array) -> Mask:
+    valid = arr.is_valid()
+    if pa.types.is_struct(arr.type):
+        valid = pc.and_(valid, arr.field(0).is_valid())
+    return np.asarray(valid.to_numpy(zero_copy_only=False), dtype=np.bool_)
+
+
 def _row_prefixes(nulls: Mask) -> pa.Array:
     """ROW token for complete rows; NBCROW token and null bitmap for rows with NULLs."""
     n = nulls.shape[0]
@@ -376,8 +387,11 @@ def encode_batch(types: list[SqlType], batch: pa.RecordBatch) -> bytes:
     for index, sql_type in enumerate(types):
         arr = batch.column(index)
         valid: Mask | None = None
-        if arr.null_count:
-            valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
+        if pa.types.is_struct(arr.type):
+            # datetimeoffset: NULL when the struct or its UTC instant is NULL
+            arr = pa.StructArray.from_arrays(arr.flatten(), fields=list(arr.type))
+        if arr.null_count or _struct_nulls(arr):
+            valid = _validity(arr)
             nulls[:, index] = ~valid
         cells.append(encode_column(arr, sql_type, valid))
     rows = pc.binary_join_element_wise(_row_prefixes(nulls), *cells, _EMPTY)

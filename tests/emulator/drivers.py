@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,14 +43,23 @@ def _pymssql(emu: RunningEmulator, user: str, password: str, database: str) -> A
     )
 
 
+def _datetimeoffset(raw: bytes) -> dt.datetime:
+    """pyodbc hands SQL_SS_TIMESTAMPOFFSET (-155) over as its C struct; applications decode it."""
+    year, month, day, hour, minute, second, nanos, tz_h, tz_m = struct.unpack("<6hI2h", raw)
+    zone = dt.timezone(dt.timedelta(hours=tz_h, minutes=tz_m))
+    return dt.datetime(year, month, day, hour, minute, second, nanos // 1000, tzinfo=zone)
+
+
 def _pyodbc(emu: RunningEmulator, user: str, password: str, database: str) -> Any:
     import pyodbc
 
-    return pyodbc.connect(
+    conn = pyodbc.connect(
         f"DRIVER={{FreeTDS}};SERVER={emu.host};PORT={emu.port};DATABASE={database};"
         f"UID={user};PWD={password};TDS_Version=7.4;ClientCharset=UTF-8",
         timeout=10,
     )
+    conn.add_output_converter(-155, _datetimeoffset)
+    return conn
 
 
 def _mssql_python(

@@ -35,7 +35,7 @@ MACROS = [
             round((epoch_us(x) - epoch_us(date_trunc('second', x))) / (10 ** (6 - s)))
             * (10 ** (6 - s)) AS BIGINT)))""",
     """CREATE OR REPLACE TEMP MACRO mssql_round_time(x, s) AS (
-        CAST(mssql_round_ts(TIMESTAMP '2000-01-01' + x, s) AS TIME))""",
+        CAST(mssql_round_ts(DATE '2000-01-01' + x, s) AS TIME))""",
     """CREATE OR REPLACE TEMP MACRO mssql_dto_offset(x) AS (
         CASE WHEN regexp_matches(x, '[+-]\\d{1,2}:\\d{2}\\s*$') THEN
             (CASE WHEN regexp_extract(x, '([+-])(\\d{1,2}):(\\d{2})\\s*$', 1) = '-'

@@ -13,6 +13,7 @@ from flowservice.api.errors import install_error_handlers
 from flowservice.api.middleware import RequestContextMiddleware
 from flowservice.api.routes import connection_specs, connections, explore, sandboxes
 from flowservice.api.runtime import Runtime
+from flowservice.secrets import install_log_redaction
 from flowservice.settings import API_PREFIX, SANDBOX_PREFIX, Settings, get_settings
 
 DESCRIPTION = """A self-hosted implementation of the Flow Service API.
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; opens the metadata DB and applies migrations right away."""
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level)
+    install_log_redaction()
     runtime = Runtime.start(settings)
 
     @asynccontextmanager

@@ -64,3 +64,22 @@ def test_redact_known_values() -> None:
         redact("login failed for s3cr3t and s3cr3t", ["s3cr3t"]) == "login failed for **** and ****"
     )
     assert redact("nothing here", ["", "x" * 3]) == "nothing here"
+
+
+def test_log_records_are_redacted() -> None:
+    import io
+    import logging
+
+    from flowservice.secrets import install_log_redaction
+
+    stream = io.StringIO()
+    logger = logging.getLogger("flowservice.test.redaction")
+    logger.propagate = False
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    install_log_redaction(logger)
+    install_log_redaction(logger)
+    logger.warning("connecting with %s", "Server=h;PWD=leaky;")
+    logger.removeHandler(handler)
+    assert "leaky" not in stream.getvalue() and "PWD=****" in stream.getvalue()
+    assert len(handler.filters) == 1

@@ -274,6 +274,9 @@ class Connection:
                 raise ProtocolError(f"unsupported packet type 0x{ptype:02x}")
             self._attention.clear()
             watcher.watch(self.sock, self._on_attention)
+            if self.reader.has_buffered():
+                # The attention came in the same read as the request: it is already here.
+                self._on_attention()
             try:
                 action(payload)
             except Cancelled:

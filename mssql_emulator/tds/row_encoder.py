@@ -25,6 +25,7 @@ DAYS_1900_TO_1970 = 25567
 US_PER_DAY = 86_400_000_000
 TICKS_PER_DAY = 25_920_000  # datetime counts 1/300 s
 MAX_ROWS_PER_CHUNK = 32768
+TARGET_CHUNK_BYTES = 2 * 1024 * 1024
 _EMPTY = pa.scalar(b"", pa.large_binary())
 
 
@@ -403,9 +404,12 @@ def encode_batch(types: list[SqlType], batch: pa.RecordBatch) -> bytes:
 
 def chunks(batch: pa.RecordBatch) -> list[pa.RecordBatch]:
     """Slices small enough that each encoding step stays cache- and memory-friendly."""
-    if batch.num_rows <= MAX_ROWS_PER_CHUNK:
+    rows = batch.num_rows
+    if rows == 0:
         return [batch]
-    return [
-        batch.slice(offset, MAX_ROWS_PER_CHUNK)
-        for offset in range(0, batch.num_rows, MAX_ROWS_PER_CHUNK)
-    ]
+    per_row = max(1, batch.nbytes // rows)
+    # Wide rows get smaller slices so attention is noticed within ~2 MB of output.
+    step = max(16, min(MAX_ROWS_PER_CHUNK, TARGET_CHUNK_BYTES // per_row))
+    if rows <= step:
+        return [batch]
+    return [batch.slice(offset, step) for offset in range(0, rows, step)]

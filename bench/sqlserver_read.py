@@ -6,7 +6,9 @@ Starts the emulator (``python -m mssql_emulator``) in its own process with a
 10-column table of ``--rows`` rows, then reads it in fresh child processes,
 alternating raw mssql-python ``cursor.arrow_reader`` and the connector, and
 prints rows/s of each (best of ``--repeat``), the ratio connector time / raw
-time (target ≤ 1.1) and each reader's peak resident memory.
+time (target ≤ 1.1) and each reader's peak resident memory. With
+``--list-tables N`` it also times ``list_objects`` over N tables (target: 10,000
+in under 2 s) against a second emulator.
 """
 
 from __future__ import annotations
@@ -106,24 +108,64 @@ def run_child(target: Callable[..., None], port: int, batch_rows: int) -> tuple[
     return result
 
 
+def start_emulator(port: int, script: Path) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "mssql_emulator", "--host", "127.0.0.1", "--port", str(port),
+        "--user", USER, "--password", PASSWORD, "--database", DATABASE, "--init", str(script),
+    ]  # fmt: skip
+    return subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def time_listing(tables: int, scratch: Path) -> None:
+    """Create ``tables`` tables and time the connector's one catalog query over them."""
+    from flowservice.connectors.sqlserver.connector import SqlServerConnector
+
+    script = scratch / "tables.sql"
+    script.write_text(
+        "CREATE SCHEMA wide;\n"
+        + "\n".join(
+            f"CREATE TABLE wide.t{i:06d} (id int, name nvarchar(20));" for i in range(tables)
+        )
+    )
+    port = free_port()
+    print(f"creating {tables:,} tables ...", flush=True)
+    server = start_emulator(port, script)
+    try:
+        wait_for(port, server, timeout=3600)
+        connector = SqlServerConnector(
+            {
+                "connectionString": f"Data Source=127.0.0.1,{port};Initial Catalog={DATABASE};"
+                f"User ID={USER};Password={PASSWORD};Encrypt=false"
+            }
+        )
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            found = connector.list_objects()
+            timings.append(time.perf_counter() - started)
+            if len(found) != tables:
+                raise SystemExit(f"listed {len(found)} tables, expected {tables}")
+        print(f"list_objects over {tables:,} tables: best {min(timings):.2f} s (target < 2 s)")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch-rows", type=int, default=65536)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--list-tables", type=int, default=0, metavar="N")
     args = parser.parse_args()
 
     port = free_port()
     with tempfile.TemporaryDirectory() as scratch:
         script = Path(scratch) / "init.sql"
         script.write_text(init_script(args.rows))
-        command = [
-            sys.executable, "-m", "mssql_emulator", "--host", "127.0.0.1", "--port", str(port),
-            "--user", USER, "--password", PASSWORD, "--database", DATABASE, "--init", str(script),
-        ]  # fmt: skip
         print(f"loading {args.rows:,} rows into the emulator ...", flush=True)
         loading = time.perf_counter()
-        server = subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        server = start_emulator(port, script)
         try:
             wait_for(port, server, timeout=1800)
             print(f"loaded in {time.perf_counter() - loading:.1f} s", flush=True)
@@ -135,6 +177,8 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(timeout=30)
+        if args.list_tables:
+            time_listing(args.list_tables, Path(scratch))
 
     for label, runs in (("raw arrow_reader", raw), ("SqlServerConnector.read", ours)):
         rows, best, _ = min(runs, key=lambda r: r[1])

@@ -88,10 +88,13 @@ def from_duckdb(exc: duckdb.Error, ctx: ErrorContext) -> SqlError:
                 state=2)
         match = _DUP.search(text)
         if match and table is not None:
-            key = _key_values(match.group(1))
-            pk = table.primary_key
-            uq = next((ix for ix in table.indexes if ix.unique), None)
-            ix = pk or uq
+            raw = match.group(1)
+            key = _key_values(raw)
+            named = [p.split(": ", 1)[0].strip('"').lower() for p in raw.split(", ") if ": " in p]
+            ix = next((i for i in table.indexes if i.unique and named
+                       and [c.lower() for c, _ in i.columns] == named), None)
+            if ix is None:
+                ix = table.primary_key or next((i for i in table.indexes if i.unique), None)
             if ix is not None and not ix.primary_key and not ix.unique_constraint:
                 return SqlError(
                     2601, f"Cannot insert duplicate key row in object '{schema_table}' with "

@@ -144,7 +144,10 @@ class DuckDBSession:
         return []
 
     def cancel(self) -> None:
-        self._con.interrupt()
+        try:
+            self._con.interrupt()
+        except duckdb.Error:
+            pass  # the session closed meanwhile: nothing left to interrupt
 
     def close(self) -> None:
         with self._lock:

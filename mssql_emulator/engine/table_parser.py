@@ -39,7 +39,8 @@ def tokenize(text: str) -> list[Token]:
 def _word(tok: Token) -> str:
     if tok.token_type in (TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.IDENTIFIER):
         return ""
-    return tok.text.upper()
+    # sqlglot reads "PRIMARY KEY" and "FOREIGN KEY" as one token.
+    return tok.text.upper().split()[0] if tok.text else ""
 
 
 def _split_items(tokens: list[Token]) -> list[list[Token]]:
@@ -94,7 +95,9 @@ def index_columns(tokens: list[Token]) -> list[tuple[str, bool]]:
 def _key(tokens: list[Token], i: int, name: str | None) -> KeySpec:
     word = _word(tokens[i])
     primary = word == "PRIMARY"
-    i += 2 if primary else 1
+    i += 1
+    if primary and i < len(tokens) and _word(tokens[i]) == "KEY":
+        i += 1
     clustered: bool | None = None
     if i < len(tokens) and _word(tokens[i]) in ("CLUSTERED", "NONCLUSTERED"):
         clustered = _word(tokens[i]) == "CLUSTERED"
@@ -229,7 +232,9 @@ def _column(item: list[Token], spec: TableSpec, text: str) -> ColumnDef:
 
 
 def _skip_key(item: list[Token], i: int) -> int:
-    i += 2 if _word(item[i]) == "PRIMARY" else 1
+    i += 1
+    if i < len(item) and _word(item[i]) == "KEY":
+        i += 1
     if i < len(item) and _word(item[i]) in ("CLUSTERED", "NONCLUSTERED"):
         i += 1
     return i

@@ -149,7 +149,8 @@ class Translator:
         self.aliases: dict[str, TableDef] = {}
 
     def resolve_table(self, parts: list[str], shown: str) -> tuple[str, DatabaseCatalog, TableDef]:
-        parts = [p for p in parts]
+        if not parts or not parts[-1]:
+            raise errors.invalid_object(shown)
         if len(parts) > 3:
             parts = parts[-3:]
         name = parts[-1]

@@ -1,0 +1,90 @@
+"""Errors carry SQL Server's number, severity, state and text; sessions survive them."""
+
+from __future__ import annotations
+
+import pytest
+from engine_helpers import run, scalar
+
+from mssql_emulator.contract import SqlError
+from mssql_emulator.engine import DuckDBSession
+
+
+@pytest.fixture
+def keyed(session: DuckDBSession) -> DuckDBSession:
+    run(session, "CREATE TABLE dbo.t (id INT NOT NULL PRIMARY KEY, name VARCHAR(10) NOT NULL, "
+                 "n INT NULL)")
+    run(session, "INSERT INTO t VALUES (1, 'a', 5)")
+    return session
+
+
+def _error(session: DuckDBSession, sql: str) -> SqlError:
+    with pytest.raises(SqlError) as err:
+        run(session, sql)
+    return err.value
+
+
+@pytest.mark.parametrize(("sql", "number", "severity", "message"), [
+    ("SELECT * FROM t WHERE", 102, 15, "Incorrect syntax near 'WHERE'."),
+    ("SELECT nope FROM t", 207, 16, "Invalid column name 'nope'."),
+    ("SELECT * FROM dbo.missing", 208, 16, "Invalid object name 'dbo.missing'."),
+    ("SELECT CAST('x' AS INT)", 245, 16,
+     "Conversion failed when converting the varchar value 'x' to data type int."),
+    ("INSERT INTO t (id, name) VALUES (2, NULL)", 515, 16,
+     "Cannot insert the value NULL into column 'name', table 'testdb.dbo.t'; column does not "
+     "allow nulls. INSERT fails."),
+    ("SELECT 1 / 0", 8134, 16, "Divide by zero error encountered."),
+    ("SELECT n / 0 FROM t", 8134, 16, "Divide by zero error encountered."),
+])
+def test_error_numbers_and_messages(keyed: DuckDBSession, sql: str, number: int,
+                                    severity: int, message: str) -> None:
+    error = _error(keyed, sql)
+    assert (error.number, error.severity, error.message) == (number, severity, message)
+    assert scalar(keyed, "SELECT COUNT(*) FROM t") == 1
+
+
+def test_duplicate_primary_key_is_2627(keyed: DuckDBSession) -> None:
+    error = _error(keyed, "INSERT INTO t VALUES (1, 'b', NULL)")
+    assert error.number == 2627
+    assert error.severity == 14
+    assert error.message.startswith("Violation of PRIMARY KEY constraint 'PK__t__")
+    assert error.message.endswith(
+        "'. Cannot insert duplicate key in object 'dbo.t'. The duplicate key value is (1).")
+
+
+def test_named_primary_key_and_composite_value(session: DuckDBSession) -> None:
+    run(session, "CREATE TABLE c (a INT, b VARCHAR(5), CONSTRAINT PK_c PRIMARY KEY (a, b))")
+    run(session, "INSERT INTO c VALUES (1, 'x')")
+    error = _error(session, "INSERT INTO c VALUES (1, 'x')")
+    assert error.message == ("Violation of PRIMARY KEY constraint 'PK_c'. Cannot insert "
+                             "duplicate key in object 'dbo.c'. The duplicate key value is (1, x).")
+
+
+def test_update_null_into_not_null_says_update(keyed: DuckDBSession) -> None:
+    error = _error(keyed, "UPDATE t SET name = NULL")
+    assert error.number == 515
+    assert error.message.endswith("UPDATE fails.")
+
+
+def test_error_line_is_the_statement_line(keyed: DuckDBSession) -> None:
+    error = _error(keyed, "SELECT 1\nSELECT 2\nSELECT * FROM nowhere")
+    assert error.line == 3
+
+
+def test_failed_statement_in_transaction_rolls_back_only_itself(keyed: DuckDBSession) -> None:
+    run(keyed, "BEGIN TRANSACTION")
+    run(keyed, "INSERT INTO t VALUES (2, 'b', NULL)")
+    _error(keyed, "INSERT INTO t VALUES (2, 'dup', NULL)")
+    assert keyed.in_transaction
+    run(keyed, "INSERT INTO t VALUES (3, 'c', NULL)")
+    run(keyed, "COMMIT")
+    assert scalar(keyed, "SELECT COUNT(*) FROM t") == 3
+    assert scalar(keyed, "SELECT name FROM t WHERE id = 2") == "b"
+
+
+def test_commit_without_begin_is_3902(session: DuckDBSession) -> None:
+    assert _error(session, "COMMIT").number == 3902
+    assert _error(session, "ROLLBACK").number == 3903
+
+
+def test_unknown_procedure_is_2812(session: DuckDBSession) -> None:
+    assert _error(session, "EXEC sp_nothing_here 1").number == 2812

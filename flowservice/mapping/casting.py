@@ -12,9 +12,11 @@ from flowservice.lake.conform import is_safe_cast
 from flowservice.mapping.datetime_formats import ISO_PATTERN, parse_dates, parse_timestamps
 
 UTC_US = pa.timestamp("us", tz="UTC")
-_INTEGER_TEXT = r"^\s*[+-]?\d+\s*$"
-_DECIMAL_TEXT = r"^\s*[+-]?(\d+\.?\d*|\.\d+)\s*$"
-_FLOAT_TEXT = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
+# The screens accept at least everything Arrow's own cast accepts (so a value's fate does
+# not depend on the other rows of its batch), plus surrounding whitespace.
+_INTEGER_TEXT = r"^\s*([+-]?\d+|0[xX][0-9a-fA-F]+)\s*$"
+_DECIMAL_TEXT = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
+_FLOAT_TEXT = r"(?i)^\s*([+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?|nan|[+-]?inf(inity)?)\s*$"
 _BOOLEAN_TEXT = pa.array(["true", "false", "1", "0"])
 
 
@@ -68,6 +70,11 @@ def cast_checked(values: pa.Array, target: pa.DataType, type_name: str) -> Evalu
         if pa.types.is_date(target):
             parsed = parse_dates(values, ISO_PATTERN)
             return _with_failure(values, parsed.values, parsed.failed, type_name)
+        try:
+            # Clean data converts in one strict cast; only failures pay for screening.
+            return Evaluated(pc.cast(values, target, safe=True))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
         screened = _screen_text(values, target)
         result = _bisect_cast(screened, target)
         failed = pc.and_(pc.is_valid(values), pc.is_null(result))

@@ -48,6 +48,7 @@ _ISO = (
 
 
 _PartFn = Callable[[str, str], pa.Array]
+UTC_US = pa.timestamp("us", tz="UTC")
 
 
 class DateFormatError(ValueError):
@@ -66,6 +67,10 @@ class DateTimePattern:
     text: str
     regex: str
     groups: frozenset[str]
+    # Set when every field has a fixed width: strptime can parse, the regex checks the
+    # shape, and the day digits at `day_at` catch dates strptime rolled over.
+    strptime_format: str | None = None
+    day_at: int | None = None
 
 
 ISO_PATTERN = DateTimePattern(
@@ -79,6 +84,7 @@ def compile_pattern(pattern: str) -> DateTimePattern:
     """Compile a Java-style pattern; raises DateFormatError naming the position."""
     parts: list[str] = ["^"]
     groups: set[str] = set()
+    fixed: _FixedWidth | None = _FixedWidth()
     i = 0
     while i < len(pattern):
         ch = pattern[i]
@@ -86,7 +92,10 @@ def compile_pattern(pattern: str) -> DateTimePattern:
             end = pattern.find("'", i + 1)
             if end < 0:
                 raise DateFormatError("quoted text in the format is not closed", i)
-            parts.append(re.escape(pattern[i + 1 : end]) if end > i + 1 else "'")
+            literal = pattern[i + 1 : end] if end > i + 1 else "'"
+            parts.append(re.escape(literal))
+            if fixed is not None:
+                fixed.literal(literal)
             i = end + 1
             continue
         run = 1
@@ -99,13 +108,47 @@ def compile_pattern(pattern: str) -> DateTimePattern:
                 raise DateFormatError(f"the format gives {name} twice", i)
             groups.add(name)
             parts.append(regex)
+            if fixed is not None:
+                fixed = fixed.field(ch, run, name)
         else:
             parts.append(re.escape(ch * run))
+            if fixed is not None:
+                fixed.literal(ch * run)
         i += run
     if ("hour12" in groups) != ("ampm" in groups):
         raise DateFormatError("a 12-hour 'h' needs an 'a' (AM/PM) and the reverse", 0)
     parts.append("$")
-    return DateTimePattern(pattern, "".join(parts), frozenset(groups))
+    regex = "".join(parts)
+    if fixed is None or fixed.day_at is None or not {"year", "month"} <= groups:
+        return DateTimePattern(pattern, regex, frozenset(groups))
+    return DateTimePattern(pattern, regex, frozenset(groups), "".join(fixed.format), fixed.day_at)
+
+
+_STRPTIME = {("y", 4): "%Y", ("u", 4): "%Y", ("M", 2): "%m", ("d", 2): "%d",
+             ("H", 2): "%H", ("m", 2): "%M", ("s", 2): "%S"}  # fmt: skip
+
+
+class _FixedWidth:
+    """Builds the strptime form of a pattern while every field has a fixed width."""
+
+    def __init__(self) -> None:
+        self.format: list[str] = []
+        self.width = 0
+        self.day_at: int | None = None
+
+    def literal(self, text: str) -> None:
+        self.format.append(text.replace("%", "%%"))
+        self.width += len(text)
+
+    def field(self, letter: str, run: int, name: str) -> _FixedWidth | None:
+        directive = _STRPTIME.get((letter, run))
+        if directive is None:
+            return None
+        if name == "day":
+            self.day_at = self.width
+        self.format.append(directive)
+        self.width += run
+        return self
 
 
 def _letter_regex(ch: str, run: int, position: int) -> str:
@@ -134,6 +177,10 @@ class ParsedTimes:
 
 def parse_timestamps(strings: pa.Array, pattern: DateTimePattern, zone: str) -> ParsedTimes:
     """Strings → timestamp[us, UTC]; without an offset in the text, ``zone`` is assumed."""
+    if pattern is ISO_PATTERN and zone == "UTC":
+        fast = _iso_fast(strings, UTC_US)
+        if fast is not None:
+            return ParsedTimes(fast, pa.repeat(pa.scalar(False), len(strings)))
     local, offset_minutes, failed = _parse_local(strings, pattern)
     if "offset" in pattern.groups:
         shift = pc.multiply(pc.fill_null(offset_minutes, 0), 60_000_000)
@@ -156,6 +203,10 @@ def parse_timestamps(strings: pa.Array, pattern: DateTimePattern, zone: str) -> 
 
 def parse_dates(strings: pa.Array, pattern: DateTimePattern) -> ParsedTimes:
     """Strings → date32, as written (an offset in the text does not move the date)."""
+    if pattern is ISO_PATTERN:
+        fast = _iso_fast(strings, pa.date32())
+        if fast is not None:
+            return ParsedTimes(fast, pa.repeat(pa.scalar(False), len(strings)))
     local, _, failed = _parse_local(strings, pattern)
     dates = local.cast(pa.date32())
     return ParsedTimes(
@@ -168,6 +219,8 @@ def _parse_local(
 ) -> tuple[pa.Array, pa.Array, pa.Array]:
     """Wall-clock timestamp[us], offset in minutes (null if none) and the failed-row mask."""
     strings = strings.cast(pa.string())
+    if pattern.strptime_format is not None and pattern.day_at is not None:
+        return _parse_fixed(strings, pattern.regex, pattern.strptime_format, pattern.day_at)
     parts = pc.extract_regex(strings, pattern.regex)
     matched = pc.fill_null(parts.is_valid(), False)
 
@@ -194,6 +247,32 @@ def _parse_local(
     offset = _offset_minutes(part("offset", ""))
     failed = pc.and_(pc.is_valid(strings), pc.invert(good))
     return local, offset, failed
+
+
+def _parse_fixed(
+    strings: pa.Array, regex: str, strptime_format: str, day_at: int
+) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """The fast path for fixed-width numeric patterns (``yyyy-MM-dd HH:mm:ss``)."""
+    shaped = pc.fill_null(pc.match_substring_regex(strings, regex), False)
+    parsed = pc.strptime(strings, format=strptime_format, unit="us", error_is_null=True)
+    day_text = pc.if_else(shaped, pc.utf8_slice_codeunits(strings, day_at, day_at + 2), "01")
+    day_kept = pc.equal(pc.day(parsed), pc.cast(day_text, pa.int64()))
+    good = pc.and_(shaped, pc.fill_null(day_kept, False))
+    local = pc.if_else(good, parsed, pa.scalar(None, parsed.type))
+    failed = pc.and_(pc.is_valid(strings), pc.invert(good))
+    return local, pa.nulls(len(strings), pa.int64()), failed
+
+
+def _iso_fast(strings: pa.Array, target: pa.DataType) -> pa.Array | None:
+    """Arrow's own strict ISO 8601 cast, when every row parses; None sends to the slow path."""
+    attempts = [target] if pa.types.is_date(target) else [pa.timestamp("us"), UTC_US]
+    for attempt in attempts:
+        try:
+            values = pc.cast(strings, attempt)
+        except pa.ArrowInvalid:
+            continue
+        return values.cast(UTC_US) if pa.types.is_timestamp(attempt) else values
+    return None
 
 
 def _pad(values: pa.Array) -> pa.Array:

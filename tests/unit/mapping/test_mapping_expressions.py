@@ -190,3 +190,14 @@ def test_failures_inside_arguments_propagate() -> None:
     assert result.values.to_pylist() == ["d=2024-01-01", "d="]
     assert _failed_rows(result) == [1]
     assert "cannot parse 'bad'" in result.failures[0].reason(1)
+
+
+@pytest.mark.parametrize("other", ["1", "x"])
+def test_a_value_converts_the_same_whatever_else_is_in_its_batch(other: str) -> None:
+    # With "x" the whole-array cast fails and the screened path runs; results must agree.
+    texts = ["nan", "-Infinity", "1E+2", "0x10", " 7 ", "TRUE"]
+    floats = _values("cast(s, 'number')", s=pa.array([*texts[:3], other]))[:3]
+    assert [str(v) for v in floats] == ["nan", "-inf", "100.0"]
+    assert _values("cast(s, 'int')", s=pa.array([texts[3], texts[4], other]))[:2] == [16, 7]
+    assert _values("cast(s, 'decimal(5,1)')", s=pa.array(["1e2", other]))[0] == Decimal("100.0")
+    assert _values("cast(s, 'boolean')", s=pa.array([texts[5], other]))[0] is True

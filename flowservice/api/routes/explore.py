@@ -12,7 +12,7 @@ from flowservice.api.deps import RuntimeDep, ScopeDep
 from flowservice.api.services import connections as service
 from flowservice.api.services.explore import column_to_wire, object_to_wire
 from flowservice.connectors.base import Connector
-from flowservice.errors import FlowServiceError, InvalidRequest
+from flowservice.errors import ConnectorError, FlowServiceError, InvalidRequest
 from flowservice.secrets import redact
 from flowservice.store.repos import resources
 
@@ -47,7 +47,11 @@ async def test_connection(
     connection_id: str, runtime: RuntimeDep, scope: ScopeDep
 ) -> dict[str, Any]:
     connector, secrets = await run_in_threadpool(_open_connector, runtime, scope, connection_id)
-    result = await _call(secrets, connector.check)
+    try:
+        result = await _call(secrets, connector.check)
+    except ConnectorError as exc:
+        # a failing source is the answer to "does this connection work?", not a server error
+        return {"result": False, "message": exc.message}
     body: dict[str, Any] = {"result": bool(result.ok)}
     if result.message:
         body["message"] = redact(result.message, secrets)

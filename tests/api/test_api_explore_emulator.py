@@ -1,0 +1,77 @@
+"""Test and explore routes through the real SQL Server connector against the emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from conftest import ApiClient, problem_code, sql_server_connection_body
+
+from mssql_emulator.testing import RunningEmulator, running_emulator
+
+INIT = """
+CREATE SCHEMA test1;
+CREATE TABLE test1.Mytable (TestID INT PRIMARY KEY, Name NVARCHAR(50), Datefield DATETIME2);
+INSERT INTO test1.Mytable VALUES (1, N'one', '2022-06-22 17:19:33'), (2, N'two', NULL),
+  (3, N'three', '2022-06-24 08:00:00');
+"""
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[RunningEmulator]:
+    with running_emulator(init_sql=[INIT]) as running:
+        yield running
+
+
+def _connection(api: ApiClient, emulator: RunningEmulator, password: str | None = None) -> str:
+    text = (
+        f"Data Source={emulator.host},{emulator.port};Initial Catalog={emulator.database};"
+        f"Integrated Security=False;User ID={emulator.user};"
+        f"Password={password or emulator.password};Encrypt=False;"
+    )
+    response = api.post("/connections", json=sql_server_connection_body(text))
+    assert response.status_code == 201, response.text
+    conn_id: str = response.json()["id"]
+    return conn_id
+
+
+def test_test_route(api: ApiClient, emulator: RunningEmulator) -> None:
+    good = _connection(api, emulator)
+    assert api.get(f"/connections/{good}/test").json() == {"result": True}
+    bad = _connection(api, emulator, password="Wr0ngPassw0rd")
+    failed = api.get(f"/connections/{bad}/test")
+    assert failed.status_code == 200
+    assert failed.json()["result"] is False and failed.json()["message"]
+    assert "Wr0ngPassw0rd" not in failed.text and emulator.password not in failed.text
+
+
+def test_explore_root_table_and_preview(api: ApiClient, emulator: RunningEmulator) -> None:
+    conn = _connection(api, emulator)
+    url = f"/connections/{conn}/explore"
+    root = api.get(url, params={"objectType": "root"})
+    assert root.status_code == 200
+    assert {
+        "type": "table",
+        "name": "test1.Mytable",
+        "path": "test1.Mytable",
+        "canPreview": True,
+        "canFetchSchema": True,
+    } in root.json()
+
+    table = api.get(url, params={"objectType": "table", "object": "test1.Mytable"}).json()
+    assert table["format"] == "flat" and "data" not in table
+    columns = {c["name"]: c for c in table["schema"]["columns"]}
+    assert columns["TestID"]["xdm"] == {"type": "integer"}
+    assert columns["Datefield"]["xdm"] == {"type": "string", "format": "date-time"}
+    assert columns["Datefield"]["meta:xdmType"] == "date-time"
+
+    preview = api.get(
+        url,
+        params={"objectType": "table", "object": "test1.Mytable", "preview": "true", "count": "2"},
+    ).json()
+    assert len(preview["data"]) == 2
+    first = next(row for row in preview["data"] if row["TestID"] == 1)
+    assert first == {"TestID": 1, "Name": "one", "Datefield": "2022-06-22T17:19:33"}
+
+    missing = api.get(url, params={"objectType": "table", "object": "test1.Nope"})
+    assert problem_code(missing) == "FLOW-1101-404"

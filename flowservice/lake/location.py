@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,9 +11,11 @@ from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
 
-from flowservice.errors import LakeError
+from flowservice.errors import InvalidRequest, LakeError
 
 _OBJECT_SCHEMES = ("s3", "s3a")
+# Ids become path segments: nothing that could climb out of the lake root.
+_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
 
 
 @dataclass(frozen=True)
@@ -96,3 +99,13 @@ class LakeLocation:
         )
         parsed_uri = urlparse(self.uri)
         return fs, f"{parsed_uri.netloc}{parsed_uri.path}".rstrip("/")
+
+
+def dataset_location(
+    root: LakeLocation, *, org: str, sandbox: str, dataset_id: str
+) -> LakeLocation:
+    """``<root>/<org>/<sandbox>/<dataset id>``, refusing ids that are not plain names."""
+    for label, value in (("org", org), ("sandbox", sandbox), ("dataset id", dataset_id)):
+        if not _SEGMENT.match(value):
+            raise InvalidRequest(f"{label} {value[:40]!r} cannot name a lake directory")
+    return root.child(org, sandbox, dataset_id)

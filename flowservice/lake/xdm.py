@@ -32,6 +32,9 @@ SCALAR_TYPES: dict[str, pa.DataType] = {
 }
 
 _DECIMAL = re.compile(r"^decimal\(\s*(\d{1,2})\s*,\s*(\d{1,2})\s*\)$")
+# Catalog API dataType names that mean one of ours (its "number" with precision and
+# scale is a decimal, handled in field_from_dict).
+_ALIASES = {"long": "integer", "double": "number", "float": "number", "datetime": "date-time"}
 # XDM JSON writes dates as strings with a format; accept that spelling on input.
 _STRING_FORMATS = {"date": "date", "date-time": "date-time"}
 
@@ -57,6 +60,7 @@ class XdmField:
 def parse_type(spelling: str) -> str:
     """Return the canonical form of an XDM type name, or raise ValidationFailed."""
     text = spelling.strip().lower()
+    text = _ALIASES.get(text, text)
     if text in SCALAR_TYPES or text == "object":
         return text
     match = _DECIMAL.match(text)
@@ -81,15 +85,20 @@ def field_from_dict(raw: Mapping[str, Any], *, where: str = "fields") -> XdmFiel
     fmt = raw.get("format")
     if spelled == "string" and isinstance(fmt, str) and fmt in _STRING_FORMATS:
         spelled = _STRING_FORMATS[fmt]
+    precision, scale = raw.get("precision"), raw.get("scale")
+    if spelled in ("number", "decimal") and isinstance(precision, int):
+        spelled = f"decimal({precision},{scale if isinstance(scale, int) else 0})"
     xdm_type = parse_type(spelled)
     nullable = raw.get("nullable", True)
     if not isinstance(nullable, bool):
         raise ValidationFailed(f"{where}.{name}: 'nullable' must be a boolean")
     children: tuple[XdmField, ...] = ()
     if xdm_type == "object":
-        raw_children = raw.get("fields")
+        raw_children = raw.get("fields", raw.get("subFields"))
         if not isinstance(raw_children, list) or not raw_children:
             raise ValidationFailed(f"{where}.{name}: an object needs a non-empty 'fields' list")
+        if not all(isinstance(c, Mapping) for c in raw_children):
+            raise ValidationFailed(f"{where}.{name}: every field must be an object")
         children = tuple(field_from_dict(c, where=f"{where}.{name}") for c in raw_children)
         _reject_duplicates(children, where=f"{where}.{name}")
     return XdmField(name=name, type=xdm_type, nullable=nullable, fields=children)
@@ -97,6 +106,8 @@ def field_from_dict(raw: Mapping[str, Any], *, where: str = "fields") -> XdmFiel
 
 def fields_from_dicts(raw: Sequence[Mapping[str, Any]]) -> tuple[XdmField, ...]:
     """Parse a whole field list, rejecting duplicate names."""
+    if not all(isinstance(item, Mapping) for item in raw):
+        raise ValidationFailed("fields: every field must be an object")
     fields = tuple(field_from_dict(item) for item in raw)
     _reject_duplicates(fields, where="fields")
     return fields

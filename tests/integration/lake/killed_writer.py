@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Iterator
@@ -28,6 +29,9 @@ def endless() -> Iterator[pa.RecordBatch]:
 
 
 if __name__ == "__main__":
-    Dataset(LakeLocation.local(sys.argv[1])).write_batch(
-        endless(), commit_metadata={"runId": "killed"}
-    )
+    # argv: a local path, or a URL plus its storage options as JSON.
+    if len(sys.argv) > 2:
+        location = LakeLocation(sys.argv[1], json.loads(sys.argv[2]))
+    else:
+        location = LakeLocation.local(sys.argv[1])
+    Dataset(location).write_batch(endless(), commit_metadata={"runId": "killed"})

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -102,3 +105,31 @@ def test_delete_files_on_s3(location: LakeLocation) -> None:
     dataset.delete_files()
     assert not dataset.exists()
     assert dataset.fields() is None
+
+
+def test_writer_killed_mid_write_on_s3_leaves_no_partial_batch(location: LakeLocation) -> None:
+    dataset = Dataset(location)
+    dataset.write_batch(pa.table({"id": pa.array([-1], pa.int64()), "payload": ["a"]}))
+    writer = Path(__file__).with_name("killed_writer.py")
+    options = json.dumps(dict(location.storage_options))
+    proc = subprocess.Popen(
+        [sys.executable, str(writer), location.uri, options], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "WRITING"
+        time.sleep(1.0)  # let multipart uploads of data files start
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+    assert dataset.version() == 0 and count_rows(dataset) == 1
+    assert dataset.find_commit(runId="killed") is None
+    assert (
+        dataset.write_batch(pa.table({"id": pa.array([2], pa.int64()), "payload": ["b"]})).version
+        == 1
+    )
+    assert count_rows(dataset) == 2

@@ -11,6 +11,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from sqlalchemy.exc import IntegrityError
 
 from flowservice.api.errors import ContentTypeRequired
 from flowservice.api.runtime import Runtime
@@ -52,15 +53,23 @@ def get_caller(
         raise GatewayError("Profile is not valid", error_code="403025", status=403)
     key = (caller.org_id, caller.client_id)
     if key not in runtime.known_clients:
-        # orgs and clients of valid tokens are provisioned on first sight (with `prod`)
-        with runtime.transaction() as session:
-            identity.ensure_org(session, org_id=caller.org_id, actor=caller.subject)
-            client = identity.find_client(session, client_id=caller.client_id)
-            if client is not None and client.org_id != caller.org_id:
-                raise GatewayError("Api Key is invalid", error_code="403003", status=403)
-            identity.ensure_client(session, org_id=caller.org_id, client_id=caller.client_id)
+        try:
+            _provision(runtime, caller)
+        except IntegrityError:
+            # a concurrent first request provisioned the same org or client: use theirs
+            _provision(runtime, caller)
         runtime.known_clients.add(key)
     return caller
+
+
+def _provision(runtime: Runtime, caller: Caller) -> None:
+    """Orgs and clients of valid tokens are created on first sight (with `prod`)."""
+    with runtime.transaction() as session:
+        identity.ensure_org(session, org_id=caller.org_id, actor=caller.subject)
+        client = identity.find_client(session, client_id=caller.client_id)
+        if client is not None and client.org_id != caller.org_id:
+            raise GatewayError("Api Key is invalid", error_code="403003", status=403)
+        identity.ensure_client(session, org_id=caller.org_id, client_id=caller.client_id)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -182,3 +182,22 @@ def test_issued_token_from_cli_code_works(api: ApiClient, server: RunningServer)
     )
     response = api.get("/connections", headers={"Authorization": f"Bearer {token.access_token}"})
     assert response.status_code == 200
+
+
+def test_concurrent_first_requests_of_a_new_org(server: RunningServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest import new_org_id
+
+    org = new_org_id()
+
+    def first_call(_: int) -> int:
+        client = ApiClient(server, org_id=org, client_id=f"burst-{org[:8]}")
+        try:
+            return client.get("/connections").status_code
+        finally:
+            client.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(first_call, range(8)))
+    assert statuses == [200] * 8

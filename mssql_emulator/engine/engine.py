@@ -46,6 +46,8 @@ class DuckDBEngine:
         self._catalogs: dict[str, DatabaseCatalog] = {}
         self._sessions: dict[int, DuckDBSession] = {}
         self._spids = itertools.count(51)
+        self._pending: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
+        self._pending_lock = threading.Lock()
         if path is not None:
             os.makedirs(path, exist_ok=True)
         for name in databases:
@@ -68,6 +70,7 @@ class DuckDBEngine:
         return session
 
     def close(self) -> None:
+        self.flush_catalog_rows()
         for session in list(self._sessions.values()):
             session.close()
         self._con.close()
@@ -154,6 +157,34 @@ class DuckDBEngine:
             con.execute(macro)
         return con
 
+    def queue_catalog_rows(self, database: str, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+        """Remember ``__sys`` rows of autocommitted DDL; written by ``flush_catalog_rows``."""
+        with self._pending_lock:
+            pending = self._pending.setdefault(database, {})
+            for table, values in rows.items():
+                pending.setdefault(table, []).extend(values)
+
+    def flush_catalog_rows(self) -> None:
+        """Write queued ``__sys`` rows in bulk, on the engine's own autocommit connection."""
+        if not self._pending:
+            return
+        with self._pending_lock:
+            pending, self._pending = self._pending, {}
+            writer = self._con.cursor()
+            try:
+                for database, rows in pending.items():
+                    writer.execute("BEGIN TRANSACTION")
+                    for name, values in rows.items():
+                        if not values:
+                            continue
+                        writer.register("__rows", system_tables.arrow_rows(name, values))
+                        writer.execute(
+                            f'INSERT INTO {_q(database)}."__sys".{name} SELECT * FROM __rows')
+                        writer.unregister("__rows")
+                    writer.execute("COMMIT")
+            finally:
+                writer.close()
+
     def catalog(self, name: str) -> DatabaseCatalog | None:
         return self._catalogs.get(name.lower())
 
@@ -188,6 +219,7 @@ class DuckDBEngine:
 
     def reload_catalogs(self, con: duckdb.DuckDBPyConnection) -> None:
         """Rebuild every catalog from its committed ``__sys`` rows (after a DDL rollback)."""
+        self.flush_catalog_rows()
         with self._lock:
             reader = self._con.cursor()
             try:

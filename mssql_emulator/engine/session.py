@@ -233,9 +233,15 @@ class DuckDBSession:
     def set_identity(self, value: Any) -> None:
         self.identity = value
 
+    def queue_catalog_rows(self, database: str, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+        self._engine.queue_catalog_rows(database, rows)
+
     @contextmanager
-    def write_scope(self, database: str) -> Iterator[None]:
+    def write_scope(self, database: str, *, atomic: bool = True) -> Iterator[None]:
         """Writes outside a user transaction run in their own (SQL Server autocommit)."""
+        if not atomic and self._trancount == 0:
+            yield
+            return
         if self._trancount > 0:
             if self._txn_db is not None and self._txn_db.lower() != database.lower():
                 raise SqlError(3916, "A transaction may write to only one database in this "
@@ -332,6 +338,8 @@ class DuckDBSession:
 
     def _run_guarded(self, text: str, line: int) -> StatementResult:
         try:
+            if not text[:12].upper().startswith("CREATE TABLE"):
+                self._engine.flush_catalog_rows()
             result = statements.run(self, text)
         except SqlError as exc:
             exc.line = line
@@ -409,9 +417,10 @@ class DuckDBSession:
         return rel.fetchall()
 
     def ddl_statement(self, sql: str) -> None:
-        rel = self.run(sql)
-        if rel is not None:
-            rel.fetchall()
+        """Run a statement without a result, logged for statement rollback like ``run``."""
+        self._con.execute(sql)
+        if self._trancount > 0 and not self._internal_txn:
+            self._txn_log.append((sql, None, None))
 
     def expression_value(self, node: exp.Expression) -> Any:
         sql = "SELECT " + self.translator().sql(node)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
+
+import pyarrow as pa
 
 from mssql_emulator.contract import SqlType
 from mssql_emulator.engine import sqltypes
@@ -220,6 +223,8 @@ _VIEW_NAMES = set(_views("x"))
 def _sql_literal(value: Any) -> str:
     if value is None:
         return "NULL"
+    if isinstance(value, datetime.datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -263,13 +268,13 @@ def column_row(object_id: int, column_id: int, col: ColumnDef) -> tuple[Any, ...
     )
 
 
-def insert_object_statements(db: str, catalog: DatabaseCatalog, table: TableDef) -> list[str]:
-    """INSERTs mirroring a new table or view into ``__sys``."""
-    s = f'"{db}"."__sys"'
+def object_rows(catalog: DatabaseCatalog, table: TableDef) -> dict[str, list[tuple[Any, ...]]]:
+    """Rows mirroring a new table or view into the ``__sys`` tables, by table name."""
     schema_id = catalog.schema_id(table.schema)
     type_desc = "USER_TABLE" if table.kind == "U" else "VIEW"
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     objects: list[tuple[Any, ...]] = [
-        (table.object_id, table.name, schema_id, 0, table.kind, type_desc)
+        (table.object_id, table.name, schema_id, 0, table.kind, type_desc, now, now)
     ]
     indexes: list[tuple[Any, ...]] = []
     index_columns: list[tuple[Any, ...]] = []
@@ -283,23 +288,44 @@ def insert_object_statements(db: str, catalog: DatabaseCatalog, table: TableDef)
             if ix.constraint_id is not None:
                 kind = "PK" if ix.primary_key else "UQ"
                 desc = "PRIMARY_KEY_CONSTRAINT" if ix.primary_key else "UNIQUE_CONSTRAINT"
-                objects.append((ix.constraint_id, ix.name, schema_id, table.object_id, kind, desc))
-    out = [
-        f"INSERT INTO {s}.objects VALUES "
-        + ", ".join(
-            "(" + ", ".join(_sql_literal(v) for v in row) + ", now()::TIMESTAMP, now()::TIMESTAMP)"
-            for row in objects
-        )
-    ]
-    if table.columns:
-        rows = [column_row(table.object_id, i + 1, c) for i, c in enumerate(table.columns)]
-        out.append(f"INSERT INTO {s}.columns VALUES {_values(rows)}")
-    if indexes:
-        out.append(f"INSERT INTO {s}.indexes VALUES {_values(indexes)}")
-    if index_columns:
-        out.append(f"INSERT INTO {s}.index_columns VALUES {_values(index_columns)}")
+                objects.append(
+                    (ix.constraint_id, ix.name, schema_id, table.object_id, kind, desc, now, now))
+    rows: dict[str, list[tuple[Any, ...]]] = {
+        "objects": objects,
+        "columns": [column_row(table.object_id, i + 1, c) for i, c in enumerate(table.columns)],
+        "indexes": indexes,
+        "index_columns": index_columns,
+    }
     if table.definition is not None:
-        out.append(f"INSERT INTO {s}.views VALUES {_values([(table.object_id, table.definition)])}")
+        rows["views"] = [(table.object_id, table.definition)]
+    return rows
+
+
+_ARROW_TYPES = {
+    "INTEGER": pa.int32(), "VARCHAR": pa.string(), "BOOLEAN": pa.bool_(),
+    "BIGINT": pa.int64(), "SMALLINT": pa.int16(), "TIMESTAMP": pa.timestamp("us"),
+}
+
+
+def arrow_rows(name: str, rows: list[tuple[Any, ...]]) -> pa.Table:
+    """``rows`` of ``__sys.<name>`` as an Arrow table with that table's column types."""
+    fields = []
+    for part in META_TABLES[name].split(", "):
+        col, duck = part.split(" ", 1)
+        fields.append(pa.field(col, _ARROW_TYPES[duck]))
+    schema = pa.schema(fields)
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in fields]
+    return pa.table([pa.array(list(c), f.type) for c, f in zip(columns, fields, strict=True)],
+                    schema=schema)
+
+
+def insert_statements(db: str, rows: dict[str, list[tuple[Any, ...]]]) -> list[str]:
+    """INSERTs of ``__sys`` rows, at most 500 rows per statement."""
+    out = []
+    for name, values in rows.items():
+        for start in range(0, len(values), 500):
+            chunk = values[start:start + 500]
+            out.append(f'INSERT INTO "{db}"."__sys".{name} VALUES {_values(chunk)}')
     return out
 
 

@@ -118,3 +118,21 @@ def test_openapi_describes_every_route(api: ApiClient) -> None:
     create = paths["/data/foundation/flowservice/connections"]["post"]
     assert "requestBody" in create
     assert api.http.get("/docs").status_code == 200
+
+
+def test_concurrent_creates_of_one_sandbox_have_one_winner(api: ApiClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    assert api.get("/connections").status_code == 200  # provision the org first
+    body = {"name": "race", "title": "Race", "type": "development"}
+
+    def create(_: int) -> int:
+        client = api.as_other()
+        try:
+            return client.post("/sandboxes", prefix=SANDBOX_API, json=body).status_code
+        finally:
+            client.close()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = sorted(pool.map(create, range(6)))
+    assert statuses.count(202) == 1 and set(statuses) == {202, 409}, statuses

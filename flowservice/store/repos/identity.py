@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from flowservice.errors import Conflict, InvalidRequest, NotFound
@@ -81,7 +82,11 @@ def create_sandbox(
         updated_by=actor,
     )
     session.add(sandbox)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # another request created the same name between the check and the insert
+        raise Conflict(f"sandbox {name} already exists", code=2103, status=409) from None
     return sandbox
 
 

@@ -159,12 +159,15 @@ class Dataset:
             return []
         return list(itertools.islice(iter_batches(self.location, latest), limit))
 
-    def find_commit(self, **match: str) -> BatchInfo | None:
-        """The newest batch whose commit metadata holds every ``key=value`` given."""
+    def find_commit(self, *, within: int | None = None, **match: str) -> BatchInfo | None:
+        """The newest batch whose commit metadata holds every ``key=value`` given.
+
+        ``within`` bounds the search to that many recent batches (each costs one read).
+        """
         latest = self.version()
         if latest is None:
             return None
-        for batch in iter_batches(self.location, latest):
+        for batch in itertools.islice(iter_batches(self.location, latest), within):
             if all(batch.metadata.get(k) == v for k, v in match.items()):
                 return batch
         return None

@@ -275,14 +275,20 @@ def _cast(node: Call, schema: pa.Schema) -> CompiledExpression:
 
 def _coalesce(node: Call, schema: pa.Schema) -> CompiledExpression:
     parts = _args(node, schema, 1, None)
-    typed = [p.type for p in parts if not pa.types.is_null(p.type)]
+    # Columns and calls decide the type; literals adapt to it (coalesce(int32_col, 0)).
+    computed = [p.type for p, a in zip(parts, node.args, strict=True) if not isinstance(a, Literal)]
+    typed = [t for t in [*computed, *(p.type for p in parts)] if not pa.types.is_null(t)]
     result = typed[0] if typed else pa.null()
     for i, part in enumerate(parts):
-        if not is_safe_cast(part.type, result):
-            raise ExpressionTypeError(
-                f"coalesce() arguments must share a type: {result} and {part.type}",
-                node.args[i].position,
-            )
+        arg = node.args[i]
+        if is_safe_cast(part.type, result):
+            continue
+        if isinstance(arg, Literal) and _literal_fits(arg.value, result):
+            parts[i] = _typed_literal(arg.value, result)
+            continue
+        raise ExpressionTypeError(
+            f"coalesce() arguments must share a type: {result} and {part.type}", arg.position
+        )
 
     def evaluate(batch: pa.RecordBatch) -> Evaluated:
         evaluated = [p.evaluate(batch) for p in parts]
@@ -290,6 +296,26 @@ def _coalesce(node: Call, schema: pa.Schema) -> CompiledExpression:
         return Evaluated(values, merge_failures(*evaluated))
 
     return CompiledExpression(result, evaluate, _columns(parts))
+
+
+def _literal_fits(value: object, target: pa.DataType) -> bool:
+    """A literal that converts to ``target`` exactly (42 as int16, 1.5 as decimal(5,2))."""
+    if isinstance(value, str) and not _is_text(target):
+        return False  # text literals stay text; parse them with cast()/to_date() explicitly
+    try:
+        pc.cast(pa.array([value]), target, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return False
+    return True
+
+
+def _typed_literal(value: object, target: pa.DataType) -> CompiledExpression:
+    scalar = pc.cast(pa.array([value]), target, safe=True)[0]
+
+    def evaluate(batch: pa.RecordBatch) -> Evaluated:
+        return Evaluated(pa.repeat(scalar, batch.num_rows))
+
+    return CompiledExpression(target, evaluate, frozenset())
 
 
 _BUILDERS: dict[str, Callable[[Call, pa.Schema], CompiledExpression]] = {

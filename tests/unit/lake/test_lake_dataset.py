@@ -79,6 +79,8 @@ def test_find_commit_detects_a_replay(orders: Dataset) -> None:
     assert found is not None and found.version == 1 and found.record_count == 2
     assert orders.find_commit(runId="r1", windowEnd="B") is None
     assert orders.find_commit(runId="r3") is None
+    assert orders.find_commit(within=1, runId="r1") is None
+    assert orders.find_commit(within=2, runId="r1") is not None
 
 
 def test_overwrite_replaces_the_rows(orders: Dataset) -> None:

@@ -61,6 +61,11 @@ def test_coalesce_takes_the_first_non_null() -> None:
     b = pa.array([1, 5, None], pa.int64())
     assert _values("coalesce(b, a, 0)", a=a, b=b) == [1, 5, 0]
     assert _values("coalesce(s, 'n/a')", s=pa.array([None, "x"])) == ["n/a", "x"]
+    small = pa.array([None, 3], pa.int16())
+    assert _values("coalesce(n, 0)", n=small) == [0, 3]
+    assert _run("coalesce(n, 0)", n=small).values.type == pa.int16()
+    money = pa.array([None], pa.decimal128(19, 4))
+    assert _values("coalesce(m, 1.25)", m=money) == [Decimal("1.2500")]
 
 
 def test_to_date_with_formats_and_bad_rows() -> None:
@@ -166,6 +171,7 @@ def test_cast_numbers_booleans_and_to_string() -> None:
         ("cast(s, 'varchar')", 8, "unknown XDM type"),
         ("cast(b, 'date')", 0, "cannot cast bool to date"),
         ("coalesce(n, 'x')", 12, "must share a type"),
+        ("coalesce(n, 3000000000)", 12, "must share a type"),
         ("lower(s, s)", 0, "takes 1 arguments, got 2"),
         ("to_date(s, 'dd/MM/yy')", 18, "unsupported pattern 'yy'"),
     ],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -22,7 +24,7 @@ CREATE TABLE dbo.values_under_test (
     id int NOT NULL PRIMARY KEY,
     c_decimal decimal(38,10), c_money money, c_bigint bigint, c_float float,
     c_nvarchar nvarchar(100), c_varbinary varbinary(100), c_date date,
-    c_datetime2 datetime2(6), c_time time(6), c_bit bit
+    c_datetime2 datetime2(6), c_time time(6), c_bit bit, c_guid uniqueidentifier
 );
 CREATE TABLE dbo.numbers (n int NOT NULL PRIMARY KEY, label nvarchar(20));
 INSERT INTO dbo.numbers SELECT value, CONCAT(N'row ', value) FROM GENERATE_SERIES(1, 10000);
@@ -78,6 +80,8 @@ def literal(value: Any) -> str:
         return f"'{value.isoformat(sep=' ')}'"
     if isinstance(value, dt.date | dt.time):
         return f"'{value.isoformat()}'"
+    if isinstance(value, uuid.UUID):
+        return f"'{str(value).upper()}'"
     raise TypeError(type(value))
 
 
@@ -99,6 +103,7 @@ row_values = st.fixed_dictionaries(
         "c_datetime2": st.none() | st.datetimes(),
         "c_time": st.none() | st.times(),
         "c_bit": st.none() | st.booleans(),
+        "c_guid": st.none() | st.uuids(),
     }
 )
 
@@ -115,7 +120,26 @@ def test_generated_values_round_trip_exactly(
         f"VALUES (1, {', '.join(literal(v) for v in values.values())})"
     )
     rows = pa.Table.from_batches(list(connector.read("dbo.values_under_test"))).to_pylist()
-    assert rows == [{"id": 1, **values}]
+    expected = {"id": 1, **values}
+    if values["c_guid"] is not None:
+        expected["c_guid"] = str(values["c_guid"])  # canonical lower-case text
+    assert rows == [expected]
+    _, preview = connector.preview("dbo.values_under_test")
+    assert [from_json(preview[0])] == [{"id": 1, **values}]
+
+
+def from_json(row: dict[str, Any]) -> dict[str, Any]:
+    """Decode preview values as docs/sqlserver-connector.md says they are written."""
+    decoders: dict[str, Any] = {
+        "c_decimal": Decimal,
+        "c_money": Decimal,
+        "c_varbinary": base64.b64decode,
+        "c_date": dt.date.fromisoformat,
+        "c_datetime2": dt.datetime.fromisoformat,
+        "c_time": dt.time.fromisoformat,
+        "c_guid": uuid.UUID,
+    }
+    return {k: (v if v is None or k not in decoders else decoders[k](v)) for k, v in row.items()}
 
 
 @SETTINGS

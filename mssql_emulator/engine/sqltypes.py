@@ -160,7 +160,8 @@ def numeric_precision(t: SqlType) -> int:
         return t.precision or 18
     if t.name in _SCALED_TIME:
         s = t.scale if t.scale is not None else 7
-        return {"time": 9, "datetime2": 20, "datetimeoffset": 27}[t.name] + s - 1 + (s == 0)
+        # Character width of the literal: "hh:mm:ss[.fffffff]" etc.
+        return {"time": 8, "datetime2": 19, "datetimeoffset": 26}[t.name] + (s + 1 if s else 0)
     return {"datetime": 23, "smalldatetime": 16, "date": 10}.get(
         t.name, _NUMERIC_PRECISION.get(t.name, 0))
 

@@ -34,8 +34,9 @@ def query(
             batches = list(result.result_set.batches)
             rows = []
             for batch in batches:
-                table = pa.Table.from_batches([batch])
-                rows.extend(tuple(r.values()) for r in table.to_pylist())
+                # By position: result columns may share a name (``t.name, s.name``).
+                values = [col.to_pylist() for col in batch.columns]
+                rows.extend(zip(*values, strict=True))
     return columns, rows
 
 

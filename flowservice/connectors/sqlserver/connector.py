@@ -53,8 +53,8 @@ class SqlServerConnector(Connector):
 
     def check(self) -> CheckResult:
         try:
-            preflight(self.settings)
-            with session(self.settings) as cursor:
+            seconds_left = preflight(self.settings)
+            with session(self.settings, login_timeout=seconds_left) as cursor:
                 cursor.execute("SELECT 1")
                 cursor.fetchall()
         except ConnectorError as exc:

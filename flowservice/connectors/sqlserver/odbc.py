@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import socket
 import threading
 import time
@@ -57,13 +58,15 @@ def odbc_keywords(settings: ConnectionSettings) -> dict[str, str]:
     return keywords
 
 
-def connect(settings: ConnectionSettings) -> Connection:
+def connect(settings: ConnectionSettings, login_timeout: int | None = None) -> Connection:
     """Open an autocommit connection within the connect timeout; driver errors translated."""
     import mssql_python  # heavy native module: imported only when a connection is made
 
     keywords: dict[str, Any] = dict(odbc_keywords(settings))
     try:
-        return mssql_python.connect(autocommit=True, timeout=settings.connect_timeout, **keywords)
+        return mssql_python.connect(
+            autocommit=True, timeout=login_timeout or settings.connect_timeout, **keywords
+        )
     except mssql_python.Error as exc:
         error = classify(exc, settings)
         if getattr(error, "reason", None) == "login_failed" and "Database" in keywords:
@@ -97,11 +100,11 @@ def _login_or_database(
 
 
 @contextmanager
-def session(settings: ConnectionSettings) -> Iterator[Cursor]:
+def session(settings: ConnectionSettings, login_timeout: int | None = None) -> Iterator[Cursor]:
     """A cursor on a fresh connection, closed afterwards; driver errors translated."""
     import mssql_python
 
-    connection = connect(settings)
+    connection = connect(settings, login_timeout)
     try:
         cursor = connection.cursor()
         try:
@@ -114,8 +117,10 @@ def session(settings: ConnectionSettings) -> Iterator[Cursor]:
         connection.close()
 
 
-def preflight(settings: ConnectionSettings) -> None:
+def preflight(settings: ConnectionSettings) -> int:
     """Resolve the host and open the TCP port first, so each failure gets its own message fast.
+
+    Returns the whole seconds left of the connect timeout (at least 1) for the login.
 
     The ODBC driver retries a refused or unresolvable address until the login
     timeout ends and then reports both the same way; a named instance without a
@@ -128,7 +133,7 @@ def preflight(settings: ConnectionSettings) -> None:
     if not addresses:
         raise unreachable("unknown_host", settings)
     if settings.port is None and settings.instance is not None:
-        return
+        return _seconds_left(deadline)
     port = settings.port or DEFAULT_PORT
     refused = False
     for family, address in addresses:
@@ -139,7 +144,7 @@ def preflight(settings: ConnectionSettings) -> None:
             with socket.socket(family, socket.SOCK_STREAM) as probe:
                 probe.settimeout(remaining)
                 probe.connect((address, port))
-                return
+                return _seconds_left(deadline)
         except ConnectionRefusedError:
             refused = True
         except TimeoutError:
@@ -147,6 +152,10 @@ def preflight(settings: ConnectionSettings) -> None:
         except OSError:
             continue
     raise unreachable("refused" if refused else "timeout", settings)
+
+
+def _seconds_left(deadline: float) -> int:
+    return max(1, math.ceil(deadline - time.monotonic()))
 
 
 def _resolve(host: str, timeout: float) -> list[tuple[int, str]] | None:

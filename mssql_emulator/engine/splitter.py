@@ -51,7 +51,7 @@ def _word(tok: Token) -> str:
         else ""
 
 
-def _continues(first: str, words: list[str], word: str, prev: str) -> bool:
+def _continues(first: str, words: list[str], word: str, prev: str, following: str) -> bool:
     """Whether starter keyword ``word`` continues the statement begun by ``first``."""
     if first == "MERGE":
         return True
@@ -68,12 +68,17 @@ def _continues(first: str, words: list[str], word: str, prev: str) -> bool:
     if word in ("INSERT", "UPDATE", "DELETE") and first == "WITH":
         return not {"SELECT", "INSERT", "UPDATE", "DELETE"} & set(words)
     if word == "SET":
-        return first in ("UPDATE", "ALTER") and "SET" not in words or first == "ALTER"
-    if word in ("DROP", "ALTER", "CREATE") and first == "ALTER":
-        return True
+        return first in ("UPDATE", "ALTER") and "SET" not in words
+    if word in ("DROP", "ALTER") and first == "ALTER":
+        # ALTER TABLE t DROP COLUMN c / ALTER COLUMN c; not a new DROP TABLE statement.
+        return following in ("COLUMN", "CONSTRAINT", "PERIOD", "")
     if word in ("EXEC", "EXECUTE") and first == "INSERT":
         return True
     return word in ("BEGIN", "COMMIT", "ROLLBACK") and prev in ("BEGIN", "COMMIT", "ROLLBACK")
+
+
+def _following(tokens: list[Token], index: int) -> str:
+    return _word(tokens[index + 1]) if index + 1 < len(tokens) else ""
 
 
 def split_statements(batch: str) -> list[Statement]:
@@ -96,14 +101,14 @@ def split_statements(batch: str) -> list[Statement]:
         if start is not None:
             statements.append(Statement(batch[start:end + 1].strip(), line))
 
-    for tok in tokens:
+    for index, tok in enumerate(tokens):
         if tok.token_type == TokenType.SEMICOLON and depth == 0:
             flush()
             start, first, words, prev = None, "", [], ""
             continue
         word = _word(tok)
         if depth == 0 and start is not None and word in _STARTERS \
-                and not _continues(first, words, word, prev):
+                and not _continues(first, words, word, prev, _following(tokens, index)):
             flush()
             start = None
         if start is None:

@@ -25,6 +25,7 @@ from flowservice.errors import ConnectorError, FlowServiceError, LakeError, Sour
 from flowservice.flows.cancellation import CancelSignal, RunCancelled, raise_if_cancelled
 from flowservice.flows.retry import RetryPolicy, call_with_retry
 from flowservice.flows.run_state import (
+    MAX_ERROR_SAMPLES,
     ErrorSample,
     Run,
     RunError,
@@ -122,7 +123,11 @@ def run_copy(
     window = run.window
     secret_values = list(secrets)
     if window is not None:
-        replay = dataset.find_commit(**{FLOW_KEY: job.flow_id, **window_metadata(window)})
+        try:
+            replay = dataset.find_commit(**{FLOW_KEY: job.flow_id, **window_metadata(window)})
+        except Exception as exc:
+            run.fail(RunError.from_exception(exc, stage=Stage.LOAD, secrets=secret_values), clock())
+            return CopyOutcome(RunStatus.FAILED)
         if replay is not None:
             batch_id = replay.metadata.get(BATCH_KEY)
             run.add_read(records=replay.record_count, size_bytes=replay.size_bytes or 0)
@@ -224,7 +229,7 @@ def _mapped_stream(
             continue
         mapped = mapper.apply(batch)
         attempt.failed += mapped.failed_count
-        room = 100 - len(attempt.samples)
+        room = MAX_ERROR_SAMPLES - len(attempt.samples)
         for err in mapped.errors[: max(room, 0)]:
             attempt.samples.append(ErrorSample(offset + err.row, err.reason, err.destination))
         yield mapped.records

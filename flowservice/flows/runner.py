@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from flowservice.connectors.base import Connector
-from flowservice.errors import Conflict, ConnectorError, FlowServiceError
+from flowservice.errors import Conflict, ConnectorError
 from flowservice.flows.cancellation import CancelEvent, CancelSignal
 from flowservice.flows.lease import Heartbeat, LeaseStore, orphaned_runs, run_lease_name
 from flowservice.flows.retry import RetryPolicy
@@ -114,7 +114,8 @@ class Runner:
         self.repo.save(run)
         try:
             ctx = self.repo.copy_context(run)
-        except FlowServiceError as exc:
+        except Exception as exc:
+            # without this the run would be requeued by recovery and fail the same way forever
             stage = Stage.COPY if isinstance(exc, ConnectorError) else Stage.LOAD
             run.fail(RunError.from_exception(exc, stage=stage), self.clock())
             self.repo.finish(run, watermark=None)

@@ -296,3 +296,16 @@ def test_random_windows_tile_the_table_exactly(dataset: Dataset) -> None:
             is RunStatus.SUCCESS
         )
     assert ids_in(dataset) == list(range(2000))
+
+
+def test_an_unreadable_dataset_fails_the_run_as_a_load_failure(tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    (broken / "_delta_log").mkdir(parents=True)
+    (broken / "_delta_log" / "00000000000000000000.json").write_text("{not json")
+    dataset = Dataset(LakeLocation.local(broken))
+    source = TableConnector({"dbo.People": rows(10)})
+    run = new_run("r1", Window(None, minute(10)))
+    outcome = copy(run, source, dataset)
+    assert outcome.status is RunStatus.FAILED
+    assert run.errors[0].code == LOAD_ERROR_CODE
+    assert run.errors[0].message.startswith("Failed to load into the dataset")

@@ -19,7 +19,7 @@ from flowservice.flows.lease import InMemoryLeaseStore, run_lease_name
 from flowservice.flows.retry import RetryPolicy
 from flowservice.flows.run_copy import CopyJob, run_copy
 from flowservice.flows.run_json import run_from_record, run_to_record
-from flowservice.flows.run_state import SOURCE_ERROR_CODE, Run, RunStatus
+from flowservice.flows.run_state import LOAD_ERROR_CODE, SOURCE_ERROR_CODE, Run, RunStatus
 from flowservice.flows.runner import CopyContext, Runner
 from flowservice.flows.schedule import Frequency, Schedule, Window
 from flowservice.flows.scheduler import FlowSchedule, plan_runs
@@ -247,14 +247,28 @@ def test_cancel_through_the_executor(
     assert not dataset.exists()
 
 
-def test_a_context_failure_fails_the_run(repo: MemoryRepository, runner: Runner) -> None:
-    repo.context_error = SourceConfigError("the source connection src was deleted")
+@pytest.mark.parametrize(
+    ("error", "code", "message"),
+    [
+        (
+            SourceConfigError("the source connection src was deleted"),
+            SOURCE_ERROR_CODE,
+            "was deleted",
+        ),
+        (RuntimeError("Password=hunter2"), LOAD_ERROR_CODE, "unexpected RuntimeError"),
+    ],
+)
+def test_a_context_failure_fails_the_run(
+    repo: MemoryRepository, runner: Runner, error: Exception, code: str, message: str
+) -> None:
+    repo.context_error = error
     repo.add(new_run("r1", Window(None, minute(600))))
     runner("r1", CancelEvent())
     run = repo.load("r1")
     assert run.status is RunStatus.FAILED
-    assert run.errors[0].code == SOURCE_ERROR_CODE
-    assert "was deleted" in run.errors[0].message
+    assert run.errors[0].code == code
+    assert message in run.errors[0].message
+    assert "hunter2" not in run.errors[0].message
 
 
 def test_a_worker_that_loses_its_lease_records_nothing(

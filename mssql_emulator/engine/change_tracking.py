@@ -46,8 +46,7 @@ def returning_clause(table: TableDef) -> str:
 def record_sql(db: str, table: TableDef, op: str) -> str:
     """INSERT of changed keys (registered as the Arrow view ``__ct_keys``), version pending."""
     keys = ", ".join(_q(k) for k in key_columns(table))
-    return (f"INSERT INTO {log_table(db, table)} SELECT {keys}, NULL, '{op}' "
-            "FROM __ct_keys")
+    return f"INSERT INTO {log_table(db, table)} SELECT {keys}, NULL, '{op}' FROM __ct_keys"
 
 
 def stamp_sql(db: str, table: TableDef, version: int) -> str:

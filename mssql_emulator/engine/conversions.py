@@ -92,10 +92,12 @@ def _to_type(x: str, t: SqlType, src: str) -> str:
         if src.upper() == "BLOB":
             return f"decode({x})"
         if src.upper().startswith("STRUCT(UTC"):
-            return (f"strftime({x}.utc + to_minutes({x}.offset), '%Y-%m-%d %H:%M:%S.%f') || ' ' "
-                    f"|| CASE WHEN {x}.offset < 0 THEN '-' ELSE '+' END || "
-                    f"lpad(CAST(abs({x}.offset) // 60 AS VARCHAR), 2, '0') || ':' || "
-                    f"lpad(CAST(abs({x}.offset) % 60 AS VARCHAR), 2, '0')")
+            return (
+                f"strftime({x}.utc + to_minutes({x}.offset), '%Y-%m-%d %H:%M:%S.%f') || ' ' "
+                f"|| CASE WHEN {x}.offset < 0 THEN '-' ELSE '+' END || "
+                f"lpad(CAST(abs({x}.offset) // 60 AS VARCHAR), 2, '0') || ':' || "
+                f"lpad(CAST(abs({x}.offset) % 60 AS VARCHAR), 2, '0')"
+            )
         if src.upper() == "UUID":
             return f"upper(CAST({x} AS VARCHAR))"
         return f"CAST({x} AS VARCHAR)"
@@ -120,13 +122,17 @@ def _to_type(x: str, t: SqlType, src: str) -> str:
         elif s == "VARCHAR":
             value = f"mssql_dto_parse({x})"
         elif s.startswith("TIMESTAMP WITH"):
-            value = (f"struct_pack(utc := CAST(timezone('UTC', {x}) AS TIMESTAMP), "
-                     f"\"offset\" := CAST(0 AS SMALLINT))")
+            value = (
+                f"struct_pack(utc := CAST(timezone('UTC', {x}) AS TIMESTAMP), "
+                f'"offset" := CAST(0 AS SMALLINT))'
+            )
         else:
-            value = f"struct_pack(utc := CAST({x} AS TIMESTAMP), \"offset\" := CAST(0 AS SMALLINT))"
+            value = f'struct_pack(utc := CAST({x} AS TIMESTAMP), "offset" := CAST(0 AS SMALLINT))'
         if (t.scale or 0) < 6:
-            return (f"(CASE WHEN ({value}) IS NULL THEN NULL ELSE struct_pack(utc := "
-                    f"mssql_round_ts(({value}).utc, {t.scale}), \"offset\" := ({value}).offset) END)")
+            return (
+                f"(CASE WHEN ({value}) IS NULL THEN NULL ELSE struct_pack(utc := "
+                f'mssql_round_ts(({value}).utc, {t.scale}), "offset" := ({value}).offset) END)'
+            )
         return value
     return f"CAST({x} AS {duck})"
 
@@ -149,7 +155,9 @@ def store_expr(x: str, t: SqlType, src: str, *, table: str, column: str) -> str:
         f"MSSQL|2628|16|String or binary data would be truncated in table '{table}', "
         f"column '{column}'. Truncated value: '"
     )
-    checked = f"(CASE WHEN {measure} > {n} THEN error({message} || {shown} || '''.') ELSE {value} END)"
+    checked = (
+        f"(CASE WHEN {measure} > {n} THEN error({message} || {shown} || '''.') ELSE {value} END)"
+    )
     if t.name in ("char", "nchar"):
         return f"rpad({checked}, {n}, ' ')"
     return checked

@@ -17,17 +17,24 @@ if TYPE_CHECKING:
 _NAME = r"((?:\[[^\]]+\]|\"[^\"]+\"|[\w#@$]+)(?:\s*\.\s*(?:\[[^\]]+\]|\"[^\"]+\"|[\w#@$]*))*)"
 _CREATE_TABLE = re.compile(r"^CREATE\s+TABLE\b", re.I)
 _CREATE_SCHEMA = re.compile(rf"^CREATE\s+SCHEMA\s+{_NAME}", re.I)
-_CREATE_VIEW = re.compile(rf"^CREATE\s+(?:OR\s+ALTER\s+)?VIEW\s+{_NAME}\s*(?:\(([^)]*)\))?\s+AS\s+"
-                          r"(.+)$", re.I | re.S)
+_CREATE_VIEW = re.compile(
+    rf"^CREATE\s+(?:OR\s+ALTER\s+)?VIEW\s+{_NAME}\s*(?:\(([^)]*)\))?\s+AS\s+"
+    r"(.+)$",
+    re.I | re.S,
+)
 _CREATE_INDEX = re.compile(
     rf"^CREATE\s+(UNIQUE\s+)?(CLUSTERED\s+|NONCLUSTERED\s+)?INDEX\s+{_NAME}\s+ON\s+{_NAME}\s*"
     r"\((.+?)\)(?:\s+INCLUDE\s*\(.*?\))?(?:\s+WHERE\s+.*?)?(?:\s+WITH\s*\(.*\))?"
-    r"(?:\s+ON\s+.*)?$", re.I | re.S)
-_DROP = re.compile(rf"^DROP\s+(TABLE|VIEW|SCHEMA|INDEX)\s+(IF\s+EXISTS\s+)?(.+)$", re.I | re.S)
-_ALTER_DB_CT = re.compile(r"^ALTER\s+DATABASE\s+(.+?)\s+SET\s+CHANGE_TRACKING\s*=\s*(ON|OFF)\b",
-                          re.I | re.S)
+    r"(?:\s+ON\s+.*)?$",
+    re.I | re.S,
+)
+_DROP = re.compile(r"^DROP\s+(TABLE|VIEW|SCHEMA|INDEX)\s+(IF\s+EXISTS\s+)?(.+)$", re.I | re.S)
+_ALTER_DB_CT = re.compile(
+    r"^ALTER\s+DATABASE\s+(.+?)\s+SET\s+CHANGE_TRACKING\s*=\s*(ON|OFF)\b", re.I | re.S
+)
 _ALTER_TABLE_CT = re.compile(
-    rf"^ALTER\s+TABLE\s+{_NAME}\s+(ENABLE|DISABLE)\s+CHANGE_TRACKING\b", re.I | re.S)
+    rf"^ALTER\s+TABLE\s+{_NAME}\s+(ENABLE|DISABLE)\s+CHANGE_TRACKING\b", re.I | re.S
+)
 _ALTER_DB_OTHER = re.compile(r"^ALTER\s+DATABASE\b", re.I)
 _TRUNCATE = re.compile(rf"^TRUNCATE\s+TABLE\s+{_NAME}\s*$", re.I | re.S)
 
@@ -47,9 +54,14 @@ def run(session: DuckDBSession, text: str) -> StatementResult:
         return create_view(session, match.group(1), match.group(3), text)
     match = _CREATE_INDEX.match(text)
     if match:
-        return create_index(session, bool(match.group(1)),
-                            (match.group(2) or "").strip().upper() == "CLUSTERED",
-                            split_name(match.group(3))[-1], match.group(4), match.group(5))
+        return create_index(
+            session,
+            bool(match.group(1)),
+            (match.group(2) or "").strip().upper() == "CLUSTERED",
+            split_name(match.group(3))[-1],
+            match.group(4),
+            match.group(5),
+        )
     match = _DROP.match(text)
     if match:
         return drop(session, match.group(1).upper(), bool(match.group(2)), match.group(3))
@@ -86,12 +98,16 @@ def _target(session: DuckDBSession, parts: list[str]) -> tuple[DatabaseCatalog, 
     database = session.resolve_database(db)
     catalog = session.catalog(database) if database else None
     if catalog is None:
-        raise SqlError(911, f"Database '{db}' does not exist. Make sure that the name is "
-                       "entered correctly.")
+        raise SqlError(
+            911, f"Database '{db}' does not exist. Make sure that the name is entered correctly."
+        )
     schema_name = catalog.schema_name(schema)
     if schema_name is None or schema.lower() in ("sys", "information_schema"):
-        raise SqlError(2760, f"The specified schema name \"{schema}\" either does not exist "
-                       "or you do not have permission to use it.")
+        raise SqlError(
+            2760,
+            f'The specified schema name "{schema}" either does not exist '
+            "or you do not have permission to use it.",
+        )
     if catalog.get(schema_name, name) is not None:
         raise errors.object_exists(name)
     return catalog, schema_name, name
@@ -116,18 +132,23 @@ def create_table(session: DuckDBSession, text: str) -> StatementResult:
     seen: set[str] = set()
     for col in spec.columns:
         if col.name.lower() in seen:
-            raise SqlError(2705, f"Column names in each table must be unique. Column name "
-                           f"'{col.name}' in table '{name}' is specified more than once.")
+            raise SqlError(
+                2705,
+                f"Column names in each table must be unique. Column name "
+                f"'{col.name}' in table '{name}' is specified more than once.",
+            )
         seen.add(col.name.lower())
     clustered_taken = any(k.clustered for k in spec.keys)
     next_index = 2
     for key in spec.keys:
         for col_name, _ in key.columns:
             if table.column(col_name) is None:
-                raise SqlError(1911, f"Column name '{col_name}' does not exist in the target "
-                               "table or view.")
-        clustered = key.clustered if key.clustered is not None else (
-            key.primary and not clustered_taken)
+                raise SqlError(
+                    1911, f"Column name '{col_name}' does not exist in the target table or view."
+                )
+        clustered = (
+            key.clustered if key.clustered is not None else (key.primary and not clustered_taken)
+        )
         if clustered:
             clustered_taken = True
         prefix = "PK" if key.primary else ("UQ" if not key.index else "IX")
@@ -135,21 +156,29 @@ def create_table(session: DuckDBSession, text: str) -> StatementResult:
         index_id = 1 if clustered else next_index
         if not clustered:
             next_index += 1
-        table.indexes.append(IndexDef(
-            ix_name, index_id, key.columns, unique=not key.index, primary_key=key.primary,
-            unique_constraint=not key.primary and not key.index, clustered=clustered,
-            constraint_id=None if key.index else catalog.new_object_id()))
+        table.indexes.append(
+            IndexDef(
+                ix_name,
+                index_id,
+                key.columns,
+                unique=not key.index,
+                primary_key=key.primary,
+                unique_constraint=not key.primary and not key.index,
+                clustered=clustered,
+                constraint_id=None if key.index else catalog.new_object_id(),
+            )
+        )
         if key.primary:
             for col_name, _ in key.columns:
-                col = table.column(col_name)
-                assert col is not None
-                col.nullable = False
+                key_col = table.column(col_name)
+                assert key_col is not None
+                key_col.nullable = False
     table.indexes.sort(key=lambda ix: ix.index_id)
     col_sql = []
     for col in table.columns:
         piece = f"{_q(col.name)} {sqltypes.duckdb_type(col.type)}"
         if col.identity is not None:
-            piece += f" DEFAULT nextval('{_q(db)}.\"__sys\".\"seq_{oid}\"')"
+            piece += f' DEFAULT nextval(\'{_q(db)}."__sys"."seq_{oid}"\')'
         elif col.default is not None:
             piece += f" DEFAULT ({_default_sql(session, col.default)})"
         if not col.nullable:
@@ -164,14 +193,18 @@ def create_table(session: DuckDBSession, text: str) -> StatementResult:
     rows = system_tables.object_rows(catalog, table)
     # Outside a user transaction the catalog rows are queued and written in bulk later:
     # one DuckDB statement per CREATE TABLE keeps creating 10,000 tables fast.
-    with session.write_scope(db, atomic=identity is not None or session.in_transaction), \
-            catalog.lock:
+    with (
+        session.write_scope(db, atomic=identity is not None or session.in_transaction),
+        catalog.lock,
+    ):
         if identity is not None and identity.identity is not None:
             seed, inc = identity.identity
             session.ddl_statement(
-                f'CREATE SEQUENCE {_q(db)}."__sys"."seq_{oid}" START {seed} INCREMENT {inc}')
+                f'CREATE SEQUENCE {_q(db)}."__sys"."seq_{oid}" START {seed} INCREMENT {inc}'
+            )
         session.ddl_statement(
-            f"CREATE TABLE {_q(db)}.{_q(schema)}.{_q(name)} ({', '.join(col_sql)})")
+            f"CREATE TABLE {_q(db)}.{_q(schema)}.{_q(name)} ({', '.join(col_sql)})"
+        )
         if session.in_transaction:
             for stmt in system_tables.insert_statements(db, rows):
                 session.ddl_statement(stmt)
@@ -205,33 +238,51 @@ def create_view(session: DuckDBSession, name_text: str, body: str, text: str) ->
     sql = session.translator().sql(node)
     rel = session.relation(sql)
     columns = results.result_columns(list(rel.columns), [str(t) for t in rel.types], hints)
-    table = TableDef(catalog.new_object_id(), schema, name, "V",
-                     [ColumnDef(c.name, c.type, c.nullable) for c in columns], definition=text)
+    table = TableDef(
+        catalog.new_object_id(),
+        schema,
+        name,
+        "V",
+        [ColumnDef(c.name, c.type, c.nullable) for c in columns],
+        definition=text,
+    )
     with session.write_scope(db), catalog.lock:
         session.ddl_statement(f"CREATE VIEW {_q(db)}.{_q(schema)}.{_q(name)} AS {sql}")
-        for stmt in system_tables.insert_statements(
-                db, system_tables.object_rows(catalog, table)):
+        for stmt in system_tables.insert_statements(db, system_tables.object_rows(catalog, table)):
             session.ddl_statement(stmt)
         catalog.add(table)
         session.mark_ddl()
     return StatementResult()
 
 
-def create_index(session: DuckDBSession, unique: bool, clustered: bool, name: str,
-                 table_name: str, columns_text: str) -> StatementResult:
+def create_index(
+    session: DuckDBSession,
+    unique: bool,
+    clustered: bool,
+    name: str,
+    table_name: str,
+    columns_text: str,
+) -> StatementResult:
     _, catalog, table = _resolve(session, table_name)
     if any(ix.name.lower() == name.lower() for ix in table.indexes if ix.name):
-        raise SqlError(1913, f"The operation failed because an index or statistics with name "
-                       f"'{name}' already exists on table '{table.schema}.{table.name}'.")
+        raise SqlError(
+            1913,
+            f"The operation failed because an index or statistics with name "
+            f"'{name}' already exists on table '{table.schema}.{table.name}'.",
+        )
     cols = index_columns(tokenize(columns_text))
     for col_name, _ in cols:
         if table.column(col_name) is None:
-            raise SqlError(1911, f"Column name '{col_name}' does not exist in the target "
-                           "table or view.")
+            raise SqlError(
+                1911, f"Column name '{col_name}' does not exist in the target table or view."
+            )
     if clustered and any(ix.clustered for ix in table.indexes):
-        raise SqlError(1902, f"Cannot create more than one clustered index on table "
-                       f"'{table.schema}.{table.name}'. Drop the existing clustered index "
-                       "before creating another.")
+        raise SqlError(
+            1902,
+            f"Cannot create more than one clustered index on table "
+            f"'{table.schema}.{table.name}'. Drop the existing clustered index "
+            "before creating another.",
+        )
     index_id = 1 if clustered else max([ix.index_id for ix in table.indexes] + [1]) + 1
     ix = IndexDef(name, index_id, cols, unique=unique, clustered=clustered)
     db = catalog.name
@@ -239,10 +290,13 @@ def create_index(session: DuckDBSession, unique: bool, clustered: bool, name: st
         if unique:
             session.ddl_statement(
                 f"CREATE UNIQUE INDEX {_q(f'{table.name}__{name}')} ON "
-                f"{_qualified(db, table)} ({', '.join(_q(c) for c, _ in cols)})")
+                f"{_qualified(db, table)} ({', '.join(_q(c) for c, _ in cols)})"
+            )
         if clustered:
-            session.ddl_statement(f'DELETE FROM {_q(db)}."__sys".indexes WHERE object_id = '
-                                  f"{table.object_id} AND index_id = 0")
+            session.ddl_statement(
+                f'DELETE FROM {_q(db)}."__sys".indexes WHERE object_id = '
+                f"{table.object_id} AND index_id = 0"
+            )
         for stmt in system_tables.insert_index_statements(db, table, ix):
             session.ddl_statement(stmt)
         table.indexes.append(ix)
@@ -264,18 +318,26 @@ def drop(session: DuckDBSession, kind: str, if_exists: bool, names: str) -> Stat
             if if_exists:
                 continue
             verb = "table" if kind == "TABLE" else "view"
-            raise SqlError(3701, f"Cannot drop the {verb} '{name_text}', because it does not "
-                           "exist or you do not have permission.", severity=11) from None
+            raise SqlError(
+                3701,
+                f"Cannot drop the {verb} '{name_text}', because it does not "
+                "exist or you do not have permission.",
+                severity=11,
+            ) from None
         if (table.kind == "U") != (kind == "TABLE"):
-            raise SqlError(3705, f"Cannot use DROP {kind} with '{name_text}' because "
-                           f"'{name_text}' is a {'table' if table.kind == 'U' else 'view'}. "
-                           f"Use DROP {'TABLE' if table.kind == 'U' else 'VIEW'}.")
+            raise SqlError(
+                3705,
+                f"Cannot use DROP {kind} with '{name_text}' because "
+                f"'{name_text}' is a {'table' if table.kind == 'U' else 'view'}. "
+                f"Use DROP {'TABLE' if table.kind == 'U' else 'VIEW'}.",
+            )
         db = catalog.name
         with session.write_scope(db), catalog.lock:
             session.ddl_statement(f"DROP {kind} {_qualified(db, table)}")
             if table.identity_column is not None:
                 session.ddl_statement(
-                    f'DROP SEQUENCE IF EXISTS {_q(db)}."__sys"."seq_{table.object_id}"')
+                    f'DROP SEQUENCE IF EXISTS {_q(db)}."__sys"."seq_{table.object_id}"'
+                )
             if table.change_tracking:
                 for stmt in change_tracking.disable_statements(db, table):
                     session.ddl_statement(stmt)
@@ -296,12 +358,16 @@ def _drop_schema(session: DuckDBSession, name: str, if_exists: bool) -> None:
     if catalog.schema_id(name) is None:
         if if_exists:
             return
-        raise SqlError(15151, f"Cannot drop the schema '{name}', because it does not exist or "
-                       "you do not have permission.")
+        raise SqlError(
+            15151,
+            f"Cannot drop the schema '{name}', because it does not exist or "
+            "you do not have permission.",
+        )
     with session.write_scope(catalog.name), catalog.lock:
         session.ddl_statement(f"DROP SCHEMA {_q(catalog.name)}.{_q(name)}")
-        session.ddl_statement(f'DELETE FROM {_q(catalog.name)}."__sys".schemas '
-                              f"WHERE lower(name) = lower('{name}')")
+        session.ddl_statement(
+            f"DELETE FROM {_q(catalog.name)}.\"__sys\".schemas WHERE lower(name) = lower('{name}')"
+        )
         catalog.schemas.pop(name.lower(), None)
         session.mark_ddl()
 
@@ -318,17 +384,26 @@ def _drop_index(session: DuckDBSession, text: str, if_exists: bool) -> None:
     if ix is None:
         if if_exists:
             return
-        raise SqlError(3701, f"Cannot drop the index '{table.name}.{index_name}', because it "
-                       "does not exist or you do not have permission.", severity=11)
+        raise SqlError(
+            3701,
+            f"Cannot drop the index '{table.name}.{index_name}', because it "
+            "does not exist or you do not have permission.",
+            severity=11,
+        )
     db = catalog.name
     with session.write_scope(db), catalog.lock:
         if ix.unique and not ix.primary_key and not ix.unique_constraint:
-            session.ddl_statement(f'DROP INDEX IF EXISTS {_q(db)}.{_q(table.schema)}.'
-                                  f'{_q(f"{table.name}__{ix.name}")}')
-        session.ddl_statement(f'DELETE FROM {_q(db)}."__sys".indexes WHERE object_id = '
-                              f"{table.object_id} AND index_id = {ix.index_id}")
-        session.ddl_statement(f'DELETE FROM {_q(db)}."__sys".index_columns WHERE object_id = '
-                              f"{table.object_id} AND index_id = {ix.index_id}")
+            session.ddl_statement(
+                f"DROP INDEX IF EXISTS {_q(db)}.{_q(table.schema)}.{_q(f'{table.name}__{ix.name}')}"
+            )
+        session.ddl_statement(
+            f'DELETE FROM {_q(db)}."__sys".indexes WHERE object_id = '
+            f"{table.object_id} AND index_id = {ix.index_id}"
+        )
+        session.ddl_statement(
+            f'DELETE FROM {_q(db)}."__sys".index_columns WHERE object_id = '
+            f"{table.object_id} AND index_id = {ix.index_id}"
+        )
         table.indexes.remove(ix)
         session.mark_ddl()
 
@@ -338,15 +413,17 @@ def alter_database_ct(session: DuckDBSession, name_text: str, on: bool) -> State
     database = session.resolve_database(name)
     catalog = session.catalog(database) if database else None
     if catalog is None:
-        raise SqlError(911, f"Database '{name}' does not exist. Make sure that the name is "
-                       "entered correctly.")
+        raise SqlError(
+            911, f"Database '{name}' does not exist. Make sure that the name is entered correctly."
+        )
     if on and catalog.change_tracking:
-        raise SqlError(22925, "Change tracking is already enabled for database "
-                       f"'{catalog.name}'.")
+        raise SqlError(22925, f"Change tracking is already enabled for database '{catalog.name}'.")
     with session.write_scope(catalog.name):
         session.ddl_statement(f'DELETE FROM {_q(catalog.name)}."__sys".ct_database')
-        session.ddl_statement(f'INSERT INTO {_q(catalog.name)}."__sys".ct_database VALUES '
-                              f"({'true' if on else 'false'}, {catalog.ct_version})")
+        session.ddl_statement(
+            f'INSERT INTO {_q(catalog.name)}."__sys".ct_database VALUES '
+            f"({'true' if on else 'false'}, {catalog.ct_version})"
+        )
         catalog.change_tracking = on
         session.mark_ddl()
     return StatementResult()
@@ -356,21 +433,29 @@ def alter_table_ct(session: DuckDBSession, name: str, enable: bool) -> Statement
     _, catalog, table = _resolve(session, name)
     if enable:
         if not catalog.change_tracking:
-            raise SqlError(4997, "Cannot enable change tracking on table "
-                           f"'{table.name}'. Change tracking must be enabled on the database "
-                           f"'{catalog.name}' before it can be enabled on a table.")
+            raise SqlError(
+                4997,
+                "Cannot enable change tracking on table "
+                f"'{table.name}'. Change tracking must be enabled on the database "
+                f"'{catalog.name}' before it can be enabled on a table.",
+            )
         if table.primary_key is None:
-            raise SqlError(4997, f"Cannot enable change tracking on table '{table.name}'. "
-                           "Change tracking requires a primary key on the table. Create a "
-                           "primary key on the table before enabling change tracking.")
+            raise SqlError(
+                4997,
+                f"Cannot enable change tracking on table '{table.name}'. "
+                "Change tracking requires a primary key on the table. Create a "
+                "primary key on the table before enabling change tracking.",
+            )
         if table.change_tracking:
-            raise SqlError(4996, f"Change tracking is already enabled for table "
-                           f"'{table.name}'.")
+            raise SqlError(4996, f"Change tracking is already enabled for table '{table.name}'.")
     elif not table.change_tracking:
         raise SqlError(4996, f"Change tracking is not enabled on table '{table.name}'.")
     with session.write_scope(catalog.name), catalog.lock:
-        statements = (change_tracking.enable_statements(catalog.name, table, catalog.ct_version)
-                      if enable else change_tracking.disable_statements(catalog.name, table))
+        statements = (
+            change_tracking.enable_statements(catalog.name, table, catalog.ct_version)
+            if enable
+            else change_tracking.disable_statements(catalog.name, table)
+        )
         for stmt in statements:
             session.ddl_statement(stmt)
         table.change_tracking = enable

@@ -34,8 +34,11 @@ def _target(session: DuckDBSession, node: exp.Expression) -> tuple[str, TableDef
         parts = [table_node.name]
     database, _, table = translator.resolve_table(parts, shown)
     if table.kind != "U":
-        raise SqlError(4405, f"View or function '{shown}' is not updatable because the "
-                       "modification affects multiple base tables.")
+        raise SqlError(
+            4405,
+            f"View or function '{shown}' is not updatable because the "
+            "modification affects multiple base tables.",
+        )
     return database, table, table_node
 
 
@@ -59,10 +62,16 @@ def insert(session: DuckDBSession, node: exp.Insert) -> StatementResult:
     else:
         columns = [c for c in table.columns if c.identity is None]
     identity = table.identity_column
-    if identity is not None and identity in columns and \
-            table.object_id not in session.identity_insert:
-        raise SqlError(544, f"Cannot insert explicit value for identity column in table "
-                       f"'{table.name}' when IDENTITY_INSERT is set to OFF.")
+    if (
+        identity is not None
+        and identity in columns
+        and table.object_id not in session.identity_insert
+    ):
+        raise SqlError(
+            544,
+            f"Cannot insert explicit value for identity column in table "
+            f"'{table.name}' when IDENTITY_INSERT is set to OFF.",
+        )
     full_name = f"{database}.{table.schema}.{table.name}"
     qualified = _qualified(database, table)
     source = node.expression
@@ -79,40 +88,45 @@ def insert(session: DuckDBSession, node: exp.Insert) -> StatementResult:
                         "There are fewer columns in the INSERT statement than values specified "
                         "in the VALUES clause. The number of values in the VALUES clause must "
                         "match the number of columns specified in the INSERT statement."
-                        if width > len(columns) else
-                        "There are more columns in the INSERT statement than values specified "
+                        if width > len(columns)
+                        else "There are more columns in the INSERT statement than values specified "
                         "in the VALUES clause. The number of values in the VALUES clause must "
                         "match the number of columns specified in the INSERT statement.",
-                        severity=15)
+                        severity=15,
+                    )
         src_sql = translator.sql(source)
         aliases = [f"__c{i}" for i in range(len(columns))]
-        relation = session.relation(
-            f"SELECT * FROM ({src_sql}) AS __src({', '.join(aliases)})")
+        relation = session.relation(f"SELECT * FROM ({src_sql}) AS __src({', '.join(aliases)})")
         src_types = [str(t) for t in relation.types]
         if len(src_types) != len(columns):
-            raise SqlError(120 if len(src_types) < len(columns) else 121,
-                           "The select list for the INSERT statement contains "
-                           f"{'fewer' if len(src_types) < len(columns) else 'more'} items than "
-                           "the insert list. The number of SELECT values must match the number "
-                           "of INSERT columns.", severity=15)
+            raise SqlError(
+                120 if len(src_types) < len(columns) else 121,
+                "The select list for the INSERT statement contains "
+                f"{'fewer' if len(src_types) < len(columns) else 'more'} items than "
+                "the insert list. The number of SELECT values must match the number "
+                "of INSERT columns.",
+                severity=15,
+            )
         values = [
             conversions.store_expr(f"__src.{a}", c.type, src, table=full_name, column=c.name)
             for a, c, src in zip(aliases, columns, src_types, strict=True)
         ]
-        sql = (f"INSERT INTO {qualified} ({', '.join(_q(c.name) for c in columns)}) "
-               f"SELECT {', '.join(values)} FROM ({src_sql}) AS __src({', '.join(aliases)})")
+        sql = (
+            f"INSERT INTO {qualified} ({', '.join(_q(c.name) for c in columns)}) "
+            f"SELECT {', '.join(values)} FROM ({src_sql}) AS __src({', '.join(aliases)})"
+        )
     count = _run_tracked(session, database, table, sql, "I")
     if identity is not None and count:
         rel = session.relation(
-            f"SELECT currval('{_q(database)}.\"__sys\".\"seq_{table.object_id}\"')")
+            f'SELECT currval(\'{_q(database)}."__sys"."seq_{table.object_id}"\')'
+        )
         rows = rel.fetchall()
         row = rows[0] if rows else None
         session.set_identity(row[0] if row else None)
     return StatementResult(rowcount=count)
 
 
-def _run_tracked(session: DuckDBSession, database: str, table: TableDef, sql: str,
-                 op: str) -> int:
+def _run_tracked(session: DuckDBSession, database: str, table: TableDef, sql: str, op: str) -> int:
     """Run a DML statement, logging changed keys when the table is change-tracked."""
     with session.write_scope(database):
         if not table.change_tracking:
@@ -145,8 +159,9 @@ def update(session: DuckDBSession, node: exp.Update) -> StatementResult:
     rewritten = translator.rewrite(node)
     for eq, col in zip(rewritten.expressions, targets, strict=True):
         src = translator.guess_src(eq.expression)
-        wrapped = duck_expression(conversions.store_expr(
-            "__setarg__", col.type, src, table=full_name, column=col.name))
+        wrapped = duck_expression(
+            conversions.store_expr("__setarg__", col.type, src, table=full_name, column=col.name)
+        )
         for c in list(wrapped.find_all(exp.Column)):
             if c.name == "__setarg__":
                 c.replace(eq.expression.copy())

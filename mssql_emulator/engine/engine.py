@@ -61,8 +61,11 @@ class DuckDBEngine:
     def open_session(self, database: str, user: str) -> DuckDBSession:
         resolved = self.resolve_database(database)
         if resolved is None:
-            raise SqlError(4060, f'Cannot open database "{database}" requested by the login. '
-                           "The login failed.", severity=11)
+            raise SqlError(
+                4060,
+                f'Cannot open database "{database}" requested by the login. The login failed.',
+                severity=11,
+            )
         with self._lock:
             spid = next(self._spids)
             session = DuckDBSession(self, resolved, user, spid)
@@ -111,17 +114,24 @@ class DuckDBEngine:
                 assert src is not None
                 types = [str(t) for t in src.types]
                 for col, field, src_type in zip(cols, data.schema, types, strict=True):
-                    exprs.append(conversions.store_expr(
-                        f"__load.{_q(field.name)}", col.type, src_type, table=full,
-                        column=col.name))
+                    exprs.append(
+                        conversions.store_expr(
+                            f"__load.{_q(field.name)}",
+                            col.type,
+                            src_type,
+                            table=full,
+                            column=col.name,
+                        )
+                    )
                 with session.write_scope(db):
                     session.run(
                         f"INSERT INTO {_q(db)}.{_q(target.schema)}.{_q(target.name)} "
                         f"({', '.join(_q(c.name) for c in cols)}) "
-                        f"SELECT {', '.join(exprs)} FROM __load")
+                        f"SELECT {', '.join(exprs)} FROM __load"
+                    )
             finally:
                 session._con.unregister("__load")
-            return data.num_rows
+            return int(data.num_rows)
         finally:
             session.close()
 
@@ -129,12 +139,15 @@ class DuckDBEngine:
         with self._lock:
             if self.resolve_database(name) is not None:
                 return
-            target = ":memory:" if self._path is None else os.path.join(
-                self._path, f"{name}.duckdb")
+            target = (
+                ":memory:" if self._path is None else os.path.join(self._path, f"{name}.duckdb")
+            )
             self._con.execute(f"ATTACH {_literal(target)} AS {_q(name)}")
             fresh = not self._con.execute(
                 "SELECT count(*) FROM duckdb_schemas() WHERE database_name = ? "
-                "AND schema_name = '__sys'", [name]).fetchone()[0]  # type: ignore[index]
+                "AND schema_name = '__sys'",
+                [name],
+            ).fetchone()[0]  # type: ignore[index]
             for stmt in system_tables.create_statements(name):
                 self._con.execute(stmt)
             catalog = DatabaseCatalog(name, len(self._catalogs) + 5)
@@ -179,7 +192,8 @@ class DuckDBEngine:
                             continue
                         writer.register("__rows", system_tables.arrow_rows(name, values))
                         writer.execute(
-                            f'INSERT INTO {_q(database)}."__sys".{name} SELECT * FROM __rows')
+                            f'INSERT INTO {_q(database)}."__sys".{name} SELECT * FROM __rows'
+                        )
                         writer.unregister("__rows")
                     writer.execute("COMMIT")
             finally:
@@ -205,8 +219,10 @@ class DuckDBEngine:
             f"{self._catalogs[s.database.lower()].database_id}, true)"
             for s in list(self._sessions.values())
         ] or ["(0, 'sa', 2, 'master', 1, false)"]
-        return ("SELECT * FROM (VALUES " + ", ".join(rows) + ") AS s(session_id, login_name, "
-                "transaction_isolation_level, database_name, database_id, is_user_process)")
+        return (
+            "SELECT * FROM (VALUES " + ", ".join(rows) + ") AS s(session_id, login_name, "
+            "transaction_isolation_level, database_name, database_id, is_user_process)"
+        )
 
     def databases_sql(self) -> str:
         rows = [
@@ -214,8 +230,10 @@ class DuckDBEngine:
             f"{'true' if c.change_tracking else 'false'})"
             for c in self._catalogs.values()
         ]
-        return ("SELECT * FROM (VALUES " + ", ".join(rows) + ") AS d(name, database_id, "
-                "compatibility_level, state_desc, state, is_change_tracking_on)")
+        return (
+            "SELECT * FROM (VALUES " + ", ".join(rows) + ") AS d(name, database_id, "
+            "compatibility_level, state_desc, state, is_change_tracking_on)"
+        )
 
     def reload_catalogs(self, con: duckdb.DuckDBPyConnection) -> None:
         """Rebuild every catalog from its committed ``__sys`` rows (after a DDL rollback)."""
@@ -239,14 +257,15 @@ class DuckDBEngine:
             catalog.schemas[name.lower()] = (sid, name)
         tables: dict[int, TableDef] = {}
         for oid, name, sid, kind in con.execute(
-                f"SELECT object_id, name, schema_id, type FROM {s}.objects "
-                "WHERE type IN ('U', 'V')").fetchall():
+            f"SELECT object_id, name, schema_id, type FROM {s}.objects WHERE type IN ('U', 'V')"
+        ).fetchall():
             schema = next(n for i, n in catalog.schemas.values() if i == sid)
             tables[oid] = TableDef(oid, schema, name, kind)
         for row in con.execute(
-                f"SELECT object_id, name, type_name, char_max_length, numeric_precision, "
-                f"numeric_scale, datetime_precision, is_nullable, seed_value, increment_value, "
-                f"default_definition FROM {s}.columns ORDER BY object_id, column_id").fetchall():
+            f"SELECT object_id, name, type_name, char_max_length, numeric_precision, "
+            f"numeric_scale, datetime_precision, is_nullable, seed_value, increment_value, "
+            f"default_definition FROM {s}.columns ORDER BY object_id, column_id"
+        ).fetchall():
             oid, name, type_name, length, precision, scale, dt_precision = row[:7]
             nullable, seed, inc, default = row[7:]
             if type_name in ("decimal", "numeric"):
@@ -257,40 +276,61 @@ class DuckDBEngine:
                 t = SqlType(type_name, length=length)
             else:
                 t = SqlType(type_name)
-            tables[oid].columns.append(ColumnDef(
-                name, t, nullable, (seed, inc) if seed is not None else None,
-                default[1:-1] if default else None))
+            tables[oid].columns.append(
+                ColumnDef(
+                    name,
+                    t,
+                    nullable,
+                    (seed, inc) if seed is not None else None,
+                    default[1:-1] if default else None,
+                )
+            )
         constraint_ids = {
-            (parent, name): oid for oid, name, parent in con.execute(
+            (parent, name): oid
+            for oid, name, parent in con.execute(
                 f"SELECT object_id, name, parent_object_id FROM {s}.objects "
-                "WHERE type IN ('PK', 'UQ')").fetchall()
+                "WHERE type IN ('PK', 'UQ')"
+            ).fetchall()
         }
         index_cols: dict[tuple[int, int], list[tuple[str, bool]]] = {}
         for oid, iid, cid, desc in con.execute(
-                f"SELECT object_id, index_id, column_id, is_descending_key FROM "
-                f"{s}.index_columns ORDER BY object_id, index_id, key_ordinal").fetchall():
+            f"SELECT object_id, index_id, column_id, is_descending_key FROM "
+            f"{s}.index_columns ORDER BY object_id, index_id, key_ordinal"
+        ).fetchall():
             col = tables[oid].columns[cid - 1]
             index_cols.setdefault((oid, iid), []).append((col.name, desc))
         for oid, name, iid, itype, unique, pk, uq in con.execute(
-                f"SELECT object_id, name, index_id, type, is_unique, is_primary_key, "
-                f"is_unique_constraint FROM {s}.indexes WHERE index_id > 0 "
-                "ORDER BY object_id, index_id").fetchall():
-            tables[oid].indexes.append(IndexDef(
-                name, iid, index_cols.get((oid, iid), []), unique, pk, uq, itype == 1,
-                constraint_ids.get((oid, name))))
-        for oid, definition in con.execute(f"SELECT object_id, definition FROM {s}.views"
-                                           ).fetchall():
+            f"SELECT object_id, name, index_id, type, is_unique, is_primary_key, "
+            f"is_unique_constraint FROM {s}.indexes WHERE index_id > 0 "
+            "ORDER BY object_id, index_id"
+        ).fetchall():
+            tables[oid].indexes.append(
+                IndexDef(
+                    name,
+                    iid,
+                    index_cols.get((oid, iid), []),
+                    unique,
+                    pk,
+                    uq,
+                    itype == 1,
+                    constraint_ids.get((oid, name)),
+                )
+            )
+        for oid, definition in con.execute(
+            f"SELECT object_id, definition FROM {s}.views"
+        ).fetchall():
             tables[oid].definition = definition
         for (oid,) in con.execute(f"SELECT object_id FROM {s}.ct_tables").fetchall():
             tables[oid].change_tracking = True
-        row = con.execute(f"SELECT enabled, version FROM {s}.ct_database").fetchone()
-        catalog.change_tracking = bool(row[0]) if row else False
-        version = row[1] if row else 0
+        state = con.execute(f"SELECT enabled, version FROM {s}.ct_database").fetchone()
+        catalog.change_tracking = bool(state[0]) if state else False
+        version = state[1] if state else 0
         for table in tables.values():
             catalog.add(table)
             if table.change_tracking:
                 found = con.execute(
-                    f'SELECT max(__version) FROM {s}."ct_{table.object_id}"').fetchone()
+                    f'SELECT max(__version) FROM {s}."ct_{table.object_id}"'
+                ).fetchone()
                 if found and found[0] is not None:
                     version = max(version, found[0])
         catalog.ct_version = max(catalog.ct_version, version or 0)

@@ -11,8 +11,15 @@ from mssql_emulator.engine.catalog import TableDef
 from mssql_emulator.engine.conversions import ERROR_PREFIX
 
 _DUCK_TO_SQL = {
-    "INT8": "tinyint", "UINT8": "tinyint", "INT16": "smallint", "INT32": "int",
-    "INT64": "bigint", "INT128": "bigint", "BOOL": "bit", "DOUBLE": "float", "FLOAT": "real",
+    "INT8": "tinyint",
+    "UINT8": "tinyint",
+    "INT16": "smallint",
+    "INT32": "int",
+    "INT64": "bigint",
+    "INT128": "bigint",
+    "BOOL": "bit",
+    "DOUBLE": "float",
+    "FLOAT": "real",
 }
 
 
@@ -33,13 +40,15 @@ def must_declare(name: str) -> SqlError:
 
 
 def object_exists(name: str) -> SqlError:
-    return SqlError(
-        2714, f"There is already an object named '{name}' in the database.")
+    return SqlError(2714, f"There is already an object named '{name}' in the database.")
 
 
 def not_supported(what: str) -> SqlError:
-    return SqlError(40517, f"Keyword or statement option '{what}' is not supported "
-                    "in this version of SQL Server.", severity=16)
+    return SqlError(
+        40517,
+        f"Keyword or statement option '{what}' is not supported in this version of SQL Server.",
+        severity=16,
+    )
 
 
 class ErrorContext:
@@ -83,27 +92,41 @@ def from_duckdb(exc: duckdb.Error, ctx: ErrorContext) -> SqlError:
         if match:
             verb = (ctx.verb or "INSERT").upper()
             return SqlError(
-                515, f"Cannot insert the value NULL into column '{match.group(1)}', table "
+                515,
+                f"Cannot insert the value NULL into column '{match.group(1)}', table "
                 f"'{ctx.database}.{schema_table}'; column does not allow nulls. {verb} fails.",
-                state=2)
+                state=2,
+            )
         match = _DUP.search(text)
         if match and table is not None:
             raw = match.group(1)
             key = _key_values(raw)
             named = [p.split(": ", 1)[0].strip('"').lower() for p in raw.split(", ") if ": " in p]
-            ix = next((i for i in table.indexes if i.unique and named
-                       and [c.lower() for c, _ in i.columns] == named), None)
+            ix = next(
+                (
+                    i
+                    for i in table.indexes
+                    if i.unique and named and [c.lower() for c, _ in i.columns] == named
+                ),
+                None,
+            )
             if ix is None:
                 ix = table.primary_key or next((i for i in table.indexes if i.unique), None)
             if ix is not None and not ix.primary_key and not ix.unique_constraint:
                 return SqlError(
-                    2601, f"Cannot insert duplicate key row in object '{schema_table}' with "
-                    f"unique index '{ix.name}'. The duplicate key value is ({key}).", severity=14)
+                    2601,
+                    f"Cannot insert duplicate key row in object '{schema_table}' with "
+                    f"unique index '{ix.name}'. The duplicate key value is ({key}).",
+                    severity=14,
+                )
             kind = "PRIMARY KEY" if ix is None or ix.primary_key else "UNIQUE KEY"
             name = ix.name if ix else "PK"
             return SqlError(
-                2627, f"Violation of {kind} constraint '{name}'. Cannot insert duplicate key "
-                f"in object '{schema_table}'. The duplicate key value is ({key}).", severity=14)
+                2627,
+                f"Violation of {kind} constraint '{name}'. Cannot insert duplicate key "
+                f"in object '{schema_table}'. The duplicate key value is ({key}).",
+                severity=14,
+            )
     if "Division by zero" in text:
         return SqlError(8134, "Divide by zero error encountered.")
     if isinstance(exc, duckdb.ConversionException):
@@ -111,29 +134,39 @@ def from_duckdb(exc: duckdb.Error, ctx: ErrorContext) -> SqlError:
         if match:
             value, target = match.group(1), match.group(2)
             if target in _DUCK_TO_SQL:
-                return SqlError(245, f"Conversion failed when converting the varchar value "
-                                f"'{value}' to data type {_DUCK_TO_SQL[target]}.")
+                return SqlError(
+                    245,
+                    f"Conversion failed when converting the varchar value "
+                    f"'{value}' to data type {_DUCK_TO_SQL[target]}.",
+                )
             if target == "UUID":
-                return SqlError(8169, "Conversion failed when converting from a character "
-                                "string to uniqueidentifier.")
+                return SqlError(
+                    8169,
+                    "Conversion failed when converting from a character "
+                    "string to uniqueidentifier.",
+                )
             if target.startswith("DECIMAL"):
                 return SqlError(8114, "Error converting data type varchar to numeric.")
         if any(w in text for w in ("DATE", "TIME", "date field", "time field", "timestamp")):
-            return SqlError(241, "Conversion failed when converting date and/or time from "
-                            "character string.")
+            return SqlError(
+                241, "Conversion failed when converting date and/or time from character string."
+            )
         match = _RANGE_CAST.search(text)
         if match:
             target = _DUCK_TO_SQL.get(match.group(2), match.group(2).lower())
-            return SqlError(220, f"Arithmetic overflow error for data type {target}, "
-                            f"value = {match.group(1)}.")
+            return SqlError(
+                220, f"Arithmetic overflow error for data type {target}, value = {match.group(1)}."
+            )
         if "DECIMAL" in text:
-            return SqlError(8115, "Arithmetic overflow error converting numeric to data type "
-                            "numeric.")
+            return SqlError(
+                8115, "Arithmetic overflow error converting numeric to data type numeric."
+            )
     if isinstance(exc, duckdb.OutOfRangeException):
         match = _OVERFLOW.search(text)
         target = _DUCK_TO_SQL.get(match.group(1), "int") if match else "int"
-        return SqlError(8115, f"Arithmetic overflow error converting expression to data type "
-                        f"{target}.")
+        return SqlError(
+            8115, f"Arithmetic overflow error converting expression to data type {target}."
+        )
     if isinstance(exc, duckdb.BinderException):
         match = _COLUMN.search(text)
         if match:
@@ -144,14 +177,20 @@ def from_duckdb(exc: duckdb.Error, ctx: ErrorContext) -> SqlError:
             return invalid_object(match.group(1))
         match = _FUNCTION.search(text)
         if match:
-            return SqlError(195, f"'{match.group(1)}' is not a recognized built-in function "
-                            "name.", severity=15)
+            return SqlError(
+                195, f"'{match.group(1)}' is not a recognized built-in function name.", severity=15
+            )
     if isinstance(exc, duckdb.ParserException):
         match = _NEAR.search(text)
         return syntax_error(match.group(1) if match else "")
     if isinstance(exc, duckdb.TransactionException) and "onflict" in text:
-        return SqlError(1205, "Transaction was deadlocked on lock resources with another "
-                        "process and has been chosen as the deadlock victim. Rerun the "
-                        "transaction.", severity=13, state=51)
+        return SqlError(
+            1205,
+            "Transaction was deadlocked on lock resources with another "
+            "process and has been chosen as the deadlock victim. Rerun the "
+            "transaction.",
+            severity=13,
+            state=51,
+        )
     first = text.splitlines()[0] if text else type(exc).__name__
     return SqlError(50000, first)

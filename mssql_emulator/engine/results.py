@@ -49,8 +49,9 @@ def projection_hints(
     hints: list[Hint] = []
     for proj in select.expressions:
         node = proj.this if isinstance(proj, exp.Alias) else proj
-        if isinstance(node, exp.Star) or isinstance(node, exp.Column) and isinstance(
-                node.this, exp.Star):
+        if isinstance(node, exp.Star) or (
+            isinstance(node, exp.Column) and isinstance(node.this, exp.Star)
+        ):
             qualifier = node.table.lower() if isinstance(node, exp.Column) else ""
             chosen = [s for s in sources if not qualifier or s[0] == qualifier]
             if any(t is None for _, t in chosen):
@@ -68,7 +69,7 @@ def _expression_hint(node: exp.Expression, sources: list[tuple[str, TableDef | N
         qualifier = node.table.lower()
         found: list[ColumnDef] = []
         for alias, t in sources:
-            if t is None or qualifier and alias != qualifier:
+            if t is None or (qualifier and alias != qualifier):
                 continue
             col = t.column(node.name)
             if col is not None:
@@ -90,9 +91,12 @@ def _expression_hint(node: exp.Expression, sources: list[tuple[str, TableDef | N
         return (_FUNCTION_TYPES[str(node.this).upper()], True, False)
     if isinstance(node, exp.ObjectId):
         return (SqlType("int"), True, False)
-    if isinstance(node, exp.Parameter) and isinstance(node.this, exp.Parameter):
-        if node.this.name.upper() == "VERSION":
-            return (SqlType("nvarchar", length=300), False, False)
+    if (
+        isinstance(node, exp.Parameter)
+        and isinstance(node.this, exp.Parameter)
+        and node.this.name.upper() == "VERSION"
+    ):
+        return (SqlType("nvarchar", length=300), False, False)
     return None
 
 
@@ -102,8 +106,9 @@ def projection_names(select: exp.Expression) -> list[str] | None:
         return None
     names = []
     for proj in select.expressions:
-        if isinstance(proj, exp.Star) or isinstance(proj, exp.Column) and isinstance(
-                proj.this, exp.Star):
+        if isinstance(proj, exp.Star) or (
+            isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star)
+        ):
             return None
         if isinstance(proj, exp.Alias | exp.Column):
             names.append(proj.alias_or_name)
@@ -112,8 +117,12 @@ def projection_names(select: exp.Expression) -> list[str] | None:
     return names
 
 
-def result_columns(names: list[str], duck_types: list[str], hints: list[Hint] | None,
-                   shown: list[str] | None = None) -> list[Column]:
+def result_columns(
+    names: list[str],
+    duck_types: list[str],
+    hints: list[Hint] | None,
+    shown: list[str] | None = None,
+) -> list[Column]:
     if hints is not None and len(hints) != len(names):
         hints = None
     if shown is not None and len(shown) == len(names):
@@ -134,8 +143,9 @@ def _compatible(t: SqlType, duck: str) -> bool:
     return expected == duck.replace(" ", "").upper()
 
 
-def cast_batches(batches: Iterator[pa.RecordBatch], columns: list[Column],
-                 duck_types: list[str]) -> Iterator[pa.RecordBatch]:
+def cast_batches(
+    batches: Iterator[pa.RecordBatch], columns: list[Column], duck_types: list[str]
+) -> Iterator[pa.RecordBatch]:
     """Arrow batches adjusted to the contract's representation of each column type."""
     huge = [i for i, d in enumerate(duck_types) if d.upper() in ("HUGEINT", "UBIGINT", "UHUGEINT")]
     for batch in batches:

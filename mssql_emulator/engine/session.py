@@ -7,7 +7,7 @@ import decimal
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -125,8 +125,9 @@ class DuckDBSession:
         with self._lock:
             self._close_reader()
             if self._trancount == 0:
-                raise SqlError(3902, "The COMMIT TRANSACTION request has no corresponding "
-                               "BEGIN TRANSACTION.")
+                raise SqlError(
+                    3902, "The COMMIT TRANSACTION request has no corresponding BEGIN TRANSACTION."
+                )
             self._trancount -= 1
             if self._trancount == 0:
                 self._commit_duckdb()
@@ -135,8 +136,9 @@ class DuckDBSession:
         with self._lock:
             self._close_reader()
             if self._trancount == 0:
-                raise SqlError(3903, "The ROLLBACK TRANSACTION request has no corresponding "
-                               "BEGIN TRANSACTION.")
+                raise SqlError(
+                    3903, "The ROLLBACK TRANSACTION request has no corresponding BEGIN TRANSACTION."
+                )
             self._trancount = 0
             self._rollback_duckdb()
 
@@ -144,10 +146,9 @@ class DuckDBSession:
         return []
 
     def cancel(self) -> None:
-        try:
+        # The session may have closed meanwhile: then there is nothing left to interrupt.
+        with suppress(duckdb.Error):
             self._con.interrupt()
-        except duckdb.Error:
-            pass  # the session closed meanwhile: nothing left to interrupt
 
     def close(self) -> None:
         with self._lock:
@@ -157,10 +158,8 @@ class DuckDBSession:
             self._close_reader()
             if self._trancount:
                 self._trancount = 0
-                try:
+                with suppress(SqlError):
                     self._rollback_duckdb()
-                except SqlError:
-                    pass
             self._con.close()
             self._engine.session_closed(self)
 
@@ -178,18 +177,37 @@ class DuckDBSession:
     def scope(self) -> Scope:
         engine = self._engine
         globals_: dict[str, Any] = {
-            "version": VERSION, "spid": self.spid, "trancount": self._trancount,
-            "rowcount": self.rowcount, "identity": self.identity, "servername": "mssql_emulator",
-            "servicename": "MSSQLSERVER", "language": "us_english", "error": 0,
-            "max_precision": 38, "textsize": 2147483647, "datefirst": 7, "options": 5496,
-            "lock_timeout": -1, "fetch_status": 0, "nestlevel": 0, "langid": 0,
-            "microsoftversion": 268436456, "__databases__": engine.database_names(),
+            "version": VERSION,
+            "spid": self.spid,
+            "trancount": self._trancount,
+            "rowcount": self.rowcount,
+            "identity": self.identity,
+            "servername": "mssql_emulator",
+            "servicename": "MSSQLSERVER",
+            "language": "us_english",
+            "error": 0,
+            "max_precision": 38,
+            "textsize": 2147483647,
+            "datefirst": 7,
+            "options": 5496,
+            "lock_timeout": -1,
+            "fetch_status": 0,
+            "nestlevel": 0,
+            "langid": 0,
+            "microsoftversion": 268436456,
+            "__databases__": engine.database_names(),
         }
         return Scope(
-            database=self.database, catalogs=engine.catalog, resolve_db=engine.resolve_database,
-            variables=self.variables, variable_types=self.variable_types, globals=globals_,
-            user=self.user, changetable=self._changetable,
-            sessions_sql=engine.sessions_sql, databases_sql=engine.databases_sql,
+            database=self.database,
+            catalogs=engine.catalog,
+            resolve_db=engine.resolve_database,
+            variables=self.variables,
+            variable_types=self.variable_types,
+            globals=globals_,
+            user=self.user,
+            changetable=self._changetable,
+            sessions_sql=engine.sessions_sql,
+            databases_sql=engine.databases_sql,
         )
 
     def _changetable(self, table: TableDef, catalog: Any, since: str) -> str:
@@ -244,8 +262,9 @@ class DuckDBSession:
             return
         if self._trancount > 0:
             if self._txn_db is not None and self._txn_db.lower() != database.lower():
-                raise SqlError(3916, "A transaction may write to only one database in this "
-                               "emulator.")
+                raise SqlError(
+                    3916, "A transaction may write to only one database in this emulator."
+                )
             self._txn_db = database
             yield
             return
@@ -295,10 +314,8 @@ class DuckDBSession:
         self._txn_db = None
 
     def _rollback_duckdb(self) -> None:
-        try:
+        with suppress(duckdb.Error):
             self._con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
         self._ct_dirty = {}
         self._txn_log = []
         if self._txn_ddl:
@@ -308,10 +325,9 @@ class DuckDBSession:
 
     def _close_reader(self) -> None:
         if self._reader is not None:
-            try:
+            # An abandoned reader may already be broken; closing it is best effort.
+            with suppress(Exception):
                 self._reader.close()
-            except Exception:  # noqa: BLE001 - an abandoned reader may already be broken
-                pass
             self._reader = None
 
     def _transaction_aborted(self) -> bool:
@@ -347,7 +363,8 @@ class DuckDBSession:
             raise
         except duckdb.Error as exc:
             error = errors.from_duckdb(
-                exc, errors.ErrorContext(self.database, self.error_table, self.error_verb))
+                exc, errors.ErrorContext(self.database, self.error_table, self.error_verb)
+            )
             error.line = line
             self._after_error()
             raise error from exc
@@ -363,8 +380,9 @@ class DuckDBSession:
                 self._trancount = 0
                 self._rollback_duckdb()
 
-    def select(self, sql: str, hints: list[results.Hint] | None,
-               shown: list[str] | None = None) -> StatementResult:
+    def select(
+        self, sql: str, hints: list[results.Hint] | None, shown: list[str] | None = None
+    ) -> StatementResult:
         """Run a query and stream its rows as Arrow batches."""
         rel = self.relation(sql)
         names = list(rel.columns)
@@ -378,13 +396,19 @@ class DuckDBSession:
         except StopIteration:
             first = None
         result = StatementResult(result_set=None, rowcount=None)
-        result.result_set = ResultSet(columns, self._stream(reader, first, columns,
-                                                            duck_types, result))
+        result.result_set = ResultSet(
+            columns, self._stream(reader, first, columns, duck_types, result)
+        )
         return result
 
-    def _stream(self, reader: pa.RecordBatchReader, first: pa.RecordBatch | None,
-                columns: list[Column], duck_types: list[str],
-                result: StatementResult) -> Iterator[pa.RecordBatch]:
+    def _stream(
+        self,
+        reader: pa.RecordBatchReader,
+        first: pa.RecordBatch | None,
+        columns: list[Column],
+        duck_types: list[str],
+        result: StatementResult,
+    ) -> Iterator[pa.RecordBatch]:
         count = 0
 
         def batches() -> Iterator[pa.RecordBatch]:

@@ -7,16 +7,40 @@ from dataclasses import dataclass
 
 from sqlglot.dialects.tsql import TSQL
 from sqlglot.errors import TokenError
-from sqlglot.tokens import Token, TokenType
+from sqlglot.tokenizer_core import Token, TokenType
 
 from mssql_emulator.contract import SqlError
 
 _GO = re.compile(r"^\s*go(?:\s+(\d+))?\s*$", re.IGNORECASE)
 
 _STARTERS = {
-    "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "SET", "DECLARE",
-    "USE", "BEGIN", "COMMIT", "ROLLBACK", "EXEC", "EXECUTE", "PRINT", "TRUNCATE", "MERGE",
-    "SAVE", "RAISERROR", "THROW", "GRANT", "REVOKE", "DENY", "WAITFOR", "IF", "WHILE",
+    "SELECT",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "CREATE",
+    "DROP",
+    "ALTER",
+    "SET",
+    "DECLARE",
+    "USE",
+    "BEGIN",
+    "COMMIT",
+    "ROLLBACK",
+    "EXEC",
+    "EXECUTE",
+    "PRINT",
+    "TRUNCATE",
+    "MERGE",
+    "SAVE",
+    "RAISERROR",
+    "THROW",
+    "GRANT",
+    "REVOKE",
+    "DENY",
+    "WAITFOR",
+    "IF",
+    "WHILE",
 }
 _SET_OPS = {"UNION", "ALL", "EXCEPT", "INTERSECT", "AS", "(", "DISTINCT"}
 
@@ -47,8 +71,11 @@ class Statement:
 
 
 def _word(tok: Token) -> str:
-    return tok.text.upper() if tok.token_type not in (TokenType.STRING, TokenType.NATIONAL_STRING) \
+    return (
+        tok.text.upper()
+        if tok.token_type not in (TokenType.STRING, TokenType.NATIONAL_STRING)
         else ""
+    )
 
 
 def _continues(first: str, words: list[str], word: str, prev: str, following: str) -> bool:
@@ -58,7 +85,7 @@ def _continues(first: str, words: list[str], word: str, prev: str, following: st
     if prev in ("ON", "INSTEAD", "FOR", "AFTER", ",") and word in ("DELETE", "UPDATE", "INSERT"):
         return True
     if word == "SELECT":
-        if prev in _SET_OPS or prev == ")" and first == "WITH" and "SELECT" not in words:
+        if prev in _SET_OPS or (prev == ")" and first == "WITH" and "SELECT" not in words):
             return True
         if first == "INSERT" and "SELECT" not in words and "VALUES" not in words:
             return True
@@ -86,8 +113,9 @@ def split_statements(batch: str) -> list[Statement]:
     try:
         tokens = TSQL().tokenize(batch)
     except TokenError as exc:
-        raise SqlError(105, "Unclosed quotation mark after the character string ''.",
-                       severity=15) from exc
+        raise SqlError(
+            105, "Unclosed quotation mark after the character string ''.", severity=15
+        ) from exc
     statements: list[Statement] = []
     start: int | None = None
     line = 1
@@ -99,7 +127,7 @@ def split_statements(batch: str) -> list[Statement]:
 
     def flush() -> None:
         if start is not None:
-            statements.append(Statement(batch[start:end + 1].strip(), line))
+            statements.append(Statement(batch[start : end + 1].strip(), line))
 
     for index, tok in enumerate(tokens):
         if tok.token_type == TokenType.SEMICOLON and depth == 0:
@@ -107,8 +135,12 @@ def split_statements(batch: str) -> list[Statement]:
             start, first, words, prev = None, "", [], ""
             continue
         word = _word(tok)
-        if depth == 0 and start is not None and word in _STARTERS \
-                and not _continues(first, words, word, prev, _following(tokens, index)):
+        if (
+            depth == 0
+            and start is not None
+            and word in _STARTERS
+            and not _continues(first, words, word, prev, _following(tokens, index))
+        ):
             flush()
             start = None
         if start is None:

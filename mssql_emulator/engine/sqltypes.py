@@ -18,8 +18,18 @@ _ALIASES = {
 _STRING_TYPES = {"char", "varchar", "nchar", "nvarchar"}
 _BINARY_TYPES = {"binary", "varbinary"}
 _FIXED = {
-    "bit", "tinyint", "smallint", "int", "bigint", "money", "smallmoney", "real",
-    "date", "datetime", "smalldatetime", "uniqueidentifier",
+    "bit",
+    "tinyint",
+    "smallint",
+    "int",
+    "bigint",
+    "money",
+    "smallmoney",
+    "real",
+    "date",
+    "datetime",
+    "smalldatetime",
+    "uniqueidentifier",
 }
 _SCALED_TIME = {"time", "datetime2", "datetimeoffset"}
 
@@ -44,27 +54,68 @@ _DUCK_FIXED = {
 
 # Byte sizes SQL Server reports in sys.columns.max_length for fixed types.
 _MAX_LENGTH = {
-    "bit": 1, "tinyint": 1, "smallint": 2, "int": 4, "bigint": 8, "money": 8,
-    "smallmoney": 4, "real": 4, "float": 8, "date": 3, "datetime": 8,
-    "smalldatetime": 4, "uniqueidentifier": 16,
+    "bit": 1,
+    "tinyint": 1,
+    "smallint": 2,
+    "int": 4,
+    "bigint": 8,
+    "money": 8,
+    "smallmoney": 4,
+    "real": 4,
+    "float": 8,
+    "date": 3,
+    "datetime": 8,
+    "smalldatetime": 4,
+    "uniqueidentifier": 16,
 }
 _NUMERIC_PRECISION = {
-    "bit": 1, "tinyint": 3, "smallint": 5, "int": 10, "bigint": 19, "money": 19,
-    "smallmoney": 10, "real": 24, "float": 53,
+    "bit": 1,
+    "tinyint": 3,
+    "smallint": 5,
+    "int": 10,
+    "bigint": 19,
+    "money": 19,
+    "smallmoney": 10,
+    "real": 24,
+    "float": 53,
 }
 SYSTEM_TYPE_IDS = {
-    "image": 34, "text": 35, "uniqueidentifier": 36, "date": 40, "time": 41,
-    "datetime2": 42, "datetimeoffset": 43, "tinyint": 48, "smallint": 52, "int": 56,
-    "smalldatetime": 58, "real": 59, "money": 60, "datetime": 61, "float": 62,
-    "ntext": 99, "bit": 104, "decimal": 106, "numeric": 108, "smallmoney": 122,
-    "bigint": 127, "varbinary": 165, "varchar": 167, "binary": 173, "char": 175,
-    "timestamp": 189, "nvarchar": 231, "nchar": 239, "xml": 241, "sysname": 256,
+    "image": 34,
+    "text": 35,
+    "uniqueidentifier": 36,
+    "date": 40,
+    "time": 41,
+    "datetime2": 42,
+    "datetimeoffset": 43,
+    "tinyint": 48,
+    "smallint": 52,
+    "int": 56,
+    "smalldatetime": 58,
+    "real": 59,
+    "money": 60,
+    "datetime": 61,
+    "float": 62,
+    "ntext": 99,
+    "bit": 104,
+    "decimal": 106,
+    "numeric": 108,
+    "smallmoney": 122,
+    "bigint": 127,
+    "varbinary": 165,
+    "varchar": 167,
+    "binary": 173,
+    "char": 175,
+    "timestamp": 189,
+    "nvarchar": 231,
+    "nchar": 239,
+    "xml": 241,
+    "sysname": 256,
 }
 
 
 def parse_type(name: str, args: list[str] | None = None) -> SqlType:
     """Normalise a declared T-SQL type (``NVARCHAR``, ``['50']``) to a SqlType."""
-    base = " ".join(name.lower().strip("[]\"").split())
+    base = " ".join(name.lower().strip('[]"').split())
     base = _ALIASES.get(base, base)
     params = [a.strip().lower() for a in (args or [])]
     if base in ("text", "xml"):
@@ -99,8 +150,11 @@ def parse_type(name: str, args: list[str] | None = None) -> SqlType:
         scale = int(params[1]) if len(params) > 1 else 0
         if not 1 <= precision <= 38 or not 0 <= scale <= precision:
             raise SqlError(
-                2750, f"Column or parameter #1: Specified column precision {precision} is "
-                "greater than the maximum precision of 38.", severity=16)
+                2750,
+                f"Column or parameter #1: Specified column precision {precision} is "
+                "greater than the maximum precision of 38.",
+                severity=16,
+            )
         return SqlType(base, precision=precision, scale=scale)
     if base == "float":
         if params and int(params[0]) <= 24:
@@ -163,7 +217,8 @@ def numeric_precision(t: SqlType) -> int:
         # Character width of the literal: "hh:mm:ss[.fffffff]" etc.
         return {"time": 8, "datetime2": 19, "datetimeoffset": 26}[t.name] + (s + 1 if s else 0)
     return {"datetime": 23, "smalldatetime": 16, "date": 10}.get(
-        t.name, _NUMERIC_PRECISION.get(t.name, 0))
+        t.name, _NUMERIC_PRECISION.get(t.name, 0)
+    )
 
 
 def numeric_scale(t: SqlType) -> int:
@@ -187,9 +242,18 @@ def infer_from_duckdb(duck: str) -> SqlType:
     """The SQL Server type reported for a computed result column of DuckDB type ``duck``."""
     d = duck.upper()
     simple = {
-        "BOOLEAN": "bit", "UTINYINT": "tinyint", "TINYINT": "smallint", "SMALLINT": "smallint",
-        "USMALLINT": "int", "INTEGER": "int", "UINTEGER": "bigint", "BIGINT": "bigint",
-        "FLOAT": "real", "DOUBLE": "float", "DATE": "date", "UUID": "uniqueidentifier",
+        "BOOLEAN": "bit",
+        "UTINYINT": "tinyint",
+        "TINYINT": "smallint",
+        "SMALLINT": "smallint",
+        "USMALLINT": "int",
+        "INTEGER": "int",
+        "UINTEGER": "bigint",
+        "BIGINT": "bigint",
+        "FLOAT": "real",
+        "DOUBLE": "float",
+        "DATE": "date",
+        "UUID": "uniqueidentifier",
     }
     if d in simple:
         return SqlType(simple[d])

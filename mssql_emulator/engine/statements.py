@@ -26,8 +26,9 @@ _COMMIT = re.compile(r"^COMMIT(?:\s+(?:TRAN|TRANSACTION|WORK)\b.*)?$", re.I | re
 _ROLLBACK = re.compile(r"^ROLLBACK(?:\s+(?:TRAN|TRANSACTION|WORK)\b.*)?$", re.I | re.S)
 _USE = re.compile(r"^USE\s+(.+?)\s*$", re.I | re.S)
 _PRINT = re.compile(r"^PRINT\s+(.+)$", re.I | re.S)
-_EXEC = re.compile(r"^(?:EXEC(?:UTE)?\s+)?((?:\[?\w+\]?\.){0,2}\[?sp_\w+\]?)(?:\s+(.*))?$",
-                   re.I | re.S)
+_EXEC = re.compile(
+    r"^(?:EXEC(?:UTE)?\s+)?((?:\[?\w+\]?\.){0,2}\[?sp_\w+\]?)(?:\s+(.*))?$", re.I | re.S
+)
 
 
 def run(session: DuckDBSession, text: str) -> StatementResult:
@@ -60,8 +61,18 @@ def run(session: DuckDBSession, text: str) -> StatementResult:
     match = _EXEC.match(text)
     if match and (first.startswith(("EXEC", "SP_", "[SP_"))):
         return procedures.run(session, split_name(match.group(1))[-1], match.group(2) or "")
-    if first in ("IF", "WHILE", "GOTO", "RAISERROR", "THROW", "WAITFOR", "MERGE", "GRANT",
-                 "REVOKE", "DENY"):
+    if first in (
+        "IF",
+        "WHILE",
+        "GOTO",
+        "RAISERROR",
+        "THROW",
+        "WAITFOR",
+        "MERGE",
+        "GRANT",
+        "REVOKE",
+        "DENY",
+    ):
         raise errors.not_supported(first)
     scope_text = text
     translator = session.translator()
@@ -116,8 +127,9 @@ def _set(session: DuckDBSession, text: str) -> StatementResult:
                 key = eq.this.name.lower()
                 if key not in session.variables:
                     raise errors.must_declare("@" + eq.this.name)
-                session.variables[key] = _coerce(session, key,
-                                                 session.expression_value(eq.expression))
+                session.variables[key] = _coerce(
+                    session, key, session.expression_value(eq.expression)
+                )
                 return StatementResult()
     # Unknown SET options are accepted, as SQL Server accepts the ones drivers send.
     return StatementResult()
@@ -154,21 +166,22 @@ def _use(session: DuckDBSession, name_text: str) -> StatementResult:
     name = parts[0] if parts else name_text
     resolved = session.resolve_database(name)
     if resolved is None:
-        raise SqlError(911, f"Database '{name}' does not exist. Make sure that the name is "
-                       "entered correctly.")
+        raise SqlError(
+            911, f"Database '{name}' does not exist. Make sure that the name is entered correctly."
+        )
     if session.in_transaction and session.database != resolved:
         pass
     session.change_database(resolved)
     return StatementResult(
         database=resolved,
-        messages=[Message(5701, f"Changed database context to '{resolved}'.", severity=0,
-                          state=1)],
+        messages=[Message(5701, f"Changed database context to '{resolved}'.", severity=0, state=1)],
     )
 
 
 def _is_assignment(node: exp.Select) -> bool:
     return bool(node.expressions) and all(
-        isinstance(p, exp.EQ) and isinstance(p.this, exp.Parameter)
+        isinstance(p, exp.EQ)
+        and isinstance(p.this, exp.Parameter)
         and not isinstance(p.this.this, exp.Parameter)
         for p in node.expressions
     )

@@ -50,9 +50,7 @@ COLLATION = "SQL_Latin1_General_CP1_CI_AS"
 def _views(db: str) -> dict[str, str]:
     s = f'"{db}"."__sys"'
     q = "'" + db.replace("'", "''") + "'"
-    types_values = ", ".join(
-        f"('{n}', {tid}, {ml})" for n, tid, ml in _TYPES_ROWS
-    )
+    types_values = ", ".join(f"('{n}', {tid}, {ml})" for n, tid, ml in _TYPES_ROWS)
     return {
         "sys_schemas": f"SELECT name, schema_id, principal_id FROM {s}.schemas",
         "sys_objects": (
@@ -243,8 +241,18 @@ def column_row(object_id: int, column_id: int, col: ColumnDef) -> tuple[Any, ...
     octet = None
     if is_char and t.length is not None:
         octet = -1 if t.length == -1 else (t.length * 2 if t.name.startswith("n") else t.length)
-    numeric = t.name in ("tinyint", "smallint", "int", "bigint", "decimal", "numeric",
-                         "money", "smallmoney", "real", "float")
+    numeric = t.name in (
+        "tinyint",
+        "smallint",
+        "int",
+        "bigint",
+        "decimal",
+        "numeric",
+        "money",
+        "smallmoney",
+        "real",
+        "float",
+    )
     dt_precision = None
     if t.name in ("time", "datetime2", "datetimeoffset"):
         dt_precision = t.scale
@@ -254,11 +262,21 @@ def column_row(object_id: int, column_id: int, col: ColumnDef) -> tuple[Any, ...
         dt_precision = 0
     seed, inc = col.identity if col.identity else (None, None)
     return (
-        object_id, column_id, col.name, t.name, sqltypes.SYSTEM_TYPE_IDS[t.name],
-        sqltypes.max_length(t), sqltypes.numeric_precision(t), sqltypes.numeric_scale(t),
-        col.nullable, col.identity is not None, seed, inc,
+        object_id,
+        column_id,
+        col.name,
+        t.name,
+        sqltypes.SYSTEM_TYPE_IDS[t.name],
+        sqltypes.max_length(t),
+        sqltypes.numeric_precision(t),
+        sqltypes.numeric_scale(t),
+        col.nullable,
+        col.identity is not None,
+        seed,
+        inc,
         f"({col.default})" if col.default is not None else None,
-        char_len, octet,
+        char_len,
+        octet,
         sqltypes.numeric_precision(t) if numeric else None,
         (2 if t.name in ("real", "float") else 10) if numeric else None,
         None if not numeric or t.name in ("real", "float") else sqltypes.numeric_scale(t),
@@ -289,7 +307,8 @@ def object_rows(catalog: DatabaseCatalog, table: TableDef) -> dict[str, list[tup
                 kind = "PK" if ix.primary_key else "UQ"
                 desc = "PRIMARY_KEY_CONSTRAINT" if ix.primary_key else "UNIQUE_CONSTRAINT"
                 objects.append(
-                    (ix.constraint_id, ix.name, schema_id, table.object_id, kind, desc, now, now))
+                    (ix.constraint_id, ix.name, schema_id, table.object_id, kind, desc, now, now)
+                )
     rows: dict[str, list[tuple[Any, ...]]] = {
         "objects": objects,
         "columns": [column_row(table.object_id, i + 1, c) for i, c in enumerate(table.columns)],
@@ -302,8 +321,12 @@ def object_rows(catalog: DatabaseCatalog, table: TableDef) -> dict[str, list[tup
 
 
 _ARROW_TYPES = {
-    "INTEGER": pa.int32(), "VARCHAR": pa.string(), "BOOLEAN": pa.bool_(),
-    "BIGINT": pa.int64(), "SMALLINT": pa.int16(), "TIMESTAMP": pa.timestamp("us"),
+    "INTEGER": pa.int32(),
+    "VARCHAR": pa.string(),
+    "BOOLEAN": pa.bool_(),
+    "BIGINT": pa.int64(),
+    "SMALLINT": pa.int16(),
+    "TIMESTAMP": pa.timestamp("us"),
 }
 
 
@@ -314,9 +337,10 @@ def arrow_rows(name: str, rows: list[tuple[Any, ...]]) -> pa.Table:
         col, duck = part.split(" ", 1)
         fields.append(pa.field(col, _ARROW_TYPES[duck]))
     schema = pa.schema(fields)
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in fields]
-    return pa.table([pa.array(list(c), f.type) for c, f in zip(columns, fields, strict=True)],
-                    schema=schema)
+    columns: list[list[Any]] = [[row[i] for row in rows] for i in range(len(fields))]
+    return pa.table(
+        [pa.array(c, f.type) for c, f in zip(columns, fields, strict=True)], schema=schema
+    )
 
 
 def insert_statements(db: str, rows: dict[str, list[tuple[Any, ...]]]) -> list[str]:
@@ -324,15 +348,20 @@ def insert_statements(db: str, rows: dict[str, list[tuple[Any, ...]]]) -> list[s
     out = []
     for name, values in rows.items():
         for start in range(0, len(values), 500):
-            chunk = values[start:start + 500]
+            chunk = values[start : start + 500]
             out.append(f'INSERT INTO "{db}"."__sys".{name} VALUES {_values(chunk)}')
     return out
 
 
 def index_row(object_id: int, ix: IndexDef) -> tuple[Any, ...]:
     return (
-        object_id, ix.name, ix.index_id, 1 if ix.clustered else 2,
-        "CLUSTERED" if ix.clustered else "NONCLUSTERED", ix.unique, ix.primary_key,
+        object_id,
+        ix.name,
+        ix.index_id,
+        1 if ix.clustered else 2,
+        "CLUSTERED" if ix.clustered else "NONCLUSTERED",
+        ix.unique,
+        ix.primary_key,
         ix.unique_constraint,
     )
 
@@ -359,8 +388,7 @@ def insert_index_statements(db: str, table: TableDef, ix: IndexDef) -> list[str]
 def delete_object_statements(db: str, object_id: int) -> list[str]:
     s = f'"{db}"."__sys"'
     return [
-        f"DELETE FROM {s}.objects WHERE object_id = {object_id} "
-        f"OR parent_object_id = {object_id}",
+        f"DELETE FROM {s}.objects WHERE object_id = {object_id} OR parent_object_id = {object_id}",
         f"DELETE FROM {s}.columns WHERE object_id = {object_id}",
         f"DELETE FROM {s}.indexes WHERE object_id = {object_id}",
         f"DELETE FROM {s}.index_columns WHERE object_id = {object_id}",

@@ -5,14 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlglot.dialects.tsql import TSQL
-from sqlglot.tokens import Token, TokenType
+from sqlglot.tokenizer_core import Token, TokenType
 
 from mssql_emulator.engine import errors, sqltypes
 from mssql_emulator.engine.catalog import ColumnDef
 
 _COLUMN_STOP = {
-    "NOT", "NULL", "CONSTRAINT", "PRIMARY", "UNIQUE", "IDENTITY", "CHECK", "REFERENCES",
-    "COLLATE", "DEFAULT", "ROWGUIDCOL", "SPARSE", "FOREIGN",
+    "NOT",
+    "NULL",
+    "CONSTRAINT",
+    "PRIMARY",
+    "UNIQUE",
+    "IDENTITY",
+    "CHECK",
+    "REFERENCES",
+    "COLLATE",
+    "DEFAULT",
+    "ROWGUIDCOL",
+    "SPARSE",
+    "FOREIGN",
 }
 
 
@@ -67,7 +78,7 @@ def _paren_group(tokens: list[Token], start: int) -> tuple[list[Token], int]:
         elif tokens[i].token_type == TokenType.R_PAREN:
             depth -= 1
             if depth == 0:
-                return tokens[start + 1:i], i + 1
+                return tokens[start + 1 : i], i + 1
     raise errors.syntax_error(tokens[-1].text)
 
 
@@ -210,12 +221,15 @@ def _column(item: list[Token], spec: TableSpec, text: str) -> ColumnDef:
                 elif depth == 0 and j > i + 1 and _word(tok) in _COLUMN_STOP:
                     break
                 j += 1
-            col.default = text[item[i + 1].start:item[j - 1].end + 1].strip()
+            col.default = text[item[i + 1].start : item[j - 1].end + 1].strip()
             i = j
         elif word in ("CHECK", "REFERENCES"):
             i += 1
-            while i < len(item) and item[i].token_type != TokenType.L_PAREN and \
-                    _word(item[i]) not in _COLUMN_STOP:
+            while (
+                i < len(item)
+                and item[i].token_type != TokenType.L_PAREN
+                and _word(item[i]) not in _COLUMN_STOP
+            ):
                 i += 1
             if i < len(item) and item[i].token_type == TokenType.L_PAREN:
                 _, i = _paren_group(item, i)
@@ -224,8 +238,9 @@ def _column(item: list[Token], spec: TableSpec, text: str) -> ColumnDef:
         else:
             i += 1
     primary = any(k.primary and k.columns == [(name, False)] for k in spec.keys)
-    col.nullable = explicit_null if explicit_null is not None else not (
-        primary or col.identity is not None)
+    col.nullable = (
+        explicit_null if explicit_null is not None else not (primary or col.identity is not None)
+    )
     if primary:
         col.nullable = False
     return col

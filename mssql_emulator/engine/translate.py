@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlglot
 from sqlglot import exp
@@ -63,8 +63,9 @@ class Scope:
 def split_name(text: str) -> list[str]:
     """``[db].dbo."t"`` → ['db', 'dbo', 't'] (empty parts kept, e.g. ``db..t``)."""
     parts: list[str] = []
-    for match in re.finditer(r'\[((?:[^\]]|\]\])*)\]|"((?:[^"]|"")*)"|([^.\s\[\]"]+)|(?<=\.)(?=\.)',
-                             text.strip()):
+    for match in re.finditer(
+        r'\[((?:[^\]]|\]\])*)\]|"((?:[^"]|"")*)"|([^.\s\[\]"]+)|(?<=\.)(?=\.)', text.strip()
+    ):
         if match.group(1) is not None:
             parts.append(match.group(1).replace("]]", "]"))
         elif match.group(2) is not None:
@@ -85,7 +86,7 @@ def parse_tsql(text: str) -> exp.Expression:
         raise errors.syntax_error(near) from exc
     if parsed is None:
         raise errors.syntax_error(text[:20])
-    return parsed
+    return cast(exp.Expression, parsed)
 
 
 def prepare(text: str, scope: Scope) -> str:
@@ -110,7 +111,7 @@ def _literal(value: Any) -> exp.Expression:
 
 
 def duck_expression(sql: str) -> exp.Expression:
-    return sqlglot.parse_one(sql, read="duckdb")
+    return cast(exp.Expression, sqlglot.parse_one(sql, read="duckdb"))
 
 
 def tsql_type(dt: exp.DataType, *, in_cast: bool = False) -> SqlType:
@@ -135,8 +136,9 @@ def _post_order(
             if new is not value:
                 node.set(key, new)
         elif isinstance(value, list):
-            node.set(key, [_post_order(v, fn) if isinstance(v, exp.Expression) else v
-                           for v in value])
+            node.set(
+                key, [_post_order(v, fn) if isinstance(v, exp.Expression) else v for v in value]
+            )
     return fn(node)
 
 
@@ -174,8 +176,11 @@ class Translator:
         return _post_order(node, self._rewrite)
 
     def _register_alias(self, node: exp.Table) -> None:
-        if not isinstance(node.this, exp.Identifier) or node.db.lower() in (
-                "sys", "information_schema") or node.name.lower() in self.ctes:
+        if (
+            not isinstance(node.this, exp.Identifier)
+            or node.db.lower() in ("sys", "information_schema")
+            or node.name.lower() in self.ctes
+        ):
             return
         parts = [p for p in (node.catalog, node.db, node.name) if p]
         try:
@@ -194,7 +199,8 @@ class Translator:
         if isinstance(node, exp.Convert):
             return self._cast(node.expression, node.this, node)
         if isinstance(node, exp.Add) and (
-            self.guess_src(node.left) == "VARCHAR" or self.guess_src(node.right) == "VARCHAR"
+            self.guess_src(cast(exp.Expression, node.left)) == "VARCHAR"
+            or self.guess_src(cast(exp.Expression, node.right)) == "VARCHAR"
         ):
             return exp.DPipe(this=node.left, expression=node.right)
         if isinstance(node, exp.Div):
@@ -207,15 +213,19 @@ class Translator:
             # T-SQL names the column ``value``; DuckDB's range() calls it ``range``.
             series = node.this
             step = series.args.get("step")
-            body = duck_expression(
-                "SELECT range AS value FROM range(__a__, __b__ + 1, __c__)")
-            args = {"__a__": series.args["start"], "__b__": series.args["end"],
-                    "__c__": step if step is not None else exp.Literal.number(1)}
+            body = duck_expression("SELECT range AS value FROM range(__a__, __b__ + 1, __c__)")
+            args = {
+                "__a__": series.args["start"],
+                "__b__": series.args["end"],
+                "__c__": step if step is not None else exp.Literal.number(1),
+            }
             for col in list(body.find_all(exp.Column)):
                 if col.name in args:
                     col.replace(args[col.name].copy())
-            return exp.Subquery(this=body, alias=exp.TableAlias(
-                this=exp.to_identifier(node.alias or "generate_series")))
+            return exp.Subquery(
+                this=body,
+                alias=exp.TableAlias(this=exp.to_identifier(node.alias or "generate_series")),
+            )
         if not isinstance(node.this, exp.Identifier):
             return node
         name = node.name
@@ -227,30 +237,33 @@ class Translator:
             parts = split_name(target)
             database, catalog, table = self.resolve_table(parts, target)
             version_sql = self.sql(parse_tsql(f"SELECT {version}").expressions[0])
-            body = self.scope.changetable(table, catalog, version_sql)
+            changes = self.scope.changetable(table, catalog, version_sql)
             alias = node.alias or "CT"
-            return exp.Subquery(this=duck_expression(body), alias=exp.TableAlias(
-                this=exp.to_identifier(alias)))
+            return exp.Subquery(
+                this=duck_expression(changes), alias=exp.TableAlias(this=exp.to_identifier(alias))
+            )
         database_part = node.catalog
         view = system_tables.catalog_view(schema, name) if schema else None
         alias = node.alias or name
         if schema.lower() == "sys" and name.lower() in ("dm_exec_sessions", "databases"):
-            body = self.scope.sessions_sql() if name.lower() == "dm_exec_sessions" \
+            dynamic = (
+                self.scope.sessions_sql()
+                if name.lower() == "dm_exec_sessions"
                 else self.scope.databases_sql()
-            return exp.Subquery(this=duck_expression(body), alias=exp.TableAlias(
-                this=exp.to_identifier(alias)))
+            )
+            return exp.Subquery(
+                this=duck_expression(dynamic), alias=exp.TableAlias(this=exp.to_identifier(alias))
+            )
         if view is not None:
-            database = self.scope.resolve_db(database_part) if database_part \
-                else self.scope.database
-            if database is None:
+            view_db = self.scope.resolve_db(database_part) if database_part else self.scope.database
+            if view_db is None:
                 raise errors.invalid_object(node.sql("tsql"))
             return exp.Table(
                 this=exp.to_identifier(view, quoted=True),
                 db=exp.to_identifier("__sys", quoted=True),
-                catalog=exp.to_identifier(database, quoted=True),
+                catalog=exp.to_identifier(view_db, quoted=True),
                 alias=exp.TableAlias(this=exp.to_identifier(alias)),
             )
-        parts = [p for p in (database_part, schema, name)]
         shown = ".".join(p for p in (database_part, schema, name) if p)
         if database_part or schema:
             parts = [database_part, schema, name] if database_part else [schema, name]
@@ -284,8 +297,9 @@ class Translator:
             if node.is_string:
                 return "VARCHAR"
             return "DECIMAL" if "." in node.name else "INTEGER"
-        if isinstance(node, exp.Placeholder) or isinstance(node, exp.Parameter) \
-                and not isinstance(node.this, exp.Parameter):
+        if isinstance(node, exp.Placeholder) or (
+            isinstance(node, exp.Parameter) and not isinstance(node.this, exp.Parameter)
+        ):
             key = node.name.lower()
             declared = self.scope.variable_types.get(key)
             if declared is not None:
@@ -354,16 +368,20 @@ class Translator:
         if not parts or parts[-1].startswith("#"):
             return None
         try:
-            _, catalog, table = self.resolve_table(parts, name)
-        except Exception:
+            table = self.resolve_table(parts, name)[2]
+        except SqlError:
             return None
-        if kind and kind.strip().upper() not in (table.kind, "") and not (
-            kind.strip().upper() in ("U", "V") and kind.strip().upper() == table.kind):
+        if (
+            kind
+            and kind.strip().upper() not in (table.kind, "")
+            and not (kind.strip().upper() in ("U", "V") and kind.strip().upper() == table.kind)
+        ):
             return None
         return table.object_id
 
-    def _builtin(self, name: str, args: list[exp.Expression], node: exp.Expression
-                 ) -> exp.Expression:
+    def _builtin(
+        self, name: str, args: list[exp.Expression], node: exp.Expression
+    ) -> exp.Expression:
         scope = self.scope
         catalog = scope.catalogs(scope.database)
         meta = f'"{scope.database}"."__sys"'
@@ -382,7 +400,8 @@ class Translator:
             return _literal(cat.database_id if cat else None)
         if name in ("SCOPE_IDENTITY", "IDENT_CURRENT"):
             return duck_expression(
-                f"CAST({scope.globals.get('identity') or 'NULL'} AS DECIMAL(38,0))")
+                f"CAST({scope.globals.get('identity') or 'NULL'} AS DECIMAL(38,0))"
+            )
         if name == "OBJECT_ID":
             arg = self._const_arg(args, 0)
             if isinstance(arg, str):
@@ -390,14 +409,22 @@ class Translator:
                 return _literal(self.object_id(arg, kind if isinstance(kind, str) else None))
             return exp.Null()
         if name == "OBJECT_NAME":
-            return duck_expression(f"(SELECT name FROM {meta}.objects WHERE object_id = __arg0__)"
-                         ).transform(lambda n: args[0].copy() if isinstance(n, exp.Column)
-                                     and n.name == "__arg0__" else n)
+            return duck_expression(
+                f"(SELECT name FROM {meta}.objects WHERE object_id = __arg0__)"
+            ).transform(
+                lambda n: (
+                    args[0].copy() if isinstance(n, exp.Column) and n.name == "__arg0__" else n
+                )
+            )
         if name == "OBJECT_SCHEMA_NAME":
-            return duck_expression(f"(SELECT s.name FROM {meta}.objects o JOIN {meta}.schemas s "
-                         "ON s.schema_id = o.schema_id WHERE o.object_id = __arg0__)"
-                         ).transform(lambda n: args[0].copy() if isinstance(n, exp.Column)
-                                     and n.name == "__arg0__" else n)
+            return duck_expression(
+                f"(SELECT s.name FROM {meta}.objects o JOIN {meta}.schemas s "
+                "ON s.schema_id = o.schema_id WHERE o.object_id = __arg0__)"
+            ).transform(
+                lambda n: (
+                    args[0].copy() if isinstance(n, exp.Column) and n.name == "__arg0__" else n
+                )
+            )
         if name == "SCHEMA_NAME":
             if not args:
                 return _literal("dbo")
@@ -412,18 +439,23 @@ class Translator:
                 return exp.Null()
             return _literal(catalog.ct_version)
         if name == "CHANGE_TRACKING_MIN_VALID_VERSION":
-            return duck_expression(f"(SELECT min_valid_version FROM {meta}.ct_tables "
-                         "WHERE object_id = __arg0__)").transform(
-                lambda n: args[0].copy() if isinstance(n, exp.Column)
-                and n.name == "__arg0__" else n)
+            return duck_expression(
+                f"(SELECT min_valid_version FROM {meta}.ct_tables WHERE object_id = __arg0__)"
+            ).transform(
+                lambda n: (
+                    args[0].copy() if isinstance(n, exp.Column) and n.name == "__arg0__" else n
+                )
+            )
         if name in ("SYSUTCDATETIME", "GETUTCDATE"):
             fn = "CAST(timezone('UTC', now()) AS TIMESTAMP)"
             return duck_expression(fn if name == "SYSUTCDATETIME" else f"mssql_datetime({fn})")
         if name == "SYSDATETIME":
             return duck_expression("CAST(current_localtimestamp() AS TIMESTAMP)")
         if name == "SYSDATETIMEOFFSET":
-            return duck_expression("struct_pack(utc := CAST(timezone('UTC', now()) AS TIMESTAMP), "
-                         "\"offset\" := CAST(0 AS SMALLINT))")
+            return duck_expression(
+                "struct_pack(utc := CAST(timezone('UTC', now()) AS TIMESTAMP), "
+                '"offset" := CAST(0 AS SMALLINT))'
+            )
         if name in ("USER_NAME", "SUSER_NAME", "SUSER_SNAME", "ORIGINAL_LOGIN", "SESSION_USER"):
             return _literal("dbo" if name == "USER_NAME" else scope.user)
         if name == "HOST_NAME":
@@ -432,8 +464,10 @@ class Translator:
             return _literal("")
         if name == "DATALENGTH":
             return duck_expression("octet_length(CAST(__arg0__ AS BLOB))").transform(
-                lambda n: args[0].copy() if isinstance(n, exp.Column)
-                and n.name == "__arg0__" else n)
+                lambda n: (
+                    args[0].copy() if isinstance(n, exp.Column) and n.name == "__arg0__" else n
+                )
+            )
         if name == "ISJSON":
             return node
         return node

@@ -10,7 +10,9 @@ from mssql_emulator.engine import DuckDBSession
 
 @pytest.fixture
 def shop(session: DuckDBSession) -> DuckDBSession:
-    run(session, """
+    run(
+        session,
+        """
         CREATE SCHEMA sales
         CREATE TABLE sales.orders (
             order_id BIGINT IDENTITY(100, 5) NOT NULL,
@@ -26,31 +28,42 @@ def shop(session: DuckDBSession) -> DuckDBSession:
                                 PRIMARY KEY NONCLUSTERED (x, y))
         CREATE VIEW dbo.order_names AS SELECT customer FROM sales.orders
         CREATE INDEX ix_customer ON sales.orders (customer DESC)
-        INSERT INTO sales.orders (customer, placed) VALUES (N'a', '2024-01-01'), (N'b', '2024-01-02')
-    """)
+        INSERT INTO sales.orders (customer, placed)
+            VALUES (N'a', '2024-01-01'), (N'b', '2024-01-02')
+    """,
+    )
     return session
 
 
 def test_information_schema_tables_and_schemata(shop: DuckDBSession) -> None:
-    _, rows = query(shop, "SELECT TABLE_CATALOG, TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE "
-                          "FROM INFORMATION_SCHEMA.TABLES ORDER BY TABLE_NAME")
+    _, rows = query(
+        shop,
+        "SELECT TABLE_CATALOG, TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE "
+        "FROM INFORMATION_SCHEMA.TABLES ORDER BY TABLE_NAME",
+    )
     assert rows == [
         ("testdb", "dbo", "heap", "BASE TABLE"),
         ("testdb", "dbo", "keyed", "BASE TABLE"),
         ("testdb", "dbo", "order_names", "VIEW"),
         ("testdb", "sales", "orders", "BASE TABLE"),
     ]
-    _, rows = query(shop, "SELECT SCHEMA_NAME FROM INFORMATION_SCHEMA.SCHEMATA "
-                          "WHERE SCHEMA_NAME IN ('dbo', 'sales') ORDER BY 1")
+    _, rows = query(
+        shop,
+        "SELECT SCHEMA_NAME FROM INFORMATION_SCHEMA.SCHEMATA "
+        "WHERE SCHEMA_NAME IN ('dbo', 'sales') ORDER BY 1",
+    )
     assert rows == [("dbo",), ("sales",)]
 
 
 def test_information_schema_columns(shop: DuckDBSession) -> None:
-    _, rows = query(shop, """
+    _, rows = query(
+        shop,
+        """
         SELECT COLUMN_NAME, ORDINAL_POSITION, IS_NULLABLE, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH,
                NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, COLUMN_DEFAULT
         FROM INFORMATION_SCHEMA.COLUMNS
-        WHERE TABLE_SCHEMA = 'sales' AND TABLE_NAME = 'orders' ORDER BY ORDINAL_POSITION""")
+        WHERE TABLE_SCHEMA = 'sales' AND TABLE_NAME = 'orders' ORDER BY ORDINAL_POSITION""",
+    )
     assert rows == [
         ("order_id", 1, "NO", "bigint", None, 19, 0, None, None),
         ("customer", 2, "NO", "nvarchar", 80, None, None, None, None),
@@ -59,38 +72,58 @@ def test_information_schema_columns(shop: DuckDBSession) -> None:
         ("note", 5, "YES", "varchar", -1, None, None, None, None),
         ("flag", 6, "YES", "bit", None, None, None, None, None),
     ]
-    _, rows = query(shop, "SELECT COLUMN_NAME, NUMERIC_PRECISION, DATETIME_PRECISION "
-                          "FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = 'heap' "
-                          "ORDER BY ORDINAL_POSITION")
-    assert rows == [("a", 10, None), ("b", 53, None), ("c", None, 4), ("d", None, 2),
-                    ("e", None, None)]
+    _, rows = query(
+        shop,
+        "SELECT COLUMN_NAME, NUMERIC_PRECISION, DATETIME_PRECISION "
+        "FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = 'heap' "
+        "ORDER BY ORDINAL_POSITION",
+    )
+    assert rows == [
+        ("a", 10, None),
+        ("b", 53, None),
+        ("c", None, 4),
+        ("d", None, 2),
+        ("e", None, None),
+    ]
 
 
 def test_constraints_and_key_columns(shop: DuckDBSession) -> None:
-    _, rows = query(shop, """
+    _, rows = query(
+        shop,
+        """
         SELECT tc.TABLE_NAME, tc.CONSTRAINT_TYPE, kcu.COLUMN_NAME, kcu.ORDINAL_POSITION
         FROM INFORMATION_SCHEMA.TABLE_CONSTRAINTS tc
         JOIN INFORMATION_SCHEMA.KEY_COLUMN_USAGE kcu
           ON kcu.CONSTRAINT_NAME = tc.CONSTRAINT_NAME AND kcu.TABLE_NAME = tc.TABLE_NAME
-        ORDER BY tc.TABLE_NAME, tc.CONSTRAINT_TYPE, kcu.ORDINAL_POSITION""")
+        ORDER BY tc.TABLE_NAME, tc.CONSTRAINT_TYPE, kcu.ORDINAL_POSITION""",
+    )
     assert rows == [
-        ("keyed", "PRIMARY KEY", "x", 1), ("keyed", "PRIMARY KEY", "y", 2),
-        ("keyed", "UNIQUE", "y", 1), ("orders", "PRIMARY KEY", "order_id", 1),
+        ("keyed", "PRIMARY KEY", "x", 1),
+        ("keyed", "PRIMARY KEY", "y", 2),
+        ("keyed", "UNIQUE", "y", 1),
+        ("orders", "PRIMARY KEY", "order_id", 1),
     ]
 
 
 def test_information_schema_views(shop: DuckDBSession) -> None:
     _, rows = query(shop, "SELECT TABLE_NAME, VIEW_DEFINITION FROM INFORMATION_SCHEMA.VIEWS")
-    assert rows == [("order_names",
-                     "CREATE VIEW dbo.order_names AS SELECT customer FROM sales.orders")]
+    assert rows == [
+        ("order_names", "CREATE VIEW dbo.order_names AS SELECT customer FROM sales.orders")
+    ]
 
 
 def test_sys_tables_schemas_objects(shop: DuckDBSession) -> None:
-    _, rows = query(shop, """
+    _, rows = query(
+        shop,
+        """
         SELECT s.name, t.name, t.type, t.is_ms_shipped FROM sys.tables t
-        JOIN sys.schemas s ON s.schema_id = t.schema_id ORDER BY t.name""")
-    assert rows == [("dbo", "heap", "U", False), ("dbo", "keyed", "U", False),
-                    ("sales", "orders", "U", False)]
+        JOIN sys.schemas s ON s.schema_id = t.schema_id ORDER BY t.name""",
+    )
+    assert rows == [
+        ("dbo", "heap", "U", False),
+        ("dbo", "keyed", "U", False),
+        ("sales", "orders", "U", False),
+    ]
     oid = scalar(shop, "SELECT OBJECT_ID('sales.orders')")
     assert scalar(shop, f"SELECT name FROM sys.objects WHERE object_id = {oid}") == "orders"
     _, rows = query(shop, f"SELECT type FROM sys.objects WHERE parent_object_id = {oid}")
@@ -99,10 +132,13 @@ def test_sys_tables_schemas_objects(shop: DuckDBSession) -> None:
 
 
 def test_sys_columns_and_types(shop: DuckDBSession) -> None:
-    _, rows = query(shop, """
+    _, rows = query(
+        shop,
+        """
         SELECT c.name, ty.name, c.max_length, c.precision, c.scale, c.is_nullable, c.is_identity
         FROM sys.columns c JOIN sys.types ty ON ty.user_type_id = c.user_type_id
-        WHERE c.object_id = OBJECT_ID('sales.orders') ORDER BY c.column_id""")
+        WHERE c.object_id = OBJECT_ID('sales.orders') ORDER BY c.column_id""",
+    )
     assert rows == [
         ("order_id", "bigint", 8, 19, 0, False, True),
         ("customer", "nvarchar", 160, 0, 0, False, False),
@@ -114,19 +150,25 @@ def test_sys_columns_and_types(shop: DuckDBSession) -> None:
 
 
 def test_sys_indexes_and_index_columns(shop: DuckDBSession) -> None:
-    _, rows = query(shop, """
+    _, rows = query(
+        shop,
+        """
         SELECT i.name, i.index_id, i.type_desc, i.is_primary_key, i.is_unique, c.name,
                ic.key_ordinal, ic.is_descending_key
         FROM sys.indexes i
         JOIN sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id
         JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
-        WHERE i.object_id = OBJECT_ID('sales.orders') ORDER BY i.index_id""")
+        WHERE i.object_id = OBJECT_ID('sales.orders') ORDER BY i.index_id""",
+    )
     assert rows == [
         ("PK_orders", 1, "CLUSTERED", True, True, "order_id", 1, False),
         ("ix_customer", 2, "NONCLUSTERED", False, False, "customer", 1, True),
     ]
-    _, rows = query(shop, "SELECT index_id, type_desc FROM sys.indexes "
-                          "WHERE object_id = OBJECT_ID('dbo.keyed') ORDER BY index_id")
+    _, rows = query(
+        shop,
+        "SELECT index_id, type_desc FROM sys.indexes "
+        "WHERE object_id = OBJECT_ID('dbo.keyed') ORDER BY index_id",
+    )
     assert rows == [(0, "HEAP"), (2, "NONCLUSTERED"), (3, "NONCLUSTERED")]
 
 
@@ -134,12 +176,21 @@ def test_identity_columns_and_row_counts(shop: DuckDBSession) -> None:
     _, rows = query(shop, "SELECT name, seed_value, increment_value FROM sys.identity_columns")
     assert rows == [("order_id", 100, 5)]
     assert scalar(shop, "SELECT MAX(order_id) FROM sales.orders") == 105
-    total = scalar(shop, """
+    total = scalar(
+        shop,
+        """
         SELECT SUM(p.rows) FROM sys.partitions p
-        WHERE p.object_id = OBJECT_ID('sales.orders') AND p.index_id IN (0, 1)""")
+        WHERE p.object_id = OBJECT_ID('sales.orders') AND p.index_id IN (0, 1)""",
+    )
     assert total == 2
-    assert scalar(shop, "SELECT SUM(row_count) FROM sys.dm_db_partition_stats "
-                        "WHERE object_id = OBJECT_ID('sales.orders') AND index_id < 2") == 2
+    assert (
+        scalar(
+            shop,
+            "SELECT SUM(row_count) FROM sys.dm_db_partition_stats "
+            "WHERE object_id = OBJECT_ID('sales.orders') AND index_id < 2",
+        )
+        == 2
+    )
 
 
 def test_catalog_in_other_database_by_three_part_name(shop: DuckDBSession) -> None:
@@ -150,17 +201,32 @@ def test_catalog_in_other_database_by_three_part_name(shop: DuckDBSession) -> No
 
 def test_drop_table_removes_catalog_rows(shop: DuckDBSession) -> None:
     run(shop, "DROP TABLE dbo.heap")
-    assert scalar(shop, "SELECT COUNT(*) FROM sys.columns WHERE object_id NOT IN "
-                        "(SELECT object_id FROM sys.objects)") == 0
-    assert scalar(shop, "SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLES "
-                        "WHERE TABLE_NAME = 'heap'") == 0
+    assert (
+        scalar(
+            shop,
+            "SELECT COUNT(*) FROM sys.columns WHERE object_id NOT IN "
+            "(SELECT object_id FROM sys.objects)",
+        )
+        == 0
+    )
+    assert (
+        scalar(shop, "SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = 'heap'")
+        == 0
+    )
 
 
 def test_many_tables_listed_by_one_query(session: DuckDBSession) -> None:
-    run(session, "\n".join(f"CREATE TABLE dbo.many_{i} (id INT PRIMARY KEY, v NVARCHAR(10))"
-                           for i in range(500)))
-    _, rows = query(session, "SELECT t.name FROM sys.tables t JOIN sys.schemas s "
-                             "ON s.schema_id = t.schema_id WHERE s.name = 'dbo'")
+    run(
+        session,
+        "\n".join(
+            f"CREATE TABLE dbo.many_{i} (id INT PRIMARY KEY, v NVARCHAR(10))" for i in range(500)
+        ),
+    )
+    _, rows = query(
+        session,
+        "SELECT t.name FROM sys.tables t JOIN sys.schemas s "
+        "ON s.schema_id = t.schema_id WHERE s.name = 'dbo'",
+    )
     assert len(rows) == 500
     assert scalar(session, "SELECT COUNT(*) FROM INFORMATION_SCHEMA.COLUMNS") == 1000
 

@@ -11,8 +11,10 @@ from mssql_emulator.engine import DuckDBSession
 
 @pytest.fixture
 def keyed(session: DuckDBSession) -> DuckDBSession:
-    run(session, "CREATE TABLE dbo.t (id INT NOT NULL PRIMARY KEY, name VARCHAR(10) NOT NULL, "
-                 "n INT NULL)")
+    run(
+        session,
+        "CREATE TABLE dbo.t (id INT NOT NULL PRIMARY KEY, name VARCHAR(10) NOT NULL, n INT NULL)",
+    )
     run(session, "INSERT INTO t VALUES (1, 'a', 5)")
     return session
 
@@ -23,20 +25,32 @@ def _error(session: DuckDBSession, sql: str) -> SqlError:
     return err.value
 
 
-@pytest.mark.parametrize(("sql", "number", "severity", "message"), [
-    ("SELECT * FROM t WHERE", 102, 15, "Incorrect syntax near 'WHERE'."),
-    ("SELECT nope FROM t", 207, 16, "Invalid column name 'nope'."),
-    ("SELECT * FROM dbo.missing", 208, 16, "Invalid object name 'dbo.missing'."),
-    ("SELECT CAST('x' AS INT)", 245, 16,
-     "Conversion failed when converting the varchar value 'x' to data type int."),
-    ("INSERT INTO t (id, name) VALUES (2, NULL)", 515, 16,
-     "Cannot insert the value NULL into column 'name', table 'testdb.dbo.t'; column does not "
-     "allow nulls. INSERT fails."),
-    ("SELECT 1 / 0", 8134, 16, "Divide by zero error encountered."),
-    ("SELECT n / 0 FROM t", 8134, 16, "Divide by zero error encountered."),
-])
-def test_error_numbers_and_messages(keyed: DuckDBSession, sql: str, number: int,
-                                    severity: int, message: str) -> None:
+@pytest.mark.parametrize(
+    ("sql", "number", "severity", "message"),
+    [
+        ("SELECT * FROM t WHERE", 102, 15, "Incorrect syntax near 'WHERE'."),
+        ("SELECT nope FROM t", 207, 16, "Invalid column name 'nope'."),
+        ("SELECT * FROM dbo.missing", 208, 16, "Invalid object name 'dbo.missing'."),
+        (
+            "SELECT CAST('x' AS INT)",
+            245,
+            16,
+            "Conversion failed when converting the varchar value 'x' to data type int.",
+        ),
+        (
+            "INSERT INTO t (id, name) VALUES (2, NULL)",
+            515,
+            16,
+            "Cannot insert the value NULL into column 'name', table 'testdb.dbo.t'; "
+            "column does not allow nulls. INSERT fails.",
+        ),
+        ("SELECT 1 / 0", 8134, 16, "Divide by zero error encountered."),
+        ("SELECT n / 0 FROM t", 8134, 16, "Divide by zero error encountered."),
+    ],
+)
+def test_error_numbers_and_messages(
+    keyed: DuckDBSession, sql: str, number: int, severity: int, message: str
+) -> None:
     error = _error(keyed, sql)
     assert (error.number, error.severity, error.message) == (number, severity, message)
     assert scalar(keyed, "SELECT COUNT(*) FROM t") == 1
@@ -48,15 +62,18 @@ def test_duplicate_primary_key_is_2627(keyed: DuckDBSession) -> None:
     assert error.severity == 14
     assert error.message.startswith("Violation of PRIMARY KEY constraint 'PK__t__")
     assert error.message.endswith(
-        "'. Cannot insert duplicate key in object 'dbo.t'. The duplicate key value is (1).")
+        "'. Cannot insert duplicate key in object 'dbo.t'. The duplicate key value is (1)."
+    )
 
 
 def test_named_primary_key_and_composite_value(session: DuckDBSession) -> None:
     run(session, "CREATE TABLE c (a INT, b VARCHAR(5), CONSTRAINT PK_c PRIMARY KEY (a, b))")
     run(session, "INSERT INTO c VALUES (1, 'x')")
     error = _error(session, "INSERT INTO c VALUES (1, 'x')")
-    assert error.message == ("Violation of PRIMARY KEY constraint 'PK_c'. Cannot insert "
-                             "duplicate key in object 'dbo.c'. The duplicate key value is (1, x).")
+    assert error.message == (
+        "Violation of PRIMARY KEY constraint 'PK_c'. Cannot insert "
+        "duplicate key in object 'dbo.c'. The duplicate key value is (1, x)."
+    )
 
 
 def test_update_null_into_not_null_says_update(keyed: DuckDBSession) -> None:

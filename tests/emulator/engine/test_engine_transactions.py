@@ -24,7 +24,8 @@ def pair(session_factory: Factory) -> tuple[DuckDBSession, DuckDBSession]:
 
 
 def test_uncommitted_changes_are_invisible_to_other_sessions(
-        pair: tuple[DuckDBSession, DuckDBSession]) -> None:
+    pair: tuple[DuckDBSession, DuckDBSession],
+) -> None:
     a, b = pair
     run(a, "BEGIN TRAN")
     assert a.in_transaction and scalar(a, "SELECT @@TRANCOUNT") == 1
@@ -71,8 +72,12 @@ def test_ddl_rolled_back_leaves_catalog_clean(session: DuckDBSession) -> None:
     with pytest.raises(SqlError) as err:
         run(session, "SELECT * FROM temp_t")
     assert err.value.number == 208
-    assert scalar(session, "SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLES "
-                           "WHERE TABLE_NAME = 'temp_t'") == 0
+    assert (
+        scalar(
+            session, "SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = 'temp_t'"
+        )
+        == 0
+    )
 
 
 def test_sessions_run_concurrently_in_threads(session_factory: Factory) -> None:
@@ -86,7 +91,7 @@ def test_sessions_run_concurrently_in_threads(session_factory: Factory) -> None:
             for n in range(20):
                 run(s, f"INSERT INTO hits VALUES ({worker}, {n})")
                 scalar(s, "SELECT COUNT(*) FROM hits")
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
@@ -103,8 +108,11 @@ def test_cancel_interrupts_a_running_query(session: DuckDBSession) -> None:
     timer.start()
     started = time.monotonic()
     with pytest.raises(SqlError):
-        run(session, "SELECT COUNT(*) FROM GENERATE_SERIES(1, 2000000000) a "
-                     "CROSS JOIN GENERATE_SERIES(1, 100) b WHERE a.value % 7 = b.value")
+        run(
+            session,
+            "SELECT COUNT(*) FROM GENERATE_SERIES(1, 2000000000) a "
+            "CROSS JOIN GENERATE_SERIES(1, 100) b WHERE a.value % 7 = b.value",
+        )
     timer.join()
     assert time.monotonic() - started < 30
     assert scalar(session, "SELECT 1") == 1

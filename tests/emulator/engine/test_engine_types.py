@@ -21,8 +21,12 @@ CASES = [
     ("smallint", "-32768", -32768, None),
     ("int", "2147483647", 2147483647, None),
     ("bigint", "-9223372036854775808", -9223372036854775808, None),
-    ("decimal(38,10)", "1234567890123456789012345678.0123456789",
-     D("1234567890123456789012345678.0123456789"), pa.decimal128(38, 10)),
+    (
+        "decimal(38,10)",
+        "1234567890123456789012345678.0123456789",
+        D("1234567890123456789012345678.0123456789"),
+        pa.decimal128(38, 10),
+    ),
     ("numeric(5,2)", "-123.45", D("-123.45"), pa.decimal128(5, 2)),
     ("money", "922337203685477.5807", D("922337203685477.5807"), pa.decimal128(19, 4)),
     ("smallmoney", "-214748.3648", D("-214748.3648"), pa.decimal128(10, 4)),
@@ -41,24 +45,41 @@ CASES = [
     ("time(7)", "'23:59:59.123456'", dt.time(23, 59, 59, 123456), pa.time64("us")),
     ("time(0)", "'12:34:56.7'", dt.time(12, 34, 57), pa.time64("us")),
     ("time(3)", "'12:34:56.12345'", dt.time(12, 34, 56, 123000), pa.time64("us")),
-    ("datetime2(7)", "'9999-12-31 23:59:59.999999'", dt.datetime(9999, 12, 31, 23, 59, 59, 999999),
-     pa.timestamp("us")),
-    ("datetime2(2)", "'2024-05-06 07:08:09.125'", dt.datetime(2024, 5, 6, 7, 8, 9, 130000),
-     pa.timestamp("us")),
+    (
+        "datetime2(7)",
+        "'9999-12-31 23:59:59.999999'",
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999999),
+        pa.timestamp("us"),
+    ),
+    (
+        "datetime2(2)",
+        "'2024-05-06 07:08:09.125'",
+        dt.datetime(2024, 5, 6, 7, 8, 9, 130000),
+        pa.timestamp("us"),
+    ),
     ("datetime", "'2024-01-01 10:00:00.001'", dt.datetime(2024, 1, 1, 10, 0, 0, 0), None),
     ("datetime", "'2024-01-01 10:00:00.002'", dt.datetime(2024, 1, 1, 10, 0, 0, 3000), None),
     ("datetime", "'2024-01-01 10:00:00.005'", dt.datetime(2024, 1, 1, 10, 0, 0, 7000), None),
     ("datetime", "'2024-01-01 23:59:59.999'", dt.datetime(2024, 1, 2, 0, 0, 0), None),
     ("smalldatetime", "'2024-01-01 10:00:29.998'", dt.datetime(2024, 1, 1, 10, 0), None),
     ("smalldatetime", "'2024-01-01 10:00:30'", dt.datetime(2024, 1, 1, 10, 1), None),
-    ("uniqueidentifier", "'6F9619FF-8B86-D011-B42D-00C04FC964FF'",
-     "6f9619ff-8b86-d011-b42d-00c04fc964ff", pa.string()),
+    (
+        "uniqueidentifier",
+        "'6F9619FF-8B86-D011-B42D-00C04FC964FF'",
+        "6f9619ff-8b86-d011-b42d-00c04fc964ff",
+        pa.string(),
+    ),
 ]
 
 
 @pytest.mark.parametrize(("type_text", "literal", "expected", "arrow_type"), CASES)
-def test_type_round_trips(session: DuckDBSession, type_text: str, literal: str, expected: object,
-                          arrow_type: pa.DataType | None) -> None:
+def test_type_round_trips(
+    session: DuckDBSession,
+    type_text: str,
+    literal: str,
+    expected: object,
+    arrow_type: pa.DataType | None,
+) -> None:
     run(session, f"CREATE TABLE t (v {type_text} NULL)")
     run(session, f"INSERT INTO t (v) VALUES ({literal}), (NULL)")
     columns, rows = query(session, "SELECT v FROM t")
@@ -74,11 +95,14 @@ def test_type_round_trips(session: DuckDBSession, type_text: str, literal: str, 
 
 def test_datetimeoffset_keeps_offset(session: DuckDBSession) -> None:
     run(session, "CREATE TABLE o (v DATETIMEOFFSET(3))")
-    run(session, "INSERT INTO o VALUES ('2024-03-01 10:00:00.1234 +05:30'), "
-                 "('2024-03-01 10:00:00 -08:00')")
+    run(
+        session,
+        "INSERT INTO o VALUES ('2024-03-01 10:00:00.1234 +05:30'), ('2024-03-01 10:00:00 -08:00')",
+    )
     table = arrow(session, "SELECT v FROM o")
     assert table.schema.field("v").type == pa.struct(
-        [("utc", pa.timestamp("us")), ("offset", pa.int16())])
+        [("utc", pa.timestamp("us")), ("offset", pa.int16())]
+    )
     assert table.column("v").to_pylist() == [
         {"utc": dt.datetime(2024, 3, 1, 4, 30, 0, 123000), "offset": 330},
         {"utc": dt.datetime(2024, 3, 1, 18, 0), "offset": -480},
@@ -86,41 +110,63 @@ def test_datetimeoffset_keeps_offset(session: DuckDBSession) -> None:
 
 
 def test_parameters_of_every_kind_round_trip(session: DuckDBSession) -> None:
-    run(session, "CREATE TABLE p (i INT, d DECIMAL(10,3), s NVARCHAR(20), b VARBINARY(4), "
-                 "dt DATETIME2(6), tm TIME(6), dto DATETIMEOFFSET(6), u UNIQUEIDENTIFIER, "
-                 "f FLOAT, bt BIT, da DATE)")
+    run(
+        session,
+        "CREATE TABLE p (i INT, d DECIMAL(10,3), s NVARCHAR(20), b VARBINARY(4), "
+        "dt DATETIME2(6), tm TIME(6), dto DATETIMEOFFSET(6), u UNIQUEIDENTIFIER, "
+        "f FLOAT, bt BIT, da DATE)",
+    )
     aware = dt.datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=dt.timezone(dt.timedelta(hours=-3)))
     uid = uuid.UUID("12345678-1234-5678-1234-567812345678")
     values = [
-        param("@P1", "int", 7), param("@P2", "decimal(10,3)", D("1.234")),
-        param("@P3", "nvarchar(20)", "日本😀"), param("@P4", "varbinary(4)", b"\x00\x01"),
+        param("@P1", "int", 7),
+        param("@P2", "decimal(10,3)", D("1.234")),
+        param("@P3", "nvarchar(20)", "日本😀"),
+        param("@P4", "varbinary(4)", b"\x00\x01"),
         param("@P5", "datetime2(6)", dt.datetime(2024, 1, 2, 3, 4, 5, 678901)),
         param("@P6", "time(6)", dt.time(1, 2, 3, 456789)),
-        param("@P7", "datetimeoffset(6)", aware), param("@P8", "uniqueidentifier", uid),
-        param("@P9", "float", 0.1), param("@P10", "bit", True),
+        param("@P7", "datetimeoffset(6)", aware),
+        param("@P8", "uniqueidentifier", uid),
+        param("@P9", "float", 0.1),
+        param("@P10", "bit", True),
         param("@P11", "date", dt.date(2000, 2, 29)),
     ]
-    run(session, "INSERT INTO p VALUES (@P1, @P2, @P3, @P4, @P5, @P6, @P7, @P8, @P9, @P10, @P11)",
-        values)
+    run(
+        session,
+        "INSERT INTO p VALUES (@P1, @P2, @P3, @P4, @P5, @P6, @P7, @P8, @P9, @P10, @P11)",
+        values,
+    )
     _, rows = query(session, "SELECT * FROM p")
-    assert rows[0][:6] == (7, D("1.234"), "日本😀", b"\x00\x01",
-                           dt.datetime(2024, 1, 2, 3, 4, 5, 678901), dt.time(1, 2, 3, 456789))
+    assert rows[0][:6] == (
+        7,
+        D("1.234"),
+        "日本😀",
+        b"\x00\x01",
+        dt.datetime(2024, 1, 2, 3, 4, 5, 678901),
+        dt.time(1, 2, 3, 456789),
+    )
     assert rows[0][6] == {"utc": dt.datetime(2024, 1, 2, 6, 4, 5, 678901), "offset": -180}
     assert uuid.UUID(rows[0][7]) == uid
     assert rows[0][8:] == (0.1, True, dt.date(2000, 2, 29))
 
 
-@pytest.mark.parametrize(("type_text", "literal"), [
-    ("varchar(3)", "'abcd'"), ("nvarchar(2)", "N'a😀'"), ("char(2)", "'abc'"),
-    ("varbinary(1)", "0x0102"),
-])
+@pytest.mark.parametrize(
+    ("type_text", "literal"),
+    [
+        ("varchar(3)", "'abcd'"),
+        ("nvarchar(2)", "N'a😀'"),
+        ("char(2)", "'abc'"),
+        ("varbinary(1)", "0x0102"),
+    ],
+)
 def test_too_long_values_raise_2628(session: DuckDBSession, type_text: str, literal: str) -> None:
     run(session, f"CREATE TABLE s (v {type_text})")
     with pytest.raises(SqlError) as err:
         run(session, f"INSERT INTO s VALUES ({literal})")
     assert err.value.number == 2628
     assert err.value.message.startswith(
-        "String or binary data would be truncated in table 'testdb.dbo.s', column 'v'.")
+        "String or binary data would be truncated in table 'testdb.dbo.s', column 'v'."
+    )
     assert scalar(session, "SELECT COUNT(*) FROM s") == 0
 
 
@@ -136,13 +182,20 @@ def test_cast_to_short_string_truncates_silently(session: DuckDBSession) -> None
     assert scalar(session, "SELECT CAST('abcdef' AS VARCHAR(3))") == "abc"
 
 
-@pytest.mark.parametrize(("type_text", "literal", "number"), [
-    ("tinyint", "256", 220), ("smallint", "40000", 220), ("int", "'12x'", 245),
-    ("decimal(4,2)", "123.45", 8115), ("datetime", "'1700-01-01'", 242),
-    ("int", "'1.5'", 245),
-])
-def test_range_and_conversion_errors(session: DuckDBSession, type_text: str, literal: str,
-                                     number: int) -> None:
+@pytest.mark.parametrize(
+    ("type_text", "literal", "number"),
+    [
+        ("tinyint", "256", 220),
+        ("smallint", "40000", 220),
+        ("int", "'12x'", 245),
+        ("decimal(4,2)", "123.45", 8115),
+        ("datetime", "'1700-01-01'", 242),
+        ("int", "'1.5'", 245),
+    ],
+)
+def test_range_and_conversion_errors(
+    session: DuckDBSession, type_text: str, literal: str, number: int
+) -> None:
     run(session, f"CREATE TABLE r (v {type_text})")
     with pytest.raises(SqlError) as err:
         run(session, f"INSERT INTO r VALUES ({literal})")

@@ -83,6 +83,39 @@ IGNORED_KEYWORDS = frozenset(
     }
 )
 
+# Keywords of other drivers or features we do not offer: always safe to name in a message.
+UNSUPPORTED_KEYWORDS = frozenset(
+    {
+        "provider",
+        "dsn",
+        "attachdbfilename",
+        "extended properties",
+        "initial file name",
+        "user instance",
+        "failover partner",
+        "failoverpartner",
+        "column encryption setting",
+        "enclave attestation url",
+        "attestation protocol",
+        "network library",
+        "network",
+        "net",
+        "current language",
+        "language",
+        "type system version",
+        "context connection",
+        "replication",
+        "asynchronous processing",
+        "async",
+        "poolblockingperiod",
+        "server spn",
+        "serverspn",
+        "ipaddresspreference",
+        "keepalive",
+        "keepaliveinterval",
+    }
+)
+
 _TRUE = frozenset({"true", "yes"})
 _FALSE = frozenset({"false", "no"})
 _ENCRYPT: dict[str, Encrypt] = {
@@ -140,10 +173,10 @@ def split_pairs(text: str) -> list[Pair]:
         eq = text.find("=", pos)
         semi = text.find(";", pos)
         if eq < 0 or (0 <= semi < eq):
-            stop = end if semi < 0 else semi
+            # The stray text is not shown: it may be the tail of a password cut at a ';'.
             raise InvalidRequest(
-                f"Connection string: expected 'keyword=value' but found "
-                f"'{_safe_fragment(text[pos:stop])}' without '='."
+                f"Connection string: part {len(pairs) + 1} has no '=' (expected "
+                "'keyword=value'); quote values that contain ';'."
             )
         written = text[pos:eq].strip()
         keyword = _SPACES.sub(" ", written).lower()
@@ -208,16 +241,25 @@ def parse_connection_string(text: str) -> ConnectionSettings:
     if "\x00" in text:
         raise InvalidRequest("Connection string must not contain a NUL character.")
     values: dict[str, str] = {}
+    previous: str | None = None
     for pair in split_pairs(text):
         if pair.keyword in IGNORED_KEYWORDS:
+            previous = None
             continue
         setting = KEYWORDS.get(pair.keyword)
+        if setting is None and previous == "password" and pair.keyword not in UNSUPPORTED_KEYWORDS:
+            # most likely the rest of a password that contains ';': never echo it
+            raise InvalidRequest(
+                "Connection string: unknown keyword right after the Password value; "
+                "if the password contains ';', quote it: Password='...'."
+            )
         if setting is None:
             raise InvalidRequest(
                 f"Connection string: unknown keyword '{_safe_fragment(pair.written)}'. "
                 "See docs/sqlserver-connector.md for the keywords supported."
             )
         values[setting] = pair.value
+        previous = setting
     return _settings_from(values)
 
 

@@ -179,7 +179,8 @@ def test_the_table_is_large_enough() -> None:
 
 # (connection string, text the 400 message must contain)
 INVALID: list[tuple[str, str]] = [
-    ("Server=db;UID=u;PWD=p;Fruit=apple", "unknown keyword 'Fruit'"),
+    ("Server=db;Fruit=apple;UID=u;PWD=p", "unknown keyword 'Fruit'"),
+    ("Server=db;UID=u;PWD=p;Fruit=apple", "right after the Password value"),
     ("Server=db;UID=u;PWD=p;Provider=SQLOLEDB", "unknown keyword 'Provider'"),
     ("Server=db;Integrated Security=True", "Windows authentication"),
     ("Server=db;Integrated Security=SSPI;", "Windows authentication"),
@@ -198,7 +199,7 @@ INVALID: list[tuple[str, str]] = [
     ("Server=db;UID=u;PWD=p;ApplicationIntent=ReadMostly", "ApplicationIntent"),
     ("Server=db;UID=u;PWD='unterminated", "never closed"),
     ("Server=db;UID=u;PWD='x' trailing", "after the quoted value"),
-    ("Server=db;UID=u;JustAWord", "without '='"),
+    ("Server=db;UID=u;JustAWord", "part 3 has no '='"),
     ("Server=db;UID=u;=value", "missing its keyword"),
     ("", "empty"),
     ("   ", "empty"),

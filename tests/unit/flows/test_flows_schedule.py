@@ -245,10 +245,11 @@ def test_windows_are_contiguous_never_overlap_never_exceed_now(
 
 
 @settings(max_examples=200, deadline=None)
-@given(schedule=schedules, offset=offsets)
+@given(schedule=schedules, offset=st.integers(min_value=-(10**7), max_value=10**7))
 def test_coalesced_window_equals_union_of_each_window(schedule: Schedule, offset: int) -> None:
     now = schedule.start + timedelta(seconds=offset)
-    each = due_windows(schedule, last_end=None, now=now, catch_up=CatchUp.EACH, limit=10**6)
+    # at most 10^7 s / 900 s windows: well under the limit, so EACH returns them all
+    each = due_windows(schedule, last_end=None, now=now, catch_up=CatchUp.EACH, limit=10**5)
     coalesced = due_windows(schedule, last_end=None, now=now)
     if not each:
         assert coalesced == []

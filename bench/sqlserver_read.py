@@ -70,6 +70,7 @@ def wait_for(port: int, server: subprocess.Popen[bytes], timeout: float) -> None
 
 def read_raw(port: int, batch_rows: int, out: mp.Queue[tuple[int, float, int]]) -> None:
     import mssql_python
+    import pyarrow  # noqa: F401  (mssql-python imports it lazily: keep that out of the timing)
 
     connection = mssql_python.connect(
         f"Server=tcp:127.0.0.1,{port};Database={DATABASE};UID={USER};PWD={PASSWORD};Encrypt=no",

@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=1000, gt=0)
     default_page_size: int = Field(default=100, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    lake_root: str | None = Field(
+        default=None,
+        description="Where datasets live: a directory or object-store URL; default `home`/lake.",
+    )
+    lake_storage_options: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="delta-rs object-store options for `lake_root` (AWS_ENDPOINT_URL, ...).",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -117,6 +125,10 @@ class Settings(BaseSettings):
     @property
     def secret_key_file(self) -> Path:
         return self.home / "secret.keys"
+
+    @property
+    def effective_lake_root(self) -> str:
+        return self.lake_root or str(self.home / "lake")
 
 
 def describe_settings_error(exc: ValidationError) -> str:

@@ -124,7 +124,12 @@ def run_copy(
     secret_values = list(secrets)
     if window is not None:
         try:
-            replay = dataset.find_commit(**{FLOW_KEY: job.flow_id, **window_metadata(window)})
+            bounds = window_metadata(window)
+            replay = dataset.find_commit(
+                flowId=job.flow_id,
+                windowStart=bounds[WINDOW_START_KEY],
+                windowEnd=bounds[WINDOW_END_KEY],
+            )
         except Exception as exc:
             run.fail(RunError.from_exception(exc, stage=Stage.LOAD, secrets=secret_values), clock())
             return CopyOutcome(RunStatus.FAILED)
@@ -250,7 +255,7 @@ def _record_reads(run: Run, attempt: _Attempt) -> None:
 
 def committed_watermark(dataset: Dataset, flow_id: str) -> datetime | None:
     """The end of the newest window the lake holds for this flow (the watermark's ground truth)."""
-    batch = dataset.find_commit(**{FLOW_KEY: flow_id})
+    batch = dataset.find_commit(flowId=flow_id)
     if batch is None or not batch.metadata.get(WINDOW_END_KEY):
         return None
     return datetime.fromisoformat(batch.metadata[WINDOW_END_KEY])

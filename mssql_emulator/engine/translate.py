@@ -12,7 +12,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from mssql_emulator.contract import SqlError, SqlType
-from mssql_emulator.engine import conversions, errors, sqltypes, system_tables
+from mssql_emulator.engine import conversions, errors, offsets, sqltypes, system_tables
 from mssql_emulator.engine.catalog import DatabaseCatalog, TableDef
 
 VERSION = (
@@ -206,6 +206,9 @@ class Translator:
         if isinstance(node, exp.Div):
             checked = exp.Anonymous(this="mssql_divide_check", expressions=[node.expression])
             return exp.Div(this=node.this, expression=checked)
+        replaced = offsets.rewrite(node, self.guess_src)
+        if replaced is not None:
+            return replaced
         return self._function(node)
 
     def _table(self, node: exp.Table) -> exp.Expression:
@@ -302,6 +305,8 @@ class Translator:
         ):
             key = node.name.lower()
             declared = self.scope.variable_types.get(key)
+            if declared is not None and declared.name in ("datetimeoffset", "uniqueidentifier"):
+                return "VARCHAR"  # bound as text, see session._bindable
             if declared is not None:
                 return sqltypes.duckdb_type(declared)
             value = self.scope.variables.get(key)

@@ -213,3 +213,19 @@ def test_decimal_to_int_truncates_like_sql_server(session: DuckDBSession) -> Non
     run(session, "CREATE TABLE n (v INT)")
     run(session, "INSERT INTO n SELECT CAST(2.9 AS DECIMAL(3,1))")
     assert scalar(session, "SELECT v FROM n") == 2
+
+
+def test_datetimeoffset_in_expressions_uses_instant_and_offset(session: DuckDBSession) -> None:
+    run(session, "CREATE TABLE w (id INT, v DATETIMEOFFSET(6))")
+    run(
+        session,
+        "INSERT INTO w VALUES (1, '2024-01-01 10:00:00 +02:00'), "
+        "(2, '2024-01-01 09:30:00 +00:00'), (3, NULL)",
+    )
+    _, rows = query(
+        session,
+        "SELECT id, DATEPART(TZOFFSET, v), DATEPART(hour, v) FROM w WHERE v >= @P1 ORDER BY v",
+        [param("@P1", "datetimeoffset(6)", dt.datetime(2024, 1, 1, 8, 0, tzinfo=dt.UTC))],
+    )
+    assert rows == [(1, 120, 10), (2, 0, 9)]
+    assert scalar(session, "SELECT id FROM w WHERE v = '2024-01-01 08:00:00 +00:00'") == 1

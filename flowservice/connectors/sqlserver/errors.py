@@ -189,6 +189,8 @@ def classify(exc: BaseException, settings: ConnectionSettings | None = None) -> 
                 "tls",
             )
         return unreachable("lost", settings)
+    if settings is not None and re.search(r"TCP Provider: Timeout error", text):
+        return unreachable("timeout", settings)
     tls = _tls_problem(text)
     if tls is not None:
         return _tag(SourceConfigError(f"TLS with {server} failed: {tls}"), "tls")

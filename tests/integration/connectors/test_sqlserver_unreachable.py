@@ -68,3 +68,20 @@ def test_driver_errors_are_translated_for_an_unknown_host() -> None:
     with pytest.raises(SourceConfigError) as caught:
         connector("no-such-host.invalid", timeout=2).list_objects()
     assert "Cannot resolve host name 'no-such-host.invalid'" in caught.value.message
+
+
+def test_a_server_that_never_answers_times_out_within_the_connect_timeout() -> None:
+    """A listener that accepts TCP but never speaks TDS (a hung server, a wrong service)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        result = connector(f"127.0.0.1,{port}", timeout=2).check()
+        elapsed = time.monotonic() - started
+    assert elapsed < 2 + 1.5
+    assert result.ok is False
+    assert result.details["reason"] == "timeout"
+    assert result.message is not None
+    assert result.message.startswith(f"No answer from 127.0.0.1:{port} within 2 s")
+    assert SECRET not in result.message

@@ -198,6 +198,14 @@ CASES = [
         "db.corp:1433 was lost",
     ),
     (
+        driver_error(
+            mssql_python.OperationalError, "08001", "[Microsoft]TCP Provider: Timeout error [258]. "
+        ),
+        TransientSourceError,
+        "timeout",
+        "No answer from db.corp:1433 within 15 s",
+    ),
+    (
         driver_error(mssql_python.OperationalError, "HYT00", "[Microsoft]Login timeout expired"),
         TransientSourceError,
         "timeout",

@@ -354,7 +354,7 @@ def encode_column(arr: pa.Array, sql_type: SqlType, valid: Mask | None) -> pa.Ar
 
 
 def _struct_nulls(arr: pa.Array) -> bool:
-    return pa.types.is_struct(arr.type) and arr.field(0).null_count > 0
+    return bool(pa.types.is_struct(arr.type) and arr.field(0).null_count > 0)
 
 
 def _validity(arr: pa.Array) -> Mask:

@@ -125,3 +125,43 @@ def test_attention_after_reply_is_acknowledged(emulator: RunningEmulator) -> Non
         assert client.query("SELECT 2 AS b")[0] == 0x81
     finally:
         client.close()
+
+
+def test_use_sends_envchange_database(emulator: RunningEmulator) -> None:
+    client = RawClient(emulator.port)
+    try:
+        client.login(emulator.user, emulator.password, emulator.database)
+        reply = client.query("USE otherdb")
+        new, old = "otherdb".encode("utf-16-le"), emulator.database.encode("utf-16-le")
+        assert b"\xe3" + struct.pack("<H", 3 + len(new) + len(old)) + b"\x01\x07" + new in reply
+        assert reply.endswith(b"\xfd" + bytes(12))
+    finally:
+        client.close()
+
+
+def test_begin_and_commit_batches_send_transaction_envchanges(
+    emulator: RunningEmulator,
+) -> None:
+    client = RawClient(emulator.port)
+    try:
+        client.login(emulator.user, emulator.password, emulator.database)
+        begin = client.query("BEGIN TRANSACTION")
+        assert b"\xe3\x0b\x00\x08\x08" in begin  # ENVCHANGE 8: new 8-byte descriptor
+        commit = client.query("COMMIT TRANSACTION")
+        assert b"\xe3\x0b\x00\x09\x00\x08" in commit  # ENVCHANGE 9: old descriptor
+    finally:
+        client.close()
+
+
+def test_transaction_manager_begin_commit(emulator: RunningEmulator) -> None:
+    client = RawClient(emulator.port)
+    try:
+        client.login(emulator.user, emulator.password, emulator.database)
+        headers = bytes.fromhex("16000000120000000200") + bytes(8) + b"\x01\x00\x00\x00"
+        client.send(PacketType.TRANSACTION, headers + b"\x05\x00\x00\x00")
+        assert b"\xe3\x0b\x00\x08\x08" in client.read_message()
+        client.send(PacketType.TRANSACTION, headers + b"\x07\x00\x00\x01\x00\x00")
+        reply = client.read_message()  # commit and begin a new one (flag bit 0)
+        assert b"\xe3\x0b\x00\x09\x00\x08" in reply and b"\xe3\x0b\x00\x08\x08" in reply
+    finally:
+        client.close()

@@ -41,6 +41,18 @@ WHERE c.TABLE_SCHEMA = ? AND c.TABLE_NAME = ?
 ORDER BY c.ORDINAL_POSITION
 """
 
+# Key columns of the clustered index (type 1): the physical order, cheapest to read in.
+CLUSTERED_KEY = """
+SELECT c.name
+FROM sys.indexes AS i
+JOIN sys.index_columns AS ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id
+JOIN sys.columns AS c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
+JOIN sys.objects AS o ON o.object_id = i.object_id
+JOIN sys.schemas AS s ON s.schema_id = o.schema_id
+WHERE s.name = ? AND o.name = ? AND i.type = 1 AND ic.key_ordinal > 0
+ORDER BY ic.key_ordinal
+"""
+
 _TIME_TYPES = frozenset({"time", "datetime2", "datetimeoffset"})
 
 
@@ -166,3 +178,17 @@ def _scale(type_name: str, scale: Any, dt_precision: Any) -> int | None:
     if type_name in _TIME_TYPES:
         return None if dt_precision is None else int(dt_precision)
     return None if scale is None else int(scale)
+
+
+def order_key(cursor: Any, obj: CatalogObject, cols: list[CatalogColumn]) -> list[str]:
+    """Column names to read ``obj`` in order: its clustered key, else its primary key, else none."""
+    if obj.kind == "table":
+        cursor.execute(CLUSTERED_KEY, (obj.schema, obj.name))
+        clustered = [str(row[0]) for row in cursor.fetchall()]
+        if clustered:
+            return clustered
+    keyed = sorted(
+        (c for c in cols if c.primary_key_position is not None),
+        key=lambda c: c.primary_key_position or 0,
+    )
+    return [c.name for c in keyed]

@@ -80,7 +80,8 @@ class SqlServerConnector(Connector):
             raise InvalidRequest(f"count must be between 1 and {MAX_PREVIEW_ROWS}.")
         with session(self.settings) as cursor:
             obj, cols = self._table(cursor, table)
-            sql = select_statement(obj, cols, top=count, ordered=True)
+            key = catalog.order_key(cursor, obj, cols)
+            sql = select_statement(obj, cols, top=count, order_key=key)
             cursor.execute(sql)
             fetched = cursor.arrow()
         typed = [(c.name, c.sql_type) for c in cols]
@@ -99,7 +100,7 @@ class SqlServerConnector(Connector):
         batch_rows: int = 65536,
         ordered: bool = False,
     ) -> Iterator[pa.RecordBatch]:
-        """Stream ``table`` as batches of ``batch_rows``; ``ordered`` sorts by the primary key.
+        """Stream ``table`` as batches of ``batch_rows``; ``ordered`` sorts by the clustered key.
 
         The window predicate is ``column >= start AND column < end`` with both
         bounds sent as parameters (naive UTC datetimes).
@@ -109,7 +110,8 @@ class SqlServerConnector(Connector):
         with session(self.settings) as cursor:
             obj, all_cols = self._table(cursor, table)
             cols = _pick(obj, all_cols, columns)
-            sql, params = read_statement(obj, all_cols, cols, window=window, ordered=ordered)
+            key = catalog.order_key(cursor, obj, all_cols) if ordered else []
+            sql, params = read_statement(obj, all_cols, cols, window=window, order_key=key)
             cursor.execute(sql, params)
             typed = [(c.name, c.sql_type) for c in cols]
             reader = cursor.arrow_reader(batch_rows)

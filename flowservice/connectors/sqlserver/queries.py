@@ -18,23 +18,15 @@ def _select_list(cols: list[CatalogColumn]) -> str:
     return ", ".join(items)
 
 
-def _order_by(all_cols: list[CatalogColumn]) -> str:
-    """``ORDER BY`` the primary key (SQL Server's default clustered key), or nothing."""
-    keys = sorted(
-        (c for c in all_cols if c.primary_key_position is not None),
-        key=lambda c: c.primary_key_position or 0,
-    )
-    if not keys:
-        return ""
-    return " ORDER BY " + ", ".join(quote_identifier(c.name) for c in keys)
+def _order_by(key: list[str]) -> str:
+    return " ORDER BY " + ", ".join(quote_identifier(name) for name in key) if key else ""
 
 
 def select_statement(
-    obj: CatalogObject, cols: list[CatalogColumn], *, top: int, ordered: bool
+    obj: CatalogObject, cols: list[CatalogColumn], *, top: int, order_key: list[str]
 ) -> str:
     """``SELECT TOP (n)`` of every column, for preview; ``top`` is a validated int."""
-    order = _order_by(cols) if ordered else ""
-    return f"SELECT TOP ({int(top)}) {_select_list(cols)} FROM {obj.quoted}{order}"
+    return f"SELECT TOP ({int(top)}) {_select_list(cols)} FROM {obj.quoted}{_order_by(order_key)}"
 
 
 def read_statement(
@@ -43,7 +35,7 @@ def read_statement(
     cols: list[CatalogColumn],
     *,
     window: ReadWindow | None,
-    ordered: bool,
+    order_key: list[str],
 ) -> tuple[str, tuple[Any, ...]]:
     """The read query and its parameters: an optional half-open window on a temporal column."""
     sql = f"SELECT {_select_list(cols)} FROM {obj.quoted}"
@@ -59,9 +51,7 @@ def read_statement(
             params.append(utc_naive(window.end))
         if conditions:
             sql += " WHERE " + " AND ".join(conditions)
-    if ordered:
-        sql += _order_by(all_cols)
-    return sql, tuple(params)
+    return sql + _order_by(order_key), tuple(params)
 
 
 def _window_column(obj: CatalogObject, cols: list[CatalogColumn], name: str) -> CatalogColumn:

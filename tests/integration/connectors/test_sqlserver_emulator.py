@@ -38,6 +38,8 @@ CREATE TABLE sales.orders (
     CONSTRAINT pk_orders PRIMARY KEY (region, id)
 );
 CREATE TABLE dbo.[we]]ird name] (x int);
+CREATE TABLE dbo.events (id int NOT NULL PRIMARY KEY NONCLUSTERED, at datetime2(0) NOT NULL);
+CREATE CLUSTERED INDEX cx_events_at ON dbo.events (at, id);
 CREATE VIEW sales.big_orders AS SELECT region, id FROM sales.orders WHERE amount > 100;
 """
 
@@ -71,6 +73,7 @@ INSERT INTO sales.orders VALUES
     (N'east', 2, 150.00, '2024-01-02 00:00:00'),
     (N'west', 1, 10.00, '2024-01-02 12:00:00');
 INSERT INTO dbo.[we]]ird name] VALUES (7);
+INSERT INTO dbo.events VALUES (1, '2024-03-01'), (2, '2024-01-01'), (3, '2024-02-01');
 """
 
 
@@ -150,12 +153,13 @@ def test_list_objects_sorted_with_views(connector: SqlServerConnector) -> None:
     objects = connector.list_objects()
     assert [(o.name, o.type) for o in objects] == [
         ("dbo.all_types", "table"),
+        ("dbo.events", "table"),
         ("dbo.we]ird name", "table"),
         ("sales.big_orders", "view"),
         ("sales.orders", "table"),
     ]
     assert all(o.can_preview and o.can_fetch_schema for o in objects)
-    assert [o.name for o in connector.list_objects(start=1, limit=2)] == [
+    assert [o.name for o in connector.list_objects(start=2, limit=2)] == [
         "dbo.we]ird name",
         "sales.big_orders",
     ]
@@ -323,6 +327,11 @@ def test_read_columns_window_order_and_batches(connector: SqlServerConnector) ->
         {"id": 1, "region": "east"},
         {"id": 2, "region": "east"},
     ]
+
+
+def test_ordered_reads_follow_the_clustered_index(connector: SqlServerConnector) -> None:
+    table = read_table(connector, "dbo.events", ordered=True, batch_rows=1)
+    assert table.column("id").to_pylist() == [2, 3, 1]
 
 
 def test_read_unknown_column(connector: SqlServerConnector) -> None:

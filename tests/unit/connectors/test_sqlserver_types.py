@@ -178,7 +178,7 @@ COLS = [
 
 
 def test_preview_statement() -> None:
-    assert select_statement(OBJ, COLS, top=5, ordered=True) == (
+    assert select_statement(OBJ, COLS, top=5, order_key=["region", "id"]) == (
         "SELECT TOP (5) [id], [region], [updated], [note] FROM [sales].[order]]s]"
         " ORDER BY [region], [id]"
     )
@@ -188,7 +188,7 @@ def test_read_statement_with_window_and_order() -> None:
     start = dt.datetime(2024, 1, 1, 2, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     end = dt.datetime(2024, 1, 2)
     sql, params = read_statement(
-        OBJ, COLS, COLS[:2], window=ReadWindow("UPDATED", start, end), ordered=True
+        OBJ, COLS, COLS[:2], window=ReadWindow("UPDATED", start, end), order_key=["region", "id"]
     )
     assert sql == (
         "SELECT [id], [region] FROM [sales].[order]]s] WHERE [updated] >= ? AND [updated] < ?"
@@ -199,6 +199,6 @@ def test_read_statement_with_window_and_order() -> None:
 
 def test_read_window_needs_a_temporal_column() -> None:
     with pytest.raises(SourceConfigError, match="must be a date or time column"):
-        read_statement(OBJ, COLS, COLS, window=ReadWindow("note"), ordered=False)
+        read_statement(OBJ, COLS, COLS, window=ReadWindow("note"), order_key=[])
     with pytest.raises(SourceConfigError, match=r"is not in sales\.order\]s"):
-        read_statement(OBJ, COLS, COLS, window=ReadWindow("missing"), ordered=False)
+        read_statement(OBJ, COLS, COLS, window=ReadWindow("missing"), order_key=[])

@@ -7,7 +7,13 @@ from collections.abc import Iterator
 import pytest
 
 from mssql_emulator.contract import Engine
-from mssql_emulator.testing import RunningEmulator, running_emulator
+from mssql_emulator.testing import (
+    RunningEmulator,
+    mssql_emulator_server,  # the plugin's fixture, used by test_tds_plugin_fixture
+    running_emulator,
+)
+
+__all__ = ["mssql_emulator_server"]
 
 USER = "sa"
 PASSWORD = "Emulator_Pass1"
@@ -16,12 +22,8 @@ SECOND_USER = ("reader", "Reader_Pass2")
 
 
 def make_engine(databases: list[str]) -> Engine:
-    try:
-        from mssql_emulator.engine import DuckDBEngine
-    except ImportError:  # the SQL engine is developed in parallel; protocol tests still run
-        from fake_engine import FakeEngine
+    from mssql_emulator.engine import DuckDBEngine
 
-        return FakeEngine(databases)
     engine: Engine = DuckDBEngine(databases)
     return engine
 

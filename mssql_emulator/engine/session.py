@@ -95,7 +95,11 @@ class DuckDBSession:
                 call_params[key] = _bindable(p.value)
                 call_types[key] = p.type
             parts = split_statements(sql)
+        skip_next = False
         for statement in parts:
+            if skip_next:
+                skip_next = False
+                continue
             with self._lock:
                 self._close_reader()
                 self.error_table, self.error_verb = None, ""
@@ -103,6 +107,11 @@ class DuckDBSession:
                 self.variables.update(call_params)
                 self.variable_types.update(call_types)
                 try:
+                    condition = statements.if_condition(statement.text)
+                    if condition is not None:
+                        # ``IF cond statement``: the splitter made the statement the next one.
+                        skip_next = not self._run_condition(condition, statement.line)
+                        continue
                     result = self._run_guarded(statement.text, statement.line)
                 finally:
                     for key in call_params:
@@ -110,6 +119,12 @@ class DuckDBSession:
                             self.variables.pop(key, None)
                             self.variable_types.pop(key, None)
             yield result
+
+    def _run_condition(self, condition: str, line: int) -> bool:
+        found = self._run_guarded(f"SELECT CASE WHEN {condition} THEN 1 ELSE 0 END", line)
+        assert found.result_set is not None
+        values = [v for b in found.result_set.batches for v in b.column(0).to_pylist()]
+        return values == [1]
 
     def begin(self) -> None:
         with self._lock:

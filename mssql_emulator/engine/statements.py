@@ -31,6 +31,15 @@ _EXEC = re.compile(
 )
 
 
+_IF = re.compile(r"^IF\s+(.+)$", re.I | re.S)
+
+
+def if_condition(text: str) -> str | None:
+    """The condition of an ``IF`` statement (the guarded statement follows it), else None."""
+    match = _IF.match(text)
+    return match.group(1) if match else None
+
+
 def run(session: DuckDBSession, text: str) -> StatementResult:
     """Run one statement of a batch."""
     first = text.split(None, 1)[0].upper() if text.split() else ""

@@ -256,3 +256,15 @@ def test_load_arrow_and_bulk_insert_select(engine: DuckDBEngine, session: DuckDB
     run(session, "CREATE TABLE nums (n BIGINT)")
     run(session, "INSERT INTO nums (n) SELECT value FROM GENERATE_SERIES(1, 100000)")
     assert scalar(session, "SELECT MAX(n) FROM nums") == 100000
+
+
+def test_if_guards_the_next_statement(session: DuckDBSession) -> None:
+    script = (
+        "IF OBJECT_ID('dbo.guarded') IS NOT NULL DROP TABLE dbo.guarded\n"
+        "CREATE TABLE dbo.guarded (a INT)\n"
+        "IF NOT EXISTS (SELECT 1 FROM dbo.guarded) INSERT INTO dbo.guarded VALUES (1)\n"
+        "IF 1 = 0 INSERT INTO dbo.guarded VALUES (2)\n"
+        "SELECT CASE WHEN COUNT(*) = 1 THEN 'one' ELSE 'other' END FROM dbo.guarded"
+    )
+    assert scalar(session, script) == "one"
+    assert scalar(session, script) == "one"

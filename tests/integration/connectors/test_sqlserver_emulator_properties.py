@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import mssql_python
 import pyarrow as pa
@@ -164,7 +164,7 @@ def test_reads_stream_in_bounded_batches(connector: SqlServerConnector) -> None:
 
 def test_abandoning_a_read_releases_the_connection(connector: SqlServerConnector) -> None:
     for _ in range(20):
-        batches = connector.read("dbo.numbers", batch_rows=100)
+        batches = cast(Generator[pa.RecordBatch], connector.read("dbo.numbers", batch_rows=100))
         assert next(batches).num_rows == 100
         batches.close()  # closes reader, cursor and connection
     assert connector.check().ok

@@ -34,7 +34,7 @@ ENCRYPT_WORDS = {
     "strict": ["strict", "Strict"],
 }
 
-text = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=20)
+text = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=20)
 non_blank = text.filter(lambda v: v.strip() != "")
 host_names = st.from_regex(r"[a-z][a-z0-9-]{0,10}(\.[a-z][a-z0-9-]{0,10}){0,3}", fullmatch=True)
 instances = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,15}", fullmatch=True)

@@ -44,6 +44,12 @@ def _q(name: str) -> str:
 
 
 def run(session: DuckDBSession, text: str) -> StatementResult:
+    if session.read_only:
+        words = text.split()
+        what = " ".join(words[:2]).upper() if len(words) > 1 else text.upper()
+        raise SqlError(
+            262, f"{what} permission denied in database '{session.database}'.", severity=14
+        )
     if _CREATE_TABLE.match(text):
         return create_table(session, text)
     match = _CREATE_SCHEMA.match(text)

@@ -33,6 +33,9 @@ def _target(session: DuckDBSession, node: exp.Expression) -> tuple[str, TableDef
     else:
         parts = [table_node.name]
     database, _, table = translator.resolve_table(parts, shown)
+    if session.read_only:
+        verb = type(node.parent).__name__.upper() if node.parent else "INSERT"
+        raise errors.permission_denied(verb, database, table.schema, table.name)
     if table.kind != "U":
         raise SqlError(
             4405,

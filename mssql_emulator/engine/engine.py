@@ -38,8 +38,17 @@ def _literal(value: Any) -> str:
 class DuckDBEngine:
     """Implements ``mssql_emulator.contract.Engine``; databases live in memory or in ``path``."""
 
-    def __init__(self, databases: list[str], path: str | None = None) -> None:
+    def __init__(
+        self,
+        databases: list[str],
+        path: str | None = None,
+        *,
+        read_only_users: tuple[str, ...] = (),
+    ) -> None:
         self._path = path
+        # Logins that may read but not write: their writes fail with 229/262 like a
+        # SQL Server login holding only db_datareader.
+        self.read_only_users = frozenset(u.lower() for u in read_only_users)
         self._lock = threading.RLock()
         self._con = duckdb.connect(":memory:")
         self._con.execute("SET TimeZone = 'UTC'")

@@ -43,6 +43,16 @@ def object_exists(name: str) -> SqlError:
     return SqlError(2714, f"There is already an object named '{name}' in the database.")
 
 
+def permission_denied(verb: str, database: str, schema: str, name: str) -> SqlError:
+    return SqlError(
+        229,
+        f"The {verb} permission was denied on the object '{name}', database '{database}', "
+        f"schema '{schema}'.",
+        severity=14,
+        state=5,
+    )
+
+
 def not_supported(what: str) -> SqlError:
     return SqlError(
         40517,

@@ -74,6 +74,7 @@ class DuckDBSession:
         self.error_table: TableDef | None = None
         self.error_verb = ""
         self._closed = False
+        self.read_only = user.lower() in engine.read_only_users
 
     # -- contract ---------------------------------------------------------------------------
 

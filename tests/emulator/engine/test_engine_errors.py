@@ -105,3 +105,23 @@ def test_commit_without_begin_is_3902(session: DuckDBSession) -> None:
 
 def test_unknown_procedure_is_2812(session: DuckDBSession) -> None:
     assert _error(session, "EXEC sp_nothing_here 1").number == 2812
+
+
+def test_read_only_user_gets_229() -> None:
+    from mssql_emulator.engine import DuckDBEngine
+
+    engine = DuckDBEngine(["testdb"], read_only_users=("reader",))
+    try:
+        admin = engine.open_session("testdb", "sa")
+        run(admin, "CREATE TABLE t (id INT)")
+        reader = engine.open_session("testdb", "Reader")
+        assert scalar(reader, "SELECT COUNT(*) FROM t") == 0
+        error = _error(reader, "INSERT INTO t VALUES (1)")
+        assert (error.number, error.severity, error.state) == (229, 14, 5)
+        assert error.message == (
+            "The INSERT permission was denied on the object 't', database 'testdb', schema 'dbo'."
+        )
+        assert _error(reader, "DELETE FROM dbo.t").message.startswith("The DELETE permission")
+        assert _error(reader, "CREATE TABLE u (a INT)").number == 262
+    finally:
+        engine.close()

@@ -9,93 +9,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from flows_testing_repository import FLOW, MemoryRepository, new_run
 from flows_testing_source import T0, TableConnector, rows
 
 from flowservice.errors import SourceConfigError
 from flowservice.flows.cancellation import CancelEvent
 from flowservice.flows.executors.local import LocalExecutor
-from flowservice.flows.flow_spec import CRM_TO_AEP_ID
 from flowservice.flows.lease import InMemoryLeaseStore, run_lease_name
 from flowservice.flows.retry import RetryPolicy
 from flowservice.flows.run_copy import CopyJob, run_copy
 from flowservice.flows.run_json import run_from_record, run_to_record
-from flowservice.flows.run_state import LOAD_ERROR_CODE, SOURCE_ERROR_CODE, Run, RunStatus
-from flowservice.flows.runner import CopyContext, Runner
+from flowservice.flows.run_state import LOAD_ERROR_CODE, SOURCE_ERROR_CODE, RunStatus
+from flowservice.flows.runner import Runner
 from flowservice.flows.schedule import Frequency, Schedule, Window
 from flowservice.flows.scheduler import FlowSchedule, plan_runs
 from flowservice.lake import Dataset, LakeLocation
 
 WAIT = 10.0
 RETRY = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.02)
-FLOW = "flow-1"
-
-
-class MemoryRepository:
-    """A RunRepository keeping runs as stored records, the way the database will."""
-
-    def __init__(self, connector: TableConnector, dataset: Dataset) -> None:
-        self.connector, self.dataset = connector, dataset
-        self.records: dict[str, dict[str, object]] = {}
-        self.watermark: datetime | None = None
-        self.lock = threading.Condition()
-        self.context_error: Exception | None = None
-        self.finished: list[str] = []
-
-    def add(self, run: Run) -> None:
-        self.save(run)
-
-    def load(self, run_id: str) -> Run:
-        with self.lock:
-            return run_from_record(dict(self.records[run_id]))
-
-    def save(self, run: Run) -> None:
-        with self.lock:
-            self.records[run.id] = run_to_record(run)
-            self.lock.notify_all()
-
-    def finish(self, run: Run, *, watermark: datetime | None) -> None:
-        with self.lock:
-            self.records[run.id] = run_to_record(run)
-            if watermark is not None and (self.watermark is None or watermark > self.watermark):
-                self.watermark = watermark
-            self.finished.append(run.id)
-            self.lock.notify_all()
-
-    def copy_context(self, run: Run) -> CopyContext:
-        if self.context_error is not None:
-            raise self.context_error
-        return CopyContext(
-            job=CopyJob(flow_id=run.flow_id, table="dbo.People", batch_rows=100),
-            connector=self.connector,
-            dataset=self.dataset,
-        )
-
-    def in_progress(self) -> list[str]:
-        with self.lock:
-            return [rid for rid, rec in self.records.items() if rec["status"] == "inProgress"]
-
-    def status(self, run_id: str) -> RunStatus:
-        return self.load(run_id).status
-
-    def wait_final(self, run_id: str) -> Run:
-        final = {"success", "failed", "cancelled"}
-        with self.lock:
-            assert self.lock.wait_for(lambda: self.records[run_id]["status"] in final, WAIT)
-        return self.load(run_id)
-
-
-def new_run(run_id: str, window: Window | None) -> Run:
-    return Run(
-        id=run_id,
-        flow_id=FLOW,
-        flow_spec_id=CRM_TO_AEP_ID,
-        flow_spec_version="1.0",
-        created_at=datetime.now(UTC),
-        source_connection_ids=["src"],
-        target_connection_ids=["tgt"],
-        window=window,
-        delta_column="UpdatedAt" if window is not None else None,
-    )
 
 
 def ids_in(dataset: Dataset) -> list[int]:

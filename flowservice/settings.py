@@ -27,6 +27,8 @@ from flowservice.errors import InvalidRequest
 
 API_PREFIX = "/data/foundation/flowservice"
 SANDBOX_PREFIX = "/data/foundation/sandbox-management"
+CATALOG_PREFIX = "/data/foundation/catalog"
+CONVERSION_PREFIX = "/data/foundation/conversion"
 
 
 class Settings(BaseSettings):

@@ -11,10 +11,18 @@ from fastapi import FastAPI
 from flowservice import __version__
 from flowservice.api.errors import install_error_handlers
 from flowservice.api.middleware import RequestContextMiddleware
+from flowservice.api.routes import batches as batch_routes
 from flowservice.api.routes import connection_specs, connections, explore, sandboxes
+from flowservice.api.routes import datasets as dataset_routes
 from flowservice.api.runtime import Runtime
 from flowservice.secrets import install_log_redaction
-from flowservice.settings import API_PREFIX, SANDBOX_PREFIX, Settings, get_settings
+from flowservice.settings import (
+    API_PREFIX,
+    CATALOG_PREFIX,
+    SANDBOX_PREFIX,
+    Settings,
+    get_settings,
+)
 
 DESCRIPTION = """A self-hosted implementation of the Flow Service API.
 
@@ -52,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(connections.router, prefix=API_PREFIX)
     app.include_router(explore.router, prefix=API_PREFIX)
     app.include_router(sandboxes.router, prefix=SANDBOX_PREFIX)
+    app.include_router(dataset_routes.router, prefix=CATALOG_PREFIX)
+    app.include_router(batch_routes.router, prefix=CATALOG_PREFIX)
 
     @app.get("/health", tags=["Service"], summary="Liveness: the process answers")
     def health() -> dict[str, str]:

@@ -131,6 +131,33 @@ def _views(db: str) -> dict[str, str]:
             "('objects'), ('schemas'), ('types'), ('indexes'), ('index_columns'), "
             "('identity_columns'), ('partitions'), ('views')) AS v(name)"
         ),
+        "sys_computed_columns": (
+            "SELECT object_id, name, column_id, CAST(NULL AS VARCHAR) AS definition, "
+            f"false AS is_persisted FROM {s}.columns WHERE false"
+        ),
+        "sys_default_constraints": (
+            "SELECT 'DF__' || left(o.name, 8) || '__' || c.name AS name, "
+            "-(o.object_id * 1000 + c.column_id) AS object_id, o.schema_id, "
+            "o.object_id AS parent_object_id, c.column_id AS parent_column_id, "
+            "'D' AS type, 'DEFAULT_CONSTRAINT' AS type_desc, c.default_definition AS definition "
+            f"FROM {s}.columns c JOIN {s}.objects o ON o.object_id = c.object_id "
+            "WHERE c.default_definition IS NOT NULL"
+        ),
+        "sys_key_constraints": (
+            "SELECT i.name, o2.object_id, o2.schema_id, i.object_id AS parent_object_id, "
+            "o2.type, o2.type_desc, i.index_id AS unique_index_id, false AS is_system_named "
+            f"FROM {s}.indexes i JOIN {s}.objects o2 ON o2.parent_object_id = i.object_id "
+            "AND o2.name = i.name WHERE i.is_primary_key OR i.is_unique_constraint"
+        ),
+        "sys_foreign_keys": (
+            "SELECT CAST(NULL AS VARCHAR) AS name, 0 AS object_id, 0 AS parent_object_id, "
+            "0 AS referenced_object_id WHERE false"
+        ),
+        "sys_extended_properties": (
+            "SELECT 0 AS class, 'OBJECT_OR_COLUMN' AS class_desc, 0 AS major_id, "
+            "0 AS minor_id, CAST(NULL AS VARCHAR) AS name, CAST(NULL AS VARCHAR) AS value "
+            "WHERE false"
+        ),
         "is_schemata": (
             f"SELECT {q} AS CATALOG_NAME, name AS SCHEMA_NAME, 'dbo' AS SCHEMA_OWNER, "
             "CAST(NULL AS VARCHAR) AS DEFAULT_CHARACTER_SET_CATALOG, "

@@ -248,3 +248,22 @@ def test_catalog_survives_reopening_a_file_database(tmp_path: object) -> None:
     assert rows == [(1, "one")]
     s.close()
     engine.close()
+
+
+def test_default_and_key_constraint_views(shop: DuckDBSession) -> None:
+    _, rows = query(
+        shop,
+        """
+        SELECT c.name, d.definition FROM sys.default_constraints d
+        JOIN sys.columns c ON c.object_id = d.parent_object_id AND c.column_id = d.parent_column_id
+        """,
+    )
+    assert rows == [("total", "(0)")]
+    _, rows = query(shop, "SELECT name, type FROM sys.key_constraints ORDER BY name")
+    assert [r[1] for r in rows] == ["PK", "PK", "UQ"]
+    assert rows[0][0].startswith("PK__keyed__") and rows[1:] == [
+        ("PK_orders", "PK"),
+        ("UQ_xy", "UQ"),
+    ]
+    assert scalar(shop, "SELECT COUNT(*) FROM sys.computed_columns") == 0
+    assert scalar(shop, "SELECT COUNT(*) FROM sys.foreign_keys") == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 import uuid
+from multiprocessing.connection import Connection
 
 import duckdb
 import numpy as np
@@ -55,6 +56,17 @@ def make_data(rows: int) -> pa.Table:
             "token": pa.array([str(uuid.UUID(int=int(i) * 7_777_777)) for i in ids]),
         }
     )
+
+
+def serve(rows: int, conn: Connection) -> None:
+    """Child process: load the table, serve it, report the port, wait for the word to stop."""
+    engine = DuckDBEngine(["benchdb"])
+    engine.run_script("benchdb", DDL)
+    engine.load_arrow("benchdb", "dbo.bench", make_data(rows))
+    with running_emulator(database="benchdb", engine=engine) as emu:
+        conn.send(emu.odbc_connection_string())
+        conn.recv()
+    engine.close()
 
 
 def read_over_tds(conn_str: str, batch_size: int) -> tuple[int, float]:

@@ -236,10 +236,12 @@ class Connection:
                 PacketType.REPLY, login_failed(exc.number, exc.message, severity=14)
             )
             return False
-        self.writer.packet_size = config.packet_size
+        # The client's size wins when it asks for one (0 means "the server's default").
+        size = login.packet_size if 512 <= login.packet_size <= 32767 else config.packet_size
+        self.writer.packet_size = size
         self.writer.send_message(
             PacketType.REPLY,
-            login_reply(self.session.database, config.packet_size, feature_ext=login.has_extension),
+            login_reply(self.session.database, size, feature_ext=login.has_extension),
         )
         return True
 

@@ -70,6 +70,12 @@ class MessageReader:
     def has_buffered(self) -> bool:
         return bool(self._buffer)
 
+    def take_buffered(self) -> bytes:
+        """Hand over bytes read ahead (they belong to the next layer, e.g. TLS records)."""
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
     def read_message(self) -> tuple[int, bytes] | None:
         """Return (packet type, payload) or None when the peer closed the connection."""
         parts: list[bytes] = []

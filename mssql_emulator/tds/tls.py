@@ -149,6 +149,7 @@ def handshake(
         if flight:
             writer.send_message(PacketType.PRELOGIN, flight)
         if done:
+            incoming.write(reader.take_buffered())
             return TlsTransport(sock, obj, incoming, outgoing)
 
 

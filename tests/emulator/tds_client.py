@@ -98,10 +98,10 @@ class RawClient:
         del self._buf[:size]
         return data
 
-    def login(self, user: str, password: str, database: str) -> bytes:
+    def login(self, user: str, password: str, database: str, packet_size: int = 4096) -> bytes:
         self.send(PacketType.PRELOGIN, prelogin())
         self.read_message()
-        self.send(PacketType.LOGIN7, login7(user, password, database))
+        self.send(PacketType.LOGIN7, login7(user, password, database, packet_size))
         return self.read_message()
 
     def query(self, sql: str, size: int = 4096) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 
 import pytest
-from tds_client import RawClient, error_numbers, prelogin
+from tds_client import RawClient, error_numbers, prelogin, sql_batch
 
 from mssql_emulator.tds.packets import PacketType
 from mssql_emulator.testing import RunningEmulator
@@ -163,5 +163,24 @@ def test_transaction_manager_begin_commit(emulator: RunningEmulator) -> None:
         client.send(PacketType.TRANSACTION, headers + b"\x07\x00\x00\x01\x00\x00")
         reply = client.read_message()  # commit and begin a new one (flag bit 0)
         assert b"\xe3\x0b\x00\x09\x00\x08" in reply and b"\xe3\x0b\x00\x08\x08" in reply
+    finally:
+        client.close()
+
+
+def test_client_packet_size_is_honoured(emulator: RunningEmulator) -> None:
+    client = RawClient(emulator.port)
+    try:
+        reply = client.login(emulator.user, emulator.password, emulator.database, 512)
+        assert b"\x04\x03" + "512".encode("utf-16-le") in reply
+        client.send(PacketType.SQL_BATCH, sql_batch("SELECT REPLICATE('q', 3000) AS a"))
+        sizes = []
+        while True:
+            header = client._recv(8)
+            length = struct.unpack(">H", header[2:4])[0]
+            sizes.append(length)
+            client._recv(length - 8)
+            if header[1] & 1:
+                break
+        assert max(sizes) == 512 and len(sizes) >= 6
     finally:
         client.close()

@@ -147,6 +147,7 @@ def run_to_record(run: Run) -> dict[str, Any]:
         if run.window is None
         else {"start": _us(run.window.start), "end": _us(run.window.end)},
         "deltaColumn": run.delta_column,
+        "scheduleEnd": _us(run.schedule_end),
         "status": str(run.status),
         "attempt": run.attempt,
         "startedAt": _us(run.started_at),
@@ -185,6 +186,7 @@ def run_from_record(record: dict[str, Any]) -> Run:
         target_connection_ids=list(record["targetConnectionIds"]),
         window=None if window is None else _window(window),
         delta_column=record["deltaColumn"],
+        schedule_end=_from_us(record.get("scheduleEnd")),
         status=RunStatus(record["status"]),
         attempt=record["attempt"],
         started_at=_from_us(record["startedAt"]),

@@ -132,6 +132,9 @@ class Run:
     # None: a full snapshot; otherwise the half-open UTC window of the delta column
     window: Window | None = None
     delta_column: str | None = None
+    # the schedule grid point a scheduled run was planned for: after success the
+    # flow's schedule position moves there (full snapshots have no window to say it)
+    schedule_end: datetime | None = None
     status: RunStatus = RunStatus.SCHEDULED
     updated_at: datetime | None = None
     attempt: int = 0

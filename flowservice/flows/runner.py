@@ -135,7 +135,10 @@ class Runner:
             # another process has requeued the run; what we did is not ours to record
             log.warning("run %s: heartbeat lease lost while running; result discarded", run_id)
             return
-        self.repo.finish(run, watermark=outcome.watermark)
+        watermark = outcome.watermark
+        if watermark is None and outcome.status is RunStatus.SUCCESS:
+            watermark = run.schedule_end  # a full snapshot: the schedule position moves on
+        self.repo.finish(run, watermark=watermark)
 
     def recover(self) -> list[str]:
         """Requeue ``inProgress`` runs whose worker died; returns their ids to submit again."""

@@ -39,6 +39,7 @@ class PlannedRun:
 
     @property
     def copy_window(self) -> Window | None:
+        """``Run.window``; and ``Run.schedule_end`` is ``window.end``."""
         return self.window if self.incremental else None
 
 

@@ -29,6 +29,7 @@ class MemoryRepository:
     ) -> None:
         self.connector, self.dataset, self.schedule = connector, dataset, schedule
         self.ids = itertools.count(1)
+        self.incremental = True
         self.records: dict[str, dict[str, object]] = {}
         self.watermark: datetime | None = None
         self.lock = threading.Condition()
@@ -83,10 +84,19 @@ class MemoryRepository:
         assert self.schedule is not None
         with self.lock:
             active = any(r["status"] in ("scheduled", "inProgress") for r in self.records.values())
-            return [FlowSchedule(FLOW, self.schedule, self.watermark, has_active_run=active)]
+            return [
+                FlowSchedule(
+                    FLOW,
+                    self.schedule,
+                    self.watermark,
+                    incremental=self.incremental,
+                    has_active_run=active,
+                )
+            ]
 
     def create_run(self, planned: PlannedRun, *, now: datetime) -> str:
         run = new_run(f"run-{next(self.ids)}", planned.copy_window)
+        run.schedule_end = planned.window.end
         self.save(run)
         return run.id
 

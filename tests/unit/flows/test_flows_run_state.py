@@ -271,6 +271,7 @@ def test_partial_ingestion(inputs: int, failed: int, percent: float | None, ok: 
 
 def test_record_round_trip_is_lossless() -> None:
     run = new_run(Window(None, at(0.123456)))
+    run.schedule_end = at(0.123456)
     run.start(at(1.5))
     run.add_read(records=3, size_bytes=30, files=1)
     run.add_failed(1, [ErrorSample(row=2, reason="bad", column="c")])

@@ -121,3 +121,19 @@ def test_the_loop_thread_runs_everything_due(
     time.sleep(0.3)  # more ticks: nothing else is due
     assert sorted(repo.records) == ["run-1"]
     assert ids_in(repo.dataset) == list(range(300))
+
+
+def test_snapshot_flows_run_once_per_grid_point(
+    repo: MemoryRepository, processes: list[Process], clock: Clock
+) -> None:
+    repo.incremental = False
+    a, _ = processes
+    assert a.loop.tick() == ["run-1"]
+    first = repo.wait_final("run-1")
+    assert first.status is RunStatus.SUCCESS and first.window is None
+    assert repo.watermark == minute(300)  # the schedule position moved
+    assert a.loop.tick() == []
+    clock.now = minute(365)
+    assert a.loop.tick() == ["run-2"]
+    repo.wait_final("run-2")
+    assert ids_in(repo.dataset) == list(range(600))  # replaced, not appended

@@ -174,6 +174,8 @@ class DuckDBEngine:
             con = self._con.cursor()
         con.execute(f"USE {_q(database)}.dbo")
         con.execute("SET integer_division = true")
+        # SQL_Latin1_General_CP1_CI_AS compares strings case-insensitively.
+        con.execute("SET default_collation = 'nocase'")
         con.execute("SET TimeZone = 'UTC'")
         for macro in conversions.MACROS:
             con.execute(macro)

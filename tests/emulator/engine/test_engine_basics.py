@@ -268,3 +268,11 @@ def test_if_guards_the_next_statement(session: DuckDBSession) -> None:
     )
     assert scalar(session, script) == "one"
     assert scalar(session, script) == "one"
+
+
+def test_string_comparison_is_case_insensitive(session: DuckDBSession) -> None:
+    run(session, "CREATE TABLE ci (v NVARCHAR(10))")
+    run(session, "INSERT INTO ci VALUES (N'Alpha'), (N'beta')")
+    assert scalar(session, "SELECT COUNT(*) FROM ci WHERE v = 'ALPHA'") == 1
+    _, rows = query(session, "SELECT v FROM ci ORDER BY v DESC")
+    assert rows == [("beta",), ("Alpha",)]

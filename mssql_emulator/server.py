@@ -9,6 +9,7 @@ import selectors
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -102,7 +103,7 @@ class EmulatorServer:
         self._listener = socket.create_server((config.host, config.port), backlog=128)
         self.port: int = self._listener.getsockname()[1]
         self._spids = itertools.count(51)
-        self._connections: set[socket.socket] = set()
+        self._connections: dict[socket.socket, tuple[Connection, threading.Thread]] = {}
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._watcher = AttentionWatcher()
@@ -119,15 +120,17 @@ class EmulatorServer:
             except OSError:
                 return
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                self._connections.add(sock)
             spid = next(self._spids) & 0xFFFF
-            threading.Thread(
-                target=self._serve, args=(sock, spid), name=f"tds-{spid}", daemon=True
-            ).start()
+            connection = Connection(self, sock, spid)
+            thread = threading.Thread(
+                target=self._serve, args=(connection,), name=f"tds-{spid}", daemon=True
+            )
+            with self._lock:
+                self._connections[sock] = (connection, thread)
+            thread.start()
 
-    def _serve(self, sock: socket.socket, spid: int) -> None:
-        connection = Connection(self, sock, spid)
+    def _serve(self, connection: Connection) -> None:
+        sock, spid = connection.sock, connection.spid
         try:
             connection.run()
         except (ProtocolError, OSError, ssl.SSLError) as exc:
@@ -137,18 +140,24 @@ class EmulatorServer:
         finally:
             connection.close()
             with self._lock:
-                self._connections.discard(sock)
+                self._connections.pop(sock, None)
 
     def stop(self) -> None:
         self._closing.set()
         with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
-        with self._lock:
-            for sock in list(self._connections):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
         self._thread.join(timeout=5)
+        with self._lock:
+            running = list(self._connections.items())
+        for sock, (connection, _thread) in running:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            connection.interrupt()
+        # Sessions close in their own threads; wait so the engine can be closed after us.
+        deadline = time.monotonic() + 10
+        for _sock, (_connection, thread) in running:
+            thread.join(timeout=max(0.1, deadline - time.monotonic()))
         self._watcher.close()
 
 
@@ -164,6 +173,13 @@ class Connection:
         self.writer = MessageWriter(self.transport, DEFAULT_PACKET_SIZE, spid)
         self.session: Session | None = None
         self._attention = threading.Event()
+
+    def interrupt(self) -> None:
+        """Stop a running statement (server shutdown); safe from another thread."""
+        session = self.session
+        if session is not None:
+            with contextlib.suppress(Exception):
+                session.cancel()
 
     def close(self) -> None:
         if self.session is not None:

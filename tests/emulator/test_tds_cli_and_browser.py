@@ -120,3 +120,55 @@ def test_browser_answers_over_udp() -> None:
         assert b"InstanceName;SQLEXPRESS;" in reply and b";tcp;5555;;" in reply
     finally:
         service.close()
+
+
+def test_cli_with_certificate_files_serves_full_tls(tmp_path: Path) -> None:
+    import mssql_python
+
+    from mssql_emulator.tds.tls import self_signed
+
+    tls = self_signed(str(tmp_path))
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mssql_emulator",
+            "--port",
+            str(port),
+            "--user",
+            "sa",
+            "--password",
+            "Tls_Pass1",
+            "--database",
+            "tlsdb",
+            "--tls-cert",
+            tls.cert_file,
+            "--tls-key",
+            tls.key_file,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("mssql_emulator ready on 127.0.0.1:")
+        conn = mssql_python.connect(
+            f"Server=127.0.0.1,{port};Database=tlsdb;UID=sa;PWD=Tls_Pass1;"
+            "Encrypt=yes;TrustServerCertificate=yes",
+            timeout=10,
+        )
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT N'über TLS'")
+            assert cur.fetchone()[0] == "über TLS"
+        finally:
+            conn.close()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -24,7 +24,8 @@ CREATE TABLE dbo.values_under_test (
     id int NOT NULL PRIMARY KEY,
     c_decimal decimal(38,10), c_money money, c_bigint bigint, c_float float,
     c_nvarchar nvarchar(100), c_varbinary varbinary(100), c_date date,
-    c_datetime2 datetime2(6), c_time time(6), c_bit bit, c_guid uniqueidentifier
+    c_datetime2 datetime2(6), c_time time(6), c_bit bit, c_guid uniqueidentifier,
+    c_dto datetimeoffset(6)
 );
 CREATE TABLE dbo.numbers (n int NOT NULL PRIMARY KEY, label nvarchar(20));
 INSERT INTO dbo.numbers SELECT value, CONCAT(N'row ', value) FROM GENERATE_SERIES(1, 10000);
@@ -77,7 +78,7 @@ def literal(value: Any) -> str:
     if isinstance(value, str):
         return "N'" + value.replace("'", "''") + "'"
     if isinstance(value, dt.datetime):
-        return f"'{value.isoformat(sep=' ')}'"
+        return f"'{value.isoformat(sep=' ', timespec='microseconds')}'"
     if isinstance(value, dt.date | dt.time):
         return f"'{value.isoformat()}'"
     if isinstance(value, uuid.UUID):
@@ -87,7 +88,7 @@ def literal(value: Any) -> str:
 
 def decimals(precision: int, scale: int) -> st.SearchStrategy[Decimal]:
     bound = 10**precision - 1
-    return st.integers(-bound, bound).map(lambda v: Decimal(v).scaleb(-scale))
+    return st.integers(-bound, bound).map(lambda v: Decimal(f"{v}E-{scale}"))  # exact: no context
 
 
 row_values = st.fixed_dictionaries(
@@ -104,6 +105,14 @@ row_values = st.fixed_dictionaries(
         "c_time": st.none() | st.times(),
         "c_bit": st.none() | st.booleans(),
         "c_guid": st.none() | st.uuids(),
+        "c_dto": st.none()
+        | st.builds(
+            lambda utc, minutes: utc.replace(tzinfo=dt.UTC).astimezone(
+                dt.timezone(dt.timedelta(minutes=minutes))
+            ),
+            st.datetimes(dt.datetime(1, 1, 2), dt.datetime(9999, 12, 30)),
+            st.integers(-840, 840),
+        ),
     }
 )
 
@@ -123,6 +132,12 @@ def test_generated_values_round_trip_exactly(
     expected = {"id": 1, **values}
     if values["c_guid"] is not None:
         expected["c_guid"] = str(values["c_guid"])  # canonical lower-case text
+    if values["c_dto"] is not None:  # the instant in UTC and the offset it was written with
+        offset = values["c_dto"].utcoffset()
+        expected["c_dto"] = {
+            "utc": values["c_dto"].astimezone(dt.UTC),
+            "offset_minutes": int(offset.total_seconds() // 60),
+        }
     assert rows == [expected]
     _, preview = connector.preview("dbo.values_under_test")
     assert [from_json(preview[0])] == [{"id": 1, **values}]
@@ -138,6 +153,7 @@ def from_json(row: dict[str, Any]) -> dict[str, Any]:
         "c_datetime2": dt.datetime.fromisoformat,
         "c_time": dt.time.fromisoformat,
         "c_guid": uuid.UUID,
+        "c_dto": dt.datetime.fromisoformat,
     }
     return {k: (v if v is None or k not in decoders else decoders[k](v)) for k, v in row.items()}
 

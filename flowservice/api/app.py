@@ -12,7 +12,14 @@ from flowservice import __version__
 from flowservice.api.errors import install_error_handlers
 from flowservice.api.middleware import RequestContextMiddleware
 from flowservice.api.routes import batches as batch_routes
-from flowservice.api.routes import connection_specs, connections, explore, sandboxes
+from flowservice.api.routes import (
+    connection_specs,
+    connections,
+    explore,
+    sandboxes,
+    source_connections,
+    target_connections,
+)
 from flowservice.api.routes import datasets as dataset_routes
 from flowservice.api.runtime import Runtime
 from flowservice.secrets import install_log_redaction
@@ -59,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(connection_specs.router, prefix=API_PREFIX)
     app.include_router(connections.router, prefix=API_PREFIX)
     app.include_router(explore.router, prefix=API_PREFIX)
+    app.include_router(source_connections.router, prefix=API_PREFIX)
+    app.include_router(target_connections.router, prefix=API_PREFIX)
     app.include_router(sandboxes.router, prefix=SANDBOX_PREFIX)
     app.include_router(dataset_routes.router, prefix=CATALOG_PREFIX)
     app.include_router(batch_routes.router, prefix=CATALOG_PREFIX)

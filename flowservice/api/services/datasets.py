@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from flowservice.api.errors import describe_validation
 from flowservice.api.patching import apply_json_patch
 from flowservice.api.schemas.datasets import DataSetCreate, DataSetEditable
+from flowservice.api.services.flow_usage import flows_referencing
 from flowservice.errors import Conflict, InvalidRequest, ValidationFailed
 from flowservice.lake import Dataset, LakeLocation, XdmField, dataset_fields, dataset_location
 from flowservice.settings import Settings
@@ -23,7 +24,6 @@ from flowservice.store.tables import Resource
 
 KIND = "dataSets"
 TARGET_KIND = "targetConnections"
-FLOW_KIND = "flows"
 BATCH_KIND = "batches"
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
 FILTERABLE = frozenset(
@@ -254,13 +254,7 @@ def flows_targeting(session: Session, scope: Scope, dataset_id: str) -> list[str
         for r in resources.list_resources(session, scope=scope, kind=TARGET_KIND)
         if (r.doc.get("params") or {}).get("dataSetId") == dataset_id
     }
-    if not targets:
-        return []
-    return [
-        flow.id
-        for flow in resources.list_resources(session, scope=scope, kind=FLOW_KIND)
-        if targets & set(flow.doc.get("targetConnectionIds") or ())
-    ]
+    return flows_referencing(session, scope, field="targetConnectionIds", ids=targets)
 
 
 def delete_dataset(session: Session, settings: Settings, scope: Scope, row: Resource) -> None:

@@ -1,0 +1,137 @@
+"""/sourceConnections: create, list, get, patch, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Response
+
+from flowservice.api.deps import JsonBody, RuntimeDep, ScopeDep, WriteAccess
+from flowservice.api.listing import ListParamsDep, select_page
+from flowservice.api.patching import required_etag
+from flowservice.api.schemas.common import CreatedOut, ItemsOut, JsonPatchOp, PageOut
+from flowservice.api.schemas.source_connections import SourceConnectionCreate
+from flowservice.api.services import source_connections as service
+from flowservice.api.views import created
+from flowservice.settings import API_PREFIX
+from flowservice.store.repos import resources
+
+router = APIRouter(tags=["Source connections"])
+
+_CREATE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": SourceConnectionCreate.model_json_schema(by_alias=True)}
+        },
+    }
+}
+_PATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "array", "items": JsonPatchOp.model_json_schema()}
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/sourceConnections",
+    status_code=201,
+    response_model=CreatedOut,
+    summary="Create a source connection",
+    openapi_extra=_CREATE_BODY,
+)
+def create_source_connection(
+    runtime: RuntimeDep, _caller: WriteAccess, scope: ScopeDep, body: JsonBody, response: Response
+) -> dict[str, str]:
+    with runtime.transaction() as session:
+        row = service.create_source_connection(session, runtime, scope, body)
+    response.headers["Location"] = f"{API_PREFIX}/sourceConnections/{row.id}"
+    return created(row)
+
+
+@router.get(
+    "/sourceConnections",
+    responses={200: {"model": PageOut, "description": "A page of source connections, or {count}"}},
+    summary="List source connections",
+)
+def list_source_connections(
+    runtime: RuntimeDep, scope: ScopeDep, params: ListParamsDep
+) -> dict[str, Any]:
+    settings = runtime.settings
+    query = params.parse(
+        kind=service.KIND,
+        default_limit=settings.default_page_size,
+        max_limit=settings.max_page_size,
+        filterable=service.FILTERABLE,
+    )
+    with runtime.transaction() as session:
+        # id, spec and base connection narrow the rows in SQL; every condition is re-checked
+        rows = resources.list_resources(
+            session,
+            scope=scope,
+            kind=service.KIND,
+            ids=query.equals("id"),
+            spec_ids=query.equals("connectionSpec.id"),
+            parent_ids=query.equals("baseConnectionId"),
+        )
+        items = [service.to_wire(row, scope) for row in rows]
+    return select_page(items, query, path="/sourceConnections")
+
+
+@router.get(
+    "/sourceConnections/{connection_id}",
+    response_model=ItemsOut,
+    summary="Retrieve a source connection",
+)
+def get_source_connection(
+    connection_id: str, runtime: RuntimeDep, scope: ScopeDep
+) -> dict[str, Any]:
+    with runtime.transaction() as session:
+        row = resources.get_resource(
+            session, scope=scope, kind=service.KIND, resource_id=connection_id
+        )
+        return {"items": [service.to_wire(row, scope)]}
+
+
+@router.patch(
+    "/sourceConnections/{connection_id}",
+    response_model=CreatedOut,
+    summary="Update a source connection (JSON Patch, If-Match)",
+    openapi_extra=_PATCH_BODY,
+)
+def patch_source_connection(
+    connection_id: str,
+    runtime: RuntimeDep,
+    _caller: WriteAccess,
+    scope: ScopeDep,
+    body: JsonBody,
+    if_match: Annotated[str | None, Header(description="The etag from the last read")] = None,
+) -> dict[str, str]:
+    etag = required_etag(if_match)
+    with runtime.transaction() as session:
+        row = resources.get_resource(
+            session, scope=scope, kind=service.KIND, resource_id=connection_id
+        )
+        row = service.patch_source_connection(
+            session, runtime, scope, row, expected_etag=etag, operations=body
+        )
+        return created(row)
+
+
+@router.delete(
+    "/sourceConnections/{connection_id}", status_code=204, summary="Delete a source connection"
+)
+def delete_source_connection(
+    connection_id: str, runtime: RuntimeDep, _caller: WriteAccess, scope: ScopeDep
+) -> Response:
+    with runtime.transaction() as session:
+        row = resources.get_resource(
+            session, scope=scope, kind=service.KIND, resource_id=connection_id
+        )
+        service.delete_source_connection(session, scope, row)
+    return Response(status_code=204)

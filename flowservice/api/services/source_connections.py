@@ -1,0 +1,228 @@
+"""Source connections: which table of a base connection a dataflow reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft7Validator
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from flowservice.api.errors import describe_validation
+from flowservice.api.patching import apply_json_patch
+from flowservice.api.runtime import Runtime
+from flowservice.api.schemas.source_connections import SourceConnectionCreate
+from flowservice.api.services.flow_usage import flows_referencing
+from flowservice.api.views import audit_fields, version_fields
+from flowservice.errors import Conflict, InvalidRequest, NotFound, ValidationFailed
+from flowservice.specs.catalog import ConnectionSpec
+from flowservice.store.repos import resources
+from flowservice.store.repos.resources import Scope
+from flowservice.store.tables import Resource
+
+KIND = "sourceConnections"
+BASE_KIND = "connections"
+FILTERABLE = frozenset(
+    {
+        "id",
+        "name",
+        "description",
+        "state",
+        "baseConnectionId",
+        "connectionSpec.id",
+        "connectionSpec.version",
+        "data.format",
+        "params.tableName",
+        "params.columns[].name",
+        "createdAt",
+        "updatedAt",
+        "createdBy",
+        "updatedBy",
+        "createdClient",
+        "updatedClient",
+    }
+)
+
+
+def parse_model(body: Any) -> SourceConnectionCreate:
+    try:
+        return SourceConnectionCreate.model_validate(body)
+    except ValidationError as exc:
+        raise ValidationFailed(describe_validation(list(exc.errors()), "body")) from None
+
+
+def source_spec(runtime: Runtime, spec_id: str, version: str | None) -> ConnectionSpec:
+    spec = runtime.specs.find(spec_id)
+    if spec is None:
+        raise InvalidRequest(f"Connection spec {spec_id} is not found.", code=1100)
+    if version is not None and version != spec.version:
+        raise InvalidRequest(
+            f"Connection spec {spec_id} has version {spec.version}, not {version}.", code=1100
+        )
+    if not spec.is_source or not isinstance(spec.doc.get("sourceSpec"), dict):
+        raise InvalidRequest(f"Connection spec {spec_id} ({spec.name}) is not a source.", code=1100)
+    return spec
+
+
+def base_connection(session: Session, scope: Scope, base_id: str, spec: ConnectionSpec) -> Resource:
+    """The base connection, which must be in this org and sandbox and of the same spec."""
+    try:
+        base = resources.get_resource(session, scope=scope, kind=BASE_KIND, resource_id=base_id)
+    except NotFound:
+        raise ValidationFailed(
+            f"baseConnectionId {base_id} is not a base connection of this org and sandbox."
+        ) from None
+    if base.spec_id != spec.id:
+        raise ValidationFailed(
+            f"baseConnectionId {base_id} uses connection spec {base.spec_id}, "
+            f"not {spec.id} ({spec.name})."
+        )
+    return base
+
+
+def normalised_params(spec: ConnectionSpec, params: dict[str, Any]) -> dict[str, Any]:
+    """``path`` (older docs) is read as ``tableName``; then the spec's JSON Schema applies."""
+    out = dict(params)
+    if "path" in out:
+        path = out.pop("path")
+        if "tableName" in out and out["tableName"] != path:
+            raise ValidationFailed("params.path and params.tableName disagree; send tableName.")
+        out["tableName"] = path
+    schema = spec.doc["sourceSpec"].get("spec") or {}
+    problems = sorted(Draft7Validator(schema).iter_errors(out), key=lambda e: list(e.path))
+    if problems:
+        described = []
+        for problem in problems[:5]:
+            where = ".".join(["params", *(str(p) for p in problem.path)])
+            described.append(f"{where}: {problem.message}")
+        raise ValidationFailed("; ".join(described))
+    if isinstance(out.get("tableName"), str) and not out["tableName"].strip():
+        raise ValidationFailed("params.tableName must not be empty")
+    names = [str(c.get("name", "")).lower() for c in out.get("columns") or ()]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValidationFailed(f"params.columns names repeat: {', '.join(duplicates)}")
+    return out
+
+
+def _checked_format(spec: ConnectionSpec, data_format: str) -> str:
+    if (
+        str(spec.doc["sourceSpec"].get("type", "")).lower() == "tabular"
+        and data_format != "tabular"
+    ):
+        raise ValidationFailed(
+            f"data.format must be 'tabular' for {spec.name} sources, not {data_format!r}."
+        )
+    return data_format
+
+
+def _doc(model: SourceConnectionCreate, spec: ConnectionSpec, base: Resource) -> dict[str, Any]:
+    return {
+        "description": model.description,
+        "baseConnectionId": base.id,
+        "data": {"format": _checked_format(spec, model.data.format)},
+        "params": normalised_params(spec, model.params),
+        "connectionSpec": {"id": spec.id, "version": spec.version},
+        "providerRefId": spec.doc.get("providerId"),
+        "baseConnectionSpec": base.doc["connectionSpec"],
+    }
+
+
+def create_source_connection(
+    session: Session, runtime: Runtime, scope: Scope, body: Any
+) -> Resource:
+    model = parse_model(body)
+    spec = source_spec(runtime, model.connection_spec.id, model.connection_spec.version)
+    base = base_connection(session, scope, model.base_connection_id, spec)
+    return resources.insert_resource(
+        session,
+        scope=scope,
+        kind=KIND,
+        name=model.name,
+        state="enabled",
+        spec_id=spec.id,
+        parent_id=base.id,  # base connection deletes refuse (1418) while this row exists
+        doc=_doc(model, spec, base),
+    )
+
+
+def to_wire(row: Resource, scope: Scope) -> dict[str, Any]:
+    doc = row.doc
+    item: dict[str, Any] = audit_fields(row, scope)
+    item["name"] = row.name
+    if doc.get("description") is not None:
+        item["description"] = doc["description"]
+    item["baseConnectionId"] = doc["baseConnectionId"]
+    item["state"] = row.state
+    item["data"] = doc["data"]
+    item["params"] = doc["params"]
+    item["connectionSpec"] = doc["connectionSpec"]
+    if doc.get("providerRefId"):
+        item["providerRefId"] = doc["providerRefId"]
+    item["inheritedAttributes"] = {
+        "baseConnection": {
+            "id": doc["baseConnectionId"],
+            "connectionSpec": doc["baseConnectionSpec"],
+        }
+    }
+    item.update(version_fields(row))
+    return item
+
+
+def _view(row: Resource) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "name": row.name,
+        "baseConnectionId": row.doc["baseConnectionId"],
+        "data": row.doc["data"],
+        "params": row.doc["params"],
+        "connectionSpec": row.doc["connectionSpec"],
+    }
+    if row.doc.get("description") is not None:
+        view["description"] = row.doc["description"]
+    return view
+
+
+def patch_source_connection(
+    session: Session,
+    runtime: Runtime,
+    scope: Scope,
+    row: Resource,
+    *,
+    expected_etag: str,
+    operations: Any,
+) -> Resource:
+    resources.check_etag(row, expected_etag)
+    view = _view(row)
+    patched = apply_json_patch(view, operations)
+    if patched.get("connectionSpec") != view["connectionSpec"]:
+        raise InvalidRequest(
+            "The connectionSpec of a source connection cannot be changed.", code=1414
+        )
+    if patched.get("baseConnectionId") != view["baseConnectionId"]:
+        raise ValidationFailed("The baseConnectionId of a source connection cannot be changed.")
+    model = parse_model(patched)
+    spec = source_spec(runtime, model.connection_spec.id, None)
+    base = base_connection(session, scope, model.base_connection_id, spec)
+    return resources.replace_resource(
+        session,
+        scope=scope,
+        row=row,
+        expected_etag=expected_etag,
+        doc=_doc(model, spec, base),
+        name=model.name,
+        state=row.state,
+    )
+
+
+def delete_source_connection(session: Session, scope: Scope, row: Resource) -> None:
+    """Delete unless dataflows read from it (1418)."""
+    flows = flows_referencing(session, scope, field="sourceConnectionIds", ids=[row.id])
+    if flows:
+        raise Conflict(
+            f"The source connection {row.id} is used by {len(flows)} dataflow(s) "
+            f"({', '.join(flows[:5])}); delete those dataflows first.",
+            code=1418,
+            resource_type=KIND,
+            resource_id=row.id,
+        )
+    resources.delete_resource(session, row=row)

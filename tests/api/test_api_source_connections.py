@@ -1,0 +1,257 @@
+"""/sourceConnections: documented request, validation, filters, PATCH/etag, delete, isolation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import (
+    SQLSERVER_SPEC_ID,
+    ApiClient,
+    RunningServer,
+    new_org_id,
+    problem_code,
+    sql_server_connection_body,
+)
+
+from flowservice.api.runtime import Runtime
+from flowservice.store.repos import identity, resources
+from flowservice.store.repos.resources import Scope
+
+SANDBOX_API = "/data/foundation/sandbox-management"
+COLUMNS = [
+    {"name": "TestID", "type": "string", "xdm": {"type": "string"}},
+    {"name": "Datefield", "type": "string", "meta": {"originalType": "datetime2"}},
+]
+
+
+def base(api: ApiClient) -> str:
+    response = api.post("/connections", json=sql_server_connection_body())
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def body(base_id: str, **changes: Any) -> dict[str, Any]:
+    """The documented create-source-connection body."""
+    doc: dict[str, Any] = {
+        "name": "Database source connection",
+        "baseConnectionId": base_id,
+        "description": "Database source connection",
+        "data": {"format": "tabular"},
+        "params": {"tableName": "test1.Mytable", "columns": COLUMNS},
+        "connectionSpec": {"id": SQLSERVER_SPEC_ID, "version": "1.0"},
+    }
+    doc.update(changes)
+    return doc
+
+
+def count(api: ApiClient) -> int:
+    return int(api.get("/sourceConnections", params={"count": "true"}).json()["count"])
+
+
+@pytest.fixture
+def runtime(server: RunningServer) -> Iterator[Runtime]:
+    started = Runtime.start(server.settings)
+    yield started
+    started.close()
+
+
+def scope_of(runtime: Runtime, api: ApiClient) -> Scope:
+    with runtime.transaction() as session:
+        sandbox = identity.get_sandbox(session, org_id=api.org_id, name=api.sandbox)
+        return Scope(api.org_id, sandbox.id, sandbox.name, api.subject, api.client_id)
+
+
+def test_documented_request_creates_the_documented_shape(api: ApiClient) -> None:
+    base_id = base(api)
+    response = api.post("/sourceConnections", json=body(base_id))
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert set(created) == {"id", "etag"} and created["etag"].startswith('"')
+    assert response.headers["location"].endswith(f"/sourceConnections/{created['id']}")
+    (item,) = api.get(f"/sourceConnections/{created['id']}").json()["items"]
+    assert item["id"] == created["id"] and item["etag"] == item["version"] == created["etag"]
+    assert item["name"] == "Database source connection"
+    assert item["baseConnectionId"] == base_id and item["state"] == "enabled"
+    assert item["data"] == {"format": "tabular"}
+    assert item["params"] == {"tableName": "test1.Mytable", "columns": COLUMNS}
+    assert item["connectionSpec"] == {"id": SQLSERVER_SPEC_ID, "version": "1.0"}
+    assert item["providerRefId"] == "0ed90a81-07f4-4586-8190-b40eccef1c5a"
+    assert item["inheritedAttributes"] == {
+        "baseConnection": {
+            "id": base_id,
+            "connectionSpec": {"id": SQLSERVER_SPEC_ID, "version": "1.0"},
+        }
+    }
+    assert item["imsOrgId"] == api.org_id and item["sandboxName"] == "prod"
+    assert item["createdBy"] == api.subject and item["createdClient"] == api.client_id
+    assert "S3cret" not in api.get("/sourceConnections").text
+
+
+def test_older_path_param_and_default_columns(api: ApiClient) -> None:
+    base_id = base(api)
+    made = api.post("/sourceConnections", json=body(base_id, params={"path": "dbo.Orders"}))
+    assert made.status_code == 201, made.text
+    (item,) = api.get(f"/sourceConnections/{made.json()['id']}").json()["items"]
+    assert item["params"] == {"tableName": "dbo.Orders"}
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"params": {}}, "tableName"),
+        ({"params": {"tableName": 5}}, "tableName"),
+        ({"params": {"tableName": "  "}}, "tableName"),
+        ({"params": {"tableName": "t", "columns": [{"name": "a"}]}}, "columns"),
+        (
+            {"params": {"tableName": "t", "columns": [{"name": "a", "type": "string"}] * 2}},
+            "repeat",
+        ),
+        ({"params": {"tableName": "a", "path": "b"}}, "disagree"),
+        ({"data": {"format": "parquet_xdm"}}, "tabular"),
+        ({"baseConnectionId": "00000000-0000-0000-0000-000000000000"}, "baseConnectionId"),
+        ({"connectionSpec": {"id": "c604ff05-7f1a-43c0-8e18-33bf874cb11c"}}, "not a source"),
+        ({"connectionSpec": {"id": "nope"}}, "not found"),
+        ({"connectionSpec": {"id": SQLSERVER_SPEC_ID, "version": "2.0"}}, "version"),
+        ({"name": ""}, "name"),
+        ({"extra": 1}, "extra"),
+    ],
+)
+def test_invalid_requests_are_400_and_store_nothing(
+    api: ApiClient, change: dict[str, Any], needle: str
+) -> None:
+    response = api.post("/sourceConnections", json=body(base(api), **change))
+    assert response.status_code == 400, response.text
+    assert needle.lower() in response.json()["report"]["detailed-message"].lower()
+    assert count(api) == 0
+
+
+def test_base_connection_of_another_sandbox_is_refused(api: ApiClient) -> None:
+    api.post(
+        "/sandboxes",
+        prefix=SANDBOX_API,
+        json={"name": "dev", "title": "Dev", "type": "development"},
+    )
+    dev_base = base(api.as_other(sandbox="dev"))
+    response = api.post("/sourceConnections", json=body(dev_base))
+    assert response.status_code == 400 and "baseConnectionId" in response.text
+    assert count(api) == 0
+
+
+def test_filters(api: ApiClient) -> None:
+    base_a, base_b = base(api), base(api)
+    first = api.post("/sourceConnections", json=body(base_a)).json()["id"]
+    second = api.post(
+        "/sourceConnections",
+        json=body(base_b, params={"tableName": "dbo.Other", "columns": [COLUMNS[1]]}),
+    ).json()["id"]
+
+    def ids(*conditions: str) -> list[str]:
+        response = api.get("/sourceConnections", params={"property": list(conditions)})
+        assert response.status_code == 200, response.text
+        return [i["id"] for i in response.json()["items"]]
+
+    assert ids(f"baseConnectionId=={base_b}") == [second]
+    assert ids("params.tableName==test1.Mytable") == [first]
+    assert ids("params.columns[].name==TestID") == [first]
+    assert ids("params.columns[].name==Datefield") == [first, second]
+    assert ids(f"connectionSpec.id=={SQLSERVER_SPEC_ID}", f"id=={second}") == [second]
+    bad = api.get("/sourceConnections", params={"property": "auth.params==x"})
+    assert problem_code(bad) == "FLOW-1448-400"
+
+
+def test_patch_with_etag(api: ApiClient) -> None:
+    made = api.post("/sourceConnections", json=body(base(api))).json()
+    path = f"/sourceConnections/{made['id']}"
+    ok = api.patch(
+        path,
+        json=[
+            {"op": "replace", "path": "/name", "value": "renamed"},
+            {"op": "replace", "path": "/params/tableName", "value": "dbo.New"},
+        ],
+        headers={"If-Match": made["etag"]},
+    )
+    assert ok.status_code == 200, ok.text
+    (item,) = api.get(path).json()["items"]
+    assert item["name"] == "renamed" and item["params"]["tableName"] == "dbo.New"
+    assert item["etag"] == ok.json()["etag"] != made["etag"]
+    stale = api.patch(
+        path,
+        json=[{"op": "replace", "path": "/name", "value": "x"}],
+        headers={"If-Match": made["etag"]},
+    )
+    assert problem_code(stale) == "FLOW-1404-412"
+    no_etag = api.patch(path, json=[{"op": "replace", "path": "/name", "value": "x"}])
+    assert problem_code(no_etag) == "FLOW-1403-400"
+    etag = item["etag"]
+    for ops, code in (
+        ([{"op": "replace", "path": "/connectionSpec/id", "value": "x"}], "FLOW-1414-400"),
+        ([{"op": "replace", "path": "/baseConnectionId", "value": base(api)}], "FLOW-1455-400"),
+        ([{"op": "remove", "path": "/params/tableName"}], "FLOW-1455-400"),
+        ([{"op": "move", "from": "/name", "path": "/description"}], "FLOW-1434-400"),
+    ):
+        refused = api.patch(path, json=ops, headers={"If-Match": etag})
+        assert problem_code(refused) == code, refused.text
+    assert api.get(path).json()["items"][0]["etag"] == etag
+
+
+def test_delete_and_base_connection_guard(api: ApiClient, runtime: Runtime) -> None:
+    base_id = base(api)
+    made = api.post("/sourceConnections", json=body(base_id)).json()
+    # the foundation still refuses to delete a base connection that sources use
+    assert problem_code(api.delete(f"/connections/{base_id}")) == "FLOW-1418-400"
+    with runtime.transaction() as session:
+        flow = resources.insert_resource(
+            session,
+            scope=scope_of(runtime, api),
+            kind="flows",
+            doc={"sourceConnectionIds": [made["id"]]},
+        )
+        flow_id = flow.id
+    refused = api.delete(f"/sourceConnections/{made['id']}")
+    assert problem_code(refused) == "FLOW-1418-400" and flow_id in refused.text
+    with runtime.transaction() as session:
+        row = resources.get_resource(
+            session, scope=scope_of(runtime, api), kind="flows", resource_id=flow_id
+        )
+        resources.delete_resource(session, row=row)
+    deleted = api.delete(f"/sourceConnections/{made['id']}")
+    assert deleted.status_code == 204 and deleted.content == b""
+    assert problem_code(api.get(f"/sourceConnections/{made['id']}")) == "FLOW-1101-404"
+    assert api.delete(f"/connections/{base_id}").status_code == 204
+
+
+def test_every_route_is_isolated(api: ApiClient) -> None:
+    made = api.post("/sourceConnections", json=body(base(api))).json()
+    api.post(
+        "/sandboxes",
+        prefix=SANDBOX_API,
+        json={"name": "dev", "title": "Dev", "type": "development"},
+    )
+    outsiders = {
+        "other org": api.as_other(org_id=new_org_id(), client_id=api.client_id + "-x"),
+        "other sandbox": api.as_other(sandbox="dev"),
+    }
+    path = f"/sourceConnections/{made['id']}"
+    for label, outsider in outsiders.items():
+        calls = {
+            "get": outsider.get(path),
+            "patch": outsider.patch(
+                path,
+                json=[{"op": "replace", "path": "/name", "value": "stolen"}],
+                headers={"If-Match": made["etag"]},
+            ),
+            "delete": outsider.delete(path),
+        }
+        for route, response in calls.items():
+            assert response.status_code == 404, (label, route, response.text)
+        assert outsider.get("/sourceConnections").json()["items"] == []
+    (item,) = api.get(path).json()["items"]
+    assert item["etag"] == made["etag"] and item["name"] != "stolen"
+
+
+def test_read_only_token_cannot_write(api: ApiClient) -> None:
+    reader = api.as_other(scope="read")
+    assert reader.post("/sourceConnections", json=body(base(api))).status_code == 403
+    assert count(api) == 0

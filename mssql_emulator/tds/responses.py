@@ -88,6 +88,10 @@ class ResultStreamer:
                 was_in_tran = now_in_tran
                 self._check()
         except SqlError as exc:
+            if self.attention():
+                # The statement failed because the client cancelled it: SQL Server reports
+                # no error then, only the DONE(ATTN) acknowledgement.
+                raise Cancelled from exc
             if pending is not None:
                 self._write_done(pending, done_token, more=True)
             self.writer.write(self._error(exc))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import pytest
 from drivers import DRIVERS
-from tds_client import RawClient, prelogin, sql_batch
+from tds_client import RawClient, error_numbers, prelogin, sql_batch
 
 from mssql_emulator.tds.packets import PacketType
 from mssql_emulator.testing import RunningEmulator, running_emulator
@@ -150,5 +151,38 @@ def test_attention_stops_a_long_result_and_the_session_goes_on(
         assert total < 2000 * 8000  # cut short: the whole result is 16 MB of text
         reply = client.query("SELECT 7 AS n")
         assert reply[0] == 0x81 and b"\x04\x07\x00\x00\x00" in reply
+    finally:
+        client.close()
+
+
+def test_attention_interrupts_a_long_running_statement(emulator: RunningEmulator) -> None:
+    table = f"slow_{uuid.uuid4().hex[:8]}"
+    digits = ", ".join(f"({i})" for i in range(10))
+    client = RawClient(emulator.port)
+    try:
+        client.login(emulator.user, emulator.password, emulator.database)
+        client.query(f"CREATE TABLE {table} (n int)")
+        client.query(
+            f"INSERT INTO {table} SELECT a.d * 100 + b.d * 10 + c.d "
+            f"FROM (VALUES {digits}) a(d) CROSS JOIN (VALUES {digits}) b(d) "
+            f"CROSS JOIN (VALUES {digits}) c(d)"
+        )
+        # 10^12 combinations: runs for a very long time unless interrupted
+        client.send(
+            PacketType.SQL_BATCH,
+            sql_batch(
+                f"SELECT COUNT(*) FROM {table} a CROSS JOIN {table} b CROSS JOIN {table} c "
+                f"CROSS JOIN {table} d WHERE a.n + b.n + c.n + d.n = -1"
+            ),
+        )
+        time.sleep(0.5)
+        started = time.monotonic()
+        client.send(PacketType.ATTENTION, b"")
+        received = b""
+        while not (len(received) >= 13 and received[-13] == 0xFD and received[-12] & 0x20):
+            received = client.read_message()
+        assert time.monotonic() - started < 10
+        assert error_numbers(received) == []  # a cancel is acknowledged, not an error
+        assert client.query("SELECT 8 AS n")[0] == 0x81
     finally:
         client.close()

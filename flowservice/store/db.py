@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from flowservice.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK_ID = 7_240_001  # arbitrary, constant: the advisory lock guarding migrations
 
 
 def now_ms() -> int:
@@ -54,6 +55,9 @@ def upgrade(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # several servers starting at once must not run the same migration twice
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_ID})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -25,3 +25,15 @@ def test_migrations_match_the_orm(tmp_path: Path) -> None:
         inspect(engine).get_table_names()
     )
     engine.dispose()
+
+
+def test_concurrent_upgrades_on_postgres(postgres_database: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    engines = [db.make_engine(postgres_database) for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(db.upgrade, engines))
+    with engines[0].connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    for engine in engines:
+        engine.dispose()

@@ -1,0 +1,201 @@
+"""/targetConnections: Data Lake targets pointing at datasets of the same sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import ApiClient, RunningServer, new_org_id, problem_code
+
+from flowservice.api.runtime import Runtime
+from flowservice.settings import CATALOG_PREFIX
+from flowservice.store.repos import identity, resources
+from flowservice.store.repos.resources import Scope
+
+SANDBOX_API = "/data/foundation/sandbox-management"
+DATA_LAKE = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
+SCHEMA = {
+    "id": "https://ns.adobe.com/acme/schemas/52b5",
+    "version": "application/vnd.adobe.xed-full+json;version=1",
+}
+
+
+def dataset(api: ApiClient, name: str = "orders") -> str:
+    response = api.post(
+        "/dataSets",
+        prefix=CATALOG_PREFIX,
+        json={"name": name, "fields": [{"name": "id", "type": "integer"}]},
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()[0].removeprefix("@/dataSets/"))
+
+
+def body(dataset_id: str, **changes: Any) -> dict[str, Any]:
+    """The documented create-target-connection body."""
+    doc: dict[str, Any] = {
+        "name": "Database target connection",
+        "data": {"format": "parquet_xdm", "schema": SCHEMA},
+        "params": {"dataSetId": dataset_id},
+        "connectionSpec": {"id": DATA_LAKE, "version": "1.0"},
+    }
+    doc.update(changes)
+    return doc
+
+
+def count(api: ApiClient) -> int:
+    return int(api.get("/targetConnections", params={"count": "true"}).json()["count"])
+
+
+@pytest.fixture
+def runtime(server: RunningServer) -> Iterator[Runtime]:
+    started = Runtime.start(server.settings)
+    yield started
+    started.close()
+
+
+def scope_of(runtime: Runtime, api: ApiClient) -> Scope:
+    with runtime.transaction() as session:
+        sandbox = identity.get_sandbox(session, org_id=api.org_id, name=api.sandbox)
+        return Scope(api.org_id, sandbox.id, sandbox.name, api.subject, api.client_id)
+
+
+def test_documented_request_creates_the_documented_shape(api: ApiClient) -> None:
+    dataset_id = dataset(api)
+    response = api.post("/targetConnections", json=body(dataset_id))
+    assert response.status_code == 201, response.text
+    made = response.json()
+    assert set(made) == {"id", "etag"}
+    assert response.headers["location"].endswith(f"/targetConnections/{made['id']}")
+    (item,) = api.get(f"/targetConnections/{made['id']}").json()["items"]
+    assert item["etag"] == item["version"] == made["etag"]
+    assert item["name"] == "Database target connection" and item["state"] == "enabled"
+    assert item["data"] == {"format": "parquet_xdm", "schema": SCHEMA}
+    assert item["params"] == {"dataSetId": dataset_id}
+    assert item["connectionSpec"] == {"id": DATA_LAKE, "version": "1.0"}
+    assert item["inheritedAttributes"] == {}
+    assert item["imsOrgId"] == api.org_id and item["sandboxName"] == "prod"
+    # name is optional, as in the published request schema; data.schema too
+    minimal = {"data": {"format": "parquet_xdm"}, "params": {"dataSetId": dataset_id}}
+    minimal["connectionSpec"] = {"id": DATA_LAKE, "version": "1.0"}
+    bare = api.post("/targetConnections", json=minimal)
+    assert bare.status_code == 201, bare.text
+    (shown,) = api.get(f"/targetConnections/{bare.json()['id']}").json()["items"]
+    assert "name" not in shown and shown["data"] == {"format": "parquet_xdm"}
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"params": {"dataSetId": "0123456789abcdef01234567"}}, "not a dataset"),
+        ({"params": {}}, "dataSetId"),
+        ({"params": {"dataSetId": 7}}, "dataSetId"),
+        ({"data": {"format": "tabular"}}, "parquet_xdm"),
+        ({"data": {"format": "parquet_xdm", "schema": {"version": "1"}}}, "schema"),
+        ({"connectionSpec": {"id": "1f372ff9-38a4-4492-96f5-b9a4e4bd00ec"}}, "not a target"),
+        ({"baseConnectionId": "00000000-0000-0000-0000-000000000000"}, "baseConnectionId"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_invalid_requests_are_400_and_store_nothing(
+    api: ApiClient, change: dict[str, Any], needle: str
+) -> None:
+    response = api.post("/targetConnections", json=body(dataset(api), **change))
+    assert response.status_code == 400, response.text
+    assert needle.lower() in response.json()["report"]["detailed-message"].lower()
+    assert count(api) == 0
+
+
+def test_dataset_of_another_sandbox_or_org_is_400(api: ApiClient) -> None:
+    api.post(
+        "/sandboxes",
+        prefix=SANDBOX_API,
+        json={"name": "dev", "title": "Dev", "type": "development"},
+    )
+    dev_dataset = dataset(api.as_other(sandbox="dev"))
+    refused = api.post("/targetConnections", json=body(dev_dataset))
+    assert refused.status_code == 400 and dev_dataset in refused.text
+    other = api.as_other(org_id=new_org_id(), client_id=api.client_id + "-x")
+    assert other.post("/targetConnections", json=body(dataset(api))).status_code == 400
+    assert count(api) == 0
+
+
+def test_filters_patch_and_delete(api: ApiClient, runtime: Runtime) -> None:
+    first_ds, second_ds = dataset(api, "a"), dataset(api, "b")
+    first = api.post("/targetConnections", json=body(first_ds)).json()
+    second = api.post("/targetConnections", json=body(second_ds)).json()
+    found = api.get("/targetConnections", params={"property": f"params.dataSetId=={second_ds}"})
+    assert [i["id"] for i in found.json()["items"]] == [second["id"]]
+    by_format = api.get("/targetConnections", params={"property": "data.format==parquet_xdm"})
+    assert len(by_format.json()["items"]) == 2
+
+    path = f"/targetConnections/{first['id']}"
+    moved = api.patch(
+        path,
+        json=[{"op": "replace", "path": "/params/dataSetId", "value": second_ds}],
+        headers={"If-Match": first["etag"]},
+    )
+    assert moved.status_code == 200, moved.text
+    assert api.get(path).json()["items"][0]["params"]["dataSetId"] == second_ds
+    etag = moved.json()["etag"]
+    for ops, code in (
+        ([{"op": "replace", "path": "/params/dataSetId", "value": "nope"}], "FLOW-1455-400"),
+        ([{"op": "replace", "path": "/connectionSpec/id", "value": "x"}], "FLOW-1414-400"),
+        ([{"op": "replace", "path": "/data/format", "value": "json"}], "FLOW-1455-400"),
+    ):
+        refused = api.patch(path, json=ops, headers={"If-Match": etag})
+        assert problem_code(refused) == code, refused.text
+    stale = api.patch(
+        path,
+        json=[{"op": "replace", "path": "/name", "value": "x"}],
+        headers={"If-Match": first["etag"]},
+    )
+    assert problem_code(stale) == "FLOW-1404-412"
+
+    with runtime.transaction() as session:
+        flow = resources.insert_resource(
+            session,
+            scope=scope_of(runtime, api),
+            kind="flows",
+            doc={"targetConnectionIds": [first["id"]]},
+        )
+        flow_id = flow.id
+    assert problem_code(api.delete(path)) == "FLOW-1418-400"
+    # the dataset the flow writes into cannot be deleted either
+    in_use = api.delete(f"/dataSets/{second_ds}", prefix=CATALOG_PREFIX)
+    assert problem_code(in_use) == "FLOW-1447-400"
+    with runtime.transaction() as session:
+        row = resources.get_resource(
+            session, scope=scope_of(runtime, api), kind="flows", resource_id=flow_id
+        )
+        resources.delete_resource(session, row=row)
+    assert api.delete(path).status_code == 204
+    assert problem_code(api.get(path)) == "FLOW-1101-404"
+
+
+def test_every_route_is_isolated(api: ApiClient) -> None:
+    made = api.post("/targetConnections", json=body(dataset(api))).json()
+    api.post(
+        "/sandboxes",
+        prefix=SANDBOX_API,
+        json={"name": "dev", "title": "Dev", "type": "development"},
+    )
+    outsiders = {
+        "other org": api.as_other(org_id=new_org_id(), client_id=api.client_id + "-x"),
+        "other sandbox": api.as_other(sandbox="dev"),
+    }
+    path = f"/targetConnections/{made['id']}"
+    for label, outsider in outsiders.items():
+        calls = {
+            "get": outsider.get(path),
+            "patch": outsider.patch(
+                path,
+                json=[{"op": "replace", "path": "/name", "value": "stolen"}],
+                headers={"If-Match": made["etag"]},
+            ),
+            "delete": outsider.delete(path),
+        }
+        for route, response in calls.items():
+            assert response.status_code == 404, (label, route, response.text)
+        assert outsider.get("/targetConnections").json()["items"] == []
+    assert api.get(path).json()["items"][0]["etag"] == made["etag"]

@@ -6,7 +6,14 @@ import re
 from typing import TYPE_CHECKING
 
 from mssql_emulator.contract import SqlError, StatementResult
-from mssql_emulator.engine import change_tracking, errors, results, sqltypes, system_tables
+from mssql_emulator.engine import (
+    alter_table,
+    change_tracking,
+    errors,
+    results,
+    sqltypes,
+    system_tables,
+)
 from mssql_emulator.engine.catalog import ColumnDef, DatabaseCatalog, IndexDef, TableDef
 from mssql_emulator.engine.table_parser import index_columns, parse_create_table, tokenize
 from mssql_emulator.engine.translate import parse_tsql, split_name
@@ -79,6 +86,9 @@ def run(session: DuckDBSession, text: str) -> StatementResult:
     match = _ALTER_TABLE_CT.match(text)
     if match:
         return alter_table_ct(session, match.group(1), match.group(2).upper() == "ENABLE")
+    match = alter_table.ALTER_TABLE.match(text)
+    if match:
+        return alter_table.run(session, match)
     match = _TRUNCATE.match(text)
     if match:
         _, catalog, table = _resolve(session, match.group(1))

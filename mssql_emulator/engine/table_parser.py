@@ -253,3 +253,14 @@ def _skip_key(item: list[Token], i: int) -> int:
     if i < len(item) and _word(item[i]) in ("CLUSTERED", "NONCLUSTERED"):
         i += 1
     return i
+
+
+def parse_column_defs(text: str) -> TableSpec:
+    """Column definitions separated by commas, as after ``ALTER TABLE t ADD``."""
+    tokens = tokenize(text)
+    spec = TableSpec([])
+    for item in _split_items(tokens):
+        if _word(item[0]) in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "INDEX"):
+            raise errors.not_supported("ALTER TABLE ADD CONSTRAINT")
+        spec.columns.append(_column(item, spec, text))
+    return spec

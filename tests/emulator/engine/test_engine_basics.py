@@ -276,3 +276,33 @@ def test_string_comparison_is_case_insensitive(session: DuckDBSession) -> None:
     assert scalar(session, "SELECT COUNT(*) FROM ci WHERE v = 'ALPHA'") == 1
     _, rows = query(session, "SELECT v FROM ci ORDER BY v DESC")
     assert rows == [("beta",), ("Alpha",)]
+
+
+def test_alter_table_add_drop_and_alter_columns(session: DuckDBSession) -> None:
+    run(session, "CREATE TABLE evolve (id INT PRIMARY KEY, old_col VARCHAR(5))")
+    run(session, "INSERT INTO evolve VALUES (1, 'x')")
+    run(session, "ALTER TABLE evolve ADD added NVARCHAR(20) NULL, flag BIT NOT NULL DEFAULT 1")
+    columns, rows = query(session, "SELECT * FROM evolve")
+    assert [(c.name, str(c.type)) for c in columns] == [
+        ("id", "int"),
+        ("old_col", "varchar(5)"),
+        ("added", "nvarchar(20)"),
+        ("flag", "bit"),
+    ]
+    assert rows == [(1, "x", None, True)]
+    run(session, "ALTER TABLE dbo.evolve DROP COLUMN old_col")
+    run(session, "ALTER TABLE evolve ALTER COLUMN flag INT NULL")
+    _, rows = query(
+        session,
+        "SELECT COLUMN_NAME, DATA_TYPE, IS_NULLABLE, ORDINAL_POSITION "
+        "FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = 'evolve' "
+        "ORDER BY ORDINAL_POSITION",
+    )
+    assert rows == [
+        ("id", "int", "NO", 1),
+        ("added", "nvarchar", "YES", 2),
+        ("flag", "int", "YES", 3),
+    ]
+    with pytest.raises(SqlError) as err:
+        run(session, "ALTER TABLE evolve DROP COLUMN id")
+    assert err.value.number == 5074

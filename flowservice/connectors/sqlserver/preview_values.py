@@ -28,10 +28,6 @@ def _json_column(array: pa.Array) -> list[Any]:
     kind = array.type
     if kind == DATETIMEOFFSET:
         return [_datetimeoffset(v) for v in array.to_pylist()]
-    if pa.types.is_time(kind):
-        return [
-            None if v is None else _trim_fraction(v) for v in array.cast(pa.string()).to_pylist()
-        ]
     values: list[Any] = array.to_pylist()
     if pa.types.is_decimal(kind):
         return [None if v is None else _decimal(v) for v in values]
@@ -44,13 +40,6 @@ def _json_column(array: pa.Array) -> list[Any]:
 
 def _decimal(value: Decimal) -> str:
     return format(value, "f")
-
-
-def _trim_fraction(text: str) -> str:
-    """``12:00:05.123000000`` → ``12:00:05.123``; ``12:00:05.000000000`` → ``12:00:05``."""
-    whole, _, fraction = text.partition(".")
-    fraction = fraction.rstrip("0")
-    return f"{whole}.{fraction}" if fraction else whole
 
 
 def _datetimeoffset(value: dict[str, Any] | None) -> str | None:

@@ -90,8 +90,9 @@ def map_type(sql_type: SqlServerType) -> TypeMapping:
         return TypeMapping(pa.large_binary(), "string")
     if name == "date":
         return TypeMapping(pa.date32(), "date")
+    # Delta Lake and XDM have no time-of-day type: ISO text keeps all 7 digits exactly.
     if name == "time":
-        return TypeMapping(pa.time64("ns"), "string")
+        return TypeMapping(pa.large_string(), "string")
     if name in ("datetime", "smalldatetime"):
         return TypeMapping(pa.timestamp("us"), "date-time")
     # The 7th fractional digit (100 ns) does not fit a microsecond timestamp, and
@@ -146,8 +147,16 @@ def conform(batch: pa.RecordBatch, columns: list[tuple[str, SqlServerType]]) -> 
         position += 1
         if name == "uniqueidentifier":
             raw = pc.utf8_lower(raw.cast(pa.large_string()))
+        elif name == "time" and pa.types.is_time(raw.type):
+            raw = time_text(raw)
         arrays.append(raw if raw.type == target else raw.cast(target))
     return pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(columns))
+
+
+def time_text(times: pa.Array) -> pa.Array:
+    """``HH:MM:SS[.fffffff]``: the fraction without trailing zeros, vectorised."""
+    text = times.cast(pa.time64("ns")).cast(pa.large_string())  # HH:MM:SS.fffffffff
+    return pc.replace_substring_regex(text, pattern=r"\.?0+$", replacement="")
 
 
 def _datetimeoffset(instant: pa.Array, offset: pa.Array) -> pa.Array:

@@ -23,6 +23,7 @@ from flowservice.connectors.sqlserver.types import (
     map_type,
     quote_identifier,
     select_items,
+    time_text,
 )
 from flowservice.errors import SourceConfigError
 
@@ -49,7 +50,7 @@ TABLE = [
     (T("timestamp"), "timestamp", pa.large_binary(), "string", False),
     (T("uniqueidentifier"), "uniqueidentifier", pa.large_string(), "string", False),
     (T("date"), "date", pa.date32(), "date", False),
-    (T("time", scale=7), "time(7)", pa.time64("ns"), "string", False),
+    (T("time", scale=7), "time(7)", pa.large_string(), "string", False),
     (T("datetime"), "datetime", pa.timestamp("us"), "date-time", False),
     (T("smalldatetime"), "smalldatetime", pa.timestamp("us"), "date-time", False),
     (T("datetime2", scale=6), "datetime2(6)", pa.timestamp("us"), "date-time", False),
@@ -128,7 +129,7 @@ def test_conform_turns_driver_batches_into_the_promised_schema() -> None:
 
 
 def test_preview_values_of_temporal_types() -> None:
-    batch = pa.RecordBatch.from_arrays(
+    driver = pa.RecordBatch.from_arrays(
         [
             pa.array([dt.date(1, 1, 1), dt.date(9999, 12, 31)], pa.date32()),
             pa.array([37056789012300, 0], pa.time64("ns")),
@@ -140,6 +141,14 @@ def test_preview_values_of_temporal_types() -> None:
         ],
         names=["d", "t", "ts", "n"],
     )
+    columns = [
+        ("d", T("date")),
+        ("t", T("time", scale=7)),
+        ("ts", T("datetime2", scale=6)),
+        ("n", T("decimal", precision=10, scale=4)),
+    ]
+    batch = conform(driver, columns)
+    assert batch.column("t").to_pylist() == ["10:17:36.7890123", "00:00:00"]
     assert json_rows(batch) == [
         {
             "d": "0001-01-01",
@@ -148,6 +157,18 @@ def test_preview_values_of_temporal_types() -> None:
             "n": "-0.0100",
         },
         {"d": "9999-12-31", "t": "00:00:00", "ts": "0001-01-01T00:00:00", "n": "5.0000"},
+    ]
+
+
+def test_time_text_keeps_every_digit_and_drops_trailing_zeros() -> None:
+    nanos = [0, 100, 37050000000000, 37056789012300, 86399999999900, None]
+    assert time_text(pa.array(nanos, pa.time64("ns"))).to_pylist() == [
+        "00:00:00",
+        "00:00:00.0000001",
+        "10:17:30",
+        "10:17:36.7890123",
+        "23:59:59.9999999",
+        None,
     ]
 
 

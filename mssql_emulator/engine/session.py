@@ -25,7 +25,7 @@ from mssql_emulator.contract import (
 )
 from mssql_emulator.engine import change_tracking, errors, results, statements
 from mssql_emulator.engine.catalog import DatabaseCatalog, TableDef
-from mssql_emulator.engine.splitter import split_statements
+from mssql_emulator.engine.splitter import Statement, block_body, split_statements
 from mssql_emulator.engine.translate import VERSION, Scope, Translator
 
 if TYPE_CHECKING:
@@ -47,6 +47,18 @@ def _bindable(value: Any) -> Any:
     if isinstance(value, decimal.Decimal) and not value.is_finite():
         return None
     return value
+
+
+def _unit_end(parts: list[Statement], i: int) -> int:
+    """Index after the unit starting at ``i``: a statement, or IF cond unit [ELSE unit]."""
+    if statements.if_condition(parts[i].text) is None:
+        return i + 1
+    if i + 1 >= len(parts):
+        return i + 1
+    end = _unit_end(parts, i + 1)
+    if end < len(parts) and parts[end].text.upper() == "ELSE" and end + 1 < len(parts):
+        return _unit_end(parts, end + 1)
+    return end
 
 
 class DuckDBSession:
@@ -96,30 +108,68 @@ class DuckDBSession:
                 call_params[key] = _bindable(p.value)
                 call_types[key] = p.type
             parts = split_statements(sql)
-        skip_next = False
-        for statement in parts:
-            if skip_next:
-                skip_next = False
-                continue
-            with self._lock:
-                self._close_reader()
-                self.error_table, self.error_verb = None, ""
-                saved = dict(self.variables), dict(self.variable_types)
-                self.variables.update(call_params)
-                self.variable_types.update(call_types)
-                try:
-                    condition = statements.if_condition(statement.text)
-                    if condition is not None:
-                        # ``IF cond statement``: the splitter made the statement the next one.
-                        skip_next = not self._run_condition(condition, statement.line)
-                        continue
-                    result = self._run_guarded(statement.text, statement.line)
-                finally:
-                    for key in call_params:
-                        if key not in saved[0]:
-                            self.variables.pop(key, None)
-                            self.variable_types.pop(key, None)
-            yield result
+        yield from self._run_units(parts, call_params, call_types)
+
+    def _run_units(
+        self,
+        parts: list[Statement],
+        call_params: dict[str, Any],
+        call_types: dict[str, SqlType | None],
+    ) -> Iterator[StatementResult]:
+        """Run statements in order; ``IF``/``ELSE`` choose units, ``BEGIN … END`` nests them."""
+        i = 0
+        while i < len(parts):
+            end = _unit_end(parts, i)
+            yield from self._run_unit(parts[i:end], call_params, call_types)
+            i = end
+
+    def _run_unit(
+        self,
+        unit: list[Statement],
+        call_params: dict[str, Any],
+        call_types: dict[str, SqlType | None],
+    ) -> Iterator[StatementResult]:
+        head = unit[0]
+        condition = statements.if_condition(head.text)
+        if condition is not None:
+            if len(unit) < 2:
+                raise SqlError(102, "Incorrect syntax near 'IF'.", severity=15, line=head.line)
+            then_end = _unit_end(unit, 1)
+            with self._bound(call_params, call_types):
+                truth = self._run_condition(condition, head.line)
+            if truth:
+                yield from self._run_unit(unit[1:then_end], call_params, call_types)
+            elif then_end < len(unit):  # unit[then_end] is ELSE
+                yield from self._run_unit(unit[then_end + 1 :], call_params, call_types)
+            return
+        if head.text.upper() == "ELSE":
+            raise SqlError(156, "Incorrect syntax near the keyword 'ELSE'.", severity=15)
+        body = block_body(head.text)
+        if body is not None:
+            yield from self._run_units(split_statements(body), call_params, call_types)
+            return
+        with self._bound(call_params, call_types):
+            result = self._run_guarded(head.text, head.line)
+        yield result
+
+    @contextmanager
+    def _bound(
+        self, call_params: dict[str, Any], call_types: dict[str, SqlType | None]
+    ) -> Iterator[None]:
+        """The call's parameters visible as variables while one statement runs."""
+        with self._lock:
+            self._close_reader()
+            self.error_table, self.error_verb = None, ""
+            declared = set(self.variables)
+            self.variables.update(call_params)
+            self.variable_types.update(call_types)
+            try:
+                yield
+            finally:
+                for key in call_params:
+                    if key not in declared:
+                        self.variables.pop(key, None)
+                        self.variable_types.pop(key, None)
 
     def _run_condition(self, condition: str, line: int) -> bool:
         found = self._run_guarded(f"SELECT CASE WHEN {condition} THEN 1 ELSE 0 END", line)

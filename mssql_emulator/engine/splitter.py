@@ -104,6 +104,33 @@ def _continues(first: str, words: list[str], word: str, prev: str, following: st
     return word in ("BEGIN", "COMMIT", "ROLLBACK") and prev in ("BEGIN", "COMMIT", "ROLLBACK")
 
 
+_NOT_BLOCK = {"TRAN", "TRANSACTION", "DISTRIBUTED", "TRY", "CATCH", "DIALOG", "CONVERSATION"}
+
+
+def _block_end(tokens: list[Token], index: int) -> int:
+    """Index of the END closing the BEGIN at ``index`` (CASE … END pairs skipped)."""
+    level = 0
+    for i in range(index, len(tokens)):
+        word = _word(tokens[i])
+        if (word == "BEGIN" and _following(tokens, i) not in _NOT_BLOCK) or word == "CASE":
+            level += 1
+        elif word == "END":
+            level -= 1
+            if level == 0:
+                return i
+    raise SqlError(102, "Incorrect syntax near 'BEGIN'.", severity=15)
+
+
+def block_body(text: str) -> str | None:
+    """The inside of a ``BEGIN … END`` block statement, else None."""
+    words = text.split(None, 1)
+    if len(words) == 2 and words[0].upper() == "BEGIN" and text.rstrip()[-3:].upper() == "END":
+        following = words[1].split(None, 1)[0].upper()
+        if following not in _NOT_BLOCK:
+            return text.strip()[5:-3]
+    return None
+
+
 def _following(tokens: list[Token], index: int) -> str:
     return _word(tokens[index + 1]) if index + 1 < len(tokens) else ""
 
@@ -129,12 +156,34 @@ def split_statements(batch: str) -> list[Statement]:
         if start is not None:
             statements.append(Statement(batch[start : end + 1].strip(), line))
 
-    for index, tok in enumerate(tokens):
+    case_depth = 0
+    index = 0
+    while index < len(tokens):
+        tok = tokens[index]
         if tok.token_type == TokenType.SEMICOLON and depth == 0:
             flush()
             start, first, words, prev = None, "", [], ""
+            index += 1
             continue
         word = _word(tok)
+        if depth == 0 and word == "BEGIN" and _following(tokens, index) not in _NOT_BLOCK:
+            # A BEGIN … END block is one unit; its inner statements are split when it runs.
+            flush()
+            close = _block_end(tokens, index)
+            statements.append(Statement(batch[tok.start : tokens[close].end + 1], tok.line))
+            start, first, words, prev = None, "", [], ""
+            index = close + 1
+            continue
+        if word == "CASE":
+            case_depth += 1
+        elif word == "END" and case_depth:
+            case_depth -= 1
+        if depth == 0 and word == "ELSE" and case_depth == 0:
+            flush()
+            statements.append(Statement("ELSE", tok.line))
+            start, first, words, prev = None, "", [], ""
+            index += 1
+            continue
         if (
             depth == 0
             and start is not None
@@ -153,5 +202,6 @@ def split_statements(batch: str) -> list[Statement]:
             words.append(word)
         end = tok.end
         prev = word if tok.token_type != TokenType.R_PAREN else ")"
+        index += 1
     flush()
     return [s for s in statements if s.text]

@@ -306,3 +306,20 @@ def test_alter_table_add_drop_and_alter_columns(session: DuckDBSession) -> None:
     with pytest.raises(SqlError) as err:
         run(session, "ALTER TABLE evolve DROP COLUMN id")
     assert err.value.number == 5074
+
+
+def test_if_else_and_begin_end_blocks(session: DuckDBSession) -> None:
+    script = """
+        IF OBJECT_ID('dbo.blocky') IS NULL
+        BEGIN
+            CREATE TABLE dbo.blocky (a INT, b VARCHAR(10))
+            INSERT INTO dbo.blocky VALUES (1, CASE WHEN 1 = 1 THEN 'yes' ELSE 'no' END)
+        END
+        ELSE
+            INSERT INTO dbo.blocky VALUES (2, 'again')
+        IF 1 = 0 SELECT 'never' ELSE SELECT b FROM dbo.blocky WHERE a = 1
+    """
+    _, rows = query(session, script)
+    assert rows == [("yes",)]
+    query(session, script)
+    assert scalar(session, "SELECT COUNT(*) FROM dbo.blocky") == 2

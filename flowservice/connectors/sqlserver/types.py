@@ -23,7 +23,7 @@ DATETIMEOFFSET = pa.struct(
 )
 
 _INTEGERS = {
-    "tinyint": pa.uint8(),
+    "tinyint": pa.int16(),  # Delta Lake has no unsigned types; 0..255 fits exactly
     "smallint": pa.int16(),
     "int": pa.int32(),
     "bigint": pa.int64(),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
+from deltalake import DeltaTable, write_deltalake
 
 from flowservice.connectors.base import ReadWindow
 from flowservice.connectors.sqlserver.connector import SqlServerConnector
@@ -311,6 +313,15 @@ def test_read_round_trips_every_type_exactly(connector: SqlServerConnector) -> N
     assert rows[0] == EXPECTED_ROW_1
     assert rows[1] == {name: (2 if name == "id" else None) for name in EXPECTED_ROW_1}
     assert rows[2] == EXPECTED_ROW_3
+
+
+def test_every_type_is_written_to_delta_lake_and_read_back_unchanged(
+    connector: SqlServerConnector, tmp_path: Path
+) -> None:
+    table = read_table(connector, "dbo.all_types", ordered=True)
+    write_deltalake(str(tmp_path), table)
+    back = DeltaTable(str(tmp_path)).to_pyarrow_table()
+    assert back.to_pylist() == table.to_pylist()
 
 
 def test_read_columns_window_order_and_batches(connector: SqlServerConnector) -> None:

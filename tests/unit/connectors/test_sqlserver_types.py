@@ -31,7 +31,7 @@ T = SqlServerType
 
 TABLE = [
     (T("bit"), "bit", pa.bool_(), "boolean", False),
-    (T("tinyint"), "tinyint", pa.uint8(), "integer", False),
+    (T("tinyint"), "tinyint", pa.int16(), "integer", False),
     (T("smallint"), "smallint", pa.int16(), "integer", False),
     (T("int"), "int", pa.int32(), "integer", False),
     (T("bigint"), "bigint", pa.int64(), "integer", False),

@@ -82,9 +82,9 @@ def _login_or_database(
 ) -> ConnectorError:
     """Tell a wrong password from an unknown database.
 
-    SQL Server answers both with 18456 (4060 comes first, but mssql-python
-    reports only the last message), so log in once more without a database:
-    if that works, the database is what is wrong.
+    An unknown database ends in 18456 too (SQL Server sends 4060 first, but
+    mssql-python reports only the last message), so log in once more without
+    a database: if that works, the database is what is wrong.
     """
     import mssql_python
 

@@ -83,6 +83,28 @@ class Settings(BaseSettings):
         description="delta-rs object-store options for `lake_root` (AWS_ENDPOINT_URL, ...).",
     )
 
+    scheduler_enabled: bool = Field(
+        default=True, description="Run the scheduler loop and the run executor in this process."
+    )
+    scheduler_interval_seconds: float = Field(default=2.0, gt=0, description="Scheduler tick.")
+    scheduler_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Scheduler leadership lease; another process takes over after it.",
+    )
+    run_heartbeat_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Run heartbeat lease; a crashed run is picked up again after it expires.",
+    )
+    executor_workers: int = Field(default=2, ge=1, description="Runs executed at once (threads).")
+    run_retry_attempts: int = Field(
+        default=5, ge=1, description="Attempts of a run's copy on transient source errors."
+    )
+    run_retry_base_delay: float = Field(
+        default=1.0, ge=0, description="First retry delay (seconds); doubles per retry."
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -81,3 +81,23 @@ class Resource(Base):
     updated_client: Mapped[str] = mapped_column(String(255))
     doc: Mapped[dict[str, Any]] = mapped_column(JSON)
     secret_doc: Mapped[str | None] = mapped_column(Text)
+
+
+class LeaseRow(Base):
+    """A named, time-limited lease (scheduler leadership, run heartbeats); see ``flows.lease``."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    token: Mapped[int] = mapped_column(BigInteger)
+    expires_at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class FlowWatermark(Base):
+    """End of a flow's last committed window (its schedule position for snapshot flows)."""
+
+    __tablename__ = "flow_watermarks"
+
+    flow_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    watermark_us: Mapped[int | None] = mapped_column(BigInteger)

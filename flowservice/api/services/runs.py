@@ -1,0 +1,236 @@
+"""Runs: on-demand creation, re-trigger and cancel, the wire shape, and the run engine.
+
+``FlowEngine`` wires the store-backed repositories, the DB lease store, the
+runner, the local executor and the scheduler loop; the app starts it in its
+lifespan (``Settings.scheduler_enabled``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from flowservice.api.connector_lookup import require_connector
+from flowservice.api.patching import quote_etag
+from flowservice.api.runtime import Runtime
+from flowservice.api.services import connections, datasets
+from flowservice.errors import Conflict, InvalidRequest, ValidationFailed
+from flowservice.flows.executors.local import LocalExecutor
+from flowservice.flows.lease import Leadership
+from flowservice.flows.retry import RetryPolicy
+from flowservice.flows.run_copy import CopyJob
+from flowservice.flows.run_json import run_to_json
+from flowservice.flows.run_request import parse_run_request
+from flowservice.flows.run_state import RUN_STATE_CONFLICT, Run, RunStatus
+from flowservice.flows.runner import CopyContext, Runner
+from flowservice.flows.scheduler_loop import SchedulerLoop
+from flowservice.flows.transformations import parse_transformations
+from flowservice.store.repos import resources, runs
+from flowservice.store.repos.leases import DbLeaseStore
+from flowservice.store.repos.resources import Scope
+from flowservice.store.repos.runs import StoreRunRepository
+from flowservice.store.repos.schedules import StoreScheduleRepository, flow_scope, new_run
+from flowservice.store.tables import Resource, Sandbox
+
+KIND = runs.RUN_KIND
+FILTERABLE = frozenset(
+    {
+        "id",
+        "flowId",
+        "state",
+        "flowSpec.id",
+        "metrics.statusSummary.status",
+        "metrics.durationSummary.startedAtUTC",
+        "metrics.durationSummary.completedAtUTC",
+        "metrics.recordSummary.inputRecordCount",
+        "metrics.recordSummary.outputRecordCount",
+        "metrics.recordSummary.failedRecordCount",
+        "createdAt",
+        "updatedAt",
+    }
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_wire(row: Resource, scope: Scope) -> dict[str, Any]:
+    run = runs.run_of(row)
+    item = run_to_json(
+        run, etag=quote_etag(row.etag), sandbox_name=scope.sandbox_name, ims_org_id=scope.org_id
+    )
+    # lists filter on ``state==`` as for flows; the documented field is statusSummary.status
+    item["state"] = str(run.status)
+    return item
+
+
+def _no_active_run(session: Session, scope: Scope, flow_id: str, except_id: str = "") -> None:
+    for row in runs.runs_of_flows(session, scope=scope, flow_ids=[flow_id]):
+        if row.id != except_id and row.state in runs.ACTIVE:
+            raise Conflict(
+                f"flow {flow_id} already has run {row.id} {row.state}; "
+                "wait for it or cancel it first",
+                code=RUN_STATE_CONFLICT,
+                resource_type=KIND,
+                resource_id=row.id,
+            )
+
+
+def create_run(session: Session, scope: Scope, body: Any, *, now: datetime) -> Resource:
+    """``POST /runs`` ``{flowId, params}``: a ``scheduled`` run, started when due."""
+    if not isinstance(body, dict):
+        raise InvalidRequest("the request body must be a JSON object", code=1405)
+    unknown = sorted(set(body) - {"flowId", "params"})
+    if unknown:
+        raise ValidationFailed(f"{unknown[0]} is not a field of a run request (flowId, params)")
+    flow_id = body.get("flowId")
+    if not isinstance(flow_id, str) or not flow_id:
+        raise ValidationFailed("flowId is required")
+    try:
+        flow = resources.get_resource(
+            session, scope=scope, kind=runs.FLOW_KIND, resource_id=flow_id
+        )
+    except Exception:
+        raise ValidationFailed(f"flowId {flow_id} is not a flow of this org and sandbox") from None
+    transformations = parse_transformations(flow.doc.get("transformations"))
+    request = parse_run_request(
+        body.get("params"), flow_delta_column=transformations.delta_column, now=now
+    )
+    _no_active_run(session, scope, flow.id)
+    if request.sets_flow_delta_column and request.delta_column is not None:
+        doc = dict(flow.doc)
+        doc["transformations"] = transformations.with_delta_column(request.delta_column).to_list()
+        flow = resources.replace_resource(
+            session,
+            scope=scope,
+            row=flow,
+            expected_etag=None,
+            doc=doc,
+            name=flow.name,
+            state=flow.state,
+        )
+    run = new_run(flow, now=now, planned_window=request.window, schedule_end=None)
+    return runs.insert_run(session, scope=scope, run=run, start_at=request.start_at)
+
+
+def retrigger(session: Session, scope: Scope, row: Resource, *, now: datetime) -> Resource:
+    run = runs.run_of(row)
+    _no_active_run(session, scope, run.flow_id, except_id=run.id)
+    run.retrigger(now)
+    doc = dict(row.doc)
+    doc["startAtUs"] = runs.to_us(now)
+    row.doc = doc
+    return runs.save_run(session, run=run, row=row)
+
+
+def cancel(session: Session, row: Resource, *, now: datetime) -> tuple[Resource, Run]:
+    """A ``scheduled`` run is cancelled here; an ``inProgress`` one by its worker (signalled)."""
+    run = runs.run_of(row)
+    if run.status is RunStatus.SCHEDULED:
+        run.cancel(now)
+        row = runs.save_run(session, run=run, row=row)
+    elif run.status is not RunStatus.IN_PROGRESS:
+        raise Conflict(
+            f"run {run.id} is {run.status}; only scheduled or inProgress runs can be cancelled",
+            code=RUN_STATE_CONFLICT,
+            resource_type=KIND,
+            resource_id=run.id,
+        )
+    return row, run
+
+
+# --- the engine -------------------------------------------------------------
+
+
+def _sandbox_name(session: Session, sandbox_id: str) -> str:
+    sandbox = session.get(Sandbox, sandbox_id)
+    return sandbox.name if sandbox is not None else ""
+
+
+def resolve_copy_context(
+    runtime: Runtime, session: Session, row: Resource, run: Run
+) -> CopyContext:
+    """The connector, dataset and job of a run, read from its flow and connections."""
+    scope = flow_scope(row, sandbox_name=_sandbox_name(session, row.sandbox_id))
+    flow = resources.get_resource(
+        session, scope=scope, kind=runs.FLOW_KIND, resource_id=run.flow_id
+    )
+    transformations = parse_transformations(flow.doc.get("transformations"))
+    if transformations.mapping is not None:
+        raise InvalidRequest("flows with a Mapping transformation cannot run yet")
+    source = resources.get_resource(
+        session, scope=scope, kind="sourceConnections", resource_id=run.source_connection_ids[0]
+    )
+    base = resources.get_resource(
+        session, scope=scope, kind=connections.KIND, resource_id=source.doc["baseConnectionId"]
+    )
+    target = resources.get_resource(
+        session, scope=scope, kind="targetConnections", resource_id=run.target_connection_ids[0]
+    )
+    dataset_row = resources.get_resource(
+        session, scope=scope, kind=datasets.KIND, resource_id=str(target.doc["params"]["dataSetId"])
+    )
+    cls = require_connector(str(base.spec_id))
+    params = connections.auth_params(base, runtime.secret_box)
+    secrets = [str(v) for v in connections.secret_params(base, runtime.secret_box).values()]
+    columns = [str(c["name"]) for c in source.doc["params"].get("columns") or () if "name" in c]
+    options = flow.doc.get("options") or {}
+    job = CopyJob(
+        flow_id=flow.id,
+        table=str(source.doc["params"]["tableName"]),
+        columns=columns or None,
+        partial_ingestion_percent=options.get("partialIngestionPercent"),
+    )
+    return CopyContext(
+        job=job,
+        connector=cls(params),
+        dataset=datasets.dataset_of(runtime.settings, scope, dataset_row),
+        secrets=secrets,
+    )
+
+
+class FlowEngine:
+    """Scheduler loop + runner + local executor of one server process."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        settings = runtime.settings
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.leases = DbLeaseStore(runtime.sessions)
+        repo = StoreRunRepository(
+            runtime.sessions, lambda s, row, run: resolve_copy_context(runtime, s, row, run)
+        )
+        self.runner = Runner(
+            repo,
+            self.leases,
+            holder=self.holder,
+            retry=RetryPolicy(
+                max_attempts=settings.run_retry_attempts,
+                base_delay=settings.run_retry_base_delay,
+                max_delay=max(60.0, settings.run_retry_base_delay),
+            ),
+            heartbeat_ttl=settings.run_heartbeat_seconds,
+        )
+        self.executor = LocalExecutor(self.runner, workers=settings.executor_workers)
+        self.loop = SchedulerLoop(
+            StoreScheduleRepository(runtime.sessions),
+            self.runner,
+            self.executor,
+            Leadership(self.leases, self.holder, ttl=settings.scheduler_lease_seconds),
+            interval=settings.scheduler_interval_seconds,
+        )
+
+    def start(self) -> None:
+        self.loop.start()
+
+    def submit(self, run_id: str) -> None:
+        self.executor.submit(run_id)
+
+    def stop(self) -> None:
+        self.loop.stop(timeout=10)
+        self.executor.shutdown(wait=True, timeout=10, cancel_running=True)

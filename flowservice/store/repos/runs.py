@@ -1,0 +1,169 @@
+"""Runs in the ``resources`` table (kind ``runs``, ``parent_id`` = flow id) and flow watermarks.
+
+A run row's ``state`` is the run status (indexed filtering), its ``doc`` holds
+``run_to_record`` under ``run`` and the earliest start time under ``startAtUs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from flowservice.errors import NotFound
+from flowservice.flows.run_json import run_from_record, run_to_record
+from flowservice.flows.run_state import Run, RunStatus
+from flowservice.flows.runner import CopyContext
+from flowservice.flows.schedule import EPOCH
+from flowservice.store import db
+from flowservice.store.db import now_ms
+from flowservice.store.repos import resources
+from flowservice.store.repos.resources import Scope, new_etag
+from flowservice.store.tables import FlowWatermark, Resource
+
+RUN_KIND = "runs"
+FLOW_KIND = "flows"
+ACTIVE = (str(RunStatus.SCHEDULED), str(RunStatus.IN_PROGRESS))
+
+
+def to_us(moment: datetime) -> int:
+    delta = moment - EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(us: int) -> datetime:
+    from datetime import timedelta
+
+    return EPOCH + timedelta(microseconds=us)
+
+
+def insert_run(session: Session, *, scope: Scope, run: Run, start_at: datetime) -> Resource:
+    return resources.insert_resource(
+        session,
+        scope=scope,
+        kind=RUN_KIND,
+        resource_id=run.id,
+        state=str(run.status),
+        spec_id=run.flow_spec_id,
+        parent_id=run.flow_id,
+        doc={"run": run_to_record(run), "startAtUs": to_us(start_at)},
+    )
+
+
+def run_row(session: Session, run_id: str) -> Resource:
+    """The run's row whatever its org (for the runner and scheduler, never for requests)."""
+    row = session.get(Resource, run_id)
+    if row is None or row.kind != RUN_KIND:
+        raise NotFound(f"run {run_id} is not found", resource_type=RUN_KIND, resource_id=run_id)
+    return row
+
+
+def run_of(row: Resource) -> Run:
+    return run_from_record(row.doc["run"])
+
+
+def save_run(session: Session, *, run: Run, row: Resource | None = None) -> Resource:
+    """Store the run's current state (a new etag every time)."""
+    row = row if row is not None else run_row(session, run.id)
+    doc: dict[str, Any] = dict(row.doc)
+    doc["run"] = run_to_record(run)
+    session.execute(
+        update(Resource)
+        .where(Resource.id == run.id)
+        .values(
+            doc=doc,
+            state=str(run.status),
+            etag=new_etag(),
+            updated_at=max(now_ms(), row.updated_at),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(row)
+    return row
+
+
+def runs_of_flows(session: Session, *, scope: Scope, flow_ids: Sequence[str]) -> list[Resource]:
+    return resources.list_resources(session, scope=scope, kind=RUN_KIND, parent_ids=flow_ids)
+
+
+def active_flow_ids(session: Session) -> set[str]:
+    """Flows (of every org) that have a run ``scheduled`` or ``inProgress``."""
+    rows = session.scalars(
+        select(Resource.parent_id).where(Resource.kind == RUN_KIND, Resource.state.in_(ACTIVE))
+    )
+    return {r for r in rows if r is not None}
+
+
+def run_ids_with_status(session: Session, status: RunStatus) -> list[Resource]:
+    return list(
+        session.scalars(
+            select(Resource)
+            .where(Resource.kind == RUN_KIND, Resource.state == str(status))
+            .order_by(Resource.created_at)
+        )
+    )
+
+
+def watermark(session: Session, flow_id: str) -> datetime | None:
+    row = session.get(FlowWatermark, flow_id)
+    return None if row is None or row.watermark_us is None else from_us(row.watermark_us)
+
+
+def watermarks(session: Session) -> dict[str, datetime]:
+    rows = session.scalars(select(FlowWatermark).where(FlowWatermark.watermark_us.is_not(None)))
+    return {r.flow_id: from_us(r.watermark_us) for r in rows if r.watermark_us is not None}
+
+
+def advance_watermark(session: Session, flow_id: str, moment: datetime) -> None:
+    """Move the flow's watermark to ``moment`` unless it already is at or past it."""
+    row = session.get(FlowWatermark, flow_id, with_for_update=True)
+    value = to_us(moment)
+    if row is None:
+        session.add(FlowWatermark(flow_id=flow_id, watermark_us=value))
+    elif row.watermark_us is None or row.watermark_us < value:
+        row.watermark_us = value
+    session.flush()
+
+
+def forget_watermark(session: Session, flow_id: str) -> None:
+    row = session.get(FlowWatermark, flow_id)
+    if row is not None:
+        session.delete(row)
+        session.flush()
+
+
+class StoreRunRepository:
+    """``flows.runner.RunRepository`` over the metadata DB; the copy context comes from a resolver."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        resolve: Callable[[Session, Resource, Run], CopyContext],
+    ) -> None:
+        self._sessions = sessions
+        self._resolve = resolve
+
+    def load(self, run_id: str) -> Run:
+        with db.transaction(self._sessions) as session:
+            return run_of(run_row(session, run_id))
+
+    def save(self, run: Run) -> None:
+        with db.transaction(self._sessions) as session:
+            save_run(session, run=run)
+
+    def finish(self, run: Run, *, watermark: datetime | None) -> None:
+        with db.transaction(self._sessions) as session:
+            save_run(session, run=run)
+            if watermark is not None:
+                advance_watermark(session, run.flow_id, watermark)
+
+    def copy_context(self, run: Run) -> CopyContext:
+        with db.transaction(self._sessions) as session:
+            return self._resolve(session, run_row(session, run.id), run)
+
+    def in_progress(self) -> list[str]:
+        with db.transaction(self._sessions) as session:
+            return [r.id for r in run_ids_with_status(session, RunStatus.IN_PROGRESS)]

@@ -1,0 +1,209 @@
+"""End to end over HTTP: a real server with its scheduler, the emulator, the real driver, the lake."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from conftest import ApiClient, RunningServer, make_settings, new_org_id, start_server
+from flow_journey import (
+    build_flow,
+    commits,
+    get_run,
+    read_dataset,
+    runs_of,
+    wait_for_first_run,
+    wait_for_run,
+)
+
+from mssql_emulator.server import EmulatorServer, ServerConfig
+from mssql_emulator.testing import RunningEmulator, default_engine, running_emulator
+
+pytestmark = pytest.mark.timeout(120)
+
+T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+INIT = """
+CREATE SCHEMA sales;
+CREATE TABLE sales.Orders (OrderID INT PRIMARY KEY, Customer NVARCHAR(50),
+  Amount DECIMAL(10,2), UpdatedAt DATETIME2);
+INSERT INTO sales.Orders VALUES
+  (1, N'Ann', 10.50, '2024-03-01 12:00:00'),
+  (2, N'Bob', 20.00, '2024-03-01 12:30:00'),
+  (3, N'Cé', NULL, '2024-03-02 08:15:00');
+"""
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def server(home: Path) -> Iterator[RunningServer]:
+    settings = make_settings(
+        home,
+        f"sqlite:///{home / 'flowservice.db'}",
+        scheduler_interval_seconds=0.3,
+        run_retry_attempts=2,
+        run_retry_base_delay=0.1,
+    )
+    running = start_server(settings)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def client(server: RunningServer) -> Iterator[ApiClient]:
+    api = ApiClient(server, org_id=new_org_id(), client_id="e2e-client")
+    yield api
+    api.close()
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def test_journey_backfill_then_incremental_window(client: ApiClient, home: Path) -> None:
+    with running_emulator(init_sql=[INIT]) as emulator:
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=120)
+        journey = build_flow(
+            client,
+            emulator,
+            table="sales.Orders",
+            delta_column="UpdatedAt",
+            schedule={"startTime": str(_epoch(start)), "frequency": "minute", "interval": "15"},
+        )
+        # backfill: the scheduler's first window is [beginning of history, startTime)
+        first_id = wait_for_first_run(client, journey.flow_id)
+        first = wait_for_run(client, first_id)
+        assert first["metrics"]["statusSummary"]["status"] == "success", first
+        assert first["metrics"]["recordSummary"]["outputRecordCount"] == 3
+        copy = first["activities"][0]
+        assert copy["id"] == "copyActivity"
+        assert copy["durationSummary"]["extensions"] == {
+            "windowStart": 0,
+            "windowEnd": _epoch(start) * 1000,
+        }
+        batch_ids = first["activities"][1]["targetInfo"][0]["reference"]["ids"]
+        table = read_dataset(client, home, journey.dataset_id).sort_by("OrderID")
+        assert table.column("OrderID").to_pylist() == [1, 2, 3]
+        assert table.column("Customer").to_pylist() == ["Ann", "Bob", "Cé"]
+        assert [None if v is None else str(v) for v in table.column("Amount").to_pylist()] == [
+            "10.50",
+            "20.00",
+            None,
+        ]
+        assert table.column("UpdatedAt").to_pylist()[0].replace(tzinfo=None) == datetime(
+            2024, 3, 1, 12, 0
+        )
+        assert len(batch_ids) == 1
+
+        flow = client.get(f"/flows/{journey.flow_id}").json()["items"][0]
+        assert flow["lastRunDetails"]["id"] == first_id
+        assert flow["lastRunDetails"]["state"] == "success"
+
+        # one new row and one update, both after the first window's end
+        changed = (start + timedelta(seconds=30)).strftime("%Y-%m-%d %H:%M:%S")
+        emulator.server.engine.run_script(  # type: ignore[attr-defined]
+            emulator.database,
+            f"INSERT INTO sales.Orders VALUES (4, N'Dan', 7.25, '{changed}');"
+            f"UPDATE sales.Orders SET Customer = N'Bobby', UpdatedAt = '{changed}' "
+            "WHERE OrderID = 2;",
+        )
+        response = client.post(
+            "/runs",
+            json={
+                "flowId": journey.flow_id,
+                "params": {
+                    "windowStartTime": str(_epoch(start)),
+                    "windowEndTime": str(_epoch(datetime.now(UTC))),
+                },
+            },
+        )
+        assert response.status_code == 201, response.text
+        second = wait_for_run(client, response.json()["id"])
+        assert second["metrics"]["statusSummary"]["status"] == "success", second
+        assert second["metrics"]["recordSummary"]["inputRecordCount"] == 2
+        assert second["metrics"]["recordSummary"]["outputRecordCount"] == 2
+        table = read_dataset(client, home, journey.dataset_id)
+        rows = sorted(zip(table.column("OrderID").to_pylist(), table.column("Customer").to_pylist()))
+        # the window appends exactly the changed rows; the update is a new version of row 2
+        assert rows == [(1, "Ann"), (2, "Bob"), (2, "Bobby"), (3, "Cé"), (4, "Dan")]
+        listed = client.get(
+            "/runs", params={"property": [f"flowId=={journey.flow_id}", "state==success"]}
+        ).json()["items"]
+        assert {r["id"] for r in listed} == {first_id, second["id"]}
+
+
+def _big_orders(rows: int) -> pa.Table:
+    return pa.table(
+        {
+            "OrderID": pa.array(range(rows), pa.int32()),
+            "Customer": pa.array([f"customer {i % 977}" for i in range(rows)], pa.string()),
+            "UpdatedAt": pa.array(
+                [datetime(2024, 1, 1) + timedelta(seconds=i) for i in range(rows)],
+                pa.timestamp("us"),
+            ),
+        }
+    )
+
+
+def test_source_down_mid_run_fails_commits_nothing_and_retrigger_succeeds(
+    client: ApiClient, home: Path
+) -> None:
+    engine = default_engine(["testdb"])
+    engine.run_script(  # type: ignore[attr-defined]
+        "testdb",
+        "CREATE TABLE dbo.Big (OrderID INT PRIMARY KEY, Customer NVARCHAR(40), UpdatedAt DATETIME2);",
+    )
+    engine.load_arrow("testdb", "dbo.Big", _big_orders(200_000))  # type: ignore[attr-defined]
+    with running_emulator(engine=engine) as emulator:
+        journey = build_flow(
+            client,
+            emulator,
+            table="dbo.Big",
+            delta_column=None,  # a full snapshot per run
+            schedule={"startTime": _epoch(datetime.now(UTC)) + 86_400, "frequency": "once"},
+        )
+        response = client.post("/runs", json={"flowId": journey.flow_id})
+        run_id = response.json()["id"]
+        wait_for_run(client, run_id, states=("inProgress", "success", "failed"))
+        port = emulator.port
+        emulator.server.stop()
+        failed = wait_for_run(client, run_id)
+        assert failed["metrics"]["statusSummary"]["status"] == "failed", failed
+        errors = failed["metrics"]["statusSummary"]["errors"]
+        assert [e["code"] for e in errors] == ["CONNECTOR-1001-500"]
+        assert emulator.password not in str(errors)
+        assert commits(home, journey.dataset_id) == 0
+
+        # the source is back: re-trigger the same run
+        back = EmulatorServer(
+            ServerConfig(
+                users={emulator.user: emulator.password},
+                database=emulator.database,
+                host="127.0.0.1",
+                port=port,
+            ),
+            engine,
+        ).start()
+        try:
+            again = client.post(f"/runs/{run_id}/action", params={"op": "re-trigger"})
+            assert again.status_code == 200, again.text
+            done = wait_for_run(client, run_id)
+            assert done["metrics"]["statusSummary"]["status"] == "success", done
+            table = read_dataset(client, home, journey.dataset_id)
+            assert table.num_rows == 200_000
+            ids = table.column("OrderID")
+            assert len(ids.unique()) == 200_000
+            assert [r["id"] for r in runs_of(client, journey.flow_id)] == [run_id]
+            assert get_run(client, run_id)["metrics"]["recordSummary"]["outputRecordCount"] == (
+                200_000
+            )
+        finally:
+            back.stop()
+    time.sleep(0)

@@ -169,13 +169,21 @@ def _sort_value(item: Mapping[str, Any], path: str) -> tuple[int, Any]:
     return (2, str(value).lower())
 
 
+def matching(
+    items: Sequence[Mapping[str, Any]], query: CatalogQuery, *, created_key: str
+) -> list[Mapping[str, Any]]:
+    """Every item the filters keep, sorted (ties by creation time, then id)."""
+    kept = [item for item in items if all(_holds(item, f) for f in query.filters)]
+    kept.sort(key=lambda item: (_sort_value(item, created_key), str(item.get("id", ""))))
+    for key in reversed(query.order):  # stable sorts, least significant key first
+        path = key.path
+        kept.sort(key=lambda item: _sort_value(item, path), reverse=key.descending)
+    return kept
+
+
 def select(
     items: Sequence[Mapping[str, Any]], query: CatalogQuery, *, created_key: str
 ) -> list[Mapping[str, Any]]:
-    """The matching items of one page, sorted (ties by creation time, then id)."""
-    matching = [item for item in items if all(_holds(item, f) for f in query.filters)]
-    matching.sort(key=lambda item: (_sort_value(item, created_key), str(item.get("id", ""))))
-    for key in reversed(query.order):  # stable sorts, least significant key first
-        path = key.path
-        matching.sort(key=lambda item: _sort_value(item, path), reverse=key.descending)
-    return matching[query.start : query.start + query.limit]
+    """The items of the requested page."""
+    kept = matching(items, query, created_key=created_key)
+    return kept[query.start : query.start + query.limit]

@@ -16,13 +16,17 @@ from flowservice.api.routes import (
     connection_specs,
     connections,
     explore,
+    flow_specs,
+    flows,
     mapping_sets,
+    runs,
     sandboxes,
     source_connections,
     target_connections,
 )
 from flowservice.api.routes import datasets as dataset_routes
 from flowservice.api.runtime import Runtime
+from flowservice.api.services.runs import FlowEngine
 from flowservice.secrets import install_log_redaction
 from flowservice.settings import (
     API_PREFIX,
@@ -49,8 +53,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime.start(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        # the scheduler and the run executor live as long as the server serves
+        engine = FlowEngine(runtime) if settings.scheduler_enabled else None
+        app_.state.flow_engine = engine
+        if engine is not None:
+            engine.start()
         yield
+        if engine is not None:
+            engine.stop()
         runtime.close()
 
     app = FastAPI(
@@ -63,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.flow_engine = None
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(connection_specs.router, prefix=API_PREFIX)
@@ -70,6 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(explore.router, prefix=API_PREFIX)
     app.include_router(source_connections.router, prefix=API_PREFIX)
     app.include_router(target_connections.router, prefix=API_PREFIX)
+    app.include_router(flow_specs.router, prefix=API_PREFIX)
+    app.include_router(flows.router, prefix=API_PREFIX)
+    app.include_router(runs.router, prefix=API_PREFIX)
     app.include_router(sandboxes.router, prefix=SANDBOX_PREFIX)
     app.include_router(dataset_routes.router, prefix=CATALOG_PREFIX)
     app.include_router(batch_routes.router, prefix=CATALOG_PREFIX)

@@ -39,10 +39,6 @@ def disable_statements(db: str, table: TableDef) -> list[str]:
     ]
 
 
-def returning_clause(table: TableDef) -> str:
-    return " RETURNING " + ", ".join(_q(k) for k in key_columns(table))
-
-
 def record_sql(db: str, table: TableDef, op: str) -> str:
     """INSERT of changed keys (registered as the Arrow view ``__ct_keys``), version pending."""
     keys = ", ".join(_q(k) for k in key_columns(table))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
 from sqlglot import exp
 
-from mssql_emulator.contract import SqlError, StatementResult
+from mssql_emulator.contract import Column, ResultSet, SqlError, StatementResult
 from mssql_emulator.engine import change_tracking, conversions, errors
-from mssql_emulator.engine.catalog import TableDef
+from mssql_emulator.engine.catalog import ColumnDef, TableDef
 from mssql_emulator.engine.translate import duck_expression
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ def insert(session: DuckDBSession, node: exp.Insert) -> StatementResult:
     database, table, _ = _target(session, target)
     session.error_table = table
     session.error_verb = "INSERT"
+    output = _output_columns(node, table)
     if isinstance(target, exp.Schema):
         names = [i.name for i in target.expressions]
         columns = []
@@ -118,7 +120,7 @@ def insert(session: DuckDBSession, node: exp.Insert) -> StatementResult:
             f"INSERT INTO {qualified} ({', '.join(_q(c.name) for c in columns)}) "
             f"SELECT {', '.join(values)} FROM ({src_sql}) AS __src({', '.join(aliases)})"
         )
-    count = _run_tracked(session, database, table, sql, "I")
+    count, data = _run_tracked(session, database, table, sql, "I", output)
     if identity is not None and count:
         rel = session.relation(
             f'SELECT currval(\'{_q(database)}."__sys"."seq_{table.object_id}"\')'
@@ -126,29 +128,79 @@ def insert(session: DuckDBSession, node: exp.Insert) -> StatementResult:
         rows = rel.fetchall()
         row = rows[0] if rows else None
         session.set_identity(row[0] if row else None)
-    return StatementResult(rowcount=count)
+    return _result(count, output, data)
 
 
-def _run_tracked(session: DuckDBSession, database: str, table: TableDef, sql: str, op: str) -> int:
-    """Run a DML statement, logging changed keys when the table is change-tracked."""
+def _output_columns(node: exp.Expression, table: TableDef) -> list[ColumnDef] | None:
+    """Columns of an ``OUTPUT inserted.x, deleted.y`` clause, removed from ``node``."""
+    returning = node.args.get("returning")
+    if returning is None:
+        return None
+    node.set("returning", None)
+    if returning.args.get("into"):
+        raise errors.not_supported("OUTPUT INTO")
+    columns: list[ColumnDef] = []
+    for item in returning.expressions:
+        target = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(target, exp.Star) or (
+            isinstance(target, exp.Column) and isinstance(target.this, exp.Star)
+        ):
+            columns.extend(table.columns)
+        elif isinstance(target, exp.Column):
+            col = table.column(target.name)
+            if col is None:
+                raise errors.invalid_column(target.name)
+            columns.append(col)
+        else:
+            raise errors.not_supported("OUTPUT expressions")
+    return columns
+
+
+def _run_tracked(
+    session: DuckDBSession,
+    database: str,
+    table: TableDef,
+    sql: str,
+    op: str,
+    output: list[ColumnDef] | None = None,
+) -> tuple[int, pa.Table | None]:
+    """Run a DML statement; log changed keys of change-tracked tables; return OUTPUT rows."""
     with session.write_scope(database):
-        if not table.change_tracking:
+        keys = change_tracking.key_columns(table) if table.change_tracking else []
+        if not keys and output is None:
             rel = session.run(sql)
             rows = rel.fetchall() if rel is not None else []
             row = rows[0] if rows else None
-            return int(row[0]) if row else 0
-        rel = session.run(sql + change_tracking.returning_clause(table))
-        keys = rel.to_arrow_table() if rel is not None else None
-        if keys is not None and keys.num_rows:
-            session.run_with_arrow(change_tracking.record_sql(database, table, op), keys)
+            return (int(row[0]) if row else 0), None
+        returned = [f"{_q(c.name)} AS __o{i}" for i, c in enumerate(output or [])]
+        returned += [f"{_q(k)} AS __k{i}" for i, k in enumerate(keys)]
+        rel = session.run(f"{sql} RETURNING {', '.join(returned)}")
+        data = rel.to_arrow_table() if rel is not None else None
+        if data is None:
+            return 0, None
+        width = len(output or [])
+        if keys and data.num_rows:
+            key_data = pa.table(data.columns[width:], names=keys)
+            session.run_with_arrow(change_tracking.record_sql(database, table, op), key_data)
             session.mark_ct(database, table)
-        return keys.num_rows if keys is not None else 0
+        if output is None:
+            return data.num_rows, None
+        names = [c.name for c in output]
+        return data.num_rows, pa.table(data.columns[:width], names=names)
+
+
+def _result(count: int, output: list[ColumnDef] | None, data: pa.Table | None) -> StatementResult:
+    if output is None or data is None:
+        return StatementResult(rowcount=count)
+    columns = [Column(c.name, c.type, c.nullable, c.identity is not None) for c in output]
+    return StatementResult(result_set=ResultSet(columns, iter(data.to_batches())), rowcount=count)
 
 
 def update(session: DuckDBSession, node: exp.Update) -> StatementResult:
     database, table, _ = _target(session, node.this)
     session.error_table = table
     session.error_verb = "UPDATE"
+    output = _output_columns(node, table)
     full_name = f"{database}.{table.schema}.{table.name}"
     translator = session.translator()
     targets = []
@@ -171,14 +223,20 @@ def update(session: DuckDBSession, node: exp.Update) -> StatementResult:
         eq.set("expression", wrapped)
         eq.set("this", exp.column(col.name, quoted=True))
     sql = rewritten.sql(dialect="duckdb")
-    count = _run_tracked(session, database, table, sql, "U")
-    return StatementResult(rowcount=count)
+    count, data = _run_tracked(session, database, table, sql, "U", output)
+    return _result(count, output, data)
 
 
 def delete(session: DuckDBSession, node: exp.Delete) -> StatementResult:
+    tables = node.args.get("tables") or []
+    if not isinstance(node.this, exp.Expression) and len(tables) == 1:
+        # ``DELETE t …`` (no FROM) arrives as a one-table multi-table delete.
+        node.set("this", tables[0])
+        node.set("tables", None)
     database, table, _ = _target(session, node.this)
     session.error_table = table
     session.error_verb = "DELETE"
+    output = _output_columns(node, table)
     sql = session.translator().sql(node)
-    count = _run_tracked(session, database, table, sql, "D")
-    return StatementResult(rowcount=count)
+    count, data = _run_tracked(session, database, table, sql, "D", output)
+    return _result(count, output, data)

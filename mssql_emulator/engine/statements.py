@@ -86,6 +86,9 @@ def run(session: DuckDBSession, text: str) -> StatementResult:
     scope_text = text
     translator = session.translator()
     scope_text = prepare(text, translator.scope)
+    if first == "DELETE" and re.search(r"\bOUTPUT\b", text, re.I):
+        # sqlglot reads ``DELETE t OUTPUT … WHERE`` but not ``DELETE FROM t OUTPUT … WHERE``.
+        scope_text = re.sub(r"^DELETE\s+FROM\s+", "DELETE ", scope_text, flags=re.I)
     node = parse_tsql(scope_text)
     if isinstance(node, exp.Insert):
         return dml.insert(session, node)

@@ -323,3 +323,19 @@ def test_if_else_and_begin_end_blocks(session: DuckDBSession) -> None:
     assert rows == [("yes",)]
     query(session, script)
     assert scalar(session, "SELECT COUNT(*) FROM dbo.blocky") == 2
+
+
+def test_output_clause_returns_rows(session: DuckDBSession) -> None:
+    run(session, "CREATE TABLE outp (id INT IDENTITY PRIMARY KEY, name NVARCHAR(10))")
+    columns, rows = query(
+        session, "INSERT INTO outp (name) OUTPUT inserted.id, inserted.name VALUES (N'a'), (N'b')"
+    )
+    assert [(c.name, str(c.type), c.identity) for c in columns] == [
+        ("id", "int", True),
+        ("name", "nvarchar(10)", False),
+    ]
+    assert rows == [(1, "a"), (2, "b")]
+    _, rows = query(session, "UPDATE outp SET name = N'z' OUTPUT inserted.name WHERE id = 2")
+    assert rows == [("z",)]
+    _, rows = query(session, "DELETE FROM outp OUTPUT deleted.id WHERE id = 1")
+    assert rows == [(1,)]

@@ -113,6 +113,12 @@ def test_check_succeeds_over_tls_with_a_trusted_certificate(emulator: RunningEmu
     assert SqlServerConnector({"connectionString": cs}).check().ok
 
 
+@pytest.mark.parametrize("host", ["(local)", ".", "localhost", "tcp:127.0.0.1"])
+def test_local_server_spellings(emulator: RunningEmulator, host: str) -> None:
+    cs = connection_string(emulator, **{"Data Source": f"{host},{emulator.port}"})
+    assert SqlServerConnector({"connectionString": cs}).check().ok
+
+
 def check_failure(cs: str) -> tuple[str, str]:
     result = SqlServerConnector({"connectionString": cs}).check()
     assert result.ok is False

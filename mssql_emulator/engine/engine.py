@@ -194,7 +194,8 @@ class DuckDBEngine:
             return
         with self._pending_lock:
             pending, self._pending = self._pending, {}
-            writer = self._con.cursor()
+            with self._lock:
+                writer = self._con.cursor()
             try:
                 for database, rows in pending.items():
                     writer.execute("BEGIN TRANSACTION")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -282,7 +283,11 @@ class DuckDBSession:
         return change_tracking.changes_sql(catalog.name, table, catalog, since)
 
     def params_for(self, sql: str) -> dict[str, Any] | None:
-        used = {k: v for k, v in self.variables.items() if f"${k}" in sql.lower()}
+        """Values of the ``$name`` parameters ``sql`` uses (DuckDB rejects extra ones)."""
+        if "$" not in sql:
+            return None
+        named = {m.lower() for m in re.findall(r"\$([A-Za-z_][\w]*)", sql)}
+        used = {k: v for k, v in self.variables.items() if k in named}
         return used or None
 
     def relation(self, sql: str) -> duckdb.DuckDBPyRelation:

@@ -339,3 +339,9 @@ def test_output_clause_returns_rows(session: DuckDBSession) -> None:
     assert rows == [("z",)]
     _, rows = query(session, "DELETE FROM outp OUTPUT deleted.id WHERE id = 1")
     assert rows == [(1,)]
+
+
+def test_parameters_with_shared_prefixes(session: DuckDBSession) -> None:
+    params = [param(f"@P{i}", "int", i) for i in range(1, 12)]
+    assert scalar(session, "SELECT @P10 + @P11", params) == 21
+    assert scalar(session, "SELECT @P1", params) == 1

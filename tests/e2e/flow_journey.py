@@ -53,7 +53,9 @@ def build_flow(
     conn = created_id(
         api.post(
             "/connections",
-            json=sql_server_connection_body(connection_string(emulator.host, emulator.port, emulator)),
+            json=sql_server_connection_body(
+                connection_string(emulator.host, emulator.port, emulator)
+            ),
         )
     )
     assert api.get(f"/connections/{conn}/test").json() == {"result": True}

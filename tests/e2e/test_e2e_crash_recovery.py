@@ -51,7 +51,16 @@ class ServerProcess:
         )
         self.base_url = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "flowservice", "serve", "--home", str(home), "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "flowservice",
+                "serve",
+                "--home",
+                str(home),
+                "--port",
+                str(port),
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

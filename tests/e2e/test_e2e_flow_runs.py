@@ -1,4 +1,4 @@
-"""End to end over HTTP: a real server with its scheduler, the emulator, the real driver, the lake."""
+"""End to end over HTTP: a real server and scheduler, the emulator, the real driver, the lake."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from flow_journey import (
 )
 
 from mssql_emulator.server import EmulatorServer, ServerConfig
-from mssql_emulator.testing import RunningEmulator, default_engine, running_emulator
+from mssql_emulator.testing import default_engine, running_emulator
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -130,7 +130,13 @@ def test_journey_backfill_then_incremental_window(client: ApiClient, home: Path)
         assert second["metrics"]["recordSummary"]["inputRecordCount"] == 2
         assert second["metrics"]["recordSummary"]["outputRecordCount"] == 2
         table = read_dataset(client, home, journey.dataset_id)
-        rows = sorted(zip(table.column("OrderID").to_pylist(), table.column("Customer").to_pylist()))
+        rows = sorted(
+            zip(
+                table.column("OrderID").to_pylist(),
+                table.column("Customer").to_pylist(),
+                strict=True,
+            )
+        )
         # the window appends exactly the changed rows; the update is a new version of row 2
         assert rows == [(1, "Ann"), (2, "Bob"), (2, "Bobby"), (3, "Cé"), (4, "Dan")]
         listed = client.get(
@@ -158,7 +164,8 @@ def test_source_down_mid_run_fails_commits_nothing_and_retrigger_succeeds(
     engine = default_engine(["testdb"])
     engine.run_script(  # type: ignore[attr-defined]
         "testdb",
-        "CREATE TABLE dbo.Big (OrderID INT PRIMARY KEY, Customer NVARCHAR(40), UpdatedAt DATETIME2);",
+        "CREATE TABLE dbo.Big (OrderID INT PRIMARY KEY, Customer NVARCHAR(40), "
+        "UpdatedAt DATETIME2);",
     )
     engine.load_arrow("testdb", "dbo.Big", _big_orders(200_000))  # type: ignore[attr-defined]
     with running_emulator(engine=engine) as emulator:

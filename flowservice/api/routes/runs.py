@@ -14,6 +14,7 @@ from flowservice.api.views import created
 from flowservice.errors import InvalidRequest
 from flowservice.settings import API_PREFIX
 from flowservice.store.repos import resources
+from flowservice.store.repos.runs import to_us
 
 router = APIRouter(tags=["Runs"])
 
@@ -36,7 +37,7 @@ def create_run(
     now = service.utc_now()
     with runtime.transaction() as session:
         row = service.create_run(session, scope, body, now=now)
-    _submit_if_due(request, row.id, int(row.doc["startAtUs"]), service.runs.to_us(now))
+    _submit_if_due(request, row.id, int(row.doc["startAtUs"]), to_us(now))
     response.headers["Location"] = f"{API_PREFIX}/runs/{row.id}"
     return created(row)
 

@@ -195,7 +195,7 @@ def to_wire(session: Session, row: Resource, scope: Scope, last_run: Run | None)
 
 
 def delete_flow(session: Session, row: Resource) -> list[str]:
-    """Delete the flow and its watermark; returns ids of its active runs for the caller to cancel."""
+    """Delete the flow and its watermark; returns its active runs' ids for the caller to cancel."""
     active = [
         r.id
         for r in resources.list_resources(

@@ -136,7 +136,7 @@ def forget_watermark(session: Session, flow_id: str) -> None:
 
 
 class StoreRunRepository:
-    """``flows.runner.RunRepository`` over the metadata DB; the copy context comes from a resolver."""
+    """``flows.runner.RunRepository`` over the metadata DB; copy contexts come from ``resolve``."""
 
     def __init__(
         self,

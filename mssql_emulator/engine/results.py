@@ -143,15 +143,58 @@ def _compatible(t: SqlType, duck: str) -> bool:
     return expected == duck.replace(" ", "").upper()
 
 
+_NULL_TARGETS = {
+    "bit": pa.bool_(),
+    "tinyint": pa.uint8(),
+    "smallint": pa.int16(),
+    "int": pa.int32(),
+    "bigint": pa.int64(),
+    "real": pa.float32(),
+    "float": pa.float64(),
+    "date": pa.date32(),
+    "time": pa.time64("us"),
+    "datetime": pa.timestamp("us"),
+    "smalldatetime": pa.timestamp("us"),
+    "datetime2": pa.timestamp("us"),
+}
+
+
+def _target(arrow_type: pa.DataType, column: Column) -> pa.DataType | None:
+    """The contract's Arrow type for a column DuckDB yielded as ``arrow_type``, if different."""
+    name = column.type.name
+    if pa.types.is_null(arrow_type):
+        if name in ("decimal", "numeric"):
+            return pa.decimal128(column.type.precision or 18, column.type.scale or 0)
+        if name in ("binary", "varbinary"):
+            return pa.binary()
+        return _NULL_TARGETS.get(name, pa.string())
+    if pa.types.is_timestamp(arrow_type) and (arrow_type.unit != "us" or arrow_type.tz):
+        return pa.timestamp("us")
+    if (pa.types.is_time32(arrow_type) or pa.types.is_time64(arrow_type)) and (
+        arrow_type != pa.time64("us")
+    ):
+        return pa.time64("us")
+    if (
+        name == "bigint"
+        and not pa.types.is_int64(arrow_type)
+        and (pa.types.is_decimal(arrow_type) or pa.types.is_uint64(arrow_type))
+    ):
+        return pa.int64()
+    return None
+
+
 def cast_batches(
     batches: Iterator[pa.RecordBatch], columns: list[Column], duck_types: list[str]
 ) -> Iterator[pa.RecordBatch]:
     """Arrow batches adjusted to the contract's representation of each column type."""
-    huge = [i for i, d in enumerate(duck_types) if d.upper() in ("HUGEINT", "UBIGINT", "UHUGEINT")]
+    targets: list[pa.DataType | None] | None = None
     for batch in batches:
-        if huge:
-            arrays = list(batch.columns)
-            for i in huge:
-                arrays[i] = arrays[i].cast(pa.int64())
+        if targets is None:
+            targets = [_target(f.type, c) for f, c in zip(batch.schema, columns, strict=True)]
+        if any(t is not None for t in targets):
+            arrays = [
+                arr if t is None else arr.cast(t)
+                for arr, t in zip(batch.columns, targets, strict=True)
+            ]
             batch = pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
         yield batch

@@ -229,3 +229,18 @@ def test_datetimeoffset_in_expressions_uses_instant_and_offset(session: DuckDBSe
     )
     assert rows == [(1, 120, 10), (2, 0, 9)]
     assert scalar(session, "SELECT id FROM w WHERE v = '2024-01-01 08:00:00 +00:00'") == 1
+
+
+def test_computed_columns_have_contract_arrow_types(session: DuckDBSession) -> None:
+    table = arrow(
+        session,
+        "SELECT NULL AS n, SUM(CAST(1 AS INT)) AS s, COUNT(*) AS c, "
+        "CAST(NULL AS DATETIME2) AS d, CURRENT_TIMESTAMP AS ts",
+    )
+    assert table.schema.types == [
+        pa.string(),
+        pa.int64(),
+        pa.int64(),
+        pa.timestamp("us"),
+        pa.timestamp("us"),
+    ]

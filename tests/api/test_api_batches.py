@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
+import yaml
 from conftest import ApiClient, RunningServer, problem_code
+from jsonschema import Draft7Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT7
 
 from flowservice.api.runtime import Runtime
 from flowservice.api.services import datasets
@@ -20,6 +27,31 @@ from flowservice.store.repos import identity
 from flowservice.store.repos.resources import Scope
 
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+# Adobe's published OpenAPI documents (Apache-2.0), kept outside the repo
+REFERENCE = Path(os.environ.get("FLOWSERVICE_REFERENCE_OPENAPI", "/work/shared/reference/openapi"))
+
+
+@cache
+def _reference(name: str) -> dict[str, Any]:
+    path = REFERENCE / name
+    if not path.exists():
+        pytest.skip(f"reference document {path} is not available")
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text())
+    return loaded
+
+
+def check_contract(document: str, schema_name: str, instance: Any) -> None:
+    """``instance`` validates against a response schema of Adobe's published OpenAPI."""
+    uri = f"urn:{document}"
+    registry: Registry[Any] = Registry().with_resource(
+        uri, Resource.from_contents(_reference(document), default_specification=DRAFT7)
+    )
+    schema = {"$ref": f"{uri}#/components/schemas/{schema_name}"}
+    errors = [
+        f"{list(e.path)}: {e.message}"
+        for e in Draft7Validator(schema, registry=registry).iter_errors(instance)
+    ]
+    assert errors == [], errors
 
 
 def cat(api: ApiClient, method: str, path: str, **kwargs: Any) -> Any:
@@ -74,11 +106,10 @@ def test_recorded_batch_is_listed_and_retrieved(api: ApiClient, runtime: Runtime
     assert item["size"] == batch.size_bytes > 0
     assert before <= item["started"] <= item["completed"] <= int(time.time() * 1000)
     assert item["imsOrg"] == api.org_id and item["createdUser"] == api.subject
-    assert item["relatedObjects"] == [
-        {"type": "dataSet", "id": dataset_id},
-        {"type": "flow", "id": "flow-1"},
-        {"type": "flowRun", "id": "run-1"},
-    ]
+    assert item["relatedObjects"] == [{"type": "dataSet", "id": dataset_id}]
+    assert item["tags"] == {"flowId": ["flow-1"], "runId": ["run-1"]}
+    by_flow = cat(api, "GET", "/batches", params={"property": "tags.flowId[]==flow-1"}).json()
+    assert list(by_flow) == [batch.id]
     assert item["metrics"]["deltaVersion"] == batch.version == 1
     one = cat(api, "GET", f"/batches/{batch.id}")
     assert one.status_code == 200 and one.json() == {batch.id: item}
@@ -127,7 +158,7 @@ def test_batches_committed_without_a_record_are_still_shown(
     listed = cat(api, "GET", "/batches", params={"dataSet": dataset_id}).json()
     item = listed["01HRAWBATCH0000000000000AB"]
     assert item["status"] == "success" and item["recordCount"] == 4
-    assert {"type": "flowRun", "id": "r9"} in item["relatedObjects"]
+    assert item["tags"] == {"runId": ["r9"]}
     got = cat(api, "GET", "/batches/01HRAWBATCH0000000000000AB")
     assert got.status_code == 200 and got.json()["01HRAWBATCH0000000000000AB"]["size"] > 0
     missing = cat(api, "GET", "/batches/01HNOSUCHBATCH000000000000")
@@ -151,3 +182,12 @@ def test_list_orders_newest_first_and_pages(api: ApiClient, runtime: Runtime) ->
     assert cat(api, "GET", "/batches", params={"limit": "x"}).status_code == 400
     preview = cat(api, "GET", f"/dataSets/{dataset_id}/preview").json()
     assert preview["count"] == 6
+
+
+def test_responses_match_the_catalog_contract(api: ApiClient, runtime: Runtime) -> None:
+    dataset_id = create(api, {"name": "people"})
+    batch = record_batch(runtime, scope_of(runtime, api), dataset_id, rows(2), run_id="r1")
+    for item in cat(api, "GET", "/batches", params={"dataSet": dataset_id}).json().values():
+        check_contract("catalog.yaml", "batchResponse", item)
+    one = cat(api, "GET", f"/batches/{batch.id}").json()
+    check_contract("catalog.yaml", "batchResponse", one[batch.id])

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pytest
+import yaml
 from conftest import ApiClient, RunningServer, new_org_id, problem_code
 from deltalake import DeltaTable
+from jsonschema import Draft7Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT7
 
 from flowservice.api.runtime import Runtime
 from flowservice.api.services.batches import record_batch
@@ -19,6 +25,8 @@ from flowservice.store.repos import identity, resources
 from flowservice.store.repos.resources import Scope
 
 SANDBOX_API = "/data/foundation/sandbox-management"
+# Adobe's published OpenAPI documents (Apache-2.0), kept outside the repo
+REFERENCE = Path(os.environ.get("FLOWSERVICE_REFERENCE_OPENAPI", "/work/shared/reference/openapi"))
 FIELDS = [
     {"name": "id", "type": "integer", "nullable": False},
     {"name": "name", "type": "string"},
@@ -26,6 +34,29 @@ FIELDS = [
     {"name": "born", "type": "date"},
     {"name": "seen", "type": "date-time"},
 ]
+
+
+@cache
+def _reference(name: str) -> dict[str, Any]:
+    path = REFERENCE / name
+    if not path.exists():
+        pytest.skip(f"reference document {path} is not available")
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text())
+    return loaded
+
+
+def check_contract(document: str, schema_name: str, instance: Any) -> None:
+    """``instance`` validates against a response schema of Adobe's published OpenAPI."""
+    uri = f"urn:{document}"
+    registry: Registry[Any] = Registry().with_resource(
+        uri, Resource.from_contents(_reference(document), default_specification=DRAFT7)
+    )
+    schema = {"$ref": f"{uri}#/components/schemas/{schema_name}"}
+    errors = [
+        f"{list(e.path)}: {e.message}"
+        for e in Draft7Validator(schema, registry=registry).iter_errors(instance)
+    ]
+    assert errors == [], errors
 
 
 def cat(api: ApiClient, method: str, path: str, **kwargs: Any) -> Any:
@@ -349,3 +380,15 @@ def test_read_only_tokens_cannot_write(api: ApiClient) -> None:
     assert cat(reader, "DELETE", f"/dataSets/{dataset_id}").status_code == 403
     missing_token = cat(api, "GET", "/dataSets", headers={"Authorization": None})
     assert missing_token.status_code == 403 and missing_token.json()["error_code"] == "403010"
+
+
+def test_responses_match_the_catalog_contract(api: ApiClient, runtime: Runtime) -> None:
+    dataset_id = create(api, {"name": "orders", "fields": FIELDS, "tags": {"a": ["b"]}})
+    record_batch(runtime, scope_of(runtime, api), dataset_id, people(1))
+    check_contract("catalog.yaml", "dataSetRequest", {"name": "x", "description": "d"})
+    one = cat(api, "GET", f"/dataSets/{dataset_id}").json()
+    check_contract("catalog.yaml", "dataSetResponse", one[dataset_id])
+    for item in cat(api, "GET", "/dataSets").json().values():
+        check_contract("catalog.yaml", "dataSetResponse", item)
+    patched = cat(api, "PATCH", f"/dataSets/{dataset_id}", json={"description": "d"})
+    check_contract("catalog.yaml", "datasetUpdateResponse", patched.json())

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from conftest import ApiClient, RunningServer, new_org_id, problem_code
+from jsonschema import Draft7Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT7
 
 from flowservice.api.runtime import Runtime
 from flowservice.settings import CATALOG_PREFIX
@@ -14,11 +21,36 @@ from flowservice.store.repos import identity, resources
 from flowservice.store.repos.resources import Scope
 
 SANDBOX_API = "/data/foundation/sandbox-management"
+# Adobe's published OpenAPI documents (Apache-2.0), kept outside the repo
+REFERENCE = Path(os.environ.get("FLOWSERVICE_REFERENCE_OPENAPI", "/work/shared/reference/openapi"))
 DATA_LAKE = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 SCHEMA = {
     "id": "https://ns.adobe.com/acme/schemas/52b5",
     "version": "application/vnd.adobe.xed-full+json;version=1",
 }
+
+
+@cache
+def _reference(name: str) -> dict[str, Any]:
+    path = REFERENCE / name
+    if not path.exists():
+        pytest.skip(f"reference document {path} is not available")
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text())
+    return loaded
+
+
+def check_contract(document: str, schema_name: str, instance: Any) -> None:
+    """``instance`` validates against a response schema of Adobe's published OpenAPI."""
+    uri = f"urn:{document}"
+    registry: Registry[Any] = Registry().with_resource(
+        uri, Resource.from_contents(_reference(document), default_specification=DRAFT7)
+    )
+    schema = {"$ref": f"{uri}#/components/schemas/{schema_name}"}
+    errors = [
+        f"{list(e.path)}: {e.message}"
+        for e in Draft7Validator(schema, registry=registry).iter_errors(instance)
+    ]
+    assert errors == [], errors
 
 
 def dataset(api: ApiClient, name: str = "orders") -> str:
@@ -199,3 +231,16 @@ def test_every_route_is_isolated(api: ApiClient) -> None:
             assert response.status_code == 404, (label, route, response.text)
         assert outsider.get("/targetConnections").json()["items"] == []
     assert api.get(path).json()["items"][0]["etag"] == made["etag"]
+
+
+def test_responses_match_the_flow_service_contract(api: ApiClient) -> None:
+    request = body(dataset(api))
+    check_contract("flow-service.yaml", "CreateTargetConnectionRequest", request)
+    made = api.post("/targetConnections", json=request)
+    check_contract("flow-service.yaml", "CreateTargetConnectionResponse", made.json())
+    one = api.get(f"/targetConnections/{made.json()['id']}").json()
+    check_contract("flow-service.yaml", "TargetConnectionsListResponse", one)
+    check_contract("flow-service.yaml", "TargetConnectionItemDTO", one["items"][0])
+    check_contract(
+        "flow-service.yaml", "TargetConnectionsListResponse", api.get("/targetConnections").json()
+    )

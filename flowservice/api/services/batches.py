@@ -30,7 +30,18 @@ KIND = "batches"
 BATCH_ID_KEY, FLOW_ID_KEY, RUN_ID_KEY = "batchId", "flowId", "runId"
 LAKE_LOOKBACK = 200  # recent commits read to find batches that were never registered
 FILTERABLE = frozenset(
-    {"id", "status", "created", "updated", "recordCount", "size", "started", "completed"}
+    {
+        "id",
+        "status",
+        "created",
+        "updated",
+        "recordCount",
+        "size",
+        "started",
+        "completed",
+        "tags.flowId[]",
+        "tags.runId[]",
+    }
 )
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -207,11 +218,9 @@ def to_wire(row: Resource, scope: Scope) -> dict[str, Any]:
 
 
 def _outcome(doc: Mapping[str, Any]) -> dict[str, Any]:
-    related = [{"type": "dataSet", "id": doc["dataSetId"]}]
-    if doc.get("flowId"):
-        related.append({"type": "flow", "id": doc["flowId"]})
-    if doc.get("runId"):
-        related.append({"type": "flowRun", "id": doc["runId"]})
+    # the Catalog's relatedObjects types stop at datasets and batches; the flow and run
+    # that wrote a batch go in tags, where source batches carry them
+    tags = {key: [doc[key]] for key in (FLOW_ID_KEY, RUN_ID_KEY) if doc.get(key)}
     metrics: dict[str, Any] = {}
     if doc.get("deltaVersion") is not None:
         metrics = {"deltaVersion": doc["deltaVersion"], "mode": doc.get("mode")}
@@ -223,7 +232,8 @@ def _outcome(doc: Mapping[str, Any]) -> dict[str, Any]:
         "failedRecordCount": doc.get("failedRecordCount", 0),
         "size": doc["size"],
         "errors": list(doc.get("errors") or []),
-        "relatedObjects": related,
+        "relatedObjects": [{"type": "dataSet", "id": doc["dataSetId"]}],
+        "tags": tags,
         "metrics": metrics,
     }
 

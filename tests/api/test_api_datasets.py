@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -10,9 +14,17 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pytest
 import yaml
-from conftest import ApiClient, RunningServer, new_org_id, problem_code
+from conftest import (
+    ApiClient,
+    RunningServer,
+    make_settings,
+    new_org_id,
+    problem_code,
+    start_server,
+)
 from deltalake import DeltaTable
 from jsonschema import Draft7Validator
 from referencing import Registry, Resource
@@ -25,6 +37,7 @@ from flowservice.store.repos import identity, resources
 from flowservice.store.repos.resources import Scope
 
 SANDBOX_API = "/data/foundation/sandbox-management"
+S3_SECRET = "moto-secret-Zq81"
 # Adobe's published OpenAPI documents (Apache-2.0), kept outside the repo
 REFERENCE = Path(os.environ.get("FLOWSERVICE_REFERENCE_OPENAPI", "/work/shared/reference/openapi"))
 FIELDS = [
@@ -392,3 +405,84 @@ def test_responses_match_the_catalog_contract(api: ApiClient, runtime: Runtime) 
         check_contract("catalog.yaml", "dataSetResponse", item)
     patched = cat(api, "PATCH", f"/dataSets/{dataset_id}", json={"description": "d"})
     check_contract("catalog.yaml", "datasetUpdateResponse", patched.json())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on loopback, with a bucket ``lake``."""
+    pytest.importorskip("moto.server", reason="moto[server] provides the local S3 endpoint")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        admin = pafs.S3FileSystem(
+            access_key="ak",
+            secret_key=S3_SECRET,
+            endpoint_override=f"127.0.0.1:{port}",
+            scheme="http",
+            allow_bucket_creation=True,
+        )
+        admin.create_dir("lake")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_datasets_on_an_object_store(s3_endpoint: str, tmp_path: Path) -> None:
+    options = {
+        "AWS_ENDPOINT_URL": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": "ak",
+        "AWS_SECRET_ACCESS_KEY": S3_SECRET,
+        "AWS_REGION": "us-east-1",
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_CONDITIONAL_PUT": "etag",
+    }
+    settings = make_settings(tmp_path, lake_root="s3://lake/tenants", lake_storage_options=options)
+    running = start_server(settings)
+    client = ApiClient(running, org_id=new_org_id())
+    runtime = Runtime.start(settings)
+    try:
+        dataset_id = create(client, {"name": "on s3", "fields": FIELDS[:2]})
+        record_batch(runtime, scope_of(runtime, client), dataset_id, people(3))
+        response = cat(client, "GET", f"/dataSets/{dataset_id}")
+        item = response.json()[dataset_id]
+        assert item["basePath"] == f"s3://lake/tenants/{client.org_id}/prod/{dataset_id}"
+        assert S3_SECRET not in response.text
+        rows = cat(client, "GET", f"/dataSets/{dataset_id}/preview").json()["data"]
+        assert sorted(r["id"] for r in rows) == [0, 1, 2]
+        batches = cat(client, "GET", "/batches", params={"dataSet": dataset_id}).json()
+        assert [b["recordCount"] for b in batches.values()] == [3]
+        fs = pafs.S3FileSystem(
+            access_key="ak",
+            secret_key=S3_SECRET,
+            endpoint_override=s3_endpoint.removeprefix("http://"),
+            scheme="http",
+        )
+        prefix = f"lake/tenants/{client.org_id}/prod/{dataset_id}"
+        selector = pafs.FileSelector(prefix, recursive=True, allow_not_found=True)
+        assert any(f.path.endswith(".parquet") for f in fs.get_file_info(selector))
+        assert cat(client, "DELETE", f"/dataSets/{dataset_id}").status_code == 200
+        assert fs.get_file_info(selector) == []
+    finally:
+        runtime.close()
+        client.close()
+        running.stop()

@@ -161,6 +161,7 @@ def test_batches_committed_without_a_record_are_still_shown(
     assert item["tags"] == {"runId": ["r9"]}
     got = cat(api, "GET", "/batches/01HRAWBATCH0000000000000AB")
     assert got.status_code == 200 and got.json()["01HRAWBATCH0000000000000AB"]["size"] > 0
+    assert "01HRAWBATCH0000000000000AB" in cat(api, "GET", "/batches").json()
     missing = cat(api, "GET", "/batches/01HNOSUCHBATCH000000000000")
     assert problem_code(missing) == "FLOW-1101-404"
 

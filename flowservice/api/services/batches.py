@@ -281,10 +281,11 @@ def batches_of_dataset(
 
 
 def all_batches(session: Session, runtime: Runtime, scope: Scope) -> list[dict[str, Any]]:
-    """Recorded batches of every dataset of the scope (the lake is read per dataset only)."""
-    return [
-        to_wire(row, scope) for row in resources.list_resources(session, scope=scope, kind=KIND)
-    ]
+    """The batches of every dataset of the scope (each dataset's recent commits are read)."""
+    items: list[dict[str, Any]] = []
+    for dataset_row in resources.list_resources(session, scope=scope, kind=datasets.KIND):
+        items.extend(batches_of_dataset(session, runtime, scope, dataset_row))
+    return items
 
 
 def find_batch(session: Session, runtime: Runtime, scope: Scope, batch_id: str) -> dict[str, Any]:

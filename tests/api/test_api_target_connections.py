@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ApiClient, RunningServer, new_org_id, problem_code
+from conftest import (
+    SQLSERVER_SPEC_ID,
+    ApiClient,
+    RunningServer,
+    new_org_id,
+    problem_code,
+    sql_server_connection_body,
+)
 from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
@@ -244,3 +251,41 @@ def test_responses_match_the_flow_service_contract(api: ApiClient) -> None:
     check_contract(
         "flow-service.yaml", "TargetConnectionsListResponse", api.get("/targetConnections").json()
     )
+
+
+def test_a_real_dataflow_guards_its_target_and_dataset(api: ApiClient) -> None:
+    """Through POST /flows: the flow's target connection and dataset cannot be deleted."""
+    dataset_id = dataset(api)
+    target = api.post("/targetConnections", json=body(dataset_id)).json()["id"]
+    base = api.post("/connections", json=sql_server_connection_body()).json()["id"]
+    source = api.post(
+        "/sourceConnections",
+        json={
+            "name": "src",
+            "baseConnectionId": base,
+            "data": {"format": "tabular"},
+            "params": {"tableName": "dbo.Orders"},
+            "connectionSpec": {"id": SQLSERVER_SPEC_ID, "version": "1.0"},
+        },
+    ).json()["id"]
+    flow = api.post(
+        "/flows",
+        json={
+            "name": "Database dataflow",
+            "flowSpec": {"id": "14518937-270c-4525-bdec-c2ba7cce3860", "version": "1.0"},
+            "sourceConnectionIds": [source],
+            "targetConnectionIds": [target],
+            "transformations": [
+                {"name": "Copy", "params": {"deltaColumn": {"name": "Updated"}}},
+            ],
+            "scheduleParams": {"startTime": "1612310466", "frequency": "once"},
+        },
+    )
+    assert flow.status_code == 201, flow.text
+    assert problem_code(api.delete(f"/targetConnections/{target}")) == "FLOW-1418-400"
+    assert problem_code(api.delete(f"/sourceConnections/{source}")) == "FLOW-1418-400"
+    refused = api.delete(f"/dataSets/{dataset_id}", prefix=CATALOG_PREFIX)
+    assert problem_code(refused) == "FLOW-1447-400" and flow.json()["id"] in refused.text
+    assert api.delete(f"/flows/{flow.json()['id']}").status_code == 204
+    assert api.delete(f"/targetConnections/{target}").status_code == 204
+    assert api.delete(f"/dataSets/{dataset_id}", prefix=CATALOG_PREFIX).status_code == 200

@@ -110,6 +110,11 @@ ScopeDep = Annotated[Scope, Depends(get_scope)]
 _JSON_TYPES = ("application/json", "application/json-patch+json")
 
 
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON; PostgreSQL's JSON type would refuse them later
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
+
+
 async def read_json_body(request: Request, runtime: RuntimeDep) -> Any:
     """The parsed JSON body; 400 on a wrong Content-Type, empty or malformed body."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -119,7 +124,7 @@ async def read_json_body(request: Request, runtime: RuntimeDep) -> Any:
     if not raw.strip():
         raise InvalidRequest("The request body is empty.", code=1405)
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_reject_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = (
             f" at line {exc.lineno} column {exc.colno}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from conftest import (
@@ -221,3 +222,16 @@ def test_default_sandbox_setting_makes_the_header_optional(tmp_path: Path) -> No
         client.close()
     finally:
         running.stop()
+
+
+def test_chunked_oversized_body_is_400(api: ApiClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"name": "'
+        for _ in range(5):
+            yield b"x" * 300_000
+        yield b'"}'
+
+    response = api.post("/connections", content=chunks())
+    assert response.status_code == 400
+    assert "exceeds" in response.json()["errorMessage"]
+    assert _count(api) == 0

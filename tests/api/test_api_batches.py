@@ -21,7 +21,7 @@ from referencing.jsonschema import DRAFT7
 from flowservice.api.runtime import Runtime
 from flowservice.api.services import datasets
 from flowservice.api.services.batches import new_batch_id, record_batch
-from flowservice.errors import SchemaMismatch
+from flowservice.errors import LakeError, SchemaMismatch
 from flowservice.settings import CATALOG_PREFIX
 from flowservice.store.repos import identity
 from flowservice.store.repos.resources import Scope
@@ -136,6 +136,23 @@ def test_failed_write_is_a_failed_batch_with_no_rows(api: ApiClient, runtime: Ru
     assert dataset["lastBatchStatus"] == "failed"
     failed_only = cat(api, "GET", "/batches", params={"status": "failed"}).json()
     assert list(failed_only) == [item["id"]]
+
+
+def test_a_source_failing_midway_leaves_no_rows(api: ApiClient, runtime: Runtime) -> None:
+    dataset_id = create(api, {"name": "half", "fields": [{"name": "id", "type": "integer"}]})
+
+    def source() -> Iterator[pa.RecordBatch]:
+        yield pa.record_batch({"id": pa.array(range(1000), pa.int64())})
+        raise ConnectionResetError("the source went away")
+
+    with pytest.raises(LakeError, match="ConnectionResetError"):
+        record_batch(runtime, scope_of(runtime, api), dataset_id, source())
+    (item,) = cat(api, "GET", "/batches", params={"dataSet": dataset_id}).json().values()
+    assert item["status"] == "failed" and item["errors"][0]["code"] == "FLOW-2001-500"
+    assert cat(api, "GET", f"/dataSets/{dataset_id}/preview").json()["data"] == []
+    good = record_batch(runtime, scope_of(runtime, api), dataset_id, rows(2))
+    assert cat(api, "GET", f"/dataSets/{dataset_id}/preview").json()["count"] == 2
+    assert cat(api, "GET", f"/dataSets/{dataset_id}").json()[dataset_id]["lastBatchId"] == good.id
 
 
 def test_record_batch_on_a_missing_dataset_is_404(api: ApiClient, runtime: Runtime) -> None:

@@ -104,7 +104,12 @@ def auth_token(
     except FlowServiceError as exc:
         _fail(exc)
         return
-    typer.echo(json.dumps(issued.as_json()) if as_json else issued.access_token)
+    if as_json:
+        typer.echo(json.dumps(issued.as_json()))
+        return
+    typer.echo(issued.access_token)
+    # stdout stays the bare token (for $(...)); the header that goes with it is a hint on stderr
+    typer.echo(f"x-api-key: {issued.api_key}  x-gw-ims-org-id: {issued.org_id}", err=True)
 
 
 def _with_session(home: Path | None) -> Any:

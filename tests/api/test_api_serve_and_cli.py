@@ -93,8 +93,10 @@ def _headers(token: dict[str, str], sandbox: str = "prod") -> dict[str, str]:
 
 def test_serve_with_cli_tokens(served: tuple[Path, int]) -> None:
     home, port = served
-    plain = _cli(home, "auth", "token", "--org", "ACME@AdobeOrg").stdout.strip()
+    result = _cli(home, "auth", "token", "--org", "ACME@AdobeOrg")
+    plain = result.stdout.strip()
     assert plain.count(".") == 2 and "\n" not in plain
+    assert "x-api-key: flowservice-cli" in result.stderr
     token = json.loads(_cli(home, "auth", "token", "--org", "ACME@AdobeOrg", "--json").stdout)
     assert set(token) == {"accessToken", "apiKey", "orgId", "expiresAt"}
     assert token["orgId"] == "ACME@AdobeOrg" and token["expiresAt"] > time.time()

@@ -64,6 +64,14 @@ def test_explore_root_table_and_preview(api: ApiClient, emulator: RunningEmulato
     assert columns["TestID"]["xdm"] == {"type": "integer"}
     assert columns["Datefield"]["xdm"] == {"type": "string", "format": "date-time"}
     assert columns["Datefield"]["meta:xdmType"] == "date-time"
+    assert columns["TestID"]["meta"] == {
+        "originalType": "int",
+        "nullable": False,
+        "primaryKeyPosition": 1,
+    }
+    assert columns["Name"]["meta"] == {"originalType": "nvarchar(50)", "nullable": True}
+    # datetime2 defaults to 7 digits; we keep microseconds, so the column says it is lossy
+    assert columns["Datefield"]["meta"]["lossy"] is True
 
     preview = api.get(
         url,

@@ -41,5 +41,11 @@ def column_to_wire(column: SourceColumn) -> dict[str, Any]:
         xdm["format"] = fmt
         wire["meta:xdmType"] = column.xdm_type
     wire["xdm"] = xdm
-    wire["meta"] = {"originalType": column.original_type}
+    meta: dict[str, Any] = {"originalType": column.original_type, "nullable": column.nullable}
+    if column.primary_key_position is not None:
+        meta["primaryKeyPosition"] = column.primary_key_position
+    if column.lossy:
+        # we carry this type as a string: say so rather than lose data silently
+        meta["lossy"] = True
+    wire["meta"] = meta
     return wire

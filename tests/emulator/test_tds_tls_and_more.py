@@ -224,7 +224,7 @@ def test_driver_query_timeout_cancels_and_the_connection_survives(
             conn.timeout = 1  # ODBC query timeout (new cursors): FreeTDS sends an attention
             cur = conn.cursor()
         started = time.monotonic()
-        with pytest.raises(Exception, match="(?i)time"):
+        with pytest.raises(Exception, match=r"(?i)time"):
             cur.execute(
                 f"SELECT COUNT(*) FROM {table} a CROSS JOIN {table} b CROSS JOIN {table} c "
                 f"CROSS JOIN {table} d WHERE {SLOW_PREDICATE}"

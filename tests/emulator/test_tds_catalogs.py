@@ -43,7 +43,8 @@ def test_information_schema_and_sys_catalogs(emulator: RunningEmulator, driver: 
         cur.execute(
             driver.sql(
                 "SELECT c.name FROM sys.indexes i "
-                "JOIN sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id "
+                "JOIN sys.index_columns ic "
+                "ON ic.object_id = i.object_id AND ic.index_id = i.index_id "
                 "JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id "
                 "WHERE i.is_primary_key = 1 AND i.object_id = OBJECT_ID(?)"
             ),

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mssql_emulator.browser import BrowserService, ssrp_reply
+from mssql_emulator.testing import RunningEmulator
 
 
 def _free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -172,3 +173,43 @@ def test_cli_with_certificate_files_serves_full_tls(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_every_driver_resolves_host_backslash_instance(emulator: RunningEmulator) -> None:
+    import mssql_python
+    import pymssql
+    import pyodbc
+    import pytds
+
+    # Clients always ask the Browser on UDP 1434, so this test needs that port.
+    service = BrowserService("127.0.0.1", 1434, "SQLEXPRESS", emulator.port).start()
+    server = "127.0.0.1\\SQLEXPRESS"
+    user, password, db = emulator.user, emulator.password, emulator.database
+    try:
+        with pytds.connect(
+            server, user=user, password=password, database=db, login_timeout=10
+        ) as conn:
+            cur = conn.cursor()
+            cur.execute("SELECT 1")
+            assert cur.fetchone()[0] == 1
+        for conn in (
+            pymssql.connect(
+                server=server, user=user, password=password, database=db, login_timeout=10
+            ),
+            pyodbc.connect(
+                f"DRIVER={{FreeTDS}};SERVER={server};DATABASE={db};UID={user};"
+                f"PWD={password};TDS_Version=7.4",
+                timeout=10,
+            ),
+            mssql_python.connect(
+                f"Server={server};Database={db};UID={user};PWD={password};Encrypt=no", timeout=10
+            ),
+        ):
+            try:
+                cur = conn.cursor()
+                cur.execute("SELECT 2")
+                assert cur.fetchone()[0] == 2
+            finally:
+                conn.close()
+    finally:
+        service.close()

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
-import yaml
 from conftest import ApiClient, RunningServer, problem_code
-from jsonschema import Draft7Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT7
+from openapi_contract import check_contract
 
 from flowservice.api.runtime import Runtime
 from flowservice.api.services import datasets
@@ -27,31 +21,6 @@ from flowservice.store.repos import identity
 from flowservice.store.repos.resources import Scope
 
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
-# Adobe's published OpenAPI documents (Apache-2.0), kept outside the repo
-REFERENCE = Path(os.environ.get("FLOWSERVICE_REFERENCE_OPENAPI", "/work/shared/reference/openapi"))
-
-
-@cache
-def _reference(name: str) -> dict[str, Any]:
-    path = REFERENCE / name
-    if not path.exists():
-        pytest.skip(f"reference document {path} is not available")
-    loaded: dict[str, Any] = yaml.safe_load(path.read_text())
-    return loaded
-
-
-def check_contract(document: str, schema_name: str, instance: Any) -> None:
-    """``instance`` validates against a response schema of Adobe's published OpenAPI."""
-    uri = f"urn:{document}"
-    registry: Registry[Any] = Registry().with_resource(
-        uri, Resource.from_contents(_reference(document), default_specification=DRAFT7)
-    )
-    schema = {"$ref": f"{uri}#/components/schemas/{schema_name}"}
-    errors = [
-        f"{list(e.path)}: {e.message}"
-        for e in Draft7Validator(schema, registry=registry).iter_errors(instance)
-    ]
-    assert errors == [], errors
 
 
 def cat(api: ApiClient, method: str, path: str, **kwargs: Any) -> Any:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,6 @@ import duckdb
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pytest
-import yaml
 from conftest import (
     ApiClient,
     RunningServer,
@@ -26,9 +23,7 @@ from conftest import (
     start_server,
 )
 from deltalake import DeltaTable
-from jsonschema import Draft7Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT7
+from openapi_contract import check_contract
 
 from flowservice.api.runtime import Runtime
 from flowservice.api.services.batches import record_batch
@@ -38,8 +33,6 @@ from flowservice.store.repos.resources import Scope
 
 SANDBOX_API = "/data/foundation/sandbox-management"
 S3_SECRET = "moto-secret-Zq81"
-# Adobe's published OpenAPI documents (Apache-2.0), kept outside the repo
-REFERENCE = Path(os.environ.get("FLOWSERVICE_REFERENCE_OPENAPI", "/work/shared/reference/openapi"))
 FIELDS = [
     {"name": "id", "type": "integer", "nullable": False},
     {"name": "name", "type": "string"},
@@ -47,29 +40,6 @@ FIELDS = [
     {"name": "born", "type": "date"},
     {"name": "seen", "type": "date-time"},
 ]
-
-
-@cache
-def _reference(name: str) -> dict[str, Any]:
-    path = REFERENCE / name
-    if not path.exists():
-        pytest.skip(f"reference document {path} is not available")
-    loaded: dict[str, Any] = yaml.safe_load(path.read_text())
-    return loaded
-
-
-def check_contract(document: str, schema_name: str, instance: Any) -> None:
-    """``instance`` validates against a response schema of Adobe's published OpenAPI."""
-    uri = f"urn:{document}"
-    registry: Registry[Any] = Registry().with_resource(
-        uri, Resource.from_contents(_reference(document), default_specification=DRAFT7)
-    )
-    schema = {"$ref": f"{uri}#/components/schemas/{schema_name}"}
-    errors = [
-        f"{list(e.path)}: {e.message}"
-        for e in Draft7Validator(schema, registry=registry).iter_errors(instance)
-    ]
-    assert errors == [], errors
 
 
 def cat(api: ApiClient, method: str, path: str, **kwargs: Any) -> Any:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import date
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
-import yaml
 from conftest import (
     SQLSERVER_SPEC_ID,
     ApiClient,
@@ -20,9 +16,7 @@ from conftest import (
     problem_code,
     sql_server_connection_body,
 )
-from jsonschema import Draft7Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT7
+from openapi_contract import check_contract
 
 from flowservice.api.runtime import Runtime
 from flowservice.api.services import mapping_sets
@@ -33,8 +27,6 @@ from flowservice.store.repos import identity
 from flowservice.store.repos.resources import Scope
 
 SANDBOX_API = "/data/foundation/sandbox-management"
-# Adobe's published OpenAPI documents (Apache-2.0), kept outside the repo
-REFERENCE = Path(os.environ.get("FLOWSERVICE_REFERENCE_OPENAPI", "/work/shared/reference/openapi"))
 SCHEMA_ID = "https://ns.adobe.com/acme/schemas/people"
 FIELDS = [
     {"name": "id", "type": "integer", "nullable": False},
@@ -48,29 +40,6 @@ MAPPINGS = [
     {"sourceAttribute": 'to_date(dob, "dd/MM/yyyy")', "destinationXdmPath": "born"},
     {"sourceAttribute": 'concat(login, "@acme.example")', "destinationXdmPath": "email"},
 ]
-
-
-@cache
-def _reference(name: str) -> dict[str, Any]:
-    path = REFERENCE / name
-    if not path.exists():
-        pytest.skip(f"reference document {path} is not available")
-    loaded: dict[str, Any] = yaml.safe_load(path.read_text())
-    return loaded
-
-
-def check_contract(document: str, schema_name: str, instance: Any) -> None:
-    """``instance`` validates against a response schema of Adobe's published OpenAPI."""
-    uri = f"urn:{document}"
-    registry: Registry[Any] = Registry().with_resource(
-        uri, Resource.from_contents(_reference(document), default_specification=DRAFT7)
-    )
-    schema = {"$ref": f"{uri}#/components/schemas/{schema_name}"}
-    errors = [
-        f"{list(e.path)}: {e.message}"
-        for e in Draft7Validator(schema, registry=registry).iter_errors(instance)
-    ]
-    assert errors == [], errors
 
 
 def conv(api: ApiClient, method: str, path: str, **kwargs: Any) -> Any:

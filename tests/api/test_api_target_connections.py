@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from conftest import (
     SQLSERVER_SPEC_ID,
     ApiClient,
@@ -18,9 +14,7 @@ from conftest import (
     problem_code,
     sql_server_connection_body,
 )
-from jsonschema import Draft7Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT7
+from openapi_contract import check_contract
 
 from flowservice.api.runtime import Runtime
 from flowservice.settings import CATALOG_PREFIX
@@ -28,36 +22,11 @@ from flowservice.store.repos import identity, resources
 from flowservice.store.repos.resources import Scope
 
 SANDBOX_API = "/data/foundation/sandbox-management"
-# Adobe's published OpenAPI documents (Apache-2.0), kept outside the repo
-REFERENCE = Path(os.environ.get("FLOWSERVICE_REFERENCE_OPENAPI", "/work/shared/reference/openapi"))
 DATA_LAKE = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 SCHEMA = {
     "id": "https://ns.adobe.com/acme/schemas/52b5",
     "version": "application/vnd.adobe.xed-full+json;version=1",
 }
-
-
-@cache
-def _reference(name: str) -> dict[str, Any]:
-    path = REFERENCE / name
-    if not path.exists():
-        pytest.skip(f"reference document {path} is not available")
-    loaded: dict[str, Any] = yaml.safe_load(path.read_text())
-    return loaded
-
-
-def check_contract(document: str, schema_name: str, instance: Any) -> None:
-    """``instance`` validates against a response schema of Adobe's published OpenAPI."""
-    uri = f"urn:{document}"
-    registry: Registry[Any] = Registry().with_resource(
-        uri, Resource.from_contents(_reference(document), default_specification=DRAFT7)
-    )
-    schema = {"$ref": f"{uri}#/components/schemas/{schema_name}"}
-    errors = [
-        f"{list(e.path)}: {e.message}"
-        for e in Draft7Validator(schema, registry=registry).iter_errors(instance)
-    ]
-    assert errors == [], errors
 
 
 def dataset(api: ApiClient, name: str = "orders") -> str:

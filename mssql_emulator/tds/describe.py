@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from mssql_emulator.contract import Column, SqlType
+from mssql_emulator.contract import Column, ResultSet, SqlType
 from mssql_emulator.tds.tokens import normalize, type_info
 
 _SYSTEM_TYPE_IDS = {
@@ -154,3 +154,12 @@ def describe_batch(columns: list[Column]) -> tuple[list[str], list[SqlType], pa.
     }
     arrays = [pa.array([row[i] for row in rows], arrow_types[t.name]) for i, t in enumerate(types)]
     return names, types, pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def describe_result(columns: list[Column]) -> ResultSet:
+    """The result set of sp_describe_undeclared_parameters for the described parameters."""
+    names, types, batch = describe_batch(columns)
+    return ResultSet(
+        columns=[Column(n, t) for n, t in zip(names, types, strict=True)],
+        batches=iter([batch]),
+    )

@@ -5,16 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from mssql_emulator.contract import (
-    Column,
     Param,
-    ResultSet,
     Session,
     SqlError,
-    SqlType,
     StatementResult,
 )
 from mssql_emulator.tds import tokens
 from mssql_emulator.tds.definitions import Definition, parse_definitions
+from mssql_emulator.tds.describe import describe_result
 from mssql_emulator.tds.packets import MessageWriter, ProtocolError
 from mssql_emulator.tds.reader import ByteReader, skip_all_headers
 from mssql_emulator.tds.responses import ResultStreamer, TransactionTracker
@@ -230,17 +228,3 @@ class RequestHandler:
             result = StatementResult(result_set=describe_result(described))
             self.streamer.stream(iter([result]), "", done_token=Token.DONEINPROC, more_after=True)
         self._finish_proc(more_after=more_after)
-
-
-def describe_result(columns: list[Column]) -> ResultSet:
-    """The result set of sp_describe_undeclared_parameters (the columns drivers read)."""
-    from mssql_emulator.tds.describe import describe_batch
-
-    names, types, batch = describe_batch(columns)
-    return ResultSet(
-        columns=[Column(n, t) for n, t in zip(names, types, strict=True)],
-        batches=iter([batch]),
-    )
-
-
-__all__ = ["RequestHandler", "SqlType"]

@@ -48,6 +48,8 @@ class TransactionTracker:
             return b""
         if now_in_transaction:
             return self.begin_token()
+        # The session only says the transaction ended; the statement text tells which way
+        # (clients treat COMMIT_TRAN and ROLLBACK_TRAN alike: both clear the descriptor).
         return self.end_token(committed="rollback" not in sql.lower())
 
 

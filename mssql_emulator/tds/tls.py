@@ -15,7 +15,6 @@ from mssql_emulator.tds.packets import (
     MessageWriter,
     PacketType,
     ProtocolError,
-    SocketTransport,
 )
 
 
@@ -151,6 +150,3 @@ def handshake(
         if done:
             incoming.write(reader.take_buffered())
             return TlsTransport(sock, obj, incoming, outgoing)
-
-
-__all__ = ["SocketTransport", "TlsConfig", "TlsTransport", "handshake", "self_signed"]

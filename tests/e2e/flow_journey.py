@@ -10,7 +10,7 @@ import pyarrow as pa
 from conftest import ApiClient, sql_server_connection_body
 from deltalake import DeltaTable
 
-from flowservice.settings import CATALOG_PREFIX
+from flowservice.settings import CATALOG_PREFIX, CONVERSION_PREFIX
 from mssql_emulator.testing import RunningEmulator
 
 FLOW_SPEC_ID = "14518937-270c-4525-bdec-c2ba7cce3860"
@@ -48,6 +48,8 @@ def build_flow(
     table: str,
     delta_column: str | None,
     schedule: dict[str, Any],
+    mappings: list[dict[str, Any]] | None = None,
+    options: dict[str, Any] | None = None,
 ) -> Journey:
     """Every resource up to the flow, through the documented requests."""
     conn = created_id(
@@ -94,6 +96,19 @@ def build_flow(
     copy: dict[str, Any] = {"name": "Copy", "params": {}}
     if delta_column is not None:
         copy["params"]["deltaColumn"] = {"name": delta_column, "timezone": "UTC"}
+    transformations = [copy]
+    if mappings is not None:
+        mapping_set = api.request(
+            "POST",
+            "/mappingSets",
+            prefix=CONVERSION_PREFIX,
+            json={"dataSetId": dataset_id, "mappings": mappings},
+        )
+        assert mapping_set.status_code in (200, 201), mapping_set.text
+        transformations.append(
+            {"name": "Mapping", "params": {"mappingId": mapping_set.json()["id"]}}
+        )
+    extra: dict[str, Any] = {} if options is None else {"options": options}
     flow = created_id(
         api.post(
             "/flows",
@@ -102,8 +117,9 @@ def build_flow(
                 "flowSpec": {"id": FLOW_SPEC_ID, "version": "1.0"},
                 "sourceConnectionIds": [source],
                 "targetConnectionIds": [target],
-                "transformations": [copy],
+                "transformations": transformations,
                 "scheduleParams": schedule,
+                **extra,
             },
         )
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,21 +20,23 @@ from flow_journey import (
     wait_for_first_run,
     wait_for_run,
 )
+from gated_engine import Gate, GatedEngine
 
 from mssql_emulator.server import EmulatorServer, ServerConfig
 from mssql_emulator.testing import default_engine, running_emulator
 
 pytestmark = pytest.mark.timeout(120)
+ROWS = 200_000
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 INIT = """
 CREATE SCHEMA sales;
 CREATE TABLE sales.Orders (OrderID INT PRIMARY KEY, Customer NVARCHAR(50),
-  Amount DECIMAL(10,2), UpdatedAt DATETIME2);
+  Amount DECIMAL(10,2), UpdatedAt DATETIME2, ShipDate NVARCHAR(20));
 INSERT INTO sales.Orders VALUES
-  (1, N'Ann', 10.50, '2024-03-01 12:00:00'),
-  (2, N'Bob', 20.00, '2024-03-01 12:30:00'),
-  (3, N'Cé', NULL, '2024-03-02 08:15:00');
+  (1, N'Ann', 10.50, '2024-03-01 12:00:00', N'2024-03-05'),
+  (2, N'Bob', 20.00, '2024-03-01 12:30:00', N'soon'),
+  (3, N'Cé', NULL, '2024-03-02 08:15:00', N'2024-03-07');
 """
 
 
@@ -110,7 +113,7 @@ def test_journey_backfill_then_incremental_window(client: ApiClient, home: Path)
         changed = (start + timedelta(seconds=30)).strftime("%Y-%m-%d %H:%M:%S")
         emulator.server.engine.run_script(  # type: ignore[attr-defined]
             emulator.database,
-            f"INSERT INTO sales.Orders VALUES (4, N'Dan', 7.25, '{changed}');"
+            f"INSERT INTO sales.Orders VALUES (4, N'Dan', 7.25, '{changed}', N'2024-04-01');"
             f"UPDATE sales.Orders SET Customer = N'Bobby', UpdatedAt = '{changed}' "
             "WHERE OrderID = 2;",
         )
@@ -167,8 +170,9 @@ def test_source_down_mid_run_fails_commits_nothing_and_retrigger_succeeds(
         "CREATE TABLE dbo.Big (OrderID INT PRIMARY KEY, Customer NVARCHAR(40), "
         "UpdatedAt DATETIME2);",
     )
-    engine.load_arrow("testdb", "dbo.Big", _big_orders(200_000))  # type: ignore[attr-defined]
-    with running_emulator(engine=engine) as emulator:
+    engine.load_arrow("testdb", "dbo.Big", _big_orders(ROWS))  # type: ignore[attr-defined]
+    gated = GatedEngine(engine, Gate("[dbo].[Big]"))
+    with running_emulator(engine=gated) as emulator:  # type: ignore[arg-type]
         journey = build_flow(
             client,
             emulator,
@@ -176,11 +180,18 @@ def test_source_down_mid_run_fails_commits_nothing_and_retrigger_succeeds(
             delta_column=None,  # a full snapshot per run
             schedule={"startTime": _epoch(datetime.now(UTC)) + 86_400, "frequency": "once"},
         )
+        gated.gate.armed = True
         response = client.post("/runs", json={"flowId": journey.flow_id})
         run_id = response.json()["id"]
-        wait_for_run(client, run_id, states=("inProgress", "success", "failed"))
+        # the first batch has reached the run; the source goes away before the rest
+        assert gated.gate.reached.wait(timeout=30)
+        assert get_run(client, run_id)["metrics"]["statusSummary"]["status"] == "inProgress"
         port = emulator.port
-        emulator.server.stop()
+        stopping = threading.Thread(target=emulator.server.stop)
+        stopping.start()
+        time.sleep(0.5)
+        gated.gate.release.set()
+        stopping.join(timeout=30)
         failed = wait_for_run(client, run_id)
         assert failed["metrics"]["statusSummary"]["status"] == "failed", failed
         errors = failed["metrics"]["statusSummary"]["errors"]
@@ -204,13 +215,46 @@ def test_source_down_mid_run_fails_commits_nothing_and_retrigger_succeeds(
             done = wait_for_run(client, run_id)
             assert done["metrics"]["statusSummary"]["status"] == "success", done
             table = read_dataset(client, home, journey.dataset_id)
-            assert table.num_rows == 200_000
+            assert table.num_rows == ROWS
             ids = table.column("OrderID")
-            assert len(ids.unique()) == 200_000
+            assert len(ids.unique()) == ROWS
             assert [r["id"] for r in runs_of(client, journey.flow_id)] == [run_id]
             assert get_run(client, run_id)["metrics"]["recordSummary"]["outputRecordCount"] == (
-                200_000
+                ROWS
             )
         finally:
             back.stop()
     time.sleep(0)
+
+
+def test_mapping_set_and_partial_ingestion(client: ApiClient, home: Path) -> None:
+    with running_emulator(init_sql=[INIT]) as emulator:
+        journey = build_flow(
+            client,
+            emulator,
+            table="sales.Orders",
+            delta_column=None,
+            schedule={"startTime": _epoch(datetime.now(UTC)) + 86_400, "frequency": "once"},
+            mappings=[
+                {"sourceAttribute": "OrderID", "destinationXdmPath": "orderId"},
+                {"sourceAttribute": "upper(Customer)", "destinationXdmPath": "customer"},
+                {
+                    "sourceAttribute": 'to_date(ShipDate, "yyyy-MM-dd")',
+                    "destinationXdmPath": "shipped",
+                },
+            ],
+            options={"partialIngestionPercent": "40", "errorDiagnosticsEnabled": "true"},
+        )
+        run_id = client.post("/runs", json={"flowId": journey.flow_id}).json()["id"]
+        run = wait_for_run(client, run_id)
+        assert run["metrics"]["statusSummary"]["status"] == "success", run
+        records = run["metrics"]["recordSummary"]
+        # 'soon' is no date: 1 of 3 records (33 %) fails, within the 40 % allowed
+        assert records == {"inputRecordCount": 3, "outputRecordCount": 2, "failedRecordCount": 1}
+        (sample,) = run["metrics"]["statusSummary"]["extensions"]["errorSamples"]
+        assert sample["row"] == 1 and sample["column"] == "shipped"
+        table = read_dataset(client, home, journey.dataset_id).sort_by("orderId")
+        assert table.column_names == ["orderId", "customer", "shipped"]
+        assert table.column("orderId").to_pylist() == [1, 3]
+        assert table.column("customer").to_pylist() == ["ANN", "CÉ"]
+        assert [str(d) for d in table.column("shipped").to_pylist()] == ["2024-03-05", "2024-03-07"]

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from flowservice.api.connector_lookup import require_connector
 from flowservice.api.patching import quote_etag
 from flowservice.api.runtime import Runtime
-from flowservice.api.services import connections, datasets
+from flowservice.api.services import connections, datasets, mapping_sets
 from flowservice.errors import Conflict, InvalidRequest, ValidationFailed
+from flowservice.flows.batch_mapping import CompileOnFirstBatch
 from flowservice.flows.executors.local import LocalExecutor
 from flowservice.flows.lease import Leadership
 from flowservice.flows.retry import RetryPolicy
@@ -30,6 +31,7 @@ from flowservice.flows.run_state import RUN_STATE_CONFLICT, Run, RunStatus
 from flowservice.flows.runner import CopyContext, Runner
 from flowservice.flows.scheduler_loop import SchedulerLoop
 from flowservice.flows.transformations import parse_transformations
+from flowservice.lake.xdm import fields_from_dicts
 from flowservice.store.repos import resources, runs
 from flowservice.store.repos.leases import DbLeaseStore
 from flowservice.store.repos.resources import Scope
@@ -162,8 +164,6 @@ def resolve_copy_context(
         session, scope=scope, kind=runs.FLOW_KIND, resource_id=run.flow_id
     )
     transformations = parse_transformations(flow.doc.get("transformations"))
-    if transformations.mapping is not None:
-        raise InvalidRequest("flows with a Mapping transformation cannot run yet")
     source = resources.get_resource(
         session, scope=scope, kind="sourceConnections", resource_id=run.source_connection_ids[0]
     )
@@ -187,11 +187,17 @@ def resolve_copy_context(
         columns=columns or None,
         partial_ingestion_percent=options.get("partialIngestionPercent"),
     )
+    dataset = datasets.dataset_of(runtime.settings, scope, dataset_row)
+    mapper = None
+    if transformations.mapping is not None:
+        version = mapping_sets.find_version(
+            session, scope, transformations.mapping.mapping_id, transformations.mapping.version
+        )
+        declared = dataset_row.doc.get("fields")
+        fields = dataset.fields() or (fields_from_dicts(declared) if declared else None)
+        mapper = CompileOnFirstBatch(mapping_sets.rules(version), fields=fields)
     return CopyContext(
-        job=job,
-        connector=cls(params),
-        dataset=datasets.dataset_of(runtime.settings, scope, dataset_row),
-        secrets=secrets,
+        job=job, connector=cls(params), dataset=dataset, mapper=mapper, secrets=secrets
     )
 
 

@@ -227,6 +227,15 @@ def db_upgrade(home: HomeOption = None) -> None:
     typer.echo("database is up to date")
 
 
+def _register_demo() -> None:
+    from flowservice.cli.demo import demo
+
+    app.command("demo")(demo)
+
+
+_register_demo()
+
+
 def main() -> None:
     app(prog_name="flowservice")
 

@@ -1,0 +1,174 @@
+"""`flowservice demo`: the emulator with a sample database, the service, and the whole journey."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flowservice.demo.processes import (
+    ChildProcess,
+    DemoError,
+    free_port,
+    service_env,
+    start_emulator,
+    start_service,
+)
+from flowservice.demo.sample_db import DATABASE, init_script, table_sizes
+from flowservice.demo.walkthrough import Access, Outcome, run_walkthrough
+from flowservice.errors import FlowServiceError
+
+DEMO_ORG = "DEMO@AdobeOrg"
+DEMO_CLIENT = "flowservice-demo"
+SQL_USER = "demo_reader"
+DEFAULT_ROWS = 100_000
+
+
+def _token(home: Path, base_url: str) -> Access:
+    """A token made by ``flowservice auth token`` itself, on the demo's home."""
+    argv = [sys.executable, "-m", "flowservice", "auth", "token", "--org", DEMO_ORG]
+    argv += ["--client-id", DEMO_CLIENT, "--json", "--home", str(home)]
+    done = subprocess.run(argv, capture_output=True, text=True, env=service_env(), timeout=120)
+    if done.returncode != 0:
+        raise DemoError(f"flowservice auth token failed: {done.stderr.strip()}")
+    issued = json.loads(done.stdout)
+    return Access(base_url, str(issued["accessToken"]), str(issued["apiKey"]), str(issued["orgId"]))
+
+
+def _connection_string(port: int, password: str) -> str:
+    # the emulator runs without TLS, hence Encrypt=False (see docs/sqlserver-connector.md)
+    return (
+        f"Data Source=127.0.0.1,{port};Initial Catalog={DATABASE};Integrated Security=False;"
+        f"User ID={SQL_USER};Password={password};Encrypt=False;"
+    )
+
+
+def _curl_help(base_url: str, home: Path) -> str:
+    token_cmd = f"flowservice auth token --org {DEMO_ORG} --client-id {DEMO_CLIENT} --home {home}"
+    return "\n".join(
+        [
+            "Try it yourself (the token command prints a fresh token; it is never shown here):",
+            f"  TOKEN=$({token_cmd} 2>/dev/null)",
+            f"  curl -s {base_url}/data/foundation/flowservice/flows \\",
+            '    -H "Authorization: Bearer $TOKEN" \\',
+            f'    -H "x-api-key: {DEMO_CLIENT}" -H "x-gw-ims-org-id: {DEMO_ORG}" \\',
+            '    -H "x-sandbox-name: prod"',
+            f"  API docs: {base_url}/docs",
+        ]
+    )
+
+
+def _wait_for_ctrl_c(children: list[ChildProcess]) -> None:
+    stop = {"asked": False}
+
+    def ask(_signum: int, _frame: object) -> None:
+        stop["asked"] = True
+
+    signal.signal(signal.SIGTERM, ask)
+    signal.signal(signal.SIGINT, ask)
+    while not stop["asked"]:
+        for child in children:
+            if not child.running():
+                typer.echo(f"the {child.name} stopped on its own; see {child.log_path}", err=True)
+                return
+        time.sleep(0.3)
+
+
+def demo(
+    home: Annotated[
+        Path, typer.Option("--home", help="Data directory of the demo's service")
+    ] = Path(".flowservice-demo"),
+    port: Annotated[int, typer.Option("--port", help="API port (0: any free port)")] = 8080,
+    sql_port: Annotated[
+        int, typer.Option("--sql-port", help="Emulator port (0: any free port)")
+    ] = 14333,
+    rows: Annotated[
+        int, typer.Option("--rows", min=40, help="Rows in the sample database, all tables")
+    ] = DEFAULT_ROWS,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Stop both processes after the walkthrough")
+    ] = False,
+) -> None:
+    """Start the SQL Server emulator and the service, then walk through the whole journey."""
+    home = home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    sql_port = sql_port or free_port()
+    children: list[ChildProcess] = []
+    try:
+        base_url, outcome = _start_and_walk(home, port, sql_port, rows, children)
+        _print_summary(outcome, home, sizes_orders=table_sizes(rows).orders)
+        if not no_wait:
+            typer.echo("\n" + _curl_help(base_url, home))
+            typer.echo("\nBoth are running; press Ctrl-C to stop them.")
+            _wait_for_ctrl_c(children)
+    except FlowServiceError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    finally:
+        # always, even on a bug: the children run in their own sessions and would outlive us
+        for child in reversed(children):
+            child.stop()
+        if children:
+            typer.echo("Stopped the service and the emulator.")
+
+
+def _start_and_walk(
+    home: Path, port: int, sql_port: int, rows: int, children: list[ChildProcess]
+) -> tuple[str, Outcome]:
+    """Start both processes (appended to ``children`` as they start), then the walkthrough."""
+    password = "Demo_" + secrets.token_urlsafe(12)
+    sizes = table_sizes(rows)
+    init = home / "sample_sales.sql"
+    init.write_text(init_script(rows), encoding="utf-8")
+    started = time.monotonic()
+    typer.echo(
+        f"Starting the SQL Server emulator on 127.0.0.1:{sql_port} with {sizes.total:,} rows"
+    )
+    children.append(
+        start_emulator(
+            home=home,
+            port=sql_port,
+            user=SQL_USER,
+            password=password,
+            database=DATABASE,
+            init=init,
+            timeout=300,
+        )
+    )
+    typer.echo(
+        f"  database {DATABASE}: sales.customers {sizes.customers:,}, sales.products "
+        f"{sizes.products:,}, sales.orders {sizes.orders:,}, sales.order_lines "
+        f"{sizes.order_lines:,} rows, loaded in {time.monotonic() - started:.1f} s"
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    typer.echo(f"Starting flowservice on {base_url} (home {home})")
+    children.append(start_service(home=home, port=port, timeout=120))
+    access = _token(home, base_url)
+    typer.echo(f"Token for org {access.org_id}, x-api-key {access.api_key}: Bearer ****")
+    outcome = run_walkthrough(
+        access,
+        _connection_string(sql_port, password),
+        typer.echo,
+        secrets=(password, access.token),
+    )
+    return base_url, outcome
+
+
+def _print_summary(outcome: Outcome, home: Path, *, sizes_orders: int) -> None:
+    typer.echo("\nSummary")
+    typer.echo(f"  rows copied:   {outcome.rows_copied:,} of {sizes_orders:,} in sales.orders")
+    typer.echo(f"  run duration:  {outcome.run_seconds:.2f} s")
+    typer.echo(f"  dataset:       {outcome.dataset_id} ({outcome.preview_rows} rows previewed)")
+    typer.echo(f"  dataset path:  {outcome.dataset_path}")
+    typer.echo(f"  flow:          {outcome.flow_id}, run {outcome.run_id}")
+    typer.echo(f"  logs:          {home / 'service.log'}, {home / 'emulator.log'}")

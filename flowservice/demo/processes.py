@@ -1,0 +1,126 @@
+"""The demo's two child processes: the SQL Server emulator and ``flowservice serve``."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from flowservice.errors import FlowServiceError
+
+READY_PREFIX = "mssql_emulator ready on "
+
+
+class DemoError(FlowServiceError):
+    """The demo could not start one of its parts; the message says what to do."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def service_env() -> dict[str, str]:
+    """This environment without ``FLOWSERVICE_*``: the demo's home alone configures the service."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("FLOWSERVICE_")}
+
+
+def emulator_installed() -> bool:
+    # find_spec locates the package without importing it (the product never imports the emulator)
+    return importlib.util.find_spec("mssql_emulator") is not None
+
+
+@dataclass
+class ChildProcess:
+    """A child process with its log file; ``stop`` ends it with SIGTERM, then SIGKILL."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    log: IO[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.running():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=timeout)
+        self.log.close()
+
+    def tail(self, lines: int = 15) -> str:
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _spawn(name: str, argv: list[str], log_path: Path, env: dict[str, str]) -> ChildProcess:
+    log = log_path.open("wb")
+    # own session: a Ctrl-C in the terminal reaches only the demo, which stops its children in order
+    process = subprocess.Popen(
+        argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+    )
+    return ChildProcess(name, process, log_path, log)
+
+
+def start_emulator(
+    *, home: Path, port: int, user: str, password: str, database: str, init: Path, timeout: float
+) -> ChildProcess:
+    """``python -m mssql_emulator`` with ``init``; returns once it prints its ready line."""
+    if not emulator_installed():
+        raise DemoError(
+            "the demo needs the SQL Server emulator (package mssql_emulator), which is not "
+            "installed in this Python; install flowservice from its source tree "
+            "(pip install -e .) to get it"
+        )
+    argv = [sys.executable, "-m", "mssql_emulator", "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--user", user, "--password", password, "--database", database, "--init", str(init)]
+    child = _spawn("emulator", argv, home / "emulator.log", dict(os.environ))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not child.running():
+            child.stop()
+            raise DemoError(f"the emulator exited with {child.process.returncode}:\n{child.tail()}")
+        if READY_PREFIX in child.log_path.read_text(encoding="utf-8", errors="replace"):
+            return child
+        time.sleep(0.1)
+    child.stop()
+    raise DemoError(f"the emulator was not ready after {timeout:.0f} s")
+
+
+def start_service(*, home: Path, port: int, timeout: float) -> ChildProcess:
+    """``flowservice serve`` on ``home``; returns once ``/health`` answers."""
+    argv = [sys.executable, "-m", "flowservice", "serve", "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--home", str(home)]
+    child = _spawn("service", argv, home / "service.log", service_env())
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not child.running():
+            child.stop()
+            raise DemoError(f"the service exited with {child.process.returncode}:\n{child.tail()}")
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                return child
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    child.stop()
+    raise DemoError(f"the service did not answer {base_url}/health after {timeout:.0f} s")

@@ -66,19 +66,18 @@ def _curl_help(base_url: str, home: Path) -> str:
 
 
 def _wait_for_ctrl_c(children: list[ChildProcess]) -> None:
-    stop = {"asked": False}
-
-    def ask(_signum: int, _frame: object) -> None:
-        stop["asked"] = True
-
-    signal.signal(signal.SIGTERM, ask)
-    signal.signal(signal.SIGINT, ask)
-    while not stop["asked"]:
-        for child in children:
-            if not child.running():
-                typer.echo(f"the {child.name} stopped on its own; see {child.log_path}", err=True)
-                return
-        time.sleep(0.3)
+    """Until Ctrl-C (or SIGTERM), or until a child stops on its own."""
+    try:
+        while True:
+            for child in children:
+                if not child.running():
+                    typer.echo(
+                        f"the {child.name} stopped on its own; see {child.log_path}", err=True
+                    )
+                    return
+            time.sleep(0.3)
+    except KeyboardInterrupt:
+        typer.echo("")
 
 
 def demo(
@@ -102,9 +101,11 @@ def demo(
     port = port or free_port()
     sql_port = sql_port or free_port()
     children: list[ChildProcess] = []
+    # SIGTERM ends the demo like Ctrl-C: the children live in their own sessions and must be stopped
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         base_url, outcome = _start_and_walk(home, port, sql_port, rows, children)
-        _print_summary(outcome, home, sizes_orders=table_sizes(rows).orders)
+        _print_summary(outcome, home)
         if not no_wait:
             typer.echo("\n" + _curl_help(base_url, home))
             typer.echo("\nBoth are running; press Ctrl-C to stop them.")
@@ -164,11 +165,13 @@ def _start_and_walk(
     return base_url, outcome
 
 
-def _print_summary(outcome: Outcome, home: Path, *, sizes_orders: int) -> None:
+def _print_summary(outcome: Outcome, home: Path) -> None:
     typer.echo("\nSummary")
-    typer.echo(f"  rows copied:   {outcome.rows_copied:,} of {sizes_orders:,} in sales.orders")
-    typer.echo(f"  run duration:  {outcome.run_seconds:.2f} s")
-    typer.echo(f"  dataset:       {outcome.dataset_id} ({outcome.preview_rows} rows previewed)")
-    typer.echo(f"  dataset path:  {outcome.dataset_path}")
-    typer.echo(f"  flow:          {outcome.flow_id}, run {outcome.run_id}")
-    typer.echo(f"  logs:          {home / 'service.log'}, {home / 'emulator.log'}")
+    for flow in outcome.flows:
+        how = "mapped" if flow.mapped else "as is"
+        typer.echo(
+            f"  {flow.table} ({how}): {flow.rows_copied:,} rows copied in {flow.run_seconds:.2f} s"
+        )
+        typer.echo(f"    dataset {flow.dataset_id} at {flow.dataset_path}")
+        typer.echo(f"    flow {flow.flow_id}, run {flow.run_id}")
+    typer.echo(f"  logs: {home / 'service.log'}, {home / 'emulator.log'}")

@@ -1,0 +1,166 @@
+"""`flowservice demo` as a user runs it: a subprocess, its output, the datasets it leaves."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable
+
+from flowservice.demo.sample_db import table_sizes
+
+pytestmark = pytest.mark.timeout(180)
+
+STEPS = (
+    "1. Connect the SQL Server database",
+    "→ POST /data/foundation/flowservice/connections ",
+    "→ GET /data/foundation/flowservice/connections/",
+    "2. Explore: list the tables",
+    "tables: sales.customers, sales.order_lines, sales.orders, sales.products",
+    "→ POST /data/foundation/catalog/dataSets ",
+    "→ POST /data/foundation/flowservice/sourceConnections ",
+    "→ POST /data/foundation/flowservice/targetConnections ",
+    "→ POST /data/foundation/conversion/mappingSets ",
+    "→ POST /data/foundation/flowservice/flows ",
+    "→ GET /data/foundation/flowservice/runs/",
+    "→ GET /data/foundation/catalog/batches?dataSet=",
+    "Stopped the service and the emulator.",
+)
+
+
+def _demo_argv(home: Path, *extra: str) -> list[str]:
+    argv = [sys.executable, "-m", "flowservice", "demo", "--home", str(home)]
+    return [*argv, "--port", "0", "--sql-port", "0", *extra]
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("FLOWSERVICE_")}
+
+
+def _summary(output: str, table: str) -> tuple[int, Path]:
+    match = re.search(
+        rf"{re.escape(table)} \(\w+ ?\w*\): ([\d,]+) rows copied in [\d.]+ s\n"
+        r"    dataset \w+ at (\S+)",
+        output,
+    )
+    assert match, output
+    return int(match.group(1).replace(",", "")), Path(match.group(2))
+
+
+def _ports(output: str) -> tuple[int, int]:
+    sql = re.search(r"emulator on 127\.0\.0\.1:(\d+)", output)
+    api = re.search(r"flowservice on http://127\.0\.0\.1:(\d+)", output)
+    assert sql and api, output
+    return int(sql.group(1)), int(api.group(1))
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _assert_no_secrets(output: str) -> None:
+    assert "Password=****;" in output
+    assert not re.search(r"Password=(?!\*\*\*\*;)", output), "a password was printed"
+    assert "PWD=" not in output
+    assert "eyJ" not in output, "a token was printed"  # every JWT starts with eyJ
+    assert "Bearer ****" in output
+
+
+def test_demo_default_rows_copies_orders_and_customers(tmp_path: Path) -> None:
+    home = tmp_path / "demo"
+    started = time.monotonic()
+    done = subprocess.run(
+        _demo_argv(home, "--no-wait"), capture_output=True, text=True, env=_env(), timeout=170
+    )
+    elapsed = time.monotonic() - started
+    output = done.stdout
+    assert done.returncode == 0, output + done.stderr
+    for step in STEPS:
+        assert step in output, f"{step!r} missing from:\n{output}"
+    _assert_no_secrets(output + done.stderr)
+    sizes = table_sizes(100_000)
+    assert sizes.total == 100_000
+    assert "sales.orders 40,000" in output
+
+    copied, path = _summary(output, "sales.orders")
+    assert copied == sizes.orders
+    orders = DeltaTable(str(path)).to_pyarrow_table().sort_by("order_id")
+    assert orders.num_rows == sizes.orders
+    assert orders.column("order_id").to_pylist() == list(range(1, sizes.orders + 1))
+    row = orders.slice(7, 1).to_pylist()[0]  # order 8: a gift, every column filled
+    assert row["gift_note"] == "Alles Gute, Łukasz! 🎁"
+    assert row["signature"] == b"sig:8"
+    assert row["is_gift"] is True
+    assert str(row["total"]) == "5.0800" and str(row["discount"]) == "0.0800"
+    # placed at 2023-01-01 00:08:08 +02:00
+    assert row["placed_at"]["utc"] == datetime(2022, 12, 31, 22, 8, 8, tzinfo=UTC)
+    assert row["placed_at"]["offset_minutes"] == 120
+    assert row["modified_at"] == datetime(2024, 2, 1, 0, 1, 28, tzinfo=UTC)
+    assert re.fullmatch(r"[0-9a-f-]{36}", row["order_key"])
+    assert orders.schema.field("total").type == pa.decimal128(19, 4)
+    assert orders.column("gift_note").null_count == sizes.orders - sizes.orders // 8
+
+    copied, path = _summary(output, "sales.customers")
+    assert copied == sizes.customers
+    customers = DeltaTable(str(path)).to_pyarrow_table().sort_by("customer_id")
+    assert customers.num_rows == sizes.customers
+    first = customers.slice(0, 1).to_pylist()[0]
+    assert first["first_name"] == "José" and first["first_name_uc"] == "JOSÉ"
+    assert first["home"] == f"José in {first['city']}"
+
+    sql_port, api_port = _ports(output)
+    assert not _listening(api_port) and not _listening(sql_port)
+    assert (home / "service.log").exists() and (home / "emulator.log").exists()
+    print(f"demo with {sizes.total:,} rows took {elapsed:.1f} s")
+
+
+def test_demo_waits_until_ctrl_c_then_stops_both(tmp_path: Path) -> None:
+    demo = subprocess.Popen(
+        _demo_argv(tmp_path / "demo", "--rows", "500"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(),
+    )
+    assert demo.stdout is not None
+    lines: list[str] = []
+    for line in demo.stdout:
+        lines.append(line)
+        if "press Ctrl-C" in line:
+            break
+    output = "".join(lines)
+    assert "press Ctrl-C" in output, output
+    assert "curl -s http://127.0.0.1:" in output and "x-sandbox-name: prod" in output
+    assert "TOKEN=$(flowservice auth token --org DEMO@AdobeOrg" in output
+    _assert_no_secrets(output)
+    sql_port, api_port = _ports(output)
+    assert _listening(api_port) and _listening(sql_port)
+    demo.send_signal(signal.SIGINT)
+    rest, _ = demo.communicate(timeout=60)
+    assert demo.returncode == 0, output + rest
+    assert "Stopped the service and the emulator." in rest
+    assert not _listening(api_port) and not _listening(sql_port)
+
+
+def test_demo_without_the_emulator_says_how_to_get_it(tmp_path: Path) -> None:
+    # a None entry in sys.modules makes find_spec report the package as absent
+    script = (
+        "import sys; sys.modules['mssql_emulator'] = None; "
+        "from flowservice.cli.main import main; main()"
+    )
+    argv = [sys.executable, "-c", script, *_demo_argv(tmp_path / "demo", "--no-wait")[3:]]
+    done = subprocess.run(argv, capture_output=True, text=True, env=_env(), timeout=60)
+    assert done.returncode == 1
+    assert "needs the SQL Server emulator (package mssql_emulator)" in done.stderr
+    assert "Traceback" not in done.stderr

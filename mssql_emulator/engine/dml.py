@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -50,7 +51,36 @@ def _qualified(database: str, table: TableDef) -> str:
     return f"{_q(database)}.{_q(table.schema)}.{_q(table.name)}"
 
 
+@dataclass(frozen=True)
+class PreparedInsert:
+    """An INSERT translated once; re-run as is while the catalog and parameter types hold."""
+
+    database: str
+    table: TableDef
+    sql: str
+    output: list[ColumnDef] | None
+
+
 def insert(session: DuckDBSession, node: exp.Insert) -> StatementResult:
+    return execute_insert(session, prepare_insert(session, node))
+
+
+def execute_insert(session: DuckDBSession, prepared: PreparedInsert) -> StatementResult:
+    database, table, output = prepared.database, prepared.table, prepared.output
+    session.error_table = table
+    session.error_verb = "INSERT"
+    count, data = _run_tracked(session, database, table, prepared.sql, "I", output)
+    if table.identity_column is not None and count:
+        rel = session.relation(
+            f'SELECT currval(\'{_q(database)}."__sys"."seq_{table.object_id}"\')'
+        )
+        rows = rel.fetchall()
+        row = rows[0] if rows else None
+        session.set_identity(row[0] if row else None)
+    return _result(count, output, data)
+
+
+def prepare_insert(session: DuckDBSession, node: exp.Insert) -> PreparedInsert:
     target = node.this
     database, table, _ = _target(session, target)
     session.error_table = table
@@ -120,15 +150,7 @@ def insert(session: DuckDBSession, node: exp.Insert) -> StatementResult:
             f"INSERT INTO {qualified} ({', '.join(_q(c.name) for c in columns)}) "
             f"SELECT {', '.join(values)} FROM ({src_sql}) AS __src({', '.join(aliases)})"
         )
-    count, data = _run_tracked(session, database, table, sql, "I", output)
-    if identity is not None and count:
-        rel = session.relation(
-            f'SELECT currval(\'{_q(database)}."__sys"."seq_{table.object_id}"\')'
-        )
-        rows = rel.fetchall()
-        row = rows[0] if rows else None
-        session.set_identity(row[0] if row else None)
-    return _result(count, output, data)
+    return PreparedInsert(database, table, sql, output)
 
 
 def _output_columns(node: exp.Expression, table: TableDef) -> list[ColumnDef] | None:
@@ -165,8 +187,9 @@ def _run_tracked(
     output: list[ColumnDef] | None = None,
 ) -> tuple[int, pa.Table | None]:
     """Run a DML statement; log changed keys of change-tracked tables; return OUTPUT rows."""
-    with session.write_scope(database):
-        keys = change_tracking.key_columns(table) if table.change_tracking else []
+    keys = change_tracking.key_columns(table) if table.change_tracking else []
+    # One DuckDB statement is atomic by itself; change capture needs a transaction around it.
+    with session.write_scope(database, atomic=bool(keys)):
         if not keys and output is None:
             rel = session.run(sql)
             rows = rel.fetchall() if rel is not None else []

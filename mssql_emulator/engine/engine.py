@@ -57,6 +57,8 @@ class DuckDBEngine:
         self._spids = itertools.count(51)
         self._pending: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
         self._pending_lock = threading.Lock()
+        # Bumped by every DDL; prepared INSERTs from an older generation are stale.
+        self.ddl_generation = 0
         if path is not None:
             os.makedirs(path, exist_ok=True)
         for name in databases:
@@ -250,6 +252,7 @@ class DuckDBEngine:
     def reload_catalogs(self, con: duckdb.DuckDBPyConnection) -> None:
         """Rebuild every catalog from its committed ``__sys`` rows (after a DDL rollback)."""
         self.flush_catalog_rows()
+        self.ddl_generation += 1
         with self._lock:
             reader = self._con.cursor()
             try:

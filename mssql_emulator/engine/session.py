@@ -88,6 +88,7 @@ class DuckDBSession:
         self.error_verb = ""
         self._closed = False
         self.read_only = user.lower() in engine.read_only_users
+        self.insert_cache: dict[tuple[Any, ...], Any] = {}
 
     # -- contract ---------------------------------------------------------------------------
 
@@ -318,6 +319,29 @@ class DuckDBSession:
 
     def mark_ddl(self) -> None:
         self._txn_ddl = True
+        self._engine.ddl_generation += 1
+
+    def insert_cache_key(self, text: str) -> tuple[Any, ...]:
+        """What a prepared INSERT depends on besides its text: catalog and value types."""
+        types = tuple(
+            sorted(
+                (k, type(v).__name__, str(self.variable_types.get(k)))
+                for k, v in self.variables.items()
+            )
+        )
+        return (
+            self.database,
+            text,
+            self._engine.ddl_generation,
+            frozenset(self.identity_insert),
+            types,
+        )
+
+    def remember_insert(self, key: tuple[Any, ...], prepared: Any) -> None:
+        """Keep a prepared INSERT or SELECT translation (bounded)."""
+        if len(self.insert_cache) >= 256:
+            self.insert_cache.clear()
+        self.insert_cache[key] = prepared
 
     def set_identity(self, value: Any) -> None:
         self.identity = value

@@ -31,6 +31,13 @@ _EXEC = re.compile(
 )
 
 
+# Translations that inline per-call values (``@@ROWCOUNT``, identities, sessions, versions)
+# are not reused.
+_VOLATILE = re.compile(
+    r"@@|SCOPE_IDENTITY|IDENT_CURRENT|CHANGE_TRACKING_CURRENT_VERSION|dm_exec_sessions|"
+    r"sys\s*\.\s*databases|CHANGETABLE",
+    re.I,
+)
 _IF = re.compile(r"^IF\s+(.+)$", re.I | re.S)
 
 
@@ -89,9 +96,23 @@ def run(session: DuckDBSession, text: str) -> StatementResult:
     if first == "DELETE" and re.search(r"\bOUTPUT\b", text, re.I):
         # sqlglot reads ``DELETE t OUTPUT … WHERE`` but not ``DELETE FROM t OUTPUT … WHERE``.
         scope_text = re.sub(r"^DELETE\s+FROM\s+", "DELETE ", scope_text, flags=re.I)
+    if first == "INSERT":
+        key = session.insert_cache_key(text)
+        prepared = session.insert_cache.get(key)
+        if prepared is None:
+            node = parse_tsql(scope_text)
+            if not isinstance(node, exp.Insert):
+                raise errors.syntax_error("INSERT")
+            prepared = dml.prepare_insert(session, node)
+            session.remember_insert(key, prepared)
+        return dml.execute_insert(session, prepared)
+    cacheable = first in ("SELECT", "WITH") and not _VOLATILE.search(text)
+    if cacheable:
+        cached = session.insert_cache.get(("SELECT", *session.insert_cache_key(text)))
+        if cached is not None:
+            sql, hints, shown = cached
+            return session.select(sql, hints, shown)
     node = parse_tsql(scope_text)
-    if isinstance(node, exp.Insert):
-        return dml.insert(session, node)
     if isinstance(node, exp.Update):
         return dml.update(session, node)
     if isinstance(node, exp.Delete):
@@ -102,6 +123,9 @@ def run(session: DuckDBSession, text: str) -> StatementResult:
         hints = results.projection_hints(node, _lookup(session))
         shown = results.projection_names(node)
         sql = translator.sql(node)
+        if cacheable:
+            key = ("SELECT", *session.insert_cache_key(text))
+            session.remember_insert(key, (sql, hints, shown))
         return session.select(sql, hints, shown)
     raise errors.syntax_error(text.split()[0])
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -15,9 +12,8 @@ import typer
 
 from flowservice.demo.processes import (
     ChildProcess,
-    DemoError,
     free_port,
-    service_env,
+    issue_token,
     start_emulator,
     start_service,
 )
@@ -33,13 +29,8 @@ DEFAULT_ROWS = 100_000
 
 def _token(home: Path, base_url: str) -> Access:
     """A token made by ``flowservice auth token`` itself, on the demo's home."""
-    argv = [sys.executable, "-m", "flowservice", "auth", "token", "--org", DEMO_ORG]
-    argv += ["--client-id", DEMO_CLIENT, "--json", "--home", str(home)]
-    done = subprocess.run(argv, capture_output=True, text=True, env=service_env(), timeout=120)
-    if done.returncode != 0:
-        raise DemoError(f"flowservice auth token failed: {done.stderr.strip()}")
-    issued = json.loads(done.stdout)
-    return Access(base_url, str(issued["accessToken"]), str(issued["apiKey"]), str(issued["orgId"]))
+    issued = issue_token(home, org=DEMO_ORG, client_id=DEMO_CLIENT)
+    return Access(base_url, issued["accessToken"], issued["apiKey"], issued["orgId"])
 
 
 def _connection_string(port: int, password: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import signal
 import socket
@@ -33,6 +34,17 @@ def free_port() -> int:
 def service_env() -> dict[str, str]:
     """This environment without ``FLOWSERVICE_*``: the demo's home alone configures the service."""
     return {k: v for k, v in os.environ.items() if not k.startswith("FLOWSERVICE_")}
+
+
+def issue_token(home: Path, *, org: str, client_id: str) -> dict[str, str]:
+    """``flowservice auth token --json`` on ``home``: accessToken, apiKey, orgId, expiresAt."""
+    argv = [sys.executable, "-m", "flowservice", "auth", "token", "--org", org]
+    argv += ["--client-id", client_id, "--json", "--home", str(home)]
+    done = subprocess.run(argv, capture_output=True, text=True, env=service_env(), timeout=120)
+    if done.returncode != 0:
+        raise DemoError(f"flowservice auth token failed: {done.stderr.strip()}")
+    issued: dict[str, str] = json.loads(done.stdout)
+    return issued
 
 
 def emulator_installed() -> bool:
@@ -105,11 +117,13 @@ def start_emulator(
     raise DemoError(f"the emulator was not ready after {timeout:.0f} s")
 
 
-def start_service(*, home: Path, port: int, timeout: float) -> ChildProcess:
-    """``flowservice serve`` on ``home``; returns once ``/health`` answers."""
+def start_service(
+    *, home: Path, port: int, timeout: float, settings: dict[str, str] | None = None
+) -> ChildProcess:
+    """``flowservice serve`` on ``home``, plus ``FLOWSERVICE_*`` ``settings``; waits for /health."""
     argv = [sys.executable, "-m", "flowservice", "serve", "--host", "127.0.0.1"]
     argv += ["--port", str(port), "--home", str(home)]
-    child = _spawn("service", argv, home / "service.log", service_env())
+    child = _spawn("service", argv, home / "service.log", {**service_env(), **(settings or {})})
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -56,9 +56,11 @@ def _curl_help(base_url: str, home: Path) -> str:
     )
 
 
-def _wait_for_ctrl_c(children: list[ChildProcess]) -> None:
-    """Until Ctrl-C (or SIGTERM), or until a child stops on its own."""
+def _wait_for_ctrl_c(children: list[ChildProcess], help_text: str) -> None:
+    """Print ``help_text``, then wait until Ctrl-C (or SIGTERM) or a child stops on its own."""
     try:
+        typer.echo("\n" + help_text)
+        typer.echo("\nBoth are running; press Ctrl-C to stop them.")
         while True:
             for child in children:
                 if not child.running():
@@ -98,9 +100,7 @@ def demo(
         base_url, outcome = _start_and_walk(home, port, sql_port, rows, children)
         _print_summary(outcome, home)
         if not no_wait:
-            typer.echo("\n" + _curl_help(base_url, home))
-            typer.echo("\nBoth are running; press Ctrl-C to stop them.")
-            _wait_for_ctrl_c(children)
+            _wait_for_ctrl_c(children, _curl_help(base_url, home))
     except FlowServiceError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -92,6 +93,35 @@ def _spawn(name: str, argv: list[str], log_path: Path, env: dict[str, str]) -> C
     return ChildProcess(name, process, log_path, log)
 
 
+def ensure_port_free(port: int, option: str) -> None:
+    """``DemoError`` naming ``option`` when something already listens on ``port``."""
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise DemoError(
+                f"port {port} on 127.0.0.1 is in use (another demo still running?); "
+                f"pass {option} with another port, or 0 for any free one"
+            )
+
+
+def _wait_ready(child: ChildProcess, ready: Callable[[], bool], timeout: float) -> ChildProcess:
+    """Return ``child`` once ``ready()``; stop it on failure, timeout or Ctrl-C."""
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not child.running():
+                code = child.process.returncode
+                raise DemoError(f"the {child.name} exited with {code}:\n{child.tail()}")
+            if ready():
+                return child
+            time.sleep(0.1)
+        waited = f"{timeout:.0f} s"
+        raise DemoError(f"the {child.name} was not ready after {waited}; see {child.log_path}")
+    except BaseException:
+        child.stop()
+        raise
+
+
 def start_emulator(
     *, home: Path, port: int, user: str, password: str, database: str, init: Path, timeout: float
 ) -> ChildProcess:
@@ -102,39 +132,31 @@ def start_emulator(
             "installed in this Python; install flowservice from its source tree "
             "(pip install -e .) to get it"
         )
+    ensure_port_free(port, "--sql-port")
     argv = [sys.executable, "-m", "mssql_emulator", "--host", "127.0.0.1", "--port", str(port)]
     argv += ["--user", user, "--password", password, "--database", database, "--init", str(init)]
     child = _spawn("emulator", argv, home / "emulator.log", dict(os.environ))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not child.running():
-            child.stop()
-            raise DemoError(f"the emulator exited with {child.process.returncode}:\n{child.tail()}")
-        if READY_PREFIX in child.log_path.read_text(encoding="utf-8", errors="replace"):
-            return child
-        time.sleep(0.1)
-    child.stop()
-    raise DemoError(f"the emulator was not ready after {timeout:.0f} s")
+
+    def ready() -> bool:
+        return READY_PREFIX in child.log_path.read_text(encoding="utf-8", errors="replace")
+
+    return _wait_ready(child, ready, timeout)
 
 
 def start_service(
     *, home: Path, port: int, timeout: float, settings: dict[str, str] | None = None
 ) -> ChildProcess:
     """``flowservice serve`` on ``home``, plus ``FLOWSERVICE_*`` ``settings``; waits for /health."""
+    ensure_port_free(port, "--port")
     argv = [sys.executable, "-m", "flowservice", "serve", "--host", "127.0.0.1"]
     argv += ["--port", str(port), "--home", str(home)]
     child = _spawn("service", argv, home / "service.log", {**service_env(), **(settings or {})})
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not child.running():
-            child.stop()
-            raise DemoError(f"the service exited with {child.process.returncode}:\n{child.tail()}")
+    health = f"http://127.0.0.1:{port}/health"
+
+    def ready() -> bool:
         try:
-            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                return child
+            return httpx.get(health, timeout=1).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    child.stop()
-    raise DemoError(f"the service did not answer {base_url}/health after {timeout:.0f} s")
+            return False
+
+    return _wait_ready(child, ready, timeout)

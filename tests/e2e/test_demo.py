@@ -164,3 +164,22 @@ def test_demo_without_the_emulator_says_how_to_get_it(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "needs the SQL Server emulator (package mssql_emulator)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_demo_with_its_api_port_taken_says_so_and_stops_the_emulator(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        api_port = int(taken.getsockname()[1])
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            sql_port = int(probe.getsockname()[1])
+        argv = [sys.executable, "-m", "flowservice", "demo", "--home", str(tmp_path / "demo")]
+        argv += ["--port", str(api_port), "--sql-port", str(sql_port), "--rows", "100"]
+        done = subprocess.run(argv, capture_output=True, text=True, env=_env(), timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"port {api_port} on 127.0.0.1 is in use" in done.stderr
+    assert "pass --port with another port" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Stopped the service and the emulator." in done.stdout
+    assert not _listening(sql_port)

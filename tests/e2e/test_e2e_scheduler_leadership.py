@@ -5,15 +5,18 @@ from __future__ import annotations
 import os
 import signal
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
-from conftest import new_org_id
+from conftest import POSTGRES_ENV, new_org_id
 from flow_journey import build_flow, commits, runs_of, wait_for_first_run, wait_for_run
 from server_process import ServerProcess, client_of, free_port
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from mssql_emulator.testing import running_emulator
 
@@ -23,6 +26,24 @@ INIT = """
 CREATE TABLE dbo.Items (ID INT PRIMARY KEY, Label NVARCHAR(20), UpdatedAt DATETIME2);
 INSERT INTO dbo.Items VALUES (1, N'a', '2024-01-01 00:00:00'), (2, N'b', '2024-01-02 00:00:00');
 """
+
+
+@pytest.fixture
+def own_database() -> Iterator[str]:
+    """A database of this test alone: other test servers on the shared one would schedule too."""
+    admin_url = os.environ.get(POSTGRES_ENV)
+    if not admin_url:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    url = make_url(admin_url)
+    name = f"flowservice_lead_{uuid.uuid4().hex[:12]}"
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -46,11 +67,11 @@ def _leader_pid(database_url: str) -> int:
 
 
 def test_one_scheduler_among_processes_and_failover(
-    tmp_path: Path, postgres_database: str, processes: list[ServerProcess]
+    tmp_path: Path, own_database: str, processes: list[ServerProcess]
 ) -> None:
     home, org = tmp_path / "home", new_org_id()
-    processes.append(ServerProcess(home, free_port(), postgres_database))
-    processes.append(ServerProcess(home, free_port(), postgres_database))
+    processes.append(ServerProcess(home, free_port(), own_database))
+    processes.append(ServerProcess(home, free_port(), own_database))
     with running_emulator(init_sql=[INIT]) as emulator:
         api = client_of(home, processes[0].base_url, org)
         due = int((datetime.now(UTC) - timedelta(seconds=60)).timestamp())
@@ -59,12 +80,15 @@ def test_one_scheduler_among_processes_and_failover(
             api, emulator, table="dbo.Items", delta_column="UpdatedAt", schedule=schedule
         )
         run_id = wait_for_first_run(api, first.flow_id)
-        assert wait_for_run(api, run_id)["metrics"]["statusSummary"]["status"] == "success"
+        run = wait_for_run(api, run_id)
+        assert run["metrics"]["statusSummary"]["status"] == "success", str(
+            run["metrics"]["statusSummary"]
+        )
         time.sleep(2)  # several ticks of both processes
         assert [r["id"] for r in runs_of(api, first.flow_id)] == [run_id]
         assert commits(home, first.dataset_id) == 1
 
-        leader = _leader_pid(postgres_database)
+        leader = _leader_pid(own_database)
         by_pid = {p.process.pid: p for p in processes}
         assert leader in by_pid
         os.kill(leader, signal.SIGKILL)
@@ -76,6 +100,9 @@ def test_one_scheduler_among_processes_and_failover(
             api, emulator, table="dbo.Items", delta_column="UpdatedAt", schedule=schedule
         )
         run_id = wait_for_first_run(api, second.flow_id, timeout=30)
-        assert wait_for_run(api, run_id)["metrics"]["statusSummary"]["status"] == "success"
-        assert _leader_pid(postgres_database) == survivor.process.pid
+        run = wait_for_run(api, run_id)
+        assert run["metrics"]["statusSummary"]["status"] == "success", str(
+            run["metrics"]["statusSummary"]
+        )
+        assert _leader_pid(own_database) == survivor.process.pid
         api.close()

@@ -127,8 +127,9 @@ def retrigger(session: Session, scope: Scope, row: Resource, *, now: datetime) -
     run.retrigger(now)
     doc = dict(row.doc)
     doc["startAtUs"] = runs.to_us(now)
+    previous = row.state
     row.doc = doc
-    return runs.save_run(session, run=run, row=row)
+    return runs.save_run(session, run=run, row=row, expected_state=previous)
 
 
 def cancel(session: Session, row: Resource, *, now: datetime) -> tuple[Resource, Run]:
@@ -136,7 +137,7 @@ def cancel(session: Session, row: Resource, *, now: datetime) -> tuple[Resource,
     run = runs.run_of(row)
     if run.status is RunStatus.SCHEDULED:
         run.cancel(now)
-        row = runs.save_run(session, run=run, row=row)
+        row = runs.save_run(session, run=run, row=row, expected_state=str(RunStatus.SCHEDULED))
     elif run.status is not RunStatus.IN_PROGRESS:
         raise Conflict(
             f"run {run.id} is {run.status}; only scheduled or inProgress runs can be cancelled",

@@ -6,6 +6,7 @@ A run row's ``state`` is the run status (indexed filtering), its ``doc`` holds
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -13,9 +14,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from flowservice.errors import NotFound
+from flowservice.errors import Conflict, NotFound
 from flowservice.flows.run_json import run_from_record, run_to_record
-from flowservice.flows.run_state import Run, RunStatus
+from flowservice.flows.run_state import RUN_STATE_CONFLICT, Run, RunStatus
 from flowservice.flows.runner import CopyContext
 from flowservice.flows.schedule import EPOCH
 from flowservice.store import db
@@ -65,22 +66,36 @@ def run_of(row: Resource) -> Run:
     return run_from_record(row.doc["run"])
 
 
-def save_run(session: Session, *, run: Run, row: Resource | None = None) -> Resource:
-    """Store the run's current state (a new etag every time)."""
+def save_run(
+    session: Session, *, run: Run, row: Resource | None = None, expected_state: str | None = None
+) -> Resource:
+    """Store the run's current state (a new etag every time).
+
+    With ``expected_state`` the write is a compare-and-set on the stored
+    status: a run cancelled by a request while a worker picked it up (or the
+    reverse) is not overwritten; the loser gets ``Conflict`` (1416).
+    """
     row = row if row is not None else run_row(session, run.id)
     doc: dict[str, Any] = dict(row.doc)
     doc["run"] = run_to_record(run)
-    session.execute(
-        update(Resource)
-        .where(Resource.id == run.id)
-        .values(
+    query = update(Resource).where(Resource.id == run.id)
+    if expected_state is not None:
+        query = query.where(Resource.state == expected_state)
+    done = session.execute(
+        query.values(
             doc=doc,
             state=str(run.status),
             etag=new_etag(),
             updated_at=max(now_ms(), row.updated_at),
-        )
-        .execution_options(synchronize_session=False)
+        ).execution_options(synchronize_session=False)
     )
+    if getattr(done, "rowcount", 1) != 1:
+        raise Conflict(
+            f"run {run.id} changed meanwhile (no longer {expected_state}); read it again",
+            code=RUN_STATE_CONFLICT,
+            resource_type=RUN_KIND,
+            resource_id=run.id,
+        )
     session.refresh(row)
     return row
 
@@ -145,20 +160,38 @@ class StoreRunRepository:
     ) -> None:
         self._sessions = sessions
         self._resolve = resolve
+        # the status each run had when this worker last read or wrote it (compare-and-set)
+        self._known: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def _expected(self, run_id: str) -> str | None:
+        with self._lock:
+            return self._known.get(run_id)
+
+    def _remember(self, run: Run) -> None:
+        with self._lock:
+            if run.status in (RunStatus.SCHEDULED, RunStatus.IN_PROGRESS):
+                self._known[run.id] = str(run.status)
+            else:
+                self._known.pop(run.id, None)
 
     def load(self, run_id: str) -> Run:
         with db.transaction(self._sessions) as session:
-            return run_of(run_row(session, run_id))
+            run = run_of(run_row(session, run_id))
+        self._remember(run)
+        return run
 
     def save(self, run: Run) -> None:
         with db.transaction(self._sessions) as session:
-            save_run(session, run=run)
+            save_run(session, run=run, expected_state=self._expected(run.id))
+        self._remember(run)
 
     def finish(self, run: Run, *, watermark: datetime | None) -> None:
         with db.transaction(self._sessions) as session:
-            save_run(session, run=run)
+            save_run(session, run=run, expected_state=self._expected(run.id))
             if watermark is not None:
                 advance_watermark(session, run.flow_id, watermark)
+        self._remember(run)
 
     def copy_context(self, run: Run) -> CopyContext:
         with db.transaction(self._sessions) as session:

@@ -22,6 +22,7 @@ from flow_journey import (
 )
 from gated_engine import Gate, GatedEngine
 
+from flowservice.settings import CATALOG_PREFIX
 from mssql_emulator.server import EmulatorServer, ServerConfig
 from mssql_emulator.testing import default_engine, running_emulator
 
@@ -104,6 +105,16 @@ def test_journey_backfill_then_incremental_window(client: ApiClient, home: Path)
             2024, 3, 1, 12, 0
         )
         assert len(batch_ids) == 1
+        # the run's commit is the Catalog batch the promotion activity names
+        by_flow = client.request(
+            "GET",
+            "/batches",
+            prefix=CATALOG_PREFIX,
+            params={"property": f"tags.flowId[]=={journey.flow_id}"},
+        ).json()
+        assert list(by_flow) == batch_ids
+        assert by_flow[batch_ids[0]]["tags"]["runId"] == [first_id]
+        assert by_flow[batch_ids[0]]["recordCount"] == 3
 
         flow = client.get(f"/flows/{journey.flow_id}").json()["items"][0]
         assert flow["lastRunDetails"]["id"] == first_id

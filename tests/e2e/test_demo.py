@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
@@ -146,11 +147,28 @@ def test_demo_waits_until_ctrl_c_then_stops_both(tmp_path: Path) -> None:
     _assert_no_secrets(output)
     sql_port, api_port = _ports(output)
     assert _listening(api_port) and _listening(sql_port)
+    _try_it_yourself(output, api_port)
     demo.send_signal(signal.SIGINT)
     rest, _ = demo.communicate(timeout=60)
     assert demo.returncode == 0, output + rest
     assert "Stopped the service and the emulator." in rest
     assert not _listening(api_port) and not _listening(sql_port)
+
+
+def _try_it_yourself(output: str, api_port: int) -> None:
+    """The printed token command and headers work against the running service."""
+    command = re.search(r"TOKEN=\$\(flowservice (auth token [^)]*?) 2>/dev/null\)", output)
+    assert command, output
+    argv = [sys.executable, "-m", "flowservice", *command.group(1).split()]
+    token = subprocess.run(argv, capture_output=True, text=True, env=_env(), check=True).stdout
+    headers = dict(re.findall(r'-H "([\w-]+): ([^"$]+)"', output))
+    headers["Authorization"] = f"Bearer {token.strip()}"
+    answer = httpx.get(
+        f"http://127.0.0.1:{api_port}/data/foundation/flowservice/flows", headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    names = sorted(flow["name"] for flow in answer.json()["items"])
+    assert names == ["Demo sales.customers dataflow", "Demo sales.orders dataflow"]
 
 
 def test_demo_without_the_emulator_says_how_to_get_it(tmp_path: Path) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
-from conftest import ApiClient, new_org_id, problem_code
+from conftest import ApiClient, make_settings, new_org_id, problem_code, start_server
 from flow_fixtures import connections, create_flow
 
 FINAL = ("success", "failed", "cancelled")
@@ -142,3 +143,25 @@ def test_runs_are_isolated(api: ApiClient) -> None:
     assert outsider.post("/runs", json={"flowId": flow_id}).status_code == 400
     outsider.close()
     assert api.post(f"/runs/{run_id}/action", params={"op": "cancel"}).status_code == 200
+
+
+def test_without_scheduler_runs_wait(tmp_path: Path) -> None:
+    server = start_server(make_settings(tmp_path, scheduler_enabled=False))
+    api = ApiClient(server, org_id=new_org_id(), client_id="no-scheduler")
+    try:
+        _base, source, target, _dataset = connections(api)
+        flow_id = create_flow(api, source, target)
+        now = int(time.time())
+        made = api.post(
+            "/runs",
+            json={
+                "flowId": flow_id,
+                "params": {"windowStartTime": now - 600, "windowEndTime": now},
+            },
+        )
+        assert made.status_code == 201, made.text
+        time.sleep(1.0)
+        assert _status(api, made.json()["id"]) == "scheduled"
+    finally:
+        api.close()
+        server.stop()

@@ -240,4 +240,6 @@ class FlowEngine:
 
     def stop(self) -> None:
         self.loop.stop(timeout=10)
-        self.executor.shutdown(wait=True, timeout=10, cancel_running=True)
+        # running runs are not cancelled: one still running when the process exits keeps its
+        # status and is requeued by whichever process leads once its heartbeat lease expires
+        self.executor.shutdown(wait=True, timeout=5)

@@ -238,6 +238,36 @@ def test_source_down_mid_run_fails_commits_nothing_and_retrigger_succeeds(
     time.sleep(0)
 
 
+MAPPINGS = [
+    {"sourceAttribute": "OrderID", "destinationXdmPath": "orderId"},
+    {"sourceAttribute": "upper(Customer)", "destinationXdmPath": "customer"},
+    {"sourceAttribute": 'to_date(ShipDate, "yyyy-MM-dd")', "destinationXdmPath": "shipped"},
+]
+
+
+def test_too_many_failed_records_fail_the_run_and_commit_nothing(
+    client: ApiClient, home: Path
+) -> None:
+    with running_emulator(init_sql=[INIT]) as emulator:
+        journey = build_flow(
+            client,
+            emulator,
+            table="sales.Orders",
+            delta_column=None,
+            schedule={"startTime": _epoch(datetime.now(UTC)) + 86_400, "frequency": "once"},
+            mappings=MAPPINGS,
+            options={"partialIngestionPercent": 10},
+        )
+        run_id = client.post("/runs", json={"flowId": journey.flow_id}).json()["id"]
+        run = wait_for_run(client, run_id)
+        summary = run["metrics"]["statusSummary"]
+        assert summary["status"] == "failed", summary
+        assert [e["code"] for e in summary["errors"]] == ["CONNECTOR-2001-500"]
+        assert "33.33%" in summary["errors"][0]["message"]
+        assert run["metrics"]["recordSummary"]["failedRecordCount"] == 1
+        assert commits(home, journey.dataset_id) == 0
+
+
 def test_mapping_set_and_partial_ingestion(client: ApiClient, home: Path) -> None:
     with running_emulator(init_sql=[INIT]) as emulator:
         journey = build_flow(
@@ -246,14 +276,7 @@ def test_mapping_set_and_partial_ingestion(client: ApiClient, home: Path) -> Non
             table="sales.Orders",
             delta_column=None,
             schedule={"startTime": _epoch(datetime.now(UTC)) + 86_400, "frequency": "once"},
-            mappings=[
-                {"sourceAttribute": "OrderID", "destinationXdmPath": "orderId"},
-                {"sourceAttribute": "upper(Customer)", "destinationXdmPath": "customer"},
-                {
-                    "sourceAttribute": 'to_date(ShipDate, "yyyy-MM-dd")',
-                    "destinationXdmPath": "shipped",
-                },
-            ],
+            mappings=MAPPINGS,
             options={"partialIngestionPercent": "40", "errorDiagnosticsEnabled": "true"},
         )
         run_id = client.post("/runs", json={"flowId": journey.flow_id}).json()["id"]

@@ -27,8 +27,10 @@ fi
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-if [ "$profile" = test ]; then
-  .venv/bin/python -m pip install -q -e ".[test]"
-else
-  .venv/bin/python -m pip install -q -e .
+target=.
+[ "$profile" = test ] && target=".[test]"
+# pip's index warnings are noise here; show its output only when it fails
+if ! .venv/bin/python -m pip install -q -e "$target" >.venv/pip-install.log 2>&1; then
+  cat .venv/pip-install.log >&2
+  exit 1
 fi

@@ -83,6 +83,7 @@ class Connector(ABC):
         Raise ``InvalidRequest`` with a message that says what is wrong (never
         the secret itself). The default accepts what the schema accepted.
         """
+        return None
 
     @classmethod
     def mask_secret(cls, key: str, value: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,9 +10,9 @@ import pyarrow as pa
 import pytest
 from conftest import new_org_id
 from flow_journey import build_flow, commits, read_dataset, runs_of, wait_for_run
+from gated_engine import Gate, GatedEngine
 from server_process import ServerProcess, client_of, free_port
 
-from mssql_emulator.server import EmulatorServer, ServerConfig
 from mssql_emulator.testing import default_engine, running_emulator
 
 pytestmark = pytest.mark.timeout(120)
@@ -34,7 +33,8 @@ def test_killed_server_mid_run_completes_the_run_after_restart(
     home, port, org = tmp_path / "home", free_port(), new_org_id()
     engine = default_engine(["testdb"])
     engine.run_script(  # type: ignore[attr-defined]
-        "testdb", "CREATE TABLE dbo.Events (ID INT PRIMARY KEY, Label NVARCHAR(40));"
+        "testdb",
+        "CREATE TABLE dbo.Events (ID INT PRIMARY KEY, Label NVARCHAR(40), At DATETIME2);",
     )
     engine.load_arrow(  # type: ignore[attr-defined]
         "testdb",
@@ -43,42 +43,44 @@ def test_killed_server_mid_run_completes_the_run_after_restart(
             {
                 "ID": pa.array(range(ROWS), pa.int32()),
                 "Label": pa.array([f"event {i}" for i in range(ROWS)]),
+                "At": pa.array(
+                    [datetime(2024, 1, 1) + timedelta(seconds=i) for i in range(ROWS)],
+                    pa.timestamp("us"),
+                ),
             }
         ),
     )
+    gated = GatedEngine(engine, Gate("[dbo].[Events]"))
     processes.append(ServerProcess(home, port))
-    with running_emulator(engine=engine) as emulator:
+    with running_emulator(engine=gated) as emulator:  # type: ignore[arg-type]
         api = client_of(home, processes[0].base_url, org)
         start = datetime.now(UTC) + timedelta(days=1)
         journey = build_flow(
             api,
             emulator,
             table="dbo.Events",
-            delta_column=None,
+            delta_column="At",  # incremental: batches are appended, so a replay would show
             schedule={"startTime": int(start.timestamp()), "frequency": "once"},
         )
-        # with the source away the run stays inProgress, retrying, when the server dies
-        emulator_port = emulator.port
-        emulator.server.stop()
-        run_id = api.post("/runs", json={"flowId": journey.flow_id}).json()["id"]
-        wait_for_run(api, run_id, states=("inProgress",), timeout=30)
-        time.sleep(1.0)
+        gated.gate.armed = True
+        now = int(datetime.now(UTC).timestamp())
+        run_id = api.post(
+            "/runs",
+            json={
+                "flowId": journey.flow_id,
+                "params": {"windowStartTime": 0, "windowEndTime": now},
+            },
+        ).json()["id"]
+        # the run has its first batch and waits for the rest when the server is killed
+        assert gated.gate.reached.wait(timeout=30)
+        assert wait_for_run(api, run_id, states=("inProgress",))["state"] == "inProgress"
         processes[0].kill()
+        gated.gate.release.set()
         api.close()
 
-    back = EmulatorServer(
-        ServerConfig(
-            users={emulator.user: emulator.password},
-            database=emulator.database,
-            host="127.0.0.1",
-            port=emulator_port,
-        ),
-        engine,
-    ).start()
-    try:
         processes.append(ServerProcess(home, port))
         api = client_of(home, processes[1].base_url, org)
-        # still inProgress right after the restart: its heartbeat lease has not expired yet
+        # inProgress until its heartbeat lease expires; then requeued and run again
         done = wait_for_run(api, run_id, timeout=60)
         assert done["metrics"]["statusSummary"]["status"] == "success", done
         assert done["metrics"]["recordSummary"]["outputRecordCount"] == ROWS
@@ -88,6 +90,4 @@ def test_killed_server_mid_run_completes_the_run_after_restart(
         assert commits(home, journey.dataset_id) == 1
         assert [r["id"] for r in runs_of(api, journey.flow_id)] == [run_id]
         api.close()
-    finally:
-        back.stop()
-        engine.close()
+    engine.close()

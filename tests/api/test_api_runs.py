@@ -83,6 +83,12 @@ def test_future_run_waits_cancel_and_retrigger(api: ApiClient) -> None:
         "/runs", params={"property": f"metrics.durationSummary.startedAtUTC>{started - 1}"}
     )
     assert [r["id"] for r in after.json()["items"]] == [run_id]
+    flows = api.get(
+        "/flows", params={"property": f"lastRunDetails.startedAtUTC>={started}"}
+    ).json()["items"]
+    assert [f["id"] for f in flows] == [flow_id]
+    later = api.get("/flows", params={"property": f"lastRunDetails.startedAtUTC>{started}"})
+    assert later.json()["items"] == []
 
 
 def test_invalid_run_requests(api: ApiClient) -> None:

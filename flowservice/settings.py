@@ -136,6 +136,9 @@ class Settings(BaseSettings):
             raise ValueError("RS256 needs token_public_keys or token_jwks_url")
         if self.default_page_size > self.max_page_size:
             raise ValueError("default_page_size must not exceed max_page_size")
+        if self.scheduler_interval_seconds * 2 > self.scheduler_lease_seconds:
+            # the leader renews its lease once a tick: a slower tick would hand leadership around
+            raise ValueError("scheduler_lease_seconds must be at least twice the scheduler tick")
         return self
 
     @property

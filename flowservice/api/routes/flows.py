@@ -9,7 +9,8 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from flowservice.api.deps import JsonBody, RuntimeDep, ScopeDep, WriteAccess
 from flowservice.api.listing import ListParamsDep, select_page
 from flowservice.api.patching import required_etag
-from flowservice.api.schemas.common import CreatedOut, ItemsOut, PageOut
+from flowservice.api.schemas.common import CreatedOut, ItemsOut, JsonPatchOp, PageOut
+from flowservice.api.schemas.flows import FlowCreate
 from flowservice.api.services import flows as service
 from flowservice.api.services import runs as run_service
 from flowservice.api.views import created
@@ -18,8 +19,31 @@ from flowservice.store.repos import resources
 
 router = APIRouter(tags=["Dataflows"])
 
+_CREATE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": FlowCreate.model_json_schema(by_alias=True)}},
+    }
+}
+_PATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "array", "items": JsonPatchOp.model_json_schema()}
+            }
+        },
+    }
+}
 
-@router.post("/flows", status_code=201, response_model=CreatedOut, summary="Create a dataflow")
+
+@router.post(
+    "/flows",
+    status_code=201,
+    response_model=CreatedOut,
+    summary="Create a dataflow",
+    openapi_extra=_CREATE_BODY,
+)
 def create_flow(
     runtime: RuntimeDep, _caller: WriteAccess, scope: ScopeDep, body: JsonBody, response: Response
 ) -> dict[str, str]:
@@ -67,6 +91,7 @@ def get_flow(flow_id: str, runtime: RuntimeDep, scope: ScopeDep) -> dict[str, An
     "/flows/{flow_id}",
     response_model=CreatedOut,
     summary="Update a dataflow's name, schedule, transformations (JSON Patch, If-Match)",
+    openapi_extra=_PATCH_BODY,
 )
 def patch_flow(
     flow_id: str,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from flowservice.api.deps import JsonBody, RuntimeDep, ScopeDep, WriteAccess
 from flowservice.api.listing import ListParamsDep, select_page
 from flowservice.api.schemas.common import CreatedOut, ItemsOut, PageOut
+from flowservice.api.schemas.runs import RunCreate
 from flowservice.api.services import runs as service
 from flowservice.api.views import created
 from flowservice.errors import InvalidRequest
@@ -18,6 +19,13 @@ from flowservice.store.repos.runs import to_us
 
 router = APIRouter(tags=["Runs"])
 
+_CREATE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": RunCreate.model_json_schema(by_alias=True)}},
+    }
+}
+
 
 def _submit_if_due(request: Request, run_id: str, start_at_us: int, now_us: int) -> None:
     engine = request.app.state.flow_engine
@@ -25,7 +33,13 @@ def _submit_if_due(request: Request, run_id: str, start_at_us: int, now_us: int)
         engine.submit(run_id)  # otherwise the scheduler loop submits it when due
 
 
-@router.post("/runs", status_code=201, response_model=CreatedOut, summary="Run a dataflow now")
+@router.post(
+    "/runs",
+    status_code=201,
+    response_model=CreatedOut,
+    summary="Run a dataflow now",
+    openapi_extra=_CREATE_BODY,
+)
 def create_run(
     request: Request,
     runtime: RuntimeDep,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from flowservice.errors import FlowServiceError
 from flowservice.flows.run_state import Run, RunStatus
 from flowservice.flows.schedule import parse_schedule
 from flowservice.flows.scheduler import FlowSchedule, PlannedRun
@@ -19,6 +21,7 @@ from flowservice.store.repos.resources import Scope
 from flowservice.store.tables import Resource
 
 SCHEDULER_ACTOR = "flowservice-scheduler"
+log = logging.getLogger(__name__)
 
 
 def flow_scope(row: Resource, *, sandbox_name: str = "", actor: str = SCHEDULER_ACTOR) -> Scope:
@@ -68,13 +71,20 @@ class StoreScheduleRepository:
             marks = runs.watermarks(session)
         out = []
         for flow in flows:
+            try:
+                schedule = parse_schedule(flow.doc["scheduleParams"])
+                incremental = parse_transformations(flow.doc.get("transformations")).incremental
+            except (FlowServiceError, KeyError, TypeError) as exc:
+                # one unreadable flow must not stop every other flow's schedule
+                log.error("flow %s skipped by the scheduler: %s", flow.id, type(exc).__name__)
+                continue
             out.append(
                 FlowSchedule(
                     flow_id=flow.id,
-                    schedule=parse_schedule(flow.doc["scheduleParams"]),
+                    schedule=schedule,
                     watermark=marks.get(flow.id),
                     enabled=flow.state == "enabled",
-                    incremental=parse_transformations(flow.doc.get("transformations")).incremental,
+                    incremental=incremental,
                     has_active_run=flow.id in active,
                 )
             )

@@ -118,8 +118,9 @@ class Param:
 class SqlError(Exception):
     """An error exactly as SQL Server reports it (number, severity, state, text)."""
 
-    def __init__(self, number: int, message: str, *, severity: int = 16, state: int = 1,
-                 line: int = 1) -> None:
+    def __init__(
+        self, number: int, message: str, *, severity: int = 16, state: int = 1, line: int = 1
+    ) -> None:
         super().__init__(message)
         self.number = number
         self.message = message

@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh test
 export FLOWSERVICE_TEST_POSTGRES_URL=${FLOWSERVICE_TEST_POSTGRES_URL:-$(.ci/start-postgres.sh)}
 echo "== ruff"
-.venv/bin/ruff check .
-.venv/bin/ruff format --check .
+.venv/bin/ruff check flowservice mssql_emulator tests bench
+.venv/bin/ruff format --check flowservice mssql_emulator tests bench
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"

@@ -292,3 +292,48 @@ def test_mapping_set_and_partial_ingestion(client: ApiClient, home: Path) -> Non
         assert table.column("orderId").to_pylist() == [1, 3]
         assert table.column("customer").to_pylist() == ["ANN", "CÉ"]
         assert [str(d) for d in table.column("shipped").to_pylist()] == ["2024-03-05", "2024-03-07"]
+
+
+def test_cancel_sent_to_another_process_stops_the_run(
+    client: ApiClient, server: RunningServer, home: Path
+) -> None:
+    engine = default_engine(["testdb"])
+    engine.run_script(  # type: ignore[attr-defined]
+        "testdb",
+        "CREATE TABLE dbo.Big (OrderID INT PRIMARY KEY, Customer NVARCHAR(40), "
+        "UpdatedAt DATETIME2);",
+    )
+    engine.load_arrow("testdb", "dbo.Big", _big_orders(ROWS))  # type: ignore[attr-defined]
+    gated = GatedEngine(engine, Gate("[dbo].[Big]"))
+    # a second API process on the same database, executing nothing itself
+    other = start_server(server.settings.model_copy(update={"scheduler_enabled": False}))
+    elsewhere = ApiClient(other, org_id=client.org_id, client_id=client.client_id)
+    try:
+        with running_emulator(engine=gated) as emulator:  # type: ignore[arg-type]
+            journey = build_flow(
+                client,
+                emulator,
+                table="dbo.Big",
+                delta_column=None,
+                schedule={"startTime": _epoch(datetime.now(UTC)) + 86_400, "frequency": "once"},
+            )
+            gated.gate.armed = True
+            run_id = client.post("/runs", json={"flowId": journey.flow_id}).json()["id"]
+            assert gated.gate.reached.wait(timeout=30)
+            stop = elsewhere.post(f"/runs/{run_id}/action", params={"op": "cancel"})
+            assert stop.status_code == 200, stop.text
+            time.sleep(1.5)  # more than the executing worker's poll interval
+            gated.gate.release.set()
+            done = wait_for_run(client, run_id)
+            assert done["metrics"]["statusSummary"]["status"] == "cancelled", done
+            assert commits(home, journey.dataset_id) == 0
+            # and it can run again
+            again = elsewhere.post(f"/runs/{run_id}/action", params={"op": "re-trigger"})
+            assert again.status_code == 200, again.text
+            rerun = wait_for_run(client, run_id)
+            assert rerun["metrics"]["statusSummary"]["status"] == "success", rerun
+            assert read_dataset(client, home, journey.dataset_id).num_rows == ROWS
+    finally:
+        elsewhere.close()
+        other.stop()
+        engine.close()

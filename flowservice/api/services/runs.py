@@ -21,6 +21,7 @@ from flowservice.api.runtime import Runtime
 from flowservice.api.services import connections, datasets, mapping_sets
 from flowservice.errors import Conflict, InvalidRequest, ValidationFailed
 from flowservice.flows.batch_mapping import CompileOnFirstBatch
+from flowservice.flows.cancellation import CancelSignal, PollingCancel
 from flowservice.flows.executors.local import LocalExecutor
 from flowservice.flows.lease import Leadership
 from flowservice.flows.retry import RetryPolicy
@@ -138,7 +139,9 @@ def cancel(session: Session, row: Resource, *, now: datetime) -> tuple[Resource,
     if run.status is RunStatus.SCHEDULED:
         run.cancel(now)
         row = runs.save_run(session, run=run, row=row, expected_state=str(RunStatus.SCHEDULED))
-    elif run.status is not RunStatus.IN_PROGRESS:
+    elif run.status is RunStatus.IN_PROGRESS:
+        runs.request_cancel(session, row=row)
+    else:
         raise Conflict(
             f"run {run.id} is {run.status}; only scheduled or inProgress runs can be cancelled",
             code=RUN_STATE_CONFLICT,
@@ -223,7 +226,8 @@ class FlowEngine:
             ),
             heartbeat_ttl=settings.run_heartbeat_seconds,
         )
-        self.executor = LocalExecutor(self.runner, workers=settings.executor_workers)
+        self.executor = LocalExecutor(self._handle, workers=settings.executor_workers)
+        self._repo = repo
         self.loop = SchedulerLoop(
             StoreScheduleRepository(runtime.sessions),
             self.runner,
@@ -231,6 +235,10 @@ class FlowEngine:
             Leadership(self.leases, self.holder, ttl=settings.scheduler_lease_seconds),
             interval=settings.scheduler_interval_seconds,
         )
+
+    def _handle(self, run_id: str, cancel: CancelSignal) -> None:
+        # a cancel may reach any process: the executing one also polls the run's flag
+        self.runner(run_id, PollingCancel(cancel, lambda: self._repo.cancel_requested(run_id)))
 
     def start(self) -> None:
         self.loop.start()

@@ -78,6 +78,8 @@ def save_run(
     row = row if row is not None else run_row(session, run.id)
     doc: dict[str, Any] = dict(row.doc)
     doc["run"] = run_to_record(run)
+    if run.status is not RunStatus.IN_PROGRESS:
+        doc.pop(CANCEL_FLAG, None)  # the request is answered (or a new attempt begins)
     query = update(Resource).where(Resource.id == run.id)
     if expected_state is not None:
         query = query.where(Resource.state == expected_state)
@@ -98,6 +100,27 @@ def save_run(
         )
     session.refresh(row)
     return row
+
+
+CANCEL_FLAG = "cancelRequested"
+
+
+def request_cancel(session: Session, *, row: Resource) -> None:
+    """Flag an ``inProgress`` run for its worker, wherever it executes (it polls the flag)."""
+    doc: dict[str, Any] = dict(row.doc)
+    doc[CANCEL_FLAG] = True
+    session.execute(
+        update(Resource)
+        .where(Resource.id == row.id, Resource.state == str(RunStatus.IN_PROGRESS))
+        .values(doc=doc, etag=new_etag(), updated_at=max(now_ms(), row.updated_at))
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(row)
+
+
+def cancel_requested(session: Session, run_id: str) -> bool:
+    row = session.get(Resource, run_id)
+    return row is not None and bool(row.doc.get(CANCEL_FLAG))
 
 
 def runs_of_flows(session: Session, *, scope: Scope, flow_ids: Sequence[str]) -> list[Resource]:
@@ -196,6 +219,10 @@ class StoreRunRepository:
     def copy_context(self, run: Run) -> CopyContext:
         with db.transaction(self._sessions) as session:
             return self._resolve(session, run_row(session, run.id), run)
+
+    def cancel_requested(self, run_id: str) -> bool:
+        with db.transaction(self._sessions) as session:
+            return cancel_requested(session, run_id)
 
     def in_progress(self) -> list[str]:
         with db.transaction(self._sessions) as session:

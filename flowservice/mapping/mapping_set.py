@@ -288,10 +288,12 @@ def _tree_field(name: str, value: Any) -> pa.Field:
 def _assemble(
     field: pa.Field, path: tuple[str, ...], leaves: dict[tuple[str, ...], pa.Array], rows: int
 ) -> pa.Array:
+    wanted = tuple(p.lower() for p in path)
+    for key, values in leaves.items():
+        # a mapping may target a whole struct (e.g. datetimeoffset's {utc, offset_minutes})
+        if tuple(p.lower() for p in key) == wanted:
+            return values
     if not pa.types.is_struct(field.type):
-        for key, values in leaves.items():
-            if tuple(p.lower() for p in key) == tuple(p.lower() for p in path):
-                return values
         return pa.nulls(rows, field.type)
     children = [field.type.field(i) for i in range(field.type.num_fields)]
     arrays = [_assemble(child, (*path, child.name), leaves, rows) for child in children]

@@ -203,3 +203,26 @@ def test_malformed_entries_are_reported_not_crashed_on() -> None:
             dataset=DATASET,
         )
     assert [p.index for p in err.value.problems][:2] == [0, 1]
+
+
+def test_a_whole_struct_column_maps_as_is() -> None:
+    # datetimeoffset arrives from SQL Server as {utc, offset_minutes}; mapped whole, it must survive
+    offset_type = pa.struct([("utc", pa.timestamp("us", tz="UTC")), ("offset_minutes", pa.int16())])
+    source = pa.schema([("id", pa.int32()), ("placed", offset_type)])
+    values = [
+        {"utc": dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC), "offset_minutes": 330},
+        None,
+    ]
+    batch = pa.record_batch(
+        [pa.array([1, 2], pa.int32()), pa.array(values, offset_type)], schema=source
+    )
+    mapping = MappingSet.compile(
+        [
+            {"sourceAttribute": "id", "destinationXdmPath": "id"},
+            {"sourceAttribute": "placed", "destinationXdmPath": "placedAt"},
+        ],
+        source=source,
+    )
+    result = mapping.apply(batch)
+    assert result.failed_count == 0
+    assert result.records.column("placedAt").to_pylist() == values

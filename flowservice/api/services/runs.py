@@ -19,7 +19,7 @@ from flowservice.api.connector_lookup import require_connector
 from flowservice.api.patching import quote_etag
 from flowservice.api.runtime import Runtime
 from flowservice.api.services import connections, datasets, mapping_sets
-from flowservice.errors import Conflict, InvalidRequest, ValidationFailed
+from flowservice.errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 from flowservice.flows.batch_mapping import CompileOnFirstBatch
 from flowservice.flows.cancellation import CancelSignal, PollingCancel
 from flowservice.flows.executors.local import LocalExecutor
@@ -99,7 +99,7 @@ def create_run(session: Session, scope: Scope, body: Any, *, now: datetime) -> R
         flow = resources.get_resource(
             session, scope=scope, kind=runs.FLOW_KIND, resource_id=flow_id
         )
-    except Exception:
+    except NotFound:
         raise ValidationFailed(f"flowId {flow_id} is not a flow of this org and sandbox") from None
     transformations = parse_transformations(flow.doc.get("transformations"))
     request = parse_run_request(

@@ -1,9 +1,12 @@
-"""Leases in the metadata DB: one row per name, every change a compare-and-set on ``token``.
+"""Leases in the metadata DB: one row per held name, changes are compare-and-set on the token.
 
 Several server processes sharing one database use this store, so exactly one
-of them leads the scheduler and a run's heartbeat is visible to all. Times
-are the processes' wall clocks (epoch ms); hosts sharing a database should
-keep their clocks in sync well within the lease ttl.
+of them leads the scheduler and a run's heartbeat is visible to all. A
+released lease's row is deleted, so a token restarts at 1 for the next owner;
+every compare-and-set therefore matches holder and token together (holders
+are unique per process). Times are the processes' wall clocks (epoch ms);
+hosts sharing a database should keep their clocks in sync well within the
+lease ttl.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -80,12 +83,14 @@ class DbLeaseStore(LeaseStore):
 
     def release(self, lease: Lease) -> None:
         with db.transaction(self._sessions) as session:
-            # expire rather than delete: the token must keep growing for the next owner
+            # deleting keeps the table small (one row per run otherwise); fencing still holds
+            # because a renewal must match the holder too, and holders are unique per process
             session.execute(
-                update(LeaseRow)
-                .where(LeaseRow.name == lease.name, LeaseRow.token == lease.token)
-                .values(expires_at_ms=0)
-                .execution_options(synchronize_session=False)
+                delete(LeaseRow).where(
+                    LeaseRow.name == lease.name,
+                    LeaseRow.token == lease.token,
+                    LeaseRow.holder == lease.holder,
+                )
             )
 
     def current(self, name: str) -> Lease | None:
@@ -94,20 +99,3 @@ class DbLeaseStore(LeaseStore):
             if row is None or row.expires_at_ms <= self._now_ms():
                 return None
             return Lease(row.name, row.holder, row.token, row.expires_at_ms / 1000)
-
-    def forget(self, name: str) -> None:
-        """Drop the row of a lease nobody needs any more (a finished run)."""
-        with db.transaction(self._sessions) as session:
-            session.execute(
-                delete(LeaseRow).where(LeaseRow.name == name, LeaseRow.expires_at_ms == 0)
-            )
-
-
-def live_lease_names(session: Session, *, prefix: str, now_ms: int) -> set[str]:
-    """Names of live leases starting with ``prefix``."""
-    rows = session.scalars(
-        select(LeaseRow.name).where(
-            LeaseRow.name.startswith(prefix), LeaseRow.expires_at_ms > now_ms
-        )
-    )
-    return set(rows)

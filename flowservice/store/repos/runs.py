@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -36,8 +36,6 @@ def to_us(moment: datetime) -> int:
 
 
 def from_us(us: int) -> datetime:
-    from datetime import timedelta
-
     return EPOCH + timedelta(microseconds=us)
 
 

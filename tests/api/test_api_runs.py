@@ -171,3 +171,29 @@ def test_without_scheduler_runs_wait(tmp_path: Path) -> None:
     finally:
         api.close()
         server.stop()
+
+
+def test_first_on_demand_run_names_the_delta_column(api: ApiClient) -> None:
+    _base, source, target, _dataset = connections(api)
+    flow_id = create_flow(api, source, target, transformations=[])
+    now = int(time.time())
+    window = {"windowStartTime": now - 600, "windowEndTime": now - 60}
+    # a snapshot flow takes no window...
+    refused = api.post("/runs", json={"flowId": flow_id, "params": window})
+    assert problem_code(refused) == "FLOW-1455-400"
+    # ...unless the request names the delta column, which the flow then keeps
+    made = api.post(
+        "/runs",
+        json={
+            "flowId": flow_id,
+            "params": {**window, "startTime": _later(), "deltaColumn": {"name": "UpdatedAt"}},
+        },
+    )
+    assert made.status_code == 201, made.text
+    flow = api.get(f"/flows/{flow_id}").json()["items"][0]
+    assert flow["transformations"] == [
+        {"name": "Copy", "params": {"deltaColumn": {"name": "UpdatedAt", "timezone": "UTC"}}}
+    ]
+    run = api.get(f"/runs/{made.json()['id']}").json()["items"][0]
+    assert run["activities"][0]["durationSummary"]["extensions"]["windowEnd"] == (now - 60) * 1000
+    assert api.post(f"/runs/{run['id']}/action", params={"op": "cancel"}).status_code == 200

@@ -197,3 +197,14 @@ def test_first_on_demand_run_names_the_delta_column(api: ApiClient) -> None:
     run = api.get(f"/runs/{made.json()['id']}").json()["items"][0]
     assert run["activities"][0]["durationSummary"]["extensions"]["windowEnd"] == (now - 60) * 1000
     assert api.post(f"/runs/{run['id']}/action", params={"op": "cancel"}).status_code == 200
+
+
+def test_deleting_a_flow_cancels_its_scheduled_run(api: ApiClient) -> None:
+    _base, source, target, _dataset = connections(api)
+    flow_id = create_flow(api, source, target)
+    now = int(time.time())
+    params = {"windowStartTime": now - 600, "windowEndTime": now - 60, "startTime": _later()}
+    run_id = api.post("/runs", json={"flowId": flow_id, "params": params}).json()["id"]
+    assert api.delete(f"/flows/{flow_id}").status_code == 204
+    assert _status(api, run_id) == "cancelled"
+    assert api.get(f"/flows/{flow_id}").status_code == 404

@@ -131,7 +131,7 @@ def delete_flow(
     now = run_service.utc_now()
     with runtime.transaction() as session:
         row = resources.get_resource(session, scope=scope, kind=service.KIND, resource_id=flow_id)
-        active = service.delete_flow(session, row)
+        active = service.delete_flow(session, scope, row)
         for run_id in active:
             run_row = resources.get_resource(
                 session, scope=scope, kind=run_service.KIND, resource_id=run_id

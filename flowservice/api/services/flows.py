@@ -194,16 +194,11 @@ def to_wire(session: Session, row: Resource, scope: Scope, last_run: Run | None)
     return item
 
 
-def delete_flow(session: Session, row: Resource) -> list[str]:
+def delete_flow(session: Session, scope: Scope, row: Resource) -> list[str]:
     """Delete the flow and its watermark; returns its active runs' ids for the caller to cancel."""
     active = [
         r.id
-        for r in resources.list_resources(
-            session,
-            scope=Scope(row.org_id, row.sandbox_id, "", "", ""),
-            kind=runs.RUN_KIND,
-            parent_ids=[row.id],
-        )
+        for r in runs.runs_of_flows(session, scope=scope, flow_ids=[row.id])
         if r.state in runs.ACTIVE
     ]
     runs.forget_watermark(session, row.id)

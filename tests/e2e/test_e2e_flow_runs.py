@@ -292,6 +292,13 @@ def test_mapping_set_and_partial_ingestion(client: ApiClient, home: Path) -> Non
         assert table.column("orderId").to_pylist() == [1, 3]
         assert table.column("customer").to_pylist() == ["ANN", "CÉ"]
         assert [str(d) for d in table.column("shipped").to_pylist()] == ["2024-03-05", "2024-03-07"]
+        # the run's batch is recorded in the Catalog with its failed record
+        (batch_id,) = run["activities"][1]["targetInfo"][0]["reference"]["ids"]
+        batch = client.request("GET", f"/batches/{batch_id}", prefix=CATALOG_PREFIX).json()
+        assert batch[batch_id]["status"] == "success"
+        assert batch[batch_id]["recordCount"] == 2
+        assert batch[batch_id]["failedRecordCount"] == 1
+        assert batch[batch_id]["tags"] == {"flowId": [journey.flow_id], "runId": [run_id]}
 
 
 def test_cancel_sent_to_another_process_stops_the_run(

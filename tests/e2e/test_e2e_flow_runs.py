@@ -344,3 +344,24 @@ def test_cancel_sent_to_another_process_stops_the_run(
         elsewhere.close()
         other.stop()
         engine.close()
+
+
+def test_once_runs_once_at_its_start_time(client: ApiClient, home: Path) -> None:
+    with running_emulator(init_sql=[INIT]) as emulator:
+        start = _epoch(datetime.now(UTC)) + 3
+        journey = build_flow(
+            client,
+            emulator,
+            table="sales.Orders",
+            delta_column="UpdatedAt",
+            schedule={"startTime": start, "frequency": "once"},
+        )
+        assert runs_of(client, journey.flow_id) == []  # not before its start time
+        run_id = wait_for_first_run(client, journey.flow_id)
+        assert time.time() >= start
+        run = wait_for_run(client, run_id)
+        assert run["metrics"]["statusSummary"]["status"] == "success", run
+        assert run["activities"][0]["durationSummary"]["extensions"]["windowEnd"] == start * 1000
+        time.sleep(1.5)  # several more ticks: nothing else is scheduled
+        assert [r["id"] for r in runs_of(client, journey.flow_id)] == [run_id]
+        assert read_dataset(client, home, journey.dataset_id).num_rows == 3

@@ -14,6 +14,10 @@ STATUS_EOM = 0x01
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 MAX_PACKET_SIZE = 32767
 DEFAULT_PACKET_SIZE = 4096
+# Replies leave in bursts of up to this many bytes. Fewer syscalls, and it matters for
+# mssql-python: its Arrow fetch of (max) columns calls SQLGetData holding the GIL, so a
+# value cut between two bursts of an in-process server would deadlock.
+FLUSH_BYTES = 1024 * 1024
 
 
 class PacketType(IntEnum):
@@ -124,8 +128,9 @@ class MessageWriter:
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self._buffer += data
         body = self.packet_size - HEADER_SIZE
-        # Keep at least one byte back so the EOM packet is never empty.
-        if len(self._buffer) > body:
+        # Send in bursts of whole packets (fewer syscalls, and a small reply leaves in one
+        # piece); keep at least one byte back so the EOM packet is never empty.
+        if len(self._buffer) > max(body, FLUSH_BYTES):
             count = (len(self._buffer) - 1) // body
             self._send_packets(memoryview(self._buffer)[: count * body], eom=False)
             del self._buffer[: count * body]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from conftest import ApiClient, sql_server_connection_body
+from service_harness import ApiClient, sql_server_connection_body
 
 from flowservice.settings import CATALOG_PREFIX
 

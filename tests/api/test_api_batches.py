@@ -9,8 +9,8 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from conftest import ApiClient, RunningServer, problem_code
 from openapi_contract import check_contract
+from service_harness import ApiClient, RunningServer, problem_code
 
 from flowservice.api.runtime import Runtime
 from flowservice.api.services import datasets

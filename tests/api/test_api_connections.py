@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from conftest import (
+from service_harness import (
     SQLSERVER_SPEC_ID,
     ApiClient,
     RunningServer,

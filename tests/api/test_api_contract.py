@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import SQLSERVER_SPEC_ID, ApiClient, sql_server_connection_body
 from openapi_contract import check_contract, reference_document
+from service_harness import SQLSERVER_SPEC_ID, ApiClient, sql_server_connection_body
 
 SANDBOX_API = "/data/foundation/sandbox-management"
 

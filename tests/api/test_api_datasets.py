@@ -14,7 +14,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pytest
-from conftest import (
+from deltalake import DeltaTable
+from openapi_contract import check_contract
+from service_harness import (
     ApiClient,
     RunningServer,
     make_settings,
@@ -22,8 +24,6 @@ from conftest import (
     problem_code,
     start_server,
 )
-from deltalake import DeltaTable
-from openapi_contract import check_contract
 
 from flowservice.api.runtime import Runtime
 from flowservice.api.services.batches import record_batch

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ApiClient, RunningServer, problem_code
+from service_harness import ApiClient, RunningServer, problem_code
 
 from flowservice.store import db
 from flowservice.store.repos import identity, resources

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import ApiClient, problem_code, sql_server_connection_body
+from service_harness import ApiClient, problem_code, sql_server_connection_body
 
 from mssql_emulator.testing import RunningEmulator, running_emulator
 

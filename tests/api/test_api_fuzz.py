@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import ApiClient, sql_server_connection_body
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from service_harness import ApiClient, sql_server_connection_body
 
 JSON = st.recursive(
     st.none()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jwt
 import pytest
-from conftest import ApiClient, RunningServer, problem_code, sql_server_connection_body
+from service_harness import ApiClient, RunningServer, problem_code, sql_server_connection_body
 
 from flowservice.auth.tokens import issue_token
 
@@ -187,7 +187,7 @@ def test_issued_token_from_cli_code_works(api: ApiClient, server: RunningServer)
 def test_concurrent_first_requests_of_a_new_org(server: RunningServer) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from conftest import new_org_id
+    from service_harness import new_org_id
 
     org = new_org_id()
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from conftest import ApiClient, new_org_id, sql_server_connection_body
+from service_harness import ApiClient, new_org_id, sql_server_connection_body
 
 SANDBOX_API = "/data/foundation/sandbox-management"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SQLSERVER_SPEC_ID, ApiClient, problem_code, sql_server_connection_body
+from service_harness import SQLSERVER_SPEC_ID, ApiClient, problem_code, sql_server_connection_body
 
 
 def _make(api: ApiClient, *names: str) -> dict[str, str]:

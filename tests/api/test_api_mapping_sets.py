@@ -8,7 +8,8 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from conftest import (
+from openapi_contract import check_contract
+from service_harness import (
     SQLSERVER_SPEC_ID,
     ApiClient,
     RunningServer,
@@ -16,7 +17,6 @@ from conftest import (
     problem_code,
     sql_server_connection_body,
 )
-from openapi_contract import check_contract
 
 from flowservice.api.runtime import Runtime
 from flowservice.api.services import mapping_sets

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ApiClient, problem_code, sql_server_connection_body
+from service_harness import ApiClient, problem_code, sql_server_connection_body
 
 
 def _create(api: ApiClient) -> dict[str, str]:
@@ -97,7 +97,7 @@ def test_sending_back_the_masked_value_keeps_the_secret(api: ApiClient, server: 
     ]
     response = api.patch(url, json=ops, headers={"If-Match": created["etag"]})
     assert response.status_code == 200, response.text
-    from conftest import RunningServer
+    from service_harness import RunningServer
 
     from flowservice.api.services.connections import auth_params
     from flowservice.secrets import SecretBox

@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import ApiClient, make_settings, new_org_id, problem_code, start_server
 from flow_fixtures import connections, create_flow
+from service_harness import ApiClient, make_settings, new_org_id, problem_code, start_server
 
 FINAL = ("success", "failed", "cancelled")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import SQLSERVER_SPEC_ID, sql_server_connection_body
+from service_harness import SQLSERVER_SPEC_ID, sql_server_connection_body
 
 API = "http://127.0.0.1:{port}/data/foundation/flowservice"
 

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import (
+from openapi_contract import check_contract
+from service_harness import (
     SQLSERVER_SPEC_ID,
     ApiClient,
     RunningServer,
@@ -14,7 +15,6 @@ from conftest import (
     problem_code,
     sql_server_connection_body,
 )
-from openapi_contract import check_contract
 
 from flowservice.api.runtime import Runtime
 from flowservice.store.repos import identity, resources

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-from conftest import ApiClient, sql_server_connection_body
 from deltalake import DeltaTable
+from service_harness import ApiClient, sql_server_connection_body
 
 from flowservice.settings import CATALOG_PREFIX, CONVERSION_PREFIX
 from mssql_emulator.testing import RunningEmulator

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
-from conftest import TEST_TOKEN_SECRET, ApiClient, make_settings
+from service_harness import TEST_TOKEN_SECRET, ApiClient, make_settings
 
 FAST = {
     "FLOWSERVICE_SCHEDULER_INTERVAL_SECONDS": "0.3",

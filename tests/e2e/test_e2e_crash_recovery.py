@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from conftest import new_org_id
 from flow_journey import build_flow, commits, read_dataset, runs_of, wait_for_run
 from gated_engine import Gate, GatedEngine
 from server_process import ServerProcess, client_of, free_port
+from service_harness import new_org_id
 
 from mssql_emulator.testing import default_engine, running_emulator
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from conftest import ApiClient, RunningServer, make_settings, new_org_id, start_server
 from flow_journey import (
     build_flow,
     commits,
@@ -21,6 +20,7 @@ from flow_journey import (
     wait_for_run,
 )
 from gated_engine import Gate, GatedEngine
+from service_harness import ApiClient, RunningServer, make_settings, new_org_id, start_server
 
 from flowservice.settings import CATALOG_PREFIX
 from mssql_emulator.server import EmulatorServer, ServerConfig

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import POSTGRES_ENV, new_org_id
 from flow_journey import build_flow, commits, runs_of, wait_for_first_run, wait_for_run
 from server_process import ServerProcess, client_of, free_port
+from service_harness import POSTGRES_ENV, new_org_id
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 

@@ -7,9 +7,15 @@ pytest plugin (``pytest_plugins = ["mssql_emulator.testing"]``) and take the
 
 from __future__ import annotations
 
+import select
+import signal
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -31,7 +37,7 @@ class RunningEmulator:
     user: str
     password: str
     database: str
-    server: EmulatorServer
+    server: EmulatorServer | None  # None when the server runs in a child process
 
     def odbc_connection_string(self, *, encrypt: bool = False) -> str:
         """For mssql-python (ODBC Driver 18 keywords)."""
@@ -93,6 +99,65 @@ def running_emulator(
         server.stop()
         if owned:
             the_engine.close()
+
+
+@contextmanager
+def running_emulator_process(
+    *,
+    user: str = DEFAULT_USER,
+    password: str = DEFAULT_PASSWORD,
+    database: str = DEFAULT_DATABASE,
+    init_sql: list[str] | None = None,
+    tls: bool = False,
+    timeout: float = 60.0,
+) -> Iterator[RunningEmulator]:
+    """The same server as ``python -m mssql_emulator`` in a child process.
+
+    Use it with drivers that block in C code holding the GIL (mssql-python's Arrow fetch
+    of ``(max)`` columns): an in-process server could then never send the rest.
+    """
+    with tempfile.TemporaryDirectory(prefix="mssql_emulator_") as folder:
+        command = [
+            sys.executable,
+            "-m",
+            "mssql_emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--user",
+            user,
+            "--password",
+            password,
+            "--database",
+            database,
+        ]
+        for index, script in enumerate(init_sql or []):
+            path = Path(folder) / f"init_{index}.sql"
+            path.write_text(script, encoding="utf-8")
+            command += ["--init", str(path)]
+        if tls:
+            command.append("--tls-self-signed")
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        try:
+            port = _ready_port(proc, timeout)
+            yield RunningEmulator("127.0.0.1", port, user, password, database, None)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _ready_port(proc: subprocess.Popen[str], timeout: float) -> int:
+    assert proc.stdout is not None
+    ready = select.select([proc.stdout], [], [], timeout)[0]
+    line = proc.stdout.readline() if ready else ""
+    if not line.startswith("mssql_emulator ready on "):
+        raise RuntimeError(f"the emulator did not start (exit code {proc.poll()})")
+    return int(line.rsplit(":", 1)[1])
 
 
 @pytest.fixture(scope="session")

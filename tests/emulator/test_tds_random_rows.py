@@ -131,3 +131,28 @@ def test_random_rows_through_arrow_fetch(
     assert table.column(1).to_pylist() == data["c_nvc"]
     assert table.column(2).to_pylist() == data["c_dt2"]
     assert lobs.column(0).to_pylist() == data["c_nvmax"][:LOB_ROWS]
+
+
+def test_large_lob_replies_through_arrow_with_a_server_process() -> None:
+    import mssql_python
+
+    from mssql_emulator.testing import running_emulator_process
+
+    digits = ", ".join(f"({i})" for i in range(10))
+    script = (
+        "CREATE TABLE dbo.docs (id int NOT NULL PRIMARY KEY, body nvarchar(max))\nGO\n"
+        f"INSERT INTO dbo.docs SELECT a.d * 10 + b.d, REPLICATE(CAST(N'é' AS nvarchar(max)), "
+        f"(a.d * 10 + b.d) * 500) FROM (VALUES {digits}) a(d) CROSS JOIN (VALUES {digits}) b(d)\n"
+    )
+    with running_emulator_process(init_sql=[script]) as emu:
+        conn = mssql_python.connect(emu.odbc_connection_string(), timeout=10)
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT id, body FROM dbo.docs ORDER BY id")
+            table = pa.Table.from_batches(list(cur.arrow_reader(1000)))
+        finally:
+            conn.close()
+    # about 5 MB of text: many bursts, values cut between them
+    assert table.column(0).to_pylist() == list(range(100))
+    assert [len(v) for v in table.column(1).to_pylist()] == [i * 500 for i in range(100)]
+    assert set("".join(table.column(1).to_pylist())) == {"é"}

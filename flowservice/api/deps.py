@@ -124,7 +124,7 @@ async def read_json_body(request: Request, runtime: RuntimeDep) -> Any:
     if not raw.strip():
         raise InvalidRequest("The request body is empty.", code=1405)
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        body = json.loads(raw, parse_constant=_reject_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = (
             f" at line {exc.lineno} column {exc.colno}"
@@ -133,6 +133,20 @@ async def read_json_body(request: Request, runtime: RuntimeDep) -> Any:
         )
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
         raise InvalidRequest(f"The request body is not valid JSON{where}: {reason}.") from None
+    if _has_nul(body):
+        # PostgreSQL cannot store U+0000 in text or JSON; no real name or param needs it
+        raise InvalidRequest("The request body contains a NUL character (\\u0000).")
+    return body
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 JsonBody = Annotated[Any, Depends(read_json_body)]

@@ -19,6 +19,11 @@ class BodyTooLarge(InvalidRequest):
         super().__init__(f"The request body exceeds the limit of {limit} bytes.")
 
 
+class NulInRequest(InvalidRequest):
+    def __init__(self) -> None:
+        super().__init__("The request path or query contains a NUL character (%00).")
+
+
 class RequestContextMiddleware:
     """Assigns ``x-request-id``, enforces the body cap and turns crashes into a 500."""
 
@@ -44,6 +49,11 @@ class RequestContextMiddleware:
                 raw.append((b"x-request-id", request_id.encode()))
                 message["headers"] = raw
             await send(message)
+
+        # PostgreSQL cannot compare or store U+0000: refuse it before it reaches a query
+        if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
+            await self._respond(error_response(NulInRequest(), request_id), scope, receive, send)
+            return
 
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:

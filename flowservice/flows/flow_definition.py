@@ -88,10 +88,6 @@ def parse_flow(body: Any, catalog: FlowSpecCatalog, *, creating: bool = True) ->
     description = body.get("description")
     if description is not None and not isinstance(description, str):
         raise ValidationFailed("description must be a string")
-    for field, text in (("name", name), ("description", description)):
-        if text is not None and "\x00" in text:
-            # PostgreSQL cannot store NUL in text columns
-            raise ValidationFailed(f"{field} must not contain NUL characters")
     spec = _flow_spec(body.get("flowSpec"), catalog)
     return FlowDefinition(
         name=name.strip(),

@@ -235,3 +235,14 @@ def test_chunked_oversized_body_is_400(api: ApiClient) -> None:
     assert response.status_code == 400
     assert "exceeds" in response.json()["errorMessage"]
     assert _count(api) == 0
+
+
+def test_nul_characters_are_400_on_every_database(api: ApiClient) -> None:
+    # PostgreSQL cannot hold U+0000: the API refuses it up front instead of failing with a 500
+    body = sql_server_connection_body()
+    body["name"] = "bad\x00name"
+    assert problem_code(api.post("/connections", json=body)) == "FLOW-1100-400"
+    assert problem_code(api.get("/connections/abc%00def")) == "FLOW-1100-400"
+    listed = api.get("/connections", params={"property": "name==a\x00b"})
+    assert problem_code(listed) == "FLOW-1100-400"
+    assert _count(api) == 0

@@ -59,6 +59,7 @@ class PreparedInsert:
     table: TableDef
     sql: str
     output: list[ColumnDef] | None
+    volatile: bool = False
 
 
 def insert(session: DuckDBSession, node: exp.Insert) -> StatementResult:
@@ -110,6 +111,7 @@ def prepare_insert(session: DuckDBSession, node: exp.Insert) -> PreparedInsert:
     full_name = f"{database}.{table.schema}.{table.name}"
     qualified = _qualified(database, table)
     source = node.expression
+    volatile = False
     if source is None:
         sql = f"INSERT INTO {qualified} DEFAULT VALUES"
     else:
@@ -130,6 +132,7 @@ def prepare_insert(session: DuckDBSession, node: exp.Insert) -> PreparedInsert:
                         severity=15,
                     )
         src_sql = translator.sql(source)
+        volatile = translator.scope.volatile
         aliases = [f"__c{i}" for i in range(len(columns))]
         relation = session.relation(f"SELECT * FROM ({src_sql}) AS __src({', '.join(aliases)})")
         src_types = [str(t) for t in relation.types]
@@ -150,7 +153,7 @@ def prepare_insert(session: DuckDBSession, node: exp.Insert) -> PreparedInsert:
             f"INSERT INTO {qualified} ({', '.join(_q(c.name) for c in columns)}) "
             f"SELECT {', '.join(values)} FROM ({src_sql}) AS __src({', '.join(aliases)})"
         )
-    return PreparedInsert(database, table, sql, output)
+    return PreparedInsert(database, table, sql, output, volatile)
 
 
 def _output_columns(node: exp.Expression, table: TableDef) -> list[ColumnDef] | None:

@@ -104,7 +104,8 @@ def run(session: DuckDBSession, text: str) -> StatementResult:
             if not isinstance(node, exp.Insert):
                 raise errors.syntax_error("INSERT")
             prepared = dml.prepare_insert(session, node)
-            session.remember_insert(key, prepared)
+            if not prepared.volatile:
+                session.remember_insert(key, prepared)
         return dml.execute_insert(session, prepared)
     cacheable = first in ("SELECT", "WITH") and not _VOLATILE.search(text)
     if cacheable:
@@ -123,7 +124,7 @@ def run(session: DuckDBSession, text: str) -> StatementResult:
         hints = results.projection_hints(node, _lookup(session))
         shown = results.projection_names(node)
         sql = translator.sql(node)
-        if cacheable:
+        if cacheable and not translator.scope.volatile:
             key = ("SELECT", *session.insert_cache_key(text))
             session.remember_insert(key, (sql, hints, shown))
         return session.select(sql, hints, shown)

@@ -57,6 +57,7 @@ class Scope:
     sessions_sql: Callable[[], str]
     databases_sql: Callable[[], str]
     used_params: set[str] = field(default_factory=set)
+    volatile: bool = False
     changetables: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
@@ -194,6 +195,11 @@ class Translator:
             return self._table(node)
         if isinstance(node, exp.Parameter):
             return self._parameter(node)
+        if isinstance(node, exp.Column) and (node.args.get("db") or node.args.get("catalog")):
+            # schema.table.column: tables keep their own name as alias, so table.column works.
+            node.set("db", None)
+            node.set("catalog", None)
+            return node
         if isinstance(node, exp.Cast | exp.TryCast):
             return self._cast(node.this, node.args["to"], node)
         if isinstance(node, exp.Convert):
@@ -362,9 +368,13 @@ class Translator:
         if i >= len(args):
             return None
         arg = args[i]
+        if isinstance(arg, exp.National):
+            return arg.name
         if isinstance(arg, exp.Literal):
             return arg.name if arg.is_string else int(float(arg.name))
         if isinstance(arg, exp.Placeholder):
+            # The value is inlined, so this translation is only good for this call.
+            self.scope.volatile = True
             return self.scope.variables.get(arg.name.lower())
         return None
 

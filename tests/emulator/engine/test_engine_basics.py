@@ -345,3 +345,12 @@ def test_parameters_with_shared_prefixes(session: DuckDBSession) -> None:
     params = [param(f"@P{i}", "int", i) for i in range(1, 12)]
     assert scalar(session, "SELECT @P10 + @P11", params) == 21
     assert scalar(session, "SELECT @P1", params) == 1
+
+
+def test_object_id_of_parameter_and_national_literal(session: DuckDBSession) -> None:
+    run(session, "CREATE TABLE dbo.one (a INT)")
+    run(session, "CREATE TABLE dbo.two (a INT)")
+    sql = "SELECT OBJECT_NAME(OBJECT_ID(@P1))"
+    assert scalar(session, sql, [param("@P1", "nvarchar(20)", "dbo.one")]) == "one"
+    assert scalar(session, sql, [param("@P1", "nvarchar(20)", "dbo.two")]) == "two"
+    assert scalar(session, "SELECT OBJECT_NAME(OBJECT_ID(N'[dbo].[two]'))") == "two"

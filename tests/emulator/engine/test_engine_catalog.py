@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from engine_helpers import query, run, scalar
+from engine_helpers import param, query, run, scalar
 
 from mssql_emulator.engine import DuckDBSession
 
@@ -267,3 +267,17 @@ def test_default_and_key_constraint_views(shop: DuckDBSession) -> None:
     ]
     assert scalar(shop, "SELECT COUNT(*) FROM sys.computed_columns") == 0
     assert scalar(shop, "SELECT COUNT(*) FROM sys.foreign_keys") == 0
+
+
+def test_schema_qualified_column_references(shop: DuckDBSession) -> None:
+    # SQLAlchemy's inspector writes [INFORMATION_SCHEMA].[TABLES].[TABLE_NAME].
+    _, rows = query(
+        shop,
+        """
+        SELECT [INFORMATION_SCHEMA].[TABLES].[TABLE_NAME] FROM [INFORMATION_SCHEMA].[TABLES]
+        WHERE [INFORMATION_SCHEMA].[TABLES].[TABLE_SCHEMA] = CAST(@P1 AS NVARCHAR(max))
+        ORDER BY [INFORMATION_SCHEMA].[TABLES].[TABLE_NAME]""",
+        [param("@P1", "nvarchar(max)", "sales")],
+    )
+    assert rows == [("orders",)]
+    assert scalar(shop, "SELECT COUNT(sales.orders.customer) FROM sales.orders") == 2

@@ -27,7 +27,8 @@ fi
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-target=.
+# the runtime includes the emulator extra so `flowservice demo` works right after serve.sh
+target=".[emulator]"
 [ "$profile" = test ] && target=".[test]"
 # pip's index warnings are noise here; show its output only when it fails
 if ! .venv/bin/python -m pip install -q -e "$target" >.venv/pip-install.log 2>&1; then

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs flowservice and starts it on its embedded defaults (SQLite metadata, local lake
+# Installs flowservice (with the emulator the demo uses) and starts it on its embedded defaults (SQLite metadata, local lake
 # under FLOWSERVICE_HOME, default ./.flowservice). Extra arguments go to `flowservice serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."

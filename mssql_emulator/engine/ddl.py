@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from sqlglot import exp
+
 from mssql_emulator.contract import SqlError, StatementResult
 from mssql_emulator.engine import (
     alter_table,
@@ -477,3 +479,54 @@ def alter_table_ct(session: DuckDBSession, name: str, enable: bool) -> Statement
         table.change_tracking = enable
         session.mark_ddl()
     return StatementResult()
+
+
+def select_into(session: DuckDBSession, node: exp.Select) -> StatementResult:
+    """``SELECT … INTO new_table FROM …``: a table typed like the query's result columns."""
+    into = node.args["into"]
+    node.set("into", None)
+    target = into.this
+    parts = [p for p in (target.catalog, target.db, target.name) if p is not None]
+    if target.catalog:
+        parts = [target.catalog, target.db, target.name]
+    elif target.db:
+        parts = [target.db, target.name]
+    else:
+        parts = [target.name]
+    if parts[-1].startswith("#"):
+        raise errors.not_supported("temporary tables")
+    catalog, schema, name = _target(session, parts)
+    from mssql_emulator.engine.statements import _lookup
+
+    hints = results.projection_hints(node, _lookup(session))
+    shown = results.projection_names(node)
+    sql = session.translator().sql(node)
+    rel = session.relation(sql)
+    columns = results.result_columns(list(rel.columns), [str(t) for t in rel.types], hints, shown)
+    for col in columns:
+        if not col.name:
+            raise SqlError(
+                1038,
+                "An object or column name is missing or empty. For SELECT INTO statements, "
+                "verify each column has a name.",
+                severity=15,
+            )
+    db = catalog.name
+    table = TableDef(
+        catalog.new_object_id(),
+        schema,
+        name,
+        "U",
+        [ColumnDef(c.name, c.type, nullable=True) for c in columns],
+    )
+    col_sql = ", ".join(f"{_q(c.name)} {sqltypes.duckdb_type(c.type)}" for c in table.columns)
+    target_sql = f"{_q(db)}.{_q(schema)}.{_q(name)}"
+    with session.write_scope(db), catalog.lock:
+        session.ddl_statement(f"CREATE TABLE {target_sql} ({col_sql})")
+        inserted = session.run(f"INSERT INTO {target_sql} SELECT * FROM ({sql})")
+        rows = inserted.fetchall() if inserted is not None else []
+        for stmt in system_tables.insert_statements(db, system_tables.object_rows(catalog, table)):
+            session.ddl_statement(stmt)
+        catalog.add(table)
+        session.mark_ddl()
+    return StatementResult(rowcount=int(rows[0][0]) if rows else 0)

@@ -107,7 +107,11 @@ def run(session: DuckDBSession, text: str) -> StatementResult:
             if not prepared.volatile:
                 session.remember_insert(key, prepared)
         return dml.execute_insert(session, prepared)
-    cacheable = first in ("SELECT", "WITH") and not _VOLATILE.search(text)
+    cacheable = (
+        first in ("SELECT", "WITH")
+        and not _VOLATILE.search(text)
+        and not re.search(r"\bINTO\b", text, re.I)
+    )
     if cacheable:
         cached = session.insert_cache.get(("SELECT", *session.insert_cache_key(text)))
         if cached is not None:
@@ -118,6 +122,8 @@ def run(session: DuckDBSession, text: str) -> StatementResult:
         return dml.update(session, node)
     if isinstance(node, exp.Delete):
         return dml.delete(session, node)
+    if isinstance(node, exp.Select) and node.args.get("into") is not None:
+        return ddl.select_into(session, node)
     if isinstance(node, exp.Select) and _is_assignment(node):
         return _select_assign(session, node)
     if isinstance(node, exp.Query):

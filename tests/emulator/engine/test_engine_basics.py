@@ -354,3 +354,24 @@ def test_object_id_of_parameter_and_national_literal(session: DuckDBSession) -> 
     assert scalar(session, sql, [param("@P1", "nvarchar(20)", "dbo.one")]) == "one"
     assert scalar(session, sql, [param("@P1", "nvarchar(20)", "dbo.two")]) == "two"
     assert scalar(session, "SELECT OBJECT_NAME(OBJECT_ID(N'[dbo].[two]'))") == "two"
+
+
+def test_select_into_creates_a_typed_table(session: DuckDBSession) -> None:
+    results = run(
+        session,
+        "SELECT value AS id, CAST(value AS DECIMAL(10,2)) AS amount, "
+        "CAST(CONCAT('n', value) AS NVARCHAR(20)) AS label "
+        "INTO dbo.made FROM GENERATE_SERIES(1, 5000)",
+    )
+    assert results[0].rowcount == 5000
+    columns, rows = query(session, "SELECT TOP 1 * FROM made ORDER BY id DESC")
+    assert [str(c.type) for c in columns] == ["bigint", "decimal(10,2)", "nvarchar(20)"]
+    assert rows[0][2] == "n5000"
+    assert (
+        scalar(
+            session,
+            "SELECT DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS "
+            "WHERE TABLE_NAME = 'made' AND COLUMN_NAME = 'label'",
+        )
+        == "nvarchar"
+    )

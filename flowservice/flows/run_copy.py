@@ -23,6 +23,7 @@ import pyarrow as pa
 from flowservice.connectors.base import Connector
 from flowservice.errors import ConnectorError, FlowServiceError, LakeError, SourceSystemError
 from flowservice.flows.cancellation import CancelSignal, RunCancelled, raise_if_cancelled
+from flowservice.flows.read_ahead import read_ahead
 from flowservice.flows.retry import RetryPolicy, call_with_retry
 from flowservice.flows.run_state import (
     MAX_ERROR_SAMPLES,
@@ -39,6 +40,8 @@ from flowservice.lake import Dataset
 # Commit metadata keys (the lake namespaces them under "flowservice.")
 FLOW_KEY, RUN_KEY, BATCH_KEY = "flowId", "runId", "batchId"
 WINDOW_START_KEY, WINDOW_END_KEY = "windowStart", "windowEnd"
+# batches read ahead of the Delta writer: bounds the extra memory to this many batches
+READ_AHEAD_BATCHES = 4
 
 
 class TooManyFailedRecords(LakeError):
@@ -148,17 +151,25 @@ def run_copy(
     def one_attempt() -> tuple[int, int, int] | None:
         nonlocal attempt
         attempt = _Attempt()
-        stream = _mapped_stream(run, job, connector, mapper, cancel, clock, attempt)
-        first = next(stream, None)
-        if first is None and (window is not None or not dataset.exists()):
-            return None  # nothing to commit: an empty window, or an empty source and no table
-        schema = first.schema if first is not None else dataset.arrow_schema()
-        data = itertools.chain([first] if first is not None else [], stream)
-        result = dataset.write_batch(
-            pa.RecordBatchReader.from_batches(schema, data),
-            mode="append" if window is not None else "overwrite",
-            commit_metadata=metadata,
+        current = attempt
+        # Source reads and mapping run in a reader thread, a few batches ahead of the writer.
+        stream = read_ahead(
+            lambda: _mapped_stream(run, job, connector, mapper, cancel, clock, current),
+            depth=READ_AHEAD_BATCHES,
         )
+        try:
+            first = next(stream, None)
+            if first is None and (window is not None or not dataset.exists()):
+                return None  # nothing to commit: an empty window, or an empty source and no table
+            schema = first.schema if first is not None else dataset.arrow_schema()
+            data = itertools.chain([first] if first is not None else [], stream)
+            result = dataset.write_batch(
+                pa.RecordBatchReader.from_batches(schema, data),
+                mode="append" if window is not None else "overwrite",
+                commit_metadata=metadata,
+            )
+        finally:
+            stream.close()  # stops and joins the reader thread before ``attempt`` is read
         return result.record_count, result.size_bytes, 1
 
     try:

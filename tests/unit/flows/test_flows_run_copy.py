@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 import random
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from flows_testing_source import PASSWORD, SCHEMA, T0, TableConnector, rows
 
@@ -309,3 +311,47 @@ def test_an_unreadable_dataset_fails_the_run_as_a_load_failure(tmp_path: Path) -
     assert outcome.status is RunStatus.FAILED
     assert run.errors[0].code == LOAD_ERROR_CODE
     assert run.errors[0].message.startswith("Failed to load into the dataset")
+
+
+class ClosingConnector(TableConnector):
+    """Yields a stray column from batch ``stray_from`` on; records where its read ran and ended."""
+
+    def __init__(self, table: pa.Table, *, stray_from: int | None = 2) -> None:
+        super().__init__({"dbo.People": table})
+        self.stray_from = stray_from
+        self.threads: set[str] = set()
+        self.closed = threading.Event()
+        self.yielded = 0
+
+    def read(self, table: str, **kwargs: Any) -> Iterator[pa.RecordBatch]:
+        try:
+            for index, batch in enumerate(super().read(table, **kwargs)):
+                self.threads.add(threading.current_thread().name)
+                if self.stray_from is not None and index >= self.stray_from:
+                    batch = batch.append_column("Stray", pa.array([1] * batch.num_rows))
+                self.yielded += 1
+                yield batch
+        finally:
+            self.closed.set()
+
+
+def test_a_write_failure_mid_stream_stops_the_read_and_commits_nothing(dataset: Dataset) -> None:
+    source = ClosingConnector(rows(100_000))
+    run = new_run("r1", None)
+    assert copy(run, source, dataset).status is RunStatus.FAILED
+    assert "columns appeared in the middle of a write" in run.errors[0].message
+    assert source.closed.is_set()
+    # the reader ran in its own thread and stopped a few batches after the failure
+    assert threading.current_thread().name not in source.threads
+    assert source.yielded < 1000
+    assert not dataset.exists()  # nothing committed, not even the table
+
+
+def test_a_run_reads_in_another_thread_and_copies_everything(dataset: Dataset) -> None:
+    source = ClosingConnector(rows(250), stray_from=None)
+    run = new_run("r1", None)
+    assert copy(run, source, dataset).status is RunStatus.SUCCESS
+    assert ids_in(dataset) == list(range(250))
+    assert len(dataset.batches()) == 1  # the run's one commit
+    assert source.closed.is_set()
+    assert threading.current_thread().name not in source.threads

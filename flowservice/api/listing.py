@@ -237,20 +237,24 @@ def _holds(item: Mapping[str, Any], condition: Condition) -> bool:
     for value in found:
         for literal in condition.values:
             result = _compare(value, literal)
-            if result is None:
-                continue
-            if (
-                (condition.op == "==" and result == 0)
-                or (condition.op == ">" and result > 0)
-                or (condition.op == "<" and result < 0)
-                or (condition.op == ">=" and result >= 0)
-                or (condition.op == "<=" and result <= 0)
-            ):
+            if result is not None and satisfies(condition.op, result):
                 return True
     return False
 
 
-def _sort_value(item: Mapping[str, Any], path: str) -> list[Any]:
+def satisfies(op: str, result: int) -> bool:
+    """Whether a -1/0/1 comparison ``result`` meets ``==``, ``>``, ``<``, ``>=`` or ``<=``."""
+    return (
+        (op == "==" and result == 0)
+        or (op == ">" and result > 0)
+        or (op == "<" and result < 0)
+        or (op == ">=" and result >= 0)
+        or (op == "<=" and result <= 0)
+    )
+
+
+def sort_value(item: Mapping[str, Any], path: str) -> list[Any]:
+    """The first value at ``path`` as a rank-tagged key: missing, then numbers, then text."""
     found = values_at(item, path)
     value = found[0] if found else None
     if value is None:
@@ -262,8 +266,8 @@ def _sort_value(item: Mapping[str, Any], path: str) -> list[Any]:
 
 def sort_key(item: Mapping[str, Any], order: Sequence[OrderKey]) -> tuple[Any, ...]:
     """The JSON-serialisable key of an item; ties broken by createdAt, then id."""
-    parts = [_sort_value(item, key.path) for key in order]
-    parts.append(_sort_value(item, "createdAt"))
+    parts = [sort_value(item, key.path) for key in order]
+    parts.append(sort_value(item, "createdAt"))
     parts.append([2, str(item.get("id", ""))])
     return tuple(parts)
 

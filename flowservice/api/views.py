@@ -25,6 +25,21 @@ def audit_fields(row: Resource, scope: Scope) -> dict[str, Any]:
     }
 
 
+def named_fields(row: Resource, scope: Scope) -> dict[str, Any]:
+    """``audit_fields`` then the name, and the description when there is one."""
+    item = audit_fields(row, scope)
+    item["name"] = row.name
+    if row.doc.get("description") is not None:
+        item["description"] = row.doc["description"]
+    return item
+
+
+# what every Flow Service kind can be filtered and ordered on, besides its own fields
+AUDIT_FILTERABLE = frozenset(
+    {"id", "createdAt", "updatedAt", "createdBy", "updatedBy", "createdClient", "updatedClient"}
+)
+
+
 def version_fields(row: Resource) -> dict[str, str]:
     etag = quote_etag(row.etag)
     return {"version": etag, "etag": etag}

@@ -7,9 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Response
 
 from flowservice.api.deps import JsonBody, RuntimeDep, ScopeDep, WriteAccess
-from flowservice.api.listing import ListParamsDep, select_page
+from flowservice.api.listing import ListParamsDep
 from flowservice.api.patching import required_etag
-from flowservice.api.schemas.common import CreatedOut, ItemsOut, JsonPatchOp, PageOut
+from flowservice.api.request_bodies import JSON_PATCH_BODY, json_body
+from flowservice.api.resource_pages import list_page
+from flowservice.api.schemas.common import CreatedOut, ItemsOut, PageOut
 from flowservice.api.schemas.connections import ConnectionCreate
 from flowservice.api.services import connections as service
 from flowservice.api.views import created
@@ -18,32 +20,13 @@ from flowservice.store.repos import resources
 
 router = APIRouter(tags=["Connections"])
 
-_CREATE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": ConnectionCreate.model_json_schema(by_alias=True)}
-        },
-    }
-}
-_PATCH_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"type": "array", "items": JsonPatchOp.model_json_schema()}
-            }
-        },
-    }
-}
-
 
 @router.post(
     "/connections",
     status_code=201,
     response_model=CreatedOut,
     summary="Create a base connection",
-    openapi_extra=_CREATE_BODY,
+    openapi_extra=json_body(ConnectionCreate),
 )
 def create_connection(
     runtime: RuntimeDep, _caller: WriteAccess, scope: ScopeDep, body: JsonBody, response: Response
@@ -60,24 +43,18 @@ def create_connection(
     summary="List base connections",
 )
 def list_connections(runtime: RuntimeDep, scope: ScopeDep, params: ListParamsDep) -> dict[str, Any]:
-    settings = runtime.settings
-    query = params.parse(
+    return list_page(
+        runtime,
+        scope,
+        params,
         kind=service.KIND,
-        default_limit=settings.default_page_size,
-        max_limit=settings.max_page_size,
         filterable=service.FILTERABLE,
+        path="/connections",
+        spec_field="connectionSpec.id",
+        to_wire=lambda _session, rows: [
+            service.to_wire(row, scope, runtime.secret_box) for row in rows
+        ],
     )
-    with runtime.transaction() as session:
-        # id and spec equality narrow the rows in SQL; every condition is re-checked on the wire
-        rows = resources.list_resources(
-            session,
-            scope=scope,
-            kind=service.KIND,
-            ids=query.equals("id"),
-            spec_ids=query.equals("connectionSpec.id"),
-        )
-        items = [service.to_wire(row, scope, runtime.secret_box) for row in rows]
-    return select_page(items, query, path="/connections")
 
 
 @router.get(
@@ -95,7 +72,7 @@ def get_connection(connection_id: str, runtime: RuntimeDep, scope: ScopeDep) -> 
     "/connections/{connection_id}",
     response_model=CreatedOut,
     summary="Update a base connection (JSON Patch, If-Match)",
-    openapi_extra=_PATCH_BODY,
+    openapi_extra=JSON_PATCH_BODY,
 )
 def patch_connection(
     connection_id: str,

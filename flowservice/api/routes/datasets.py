@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from flowservice.api.deps import JsonBody, RuntimeDep, ScopeDep, WriteAccess
 from flowservice.api.patching import required_etag
+from flowservice.api.request_bodies import json_body
 from flowservice.api.runtime import Runtime
 from flowservice.api.schemas.datasets import DataSetCreate
 from flowservice.api.services import batches, datasets
@@ -21,13 +22,6 @@ from flowservice.store.repos.resources import Scope
 from flowservice.store.tables import Resource
 
 router = APIRouter(tags=["Datasets"])
-
-_CREATE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": DataSetCreate.model_json_schema(by_alias=True)}},
-    }
-}
 
 
 def _item(session: Session, runtime: Runtime, scope: Scope, row: Resource) -> dict[str, Any]:
@@ -55,7 +49,7 @@ def _only(item: dict[str, Any], properties: str | None) -> dict[str, Any]:
     status_code=201,
     response_model=list[str],
     summary="Create a dataset (and its Delta table)",
-    openapi_extra=_CREATE_BODY,
+    openapi_extra=json_body(DataSetCreate),
 )
 def create_dataset(
     runtime: RuntimeDep, _caller: WriteAccess, scope: ScopeDep, body: JsonBody, response: Response

@@ -2,39 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from flowservice.api.deps import JsonBody, RuntimeDep, ScopeDep, WriteAccess
-from flowservice.api.listing import ListParamsDep, select_page
+from flowservice.api.listing import ListParamsDep
 from flowservice.api.patching import required_etag
-from flowservice.api.schemas.common import CreatedOut, ItemsOut, JsonPatchOp, PageOut
+from flowservice.api.request_bodies import JSON_PATCH_BODY, json_body
+from flowservice.api.resource_pages import list_page
+from flowservice.api.schemas.common import CreatedOut, ItemsOut, PageOut
 from flowservice.api.schemas.flows import FlowCreate
 from flowservice.api.services import flows as service
 from flowservice.api.services import runs as run_service
 from flowservice.api.views import created
 from flowservice.settings import API_PREFIX
 from flowservice.store.repos import resources
+from flowservice.store.tables import Resource
 
 router = APIRouter(tags=["Dataflows"])
-
-_CREATE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": FlowCreate.model_json_schema(by_alias=True)}},
-    }
-}
-_PATCH_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"type": "array", "items": JsonPatchOp.model_json_schema()}
-            }
-        },
-    }
-}
 
 
 @router.post(
@@ -42,7 +30,7 @@ _PATCH_BODY = {
     status_code=201,
     response_model=CreatedOut,
     summary="Create a dataflow",
-    openapi_extra=_CREATE_BODY,
+    openapi_extra=json_body(FlowCreate),
 )
 def create_flow(
     runtime: RuntimeDep, _caller: WriteAccess, scope: ScopeDep, body: JsonBody, response: Response
@@ -59,24 +47,20 @@ def create_flow(
     summary="List dataflows",
 )
 def list_flows(runtime: RuntimeDep, scope: ScopeDep, params: ListParamsDep) -> dict[str, Any]:
-    settings = runtime.settings
-    query = params.parse(
-        kind=service.KIND,
-        default_limit=settings.default_page_size,
-        max_limit=settings.max_page_size,
-        filterable=service.FILTERABLE,
-    )
-    with runtime.transaction() as session:
-        rows = resources.list_resources(
-            session,
-            scope=scope,
-            kind=service.KIND,
-            ids=query.equals("id"),
-            spec_ids=query.equals("flowSpec.id"),
-        )
+    def to_wire(session: Session, rows: Sequence[Resource]) -> list[dict[str, Any]]:
         last = service.last_runs(session, scope, [r.id for r in rows])
-        items = [service.to_wire(session, r, scope, last.get(r.id)) for r in rows]
-    return select_page(items, query, path="/flows")
+        return [service.to_wire(session, r, scope, last.get(r.id)) for r in rows]
+
+    return list_page(
+        runtime,
+        scope,
+        params,
+        kind=service.KIND,
+        filterable=service.FILTERABLE,
+        path="/flows",
+        spec_field="flowSpec.id",
+        to_wire=to_wire,
+    )
 
 
 @router.get("/flows/{flow_id}", response_model=ItemsOut, summary="Retrieve a dataflow")
@@ -91,7 +75,7 @@ def get_flow(flow_id: str, runtime: RuntimeDep, scope: ScopeDep) -> dict[str, An
     "/flows/{flow_id}",
     response_model=CreatedOut,
     summary="Update a dataflow's name, schedule, transformations (JSON Patch, If-Match)",
-    openapi_extra=_PATCH_BODY,
+    openapi_extra=JSON_PATCH_BODY,
 )
 def patch_flow(
     flow_id: str,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query
 
 from flowservice.api.deps import JsonBody, RuntimeDep, ScopeDep, WriteAccess
 from flowservice.api.patching import required_etag
+from flowservice.api.request_bodies import json_body
 from flowservice.api.schemas.mapping_sets import MappingSetCreate
 from flowservice.api.services import mapping_sets as service
 from flowservice.api.services.catalog_query import matching, parse_catalog_query
@@ -16,20 +17,11 @@ from flowservice.store.repos import resources
 
 router = APIRouter(tags=["Mapping sets"])
 
-_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": MappingSetCreate.model_json_schema(by_alias=True)}
-        },
-    }
-}
-
 
 @router.post(
     "/mappingSets",
     summary="Create a mapping set (validated against the dataset's schema)",
-    openapi_extra=_BODY,
+    openapi_extra=json_body(MappingSetCreate),
 )
 def create_mapping_set(
     runtime: RuntimeDep, _caller: WriteAccess, scope: ScopeDep, body: JsonBody
@@ -87,7 +79,7 @@ def get_mapping_set(
 @router.put(
     "/mappingSets/{mapping_set_id}",
     summary="Update a mapping set: the body becomes its next version",
-    openapi_extra=_BODY,
+    openapi_extra=json_body(MappingSetCreate),
 )
 def update_mapping_set(
     mapping_set_id: str,

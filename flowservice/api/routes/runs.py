@@ -7,7 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from flowservice.api.deps import JsonBody, RuntimeDep, ScopeDep, WriteAccess
-from flowservice.api.listing import ListParamsDep, select_page
+from flowservice.api.listing import ListParamsDep
+from flowservice.api.request_bodies import json_body
+from flowservice.api.resource_pages import list_page
 from flowservice.api.schemas.common import CreatedOut, ItemsOut, PageOut
 from flowservice.api.schemas.runs import RunCreate
 from flowservice.api.services import runs as service
@@ -18,13 +20,6 @@ from flowservice.store.repos import resources
 from flowservice.store.repos.runs import to_us
 
 router = APIRouter(tags=["Runs"])
-
-_CREATE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": RunCreate.model_json_schema(by_alias=True)}},
-    }
-}
 
 
 def _submit_if_due(request: Request, run_id: str, start_at_us: int, now_us: int) -> None:
@@ -38,7 +33,7 @@ def _submit_if_due(request: Request, run_id: str, start_at_us: int, now_us: int)
     status_code=201,
     response_model=CreatedOut,
     summary="Run a dataflow now",
-    openapi_extra=_CREATE_BODY,
+    openapi_extra=json_body(RunCreate),
 )
 def create_run(
     request: Request,
@@ -62,23 +57,16 @@ def create_run(
     summary="List runs",
 )
 def list_runs(runtime: RuntimeDep, scope: ScopeDep, params: ListParamsDep) -> dict[str, Any]:
-    settings = runtime.settings
-    query = params.parse(
+    return list_page(
+        runtime,
+        scope,
+        params,
         kind=service.KIND,
-        default_limit=settings.default_page_size,
-        max_limit=settings.max_page_size,
         filterable=service.FILTERABLE,
+        path="/runs",
+        parent_field="flowId",
+        to_wire=lambda _session, rows: [service.to_wire(row, scope) for row in rows],
     )
-    with runtime.transaction() as session:
-        rows = resources.list_resources(
-            session,
-            scope=scope,
-            kind=service.KIND,
-            ids=query.equals("id"),
-            parent_ids=query.equals("flowId"),
-        )
-        items = [service.to_wire(r, scope) for r in rows]
-    return select_page(items, query, path="/runs")
 
 
 @router.get("/runs/{run_id}", response_model=ItemsOut, summary="Retrieve a run")

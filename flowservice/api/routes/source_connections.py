@@ -7,9 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Response
 
 from flowservice.api.deps import JsonBody, RuntimeDep, ScopeDep, WriteAccess
-from flowservice.api.listing import ListParamsDep, select_page
+from flowservice.api.listing import ListParamsDep
 from flowservice.api.patching import required_etag
-from flowservice.api.schemas.common import CreatedOut, ItemsOut, JsonPatchOp, PageOut
+from flowservice.api.request_bodies import JSON_PATCH_BODY, json_body
+from flowservice.api.resource_pages import list_page
+from flowservice.api.schemas.common import CreatedOut, ItemsOut, PageOut
 from flowservice.api.schemas.source_connections import SourceConnectionCreate
 from flowservice.api.services import source_connections as service
 from flowservice.api.views import created
@@ -18,32 +20,13 @@ from flowservice.store.repos import resources
 
 router = APIRouter(tags=["Source connections"])
 
-_CREATE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": SourceConnectionCreate.model_json_schema(by_alias=True)}
-        },
-    }
-}
-_PATCH_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"type": "array", "items": JsonPatchOp.model_json_schema()}
-            }
-        },
-    }
-}
-
 
 @router.post(
     "/sourceConnections",
     status_code=201,
     response_model=CreatedOut,
     summary="Create a source connection",
-    openapi_extra=_CREATE_BODY,
+    openapi_extra=json_body(SourceConnectionCreate),
 )
 def create_source_connection(
     runtime: RuntimeDep, _caller: WriteAccess, scope: ScopeDep, body: JsonBody, response: Response
@@ -62,25 +45,17 @@ def create_source_connection(
 def list_source_connections(
     runtime: RuntimeDep, scope: ScopeDep, params: ListParamsDep
 ) -> dict[str, Any]:
-    settings = runtime.settings
-    query = params.parse(
+    return list_page(
+        runtime,
+        scope,
+        params,
         kind=service.KIND,
-        default_limit=settings.default_page_size,
-        max_limit=settings.max_page_size,
         filterable=service.FILTERABLE,
+        path="/sourceConnections",
+        spec_field="connectionSpec.id",
+        parent_field="baseConnectionId",
+        to_wire=lambda _session, rows: [service.to_wire(row, scope) for row in rows],
     )
-    with runtime.transaction() as session:
-        # id, spec and base connection narrow the rows in SQL; every condition is re-checked
-        rows = resources.list_resources(
-            session,
-            scope=scope,
-            kind=service.KIND,
-            ids=query.equals("id"),
-            spec_ids=query.equals("connectionSpec.id"),
-            parent_ids=query.equals("baseConnectionId"),
-        )
-        items = [service.to_wire(row, scope) for row in rows]
-    return select_page(items, query, path="/sourceConnections")
 
 
 @router.get(
@@ -102,7 +77,7 @@ def get_source_connection(
     "/sourceConnections/{connection_id}",
     response_model=CreatedOut,
     summary="Update a source connection (JSON Patch, If-Match)",
-    openapi_extra=_PATCH_BODY,
+    openapi_extra=JSON_PATCH_BODY,
 )
 def patch_source_connection(
     connection_id: str,

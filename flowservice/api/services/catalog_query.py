@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flowservice.api.listing import values_at
+from flowservice.api.listing import OrderKey, satisfies, sort_value, values_at
 from flowservice.errors import InvalidRequest
 
 _CONDITION = re.compile(
@@ -28,12 +28,6 @@ class Filter:
     path: str
     op: str | None  # None: the field exists
     values: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class OrderKey:
-    path: str
-    descending: bool
 
 
 @dataclass(frozen=True)
@@ -140,33 +134,12 @@ def _holds(item: Mapping[str, Any], condition: Filter) -> bool:
         return any(pattern.search(str(v)) for v in found)
     if condition.op == "!=":
         return not any(_compare(v, lit) == 0 for v in found for lit in condition.values)
-    op = condition.op
-
-    def test(result: int) -> bool:
-        return {
-            "==": result == 0,
-            ">": result > 0,
-            "<": result < 0,
-            ">=": result >= 0,
-            "<=": result <= 0,
-        }[op]
-
     for value in found:
         for literal in condition.values:
             result = _compare(value, literal)
-            if result is not None and test(result):
+            if result is not None and satisfies(condition.op, result):
                 return True
     return False
-
-
-def _sort_value(item: Mapping[str, Any], path: str) -> tuple[int, Any]:
-    found = values_at(item, path)
-    value = found[0] if found else None
-    if value is None:
-        return (0, "")
-    if isinstance(value, bool | int | float):
-        return (1, float(value))
-    return (2, str(value).lower())
 
 
 def matching(
@@ -174,10 +147,10 @@ def matching(
 ) -> list[Mapping[str, Any]]:
     """Every item the filters keep, sorted (ties by creation time, then id)."""
     kept = [item for item in items if all(_holds(item, f) for f in query.filters)]
-    kept.sort(key=lambda item: (_sort_value(item, created_key), str(item.get("id", ""))))
+    kept.sort(key=lambda item: (sort_value(item, created_key), str(item.get("id", ""))))
     for key in reversed(query.order):  # stable sorts, least significant key first
         path = key.path
-        kept.sort(key=lambda item: _sort_value(item, path), reverse=key.descending)
+        kept.sort(key=lambda item: sort_value(item, path), reverse=key.descending)
     return kept
 
 

@@ -12,7 +12,8 @@ from flowservice.api.connector_lookup import find_connector, mask_secret
 from flowservice.api.patching import apply_json_patch
 from flowservice.api.runtime import Runtime
 from flowservice.api.schemas.connections import ConnectionCreate
-from flowservice.api.views import audit_fields, version_fields
+from flowservice.api.services.body_checks import connection_spec
+from flowservice.api.views import AUDIT_FILTERABLE, named_fields, version_fields
 from flowservice.errors import Conflict, FlowServiceError, InvalidRequest
 from flowservice.secrets import SecretBox, redact
 from flowservice.specs.catalog import AuthSpec, ConnectionSpec
@@ -21,34 +22,16 @@ from flowservice.store.repos.resources import Scope
 from flowservice.store.tables import Resource
 
 KIND = "connections"
-FILTERABLE = frozenset(
+FILTERABLE = AUDIT_FILTERABLE | frozenset(
     {
-        "id",
         "name",
         "description",
         "state",
         "connectionSpec.id",
         "connectionSpec.version",
         "auth.specName",
-        "createdAt",
-        "updatedAt",
-        "createdBy",
-        "updatedBy",
-        "createdClient",
-        "updatedClient",
     }
 )
-
-
-def _spec(runtime: Runtime, spec_id: str, version: str | None) -> ConnectionSpec:
-    spec = runtime.specs.find(spec_id)
-    if spec is None:
-        raise InvalidRequest(f"Connection spec {spec_id} is not found.", code=1100)
-    if version is not None and version != spec.version:
-        raise InvalidRequest(
-            f"Connection spec {spec_id} has version {spec.version}, not {version}.", code=1100
-        )
-    return spec
 
 
 def _validated_auth(spec: ConnectionSpec, spec_name: str, params: dict[str, Any]) -> AuthSpec:
@@ -89,7 +72,7 @@ def _doc(model: ConnectionCreate, plain: dict[str, Any], key_order: list[str]) -
 
 def create_connection(session: Session, runtime: Runtime, scope: Scope, body: Any) -> Resource:
     model = ConnectionCreate.model_validate(body)
-    spec = _spec(runtime, model.connection_spec.id, model.connection_spec.version)
+    spec = connection_spec(runtime, model.connection_spec.id, model.connection_spec.version)
     auth_spec = _validated_auth(spec, model.auth.spec_name, model.auth.params)
     plain, secret = _split(auth_spec, model.auth.params)
     return resources.insert_resource(
@@ -129,10 +112,7 @@ def masked_params(row: Resource, box: SecretBox) -> dict[str, Any]:
 
 def to_wire(row: Resource, scope: Scope, box: SecretBox) -> dict[str, Any]:
     doc = row.doc
-    item: dict[str, Any] = audit_fields(row, scope)
-    item["name"] = row.name
-    if doc.get("description") is not None:
-        item["description"] = doc["description"]
+    item: dict[str, Any] = named_fields(row, scope)
     item["connectionSpec"] = doc["connectionSpec"]
     item["state"] = row.state
     item["auth"] = {"specName": doc["auth"]["specName"], "params": masked_params(row, box)}
@@ -170,7 +150,7 @@ def patch_connection(
         if key in params and params[key] == mask_secret(str(row.spec_id), key, str(old)):
             params[key] = old
     model.auth.params = params
-    spec = _spec(runtime, model.connection_spec.id, None)
+    spec = connection_spec(runtime, model.connection_spec.id, None)
     auth_spec = _validated_auth(spec, model.auth.spec_name, params)
     plain, secret = _split(auth_spec, params)
     return resources.replace_resource(

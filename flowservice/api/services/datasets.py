@@ -8,12 +8,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
 
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from flowservice.api.errors import describe_validation
 from flowservice.api.patching import apply_json_patch
 from flowservice.api.schemas.datasets import DataSetCreate, DataSetEditable
+from flowservice.api.services.body_checks import parse_body
 from flowservice.api.services.flow_usage import flows_referencing
 from flowservice.errors import Conflict, InvalidRequest, ValidationFailed
 from flowservice.lake import Dataset, LakeLocation, XdmField, dataset_fields, dataset_location
@@ -80,10 +79,7 @@ def open_dataset(session: Session, settings: Settings, scope: Scope, dataset_id:
 
 
 def _validated(model_cls: type[DataSetEditable], body: Any) -> DataSetEditable:
-    try:
-        return model_cls.model_validate(body)
-    except ValidationError as exc:
-        raise ValidationFailed(describe_validation(list(exc.errors()), "body")) from None
+    return parse_body(model_cls, body)
 
 
 def _descriptive(model: DataSetEditable) -> dict[str, Any]:

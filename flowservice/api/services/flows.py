@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from flowservice.api.patching import apply_json_patch
-from flowservice.api.views import audit_fields, version_fields
+from flowservice.api.views import AUDIT_FILTERABLE, named_fields, version_fields
 from flowservice.errors import InvalidRequest, NotFound, ValidationFailed
 from flowservice.flows.flow_definition import FlowDefinition, check_patch_paths, parse_flow
 from flowservice.flows.flow_spec import flow_specs
@@ -22,9 +22,8 @@ KIND = runs.FLOW_KIND
 SOURCE_KIND, TARGET_KIND = "sourceConnections", "targetConnections"
 MAPPING_KIND = "mappingSets"
 STATES = ("enabled", "disabled")
-FILTERABLE = frozenset(
+FILTERABLE = AUDIT_FILTERABLE | frozenset(
     {
-        "id",
         "name",
         "description",
         "state",
@@ -39,12 +38,6 @@ FILTERABLE = frozenset(
         "lastRunDetails.state",
         "lastRunDetails.startedAtUTC",
         "lastRunDetails.completedAtUTC",
-        "createdAt",
-        "updatedAt",
-        "createdBy",
-        "updatedBy",
-        "createdClient",
-        "updatedClient",
     }
 )
 
@@ -167,10 +160,7 @@ def _inherited(session: Session, scope: Scope, kind: str, ids: list[str]) -> lis
 
 def to_wire(session: Session, row: Resource, scope: Scope, last_run: Run | None) -> dict[str, Any]:
     doc = row.doc
-    item: dict[str, Any] = audit_fields(row, scope)
-    item["name"] = row.name
-    if doc.get("description") is not None:
-        item["description"] = doc["description"]
+    item: dict[str, Any] = named_fields(row, scope)
     item["flowSpec"] = doc["flowSpec"]
     item["state"] = row.state
     item["sourceConnectionIds"] = doc["sourceConnectionIds"]

@@ -11,12 +11,11 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from flowservice.api.errors import describe_validation
 from flowservice.api.schemas.mapping_sets import MappingSetCreate
 from flowservice.api.services import mapping_schemas
+from flowservice.api.services.body_checks import parse_body
 from flowservice.errors import NotFound, ValidationFailed
 from flowservice.settings import Settings
 from flowservice.store.db import now_ms
@@ -41,10 +40,7 @@ _PASSTHROUGH = (
 
 
 def parse_model(body: Any) -> MappingSetCreate:
-    try:
-        return MappingSetCreate.model_validate(body)
-    except ValidationError as exc:
-        raise ValidationFailed(describe_validation(list(exc.errors()), "body")) from None
+    return parse_body(MappingSetCreate, body)
 
 
 def _mapping(index: int, raw: Mapping[str, Any]) -> dict[str, Any]:

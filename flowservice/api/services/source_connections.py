@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from jsonschema import Draft7Validator
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from flowservice.api.errors import describe_validation
 from flowservice.api.patching import apply_json_patch
 from flowservice.api.runtime import Runtime
 from flowservice.api.schemas.source_connections import SourceConnectionCreate
-from flowservice.api.services.flow_usage import flows_referencing
-from flowservice.api.views import audit_fields, version_fields
-from flowservice.errors import Conflict, InvalidRequest, NotFound, ValidationFailed
+from flowservice.api.services.body_checks import check_params, connection_spec, parse_body
+from flowservice.api.services.flow_usage import delete_unless_used
+from flowservice.api.views import AUDIT_FILTERABLE, named_fields, version_fields
+from flowservice.errors import InvalidRequest, NotFound, ValidationFailed
 from flowservice.specs.catalog import ConnectionSpec
 from flowservice.store.repos import resources
 from flowservice.store.repos.resources import Scope
@@ -22,9 +20,8 @@ from flowservice.store.tables import Resource
 
 KIND = "sourceConnections"
 BASE_KIND = "connections"
-FILTERABLE = frozenset(
+FILTERABLE = AUDIT_FILTERABLE | frozenset(
     {
-        "id",
         "name",
         "description",
         "state",
@@ -34,31 +31,16 @@ FILTERABLE = frozenset(
         "data.format",
         "params.tableName",
         "params.columns[].name",
-        "createdAt",
-        "updatedAt",
-        "createdBy",
-        "updatedBy",
-        "createdClient",
-        "updatedClient",
     }
 )
 
 
 def parse_model(body: Any) -> SourceConnectionCreate:
-    try:
-        return SourceConnectionCreate.model_validate(body)
-    except ValidationError as exc:
-        raise ValidationFailed(describe_validation(list(exc.errors()), "body")) from None
+    return parse_body(SourceConnectionCreate, body)
 
 
 def source_spec(runtime: Runtime, spec_id: str, version: str | None) -> ConnectionSpec:
-    spec = runtime.specs.find(spec_id)
-    if spec is None:
-        raise InvalidRequest(f"Connection spec {spec_id} is not found.", code=1100)
-    if version is not None and version != spec.version:
-        raise InvalidRequest(
-            f"Connection spec {spec_id} has version {spec.version}, not {version}.", code=1100
-        )
+    spec = connection_spec(runtime, spec_id, version)
     if not spec.is_source or not isinstance(spec.doc.get("sourceSpec"), dict):
         raise InvalidRequest(f"Connection spec {spec_id} ({spec.name}) is not a source.", code=1100)
     return spec
@@ -88,14 +70,7 @@ def normalised_params(spec: ConnectionSpec, params: dict[str, Any]) -> dict[str,
         if "tableName" in out and out["tableName"] != path:
             raise ValidationFailed("params.path and params.tableName disagree; send tableName.")
         out["tableName"] = path
-    schema = spec.doc["sourceSpec"].get("spec") or {}
-    problems = sorted(Draft7Validator(schema).iter_errors(out), key=lambda e: list(e.path))
-    if problems:
-        described = []
-        for problem in problems[:5]:
-            where = ".".join(["params", *(str(p) for p in problem.path)])
-            described.append(f"{where}: {problem.message}")
-        raise ValidationFailed("; ".join(described))
+    check_params(spec.doc["sourceSpec"].get("spec") or {}, out)
     if isinstance(out.get("tableName"), str) and not out["tableName"].strip():
         raise ValidationFailed("params.tableName must not be empty")
     names = [str(c.get("name", "")).lower() for c in out.get("columns") or ()]
@@ -148,10 +123,7 @@ def create_source_connection(
 
 def to_wire(row: Resource, scope: Scope) -> dict[str, Any]:
     doc = row.doc
-    item: dict[str, Any] = audit_fields(row, scope)
-    item["name"] = row.name
-    if doc.get("description") is not None:
-        item["description"] = doc["description"]
+    item: dict[str, Any] = named_fields(row, scope)
     item["baseConnectionId"] = doc["baseConnectionId"]
     item["state"] = row.state
     item["data"] = doc["data"]
@@ -216,13 +188,4 @@ def patch_source_connection(
 
 def delete_source_connection(session: Session, scope: Scope, row: Resource) -> None:
     """Delete unless dataflows read from it (1418)."""
-    flows = flows_referencing(session, scope, field="sourceConnectionIds", ids=[row.id])
-    if flows:
-        raise Conflict(
-            f"The source connection {row.id} is used by {len(flows)} dataflow(s) "
-            f"({', '.join(flows[:5])}); delete those dataflows first.",
-            code=1418,
-            resource_type=KIND,
-            resource_id=row.id,
-        )
-    resources.delete_resource(session, row=row)
+    delete_unless_used(session, scope, row, field="sourceConnectionIds", noun="source connection")

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from jsonschema import Draft7Validator
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from flowservice.api.errors import describe_validation
 from flowservice.api.patching import apply_json_patch
 from flowservice.api.runtime import Runtime
 from flowservice.api.schemas.target_connections import TargetConnectionCreate
 from flowservice.api.services import datasets
-from flowservice.api.services.flow_usage import flows_referencing
-from flowservice.api.views import audit_fields, version_fields
-from flowservice.errors import Conflict, InvalidRequest, NotFound, ValidationFailed
+from flowservice.api.services.body_checks import check_params, connection_spec, parse_body
+from flowservice.api.services.flow_usage import delete_unless_used
+from flowservice.api.views import AUDIT_FILTERABLE, audit_fields, version_fields
+from flowservice.errors import InvalidRequest, NotFound, ValidationFailed
 from flowservice.specs.catalog import ConnectionSpec
 from flowservice.store.repos import resources
 from flowservice.store.repos.resources import Scope
@@ -25,9 +23,8 @@ KIND = "targetConnections"
 BASE_KIND = "connections"
 DATA_LAKE_SPEC_ID = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 DATA_LAKE_FORMAT = "parquet_xdm"
-FILTERABLE = frozenset(
+FILTERABLE = AUDIT_FILTERABLE | frozenset(
     {
-        "id",
         "name",
         "description",
         "state",
@@ -37,31 +34,16 @@ FILTERABLE = frozenset(
         "data.format",
         "data.schema.id",
         "params.dataSetId",
-        "createdAt",
-        "updatedAt",
-        "createdBy",
-        "updatedBy",
-        "createdClient",
-        "updatedClient",
     }
 )
 
 
 def parse_model(body: Any) -> TargetConnectionCreate:
-    try:
-        return TargetConnectionCreate.model_validate(body)
-    except ValidationError as exc:
-        raise ValidationFailed(describe_validation(list(exc.errors()), "body")) from None
+    return parse_body(TargetConnectionCreate, body)
 
 
 def target_spec(runtime: Runtime, spec_id: str, version: str | None) -> ConnectionSpec:
-    spec = runtime.specs.find(spec_id)
-    if spec is None:
-        raise InvalidRequest(f"Connection spec {spec_id} is not found.", code=1100)
-    if version is not None and version != spec.version:
-        raise InvalidRequest(
-            f"Connection spec {spec_id} has version {spec.version}, not {version}.", code=1100
-        )
+    spec = connection_spec(runtime, spec_id, version)
     if not isinstance(spec.doc.get("targetSpec"), dict):
         raise InvalidRequest(
             f"Connection spec {spec_id} ({spec.name}) is not a target; "
@@ -74,15 +56,7 @@ def target_spec(runtime: Runtime, spec_id: str, version: str | None) -> Connecti
 def _checked_params(
     session: Session, scope: Scope, spec: ConnectionSpec, params: dict[str, Any]
 ) -> dict[str, Any]:
-    schema = spec.doc["targetSpec"].get("spec") or {}
-    problems = sorted(Draft7Validator(schema).iter_errors(params), key=lambda e: list(e.path))
-    if problems:
-        raise ValidationFailed(
-            "; ".join(
-                ".".join(["params", *(str(p) for p in e.path)]) + f": {e.message}"
-                for e in problems[:5]
-            )
-        )
+    check_params(spec.doc["targetSpec"].get("spec") or {}, params)
     dataset_id = params.get("dataSetId")
     if spec.id == DATA_LAKE_SPEC_ID:
         try:
@@ -228,13 +202,4 @@ def patch_target_connection(
 
 def delete_target_connection(session: Session, scope: Scope, row: Resource) -> None:
     """Delete unless dataflows write through it (1418)."""
-    flows = flows_referencing(session, scope, field="targetConnectionIds", ids=[row.id])
-    if flows:
-        raise Conflict(
-            f"The target connection {row.id} is used by {len(flows)} dataflow(s) "
-            f"({', '.join(flows[:5])}); delete those dataflows first.",
-            code=1418,
-            resource_type=KIND,
-            resource_id=row.id,
-        )
-    resources.delete_resource(session, row=row)
+    delete_unless_used(session, scope, row, field="targetConnectionIds", noun="target connection")

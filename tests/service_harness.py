@@ -24,12 +24,18 @@ import uvicorn
 from sqlalchemy.engine import make_url
 
 from flowservice.api.app import create_app
+from flowservice.api.runtime import Runtime
 from flowservice.auth.tokens import Scope, issue_token
-from flowservice.settings import API_PREFIX, Settings
+from flowservice.settings import API_PREFIX, CATALOG_PREFIX, Settings
+from flowservice.store.repos import identity, resources
+from flowservice.store.repos.resources import Scope as StoreScope
 
 POSTGRES_ENV = "FLOWSERVICE_TEST_POSTGRES_URL"
+SANDBOX_API = "/data/foundation/sandbox-management"
 TEST_TOKEN_SECRET = "test-signing-key-" + "0" * 32
 SQLSERVER_SPEC_ID = "1f372ff9-38a4-4492-96f5-b9a4e4bd00ec"
+DATA_LAKE_SPEC_ID = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
+FLOW_SPEC_ID = "14518937-270c-4525-bdec-c2ba7cce3860"
 
 
 @dataclass
@@ -219,3 +225,77 @@ def sql_server_connection_body(
 def problem_code(response: httpx.Response) -> str:
     """``FLOW-1101-404`` from a problem body."""
     return str(response.json()["type"]).rsplit("/", 1)[-1]
+
+
+@pytest.fixture
+def runtime(server: RunningServer) -> Iterator[Runtime]:
+    """A second runtime on the server's DB and lake, as a flow runner would have."""
+    started = Runtime.start(server.settings)
+    yield started
+    started.close()
+
+
+def scope_of(runtime: Runtime, api: ApiClient) -> StoreScope:
+    """The store scope of ``api``'s org and sandbox, for reading and writing rows directly."""
+    with runtime.transaction() as session:
+        sandbox = identity.get_sandbox(session, org_id=api.org_id, name=api.sandbox)
+        return StoreScope(api.org_id, sandbox.id, sandbox.name, api.subject, api.client_id)
+
+
+def created_id(response: httpx.Response) -> str:
+    """The ``id`` of a 201 answer (and the body in the message when it is not a 201)."""
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def create_dataset(api: ApiClient, name: str) -> str:
+    """The id of a new Catalog dataset without fields."""
+    made = api.request("POST", "/dataSets", prefix=CATALOG_PREFIX, json={"name": name})
+    assert made.status_code == 201, made.text
+    return str(made.json()[0]).removeprefix("@/dataSets/")
+
+
+def source_connection_body(*, name: str, base_id: str, table: str) -> dict[str, Any]:
+    """A SQL Server source connection reading ``table`` through the base connection."""
+    return {
+        "name": name,
+        "baseConnectionId": base_id,
+        "data": {"format": "tabular"},
+        "params": {"tableName": table},
+        "connectionSpec": {"id": SQLSERVER_SPEC_ID, "version": "1.0"},
+    }
+
+
+def target_connection_body(*, name: str, dataset_id: str) -> dict[str, Any]:
+    """A Data Lake target connection writing into the dataset."""
+    return {
+        "name": name,
+        "data": {"format": "parquet_xdm"},
+        "params": {"dataSetId": dataset_id},
+        "connectionSpec": {"id": DATA_LAKE_SPEC_ID, "version": "1.0"},
+    }
+
+
+def add_dev_sandbox(api: ApiClient) -> None:
+    """A development sandbox ``dev`` in ``api``'s org."""
+    made = api.post(
+        "/sandboxes",
+        prefix=SANDBOX_API,
+        json={"name": "dev", "title": "Dev", "type": "development"},
+    )
+    assert made.status_code == 202, made.text
+
+
+def outsiders_of(api: ApiClient) -> dict[str, ApiClient]:
+    """Callers who must see none of ``api``'s rows: another org, and its own ``dev`` sandbox."""
+    other_org = api.as_other(org_id=new_org_id(), client_id=api.client_id + "-other")
+    add_dev_sandbox(api)
+    return {"other org": other_org, "other sandbox": api.as_other(sandbox="dev")}
+
+
+def delete_row(runtime: Runtime, api: ApiClient, *, kind: str, resource_id: str) -> None:
+    """Delete a row of ``api``'s scope straight from the store (e.g. a flow no route made)."""
+    scope = scope_of(runtime, api)
+    with runtime.transaction() as session:
+        row = resources.get_resource(session, scope=scope, kind=kind, resource_id=resource_id)
+        resources.delete_resource(session, row=row)

@@ -10,15 +10,13 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from openapi_contract import check_contract
-from service_harness import ApiClient, RunningServer, problem_code
+from service_harness import ApiClient, problem_code, scope_of
 
 from flowservice.api.runtime import Runtime
 from flowservice.api.services import datasets
 from flowservice.api.services.batches import new_batch_id, record_batch
 from flowservice.errors import LakeError, SchemaMismatch
 from flowservice.settings import CATALOG_PREFIX
-from flowservice.store.repos import identity
-from flowservice.store.repos.resources import Scope
 
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
@@ -31,19 +29,6 @@ def create(api: ApiClient, body: dict[str, Any]) -> str:
     response = cat(api, "POST", "/dataSets", json=body)
     assert response.status_code == 201, response.text
     return str(response.json()[0].removeprefix("@/dataSets/"))
-
-
-@pytest.fixture
-def runtime(server: RunningServer) -> Iterator[Runtime]:
-    started = Runtime.start(server.settings)
-    yield started
-    started.close()
-
-
-def scope_of(runtime: Runtime, api: ApiClient) -> Scope:
-    with runtime.transaction() as session:
-        sandbox = identity.get_sandbox(session, org_id=api.org_id, name=api.sandbox)
-        return Scope(api.org_id, sandbox.id, sandbox.name, api.subject, api.client_id)
 
 
 def rows(n: int, **extra: pa.Array) -> pa.Table:

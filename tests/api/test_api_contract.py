@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from openapi_contract import check_contract, reference_document
-from service_harness import SQLSERVER_SPEC_ID, ApiClient, sql_server_connection_body
-
-SANDBOX_API = "/data/foundation/sandbox-management"
+from service_harness import SANDBOX_API, SQLSERVER_SPEC_ID, ApiClient, sql_server_connection_body
 
 
 def test_connection_responses_match_flow_service_contract(api: ApiClient) -> None:

@@ -18,20 +18,19 @@ from deltalake import DeltaTable
 from openapi_contract import check_contract
 from service_harness import (
     ApiClient,
-    RunningServer,
     make_settings,
     new_org_id,
+    outsiders_of,
     problem_code,
+    scope_of,
     start_server,
 )
 
 from flowservice.api.runtime import Runtime
 from flowservice.api.services.batches import record_batch
 from flowservice.settings import CATALOG_PREFIX
-from flowservice.store.repos import identity, resources
-from flowservice.store.repos.resources import Scope
+from flowservice.store.repos import resources
 
-SANDBOX_API = "/data/foundation/sandbox-management"
 S3_SECRET = "moto-secret-Zq81"
 FIELDS = [
     {"name": "id", "type": "integer", "nullable": False},
@@ -61,20 +60,6 @@ def get_item(api: ApiClient, dataset_id: str) -> dict[str, Any]:
     assert list(body) == [dataset_id]
     item: dict[str, Any] = body[dataset_id]
     return item
-
-
-@pytest.fixture
-def runtime(server: RunningServer) -> Iterator[Runtime]:
-    """A second runtime on the server's DB and lake, as a flow runner would have."""
-    started = Runtime.start(server.settings)
-    yield started
-    started.close()
-
-
-def scope_of(runtime: Runtime, api: ApiClient) -> Scope:
-    with runtime.transaction() as session:
-        sandbox = identity.get_sandbox(session, org_id=api.org_id, name=api.sandbox)
-        return Scope(api.org_id, sandbox.id, sandbox.name, api.subject, api.client_id)
 
 
 def people(n: int, start: int = 0) -> pa.Table:
@@ -313,24 +298,11 @@ def test_preview_reads_rows_written_by_record_batch_through_duckdb(
         assert con.sql("SELECT count(*), max(name) FROM t").fetchall() == [(2, "Zoë")]
 
 
-def _outsiders(api: ApiClient) -> dict[str, ApiClient]:
-    created = api.post(
-        "/sandboxes",
-        prefix=SANDBOX_API,
-        json={"name": "dev", "title": "Dev", "type": "development"},
-    )
-    assert created.status_code == 202, created.text
-    return {
-        "other org": api.as_other(org_id=new_org_id(), client_id=api.client_id + "-other"),
-        "other sandbox": api.as_other(sandbox="dev"),
-    }
-
-
 def test_every_dataset_route_is_isolated(api: ApiClient, runtime: Runtime) -> None:
     dataset_id = create(api, {"name": "mine", "fields": FIELDS[:2]})
     batch = record_batch(runtime, scope_of(runtime, api), dataset_id, people(2))
     etag = get_item(api, dataset_id)["etag"]
-    for label, outsider in _outsiders(api).items():
+    for label, outsider in outsiders_of(api).items():
         calls = {
             "get": cat(outsider, "GET", f"/dataSets/{dataset_id}"),
             "patch": cat(

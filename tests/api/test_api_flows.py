@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flow_fixtures import FLOW_SPEC_ID, SQLSERVER_SPEC_ID, connections, create_flow, flow_body
-from service_harness import ApiClient, new_org_id, problem_code
+from flow_fixtures import connections, create_flow, flow_body
+from service_harness import FLOW_SPEC_ID, SQLSERVER_SPEC_ID, ApiClient, new_org_id, problem_code
 
 from flowservice.settings import API_PREFIX, CATALOG_PREFIX
 

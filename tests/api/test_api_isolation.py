@@ -6,9 +6,12 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from service_harness import ApiClient, new_org_id, sql_server_connection_body
-
-SANDBOX_API = "/data/foundation/sandbox-management"
+from service_harness import (
+    SANDBOX_API,
+    ApiClient,
+    outsiders_of,
+    sql_server_connection_body,
+)
 
 Call = Callable[[ApiClient, str, str], httpx.Response]
 
@@ -25,21 +28,10 @@ ROUTES: dict[str, Call] = {
 }
 
 
-def _outsiders(api: ApiClient) -> dict[str, ApiClient]:
-    other_org = api.as_other(org_id=new_org_id(), client_id=api.client_id + "-other")
-    created = api.post(
-        "/sandboxes",
-        prefix=SANDBOX_API,
-        json={"name": "dev", "title": "Dev", "type": "development"},
-    )
-    assert created.status_code == 202, created.text
-    return {"other org": other_org, "other sandbox": api.as_other(sandbox="dev")}
-
-
 @pytest.mark.parametrize("route", sorted(ROUTES))
 def test_connection_routes_are_isolated(api: ApiClient, route: str) -> None:
     created = api.post("/connections", json=sql_server_connection_body()).json()
-    for label, outsider in _outsiders(api).items():
+    for label, outsider in outsiders_of(api).items():
         response = ROUTES[route](outsider, created["id"], created["etag"])
         assert response.status_code == 404, (label, response.text)
         assert "S3cret" not in response.text
@@ -50,14 +42,14 @@ def test_connection_routes_are_isolated(api: ApiClient, route: str) -> None:
 
 def test_lists_and_counts_are_isolated(api: ApiClient) -> None:
     api.post("/connections", json=sql_server_connection_body())
-    for outsider in _outsiders(api).values():
+    for outsider in outsiders_of(api).values():
         assert outsider.get("/connections").json()["items"] == []
         assert outsider.get("/connections", params={"count": "true"}).json() == {"count": 0}
     assert len(api.get("/connections").json()["items"]) == 1
 
 
 def test_create_lands_in_the_callers_sandbox(api: ApiClient) -> None:
-    dev = _outsiders(api)["other sandbox"]
+    dev = outsiders_of(api)["other sandbox"]
     made = dev.post("/connections", json=sql_server_connection_body(name="in dev")).json()
     item = dev.get(f"/connections/{made['id']}").json()["items"][0]
     assert item["sandboxName"] == "dev"
@@ -65,7 +57,7 @@ def test_create_lands_in_the_callers_sandbox(api: ApiClient) -> None:
 
 
 def test_sandboxes_are_isolated_by_org(api: ApiClient) -> None:
-    other = _outsiders(api)["other org"]
+    other = outsiders_of(api)["other org"]
     assert other.get("/sandboxes/dev", prefix=SANDBOX_API).status_code == 404
     assert other.delete("/sandboxes/dev", prefix=SANDBOX_API).status_code == 404
     names = [s["name"] for s in other.get("/sandboxes", prefix=SANDBOX_API).json()["sandboxes"]]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -12,9 +11,9 @@ from openapi_contract import check_contract
 from service_harness import (
     SQLSERVER_SPEC_ID,
     ApiClient,
-    RunningServer,
-    new_org_id,
+    outsiders_of,
     problem_code,
+    scope_of,
     sql_server_connection_body,
 )
 
@@ -23,10 +22,7 @@ from flowservice.api.services import mapping_sets
 from flowservice.lake import fields_from_dicts
 from flowservice.mapping import MappingSet
 from flowservice.settings import API_PREFIX, CATALOG_PREFIX, CONVERSION_PREFIX
-from flowservice.store.repos import identity
-from flowservice.store.repos.resources import Scope
 
-SANDBOX_API = "/data/foundation/sandbox-management"
 SCHEMA_ID = "https://ns.adobe.com/acme/schemas/people"
 FIELDS = [
     {"name": "id", "type": "integer", "nullable": False},
@@ -55,19 +51,6 @@ def dataset(api: ApiClient, **extra: Any) -> str:
 
 def count(api: ApiClient) -> int:
     return int(conv(api, "GET", "/mappingSets").json()["_page"]["count"])
-
-
-@pytest.fixture
-def runtime(server: RunningServer) -> Iterator[Runtime]:
-    started = Runtime.start(server.settings)
-    yield started
-    started.close()
-
-
-def scope_of(runtime: Runtime, api: ApiClient) -> Scope:
-    with runtime.transaction() as session:
-        sandbox = identity.get_sandbox(session, org_id=api.org_id, name=api.sandbox)
-        return Scope(api.org_id, sandbox.id, sandbox.name, api.subject, api.client_id)
 
 
 def good_body(dataset_id: str) -> dict[str, Any]:
@@ -313,15 +296,7 @@ def test_stored_version_drives_the_mapping_library(api: ApiClient, runtime: Runt
 
 def test_every_route_is_isolated(api: ApiClient) -> None:
     made = conv(api, "POST", "/mappingSets", json=good_body(dataset(api))).json()
-    api.post(
-        "/sandboxes",
-        prefix=SANDBOX_API,
-        json={"name": "dev", "title": "Dev", "type": "development"},
-    )
-    outsiders = {
-        "other org": api.as_other(org_id=new_org_id(), client_id=api.client_id + "-x"),
-        "other sandbox": api.as_other(sandbox="dev"),
-    }
+    outsiders = outsiders_of(api)
     path = f"/mappingSets/{made['id']}"
     for label, outsider in outsiders.items():
         calls = {

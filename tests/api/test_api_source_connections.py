@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,17 +9,17 @@ from openapi_contract import check_contract
 from service_harness import (
     SQLSERVER_SPEC_ID,
     ApiClient,
-    RunningServer,
-    new_org_id,
+    add_dev_sandbox,
+    delete_row,
+    outsiders_of,
     problem_code,
+    scope_of,
     sql_server_connection_body,
 )
 
 from flowservice.api.runtime import Runtime
-from flowservice.store.repos import identity, resources
-from flowservice.store.repos.resources import Scope
+from flowservice.store.repos import resources
 
-SANDBOX_API = "/data/foundation/sandbox-management"
 COLUMNS = [
     {"name": "TestID", "type": "string", "xdm": {"type": "string"}},
     {"name": "Datefield", "type": "string", "meta": {"originalType": "datetime2"}},
@@ -49,19 +48,6 @@ def body(base_id: str, **changes: Any) -> dict[str, Any]:
 
 def count(api: ApiClient) -> int:
     return int(api.get("/sourceConnections", params={"count": "true"}).json()["count"])
-
-
-@pytest.fixture
-def runtime(server: RunningServer) -> Iterator[Runtime]:
-    started = Runtime.start(server.settings)
-    yield started
-    started.close()
-
-
-def scope_of(runtime: Runtime, api: ApiClient) -> Scope:
-    with runtime.transaction() as session:
-        sandbox = identity.get_sandbox(session, org_id=api.org_id, name=api.sandbox)
-        return Scope(api.org_id, sandbox.id, sandbox.name, api.subject, api.client_id)
 
 
 def test_documented_request_creates_the_documented_shape(api: ApiClient) -> None:
@@ -129,11 +115,7 @@ def test_invalid_requests_are_400_and_store_nothing(
 
 
 def test_base_connection_of_another_sandbox_is_refused(api: ApiClient) -> None:
-    api.post(
-        "/sandboxes",
-        prefix=SANDBOX_API,
-        json={"name": "dev", "title": "Dev", "type": "development"},
-    )
+    add_dev_sandbox(api)
     dev_base = base(api.as_other(sandbox="dev"))
     response = api.post("/sourceConnections", json=body(dev_base))
     assert response.status_code == 400 and "baseConnectionId" in response.text
@@ -212,11 +194,7 @@ def test_delete_and_base_connection_guard(api: ApiClient, runtime: Runtime) -> N
         flow_id = flow.id
     refused = api.delete(f"/sourceConnections/{made['id']}")
     assert problem_code(refused) == "FLOW-1418-400" and flow_id in refused.text
-    with runtime.transaction() as session:
-        row = resources.get_resource(
-            session, scope=scope_of(runtime, api), kind="flows", resource_id=flow_id
-        )
-        resources.delete_resource(session, row=row)
+    delete_row(runtime, api, kind="flows", resource_id=flow_id)
     deleted = api.delete(f"/sourceConnections/{made['id']}")
     assert deleted.status_code == 204 and deleted.content == b""
     assert problem_code(api.get(f"/sourceConnections/{made['id']}")) == "FLOW-1101-404"
@@ -225,15 +203,7 @@ def test_delete_and_base_connection_guard(api: ApiClient, runtime: Runtime) -> N
 
 def test_every_route_is_isolated(api: ApiClient) -> None:
     made = api.post("/sourceConnections", json=body(base(api))).json()
-    api.post(
-        "/sandboxes",
-        prefix=SANDBOX_API,
-        json={"name": "dev", "title": "Dev", "type": "development"},
-    )
-    outsiders = {
-        "other org": api.as_other(org_id=new_org_id(), client_id=api.client_id + "-x"),
-        "other sandbox": api.as_other(sandbox="dev"),
-    }
+    outsiders = outsiders_of(api)
     path = f"/sourceConnections/{made['id']}"
     for label, outsider in outsiders.items():
         calls = {

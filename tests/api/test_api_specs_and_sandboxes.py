@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from service_harness import SQLSERVER_SPEC_ID, ApiClient, problem_code, sql_server_connection_body
+from service_harness import (
+    SANDBOX_API,
+    SQLSERVER_SPEC_ID,
+    ApiClient,
+    problem_code,
+    sql_server_connection_body,
+)
 
-SANDBOX_API = "/data/foundation/sandbox-management"
 DATA_LAKE_SPEC_ID = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,18 +9,19 @@ from openapi_contract import check_contract
 from service_harness import (
     SQLSERVER_SPEC_ID,
     ApiClient,
-    RunningServer,
+    add_dev_sandbox,
+    delete_row,
     new_org_id,
+    outsiders_of,
     problem_code,
+    scope_of,
     sql_server_connection_body,
 )
 
 from flowservice.api.runtime import Runtime
 from flowservice.settings import CATALOG_PREFIX
-from flowservice.store.repos import identity, resources
-from flowservice.store.repos.resources import Scope
+from flowservice.store.repos import resources
 
-SANDBOX_API = "/data/foundation/sandbox-management"
 DATA_LAKE = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 SCHEMA = {
     "id": "https://ns.adobe.com/acme/schemas/52b5",
@@ -53,19 +53,6 @@ def body(dataset_id: str, **changes: Any) -> dict[str, Any]:
 
 def count(api: ApiClient) -> int:
     return int(api.get("/targetConnections", params={"count": "true"}).json()["count"])
-
-
-@pytest.fixture
-def runtime(server: RunningServer) -> Iterator[Runtime]:
-    started = Runtime.start(server.settings)
-    yield started
-    started.close()
-
-
-def scope_of(runtime: Runtime, api: ApiClient) -> Scope:
-    with runtime.transaction() as session:
-        sandbox = identity.get_sandbox(session, org_id=api.org_id, name=api.sandbox)
-        return Scope(api.org_id, sandbox.id, sandbox.name, api.subject, api.client_id)
 
 
 def test_documented_request_creates_the_documented_shape(api: ApiClient) -> None:
@@ -115,11 +102,7 @@ def test_invalid_requests_are_400_and_store_nothing(
 
 
 def test_dataset_of_another_sandbox_or_org_is_400(api: ApiClient) -> None:
-    api.post(
-        "/sandboxes",
-        prefix=SANDBOX_API,
-        json={"name": "dev", "title": "Dev", "type": "development"},
-    )
+    add_dev_sandbox(api)
     dev_dataset = dataset(api.as_other(sandbox="dev"))
     refused = api.post("/targetConnections", json=body(dev_dataset))
     assert refused.status_code == 400 and dev_dataset in refused.text
@@ -172,26 +155,14 @@ def test_filters_patch_and_delete(api: ApiClient, runtime: Runtime) -> None:
     # the dataset the flow writes into cannot be deleted either
     in_use = api.delete(f"/dataSets/{second_ds}", prefix=CATALOG_PREFIX)
     assert problem_code(in_use) == "FLOW-1447-400"
-    with runtime.transaction() as session:
-        row = resources.get_resource(
-            session, scope=scope_of(runtime, api), kind="flows", resource_id=flow_id
-        )
-        resources.delete_resource(session, row=row)
+    delete_row(runtime, api, kind="flows", resource_id=flow_id)
     assert api.delete(path).status_code == 204
     assert problem_code(api.get(path)) == "FLOW-1101-404"
 
 
 def test_every_route_is_isolated(api: ApiClient) -> None:
     made = api.post("/targetConnections", json=body(dataset(api))).json()
-    api.post(
-        "/sandboxes",
-        prefix=SANDBOX_API,
-        json={"name": "dev", "title": "Dev", "type": "development"},
-    )
-    outsiders = {
-        "other org": api.as_other(org_id=new_org_id(), client_id=api.client_id + "-x"),
-        "other sandbox": api.as_other(sandbox="dev"),
-    }
+    outsiders = outsiders_of(api)
     path = f"/targetConnections/{made['id']}"
     for label, outsider in outsiders.items():
         calls = {

@@ -8,14 +8,19 @@ from typing import Any
 
 import pyarrow as pa
 from deltalake import DeltaTable
-from service_harness import ApiClient, sql_server_connection_body
+from service_harness import (
+    FLOW_SPEC_ID,
+    ApiClient,
+    create_dataset,
+    created_id,
+    source_connection_body,
+    sql_server_connection_body,
+    target_connection_body,
+)
 
-from flowservice.settings import CATALOG_PREFIX, CONVERSION_PREFIX
+from flowservice.settings import CONVERSION_PREFIX
 from mssql_emulator.testing import RunningEmulator
 
-FLOW_SPEC_ID = "14518937-270c-4525-bdec-c2ba7cce3860"
-SQLSERVER_SPEC_ID = "1f372ff9-38a4-4492-96f5-b9a4e4bd00ec"
-DATA_LAKE_SPEC_ID = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 FINAL = ("success", "failed", "cancelled")
 
 
@@ -34,11 +39,6 @@ def connection_string(host: str, port: int, emulator: RunningEmulator) -> str:
         f"Integrated Security=False;User ID={emulator.user};"
         f"Password={emulator.password};Encrypt=False;"
     )
-
-
-def created_id(response: Any) -> str:
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
 
 
 def build_flow(
@@ -67,30 +67,16 @@ def build_flow(
         f"/connections/{conn}/explore", params={"objectType": "table", "object": table}
     ).json()
     assert described["schema"]["columns"]
-    made = api.request("POST", "/dataSets", prefix=CATALOG_PREFIX, json={"name": f"{table} copy"})
-    assert made.status_code == 201, made.text
-    dataset_id = str(made.json()[0]).removeprefix("@/dataSets/")
+    dataset_id = create_dataset(api, f"{table} copy")
     source = created_id(
         api.post(
             "/sourceConnections",
-            json={
-                "name": "source",
-                "baseConnectionId": conn,
-                "data": {"format": "tabular"},
-                "params": {"tableName": table},
-                "connectionSpec": {"id": SQLSERVER_SPEC_ID, "version": "1.0"},
-            },
+            json=source_connection_body(name="source", base_id=conn, table=table),
         )
     )
     target = created_id(
         api.post(
-            "/targetConnections",
-            json={
-                "name": "target",
-                "data": {"format": "parquet_xdm"},
-                "params": {"dataSetId": dataset_id},
-                "connectionSpec": {"id": DATA_LAKE_SPEC_ID, "version": "1.0"},
-            },
+            "/targetConnections", json=target_connection_body(name="target", dataset_id=dataset_id)
         )
     )
     copy: dict[str, Any] = {"name": "Copy", "params": {}}

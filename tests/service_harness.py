@@ -299,3 +299,21 @@ def delete_row(runtime: Runtime, api: ApiClient, *, kind: str, resource_id: str)
     with runtime.transaction() as session:
         row = resources.get_resource(session, scope=scope, kind=kind, resource_id=resource_id)
         resources.delete_resource(session, row=row)
+
+
+def assert_hidden_from_outsiders(api: ApiClient, collection: str, made: dict[str, Any]) -> None:
+    """Another org and the ``dev`` sandbox get 404 from the item's get, patch and delete."""
+    path = f"{collection}/{made['id']}"
+    for label, outsider in outsiders_of(api).items():
+        calls = {
+            "get": outsider.get(path),
+            "patch": outsider.patch(
+                path,
+                json=[{"op": "replace", "path": "/name", "value": "stolen"}],
+                headers={"If-Match": made["etag"]},
+            ),
+            "delete": outsider.delete(path),
+        }
+        for route, response in calls.items():
+            assert response.status_code == 404, (label, route, response.text)
+        assert outsider.get(collection).json()["items"] == []

@@ -244,7 +244,7 @@ def test_delete_removes_files_and_is_refused_while_a_flow_targets_it(
         )
         flow_id = flow.id
     refused = cat(api, "DELETE", f"/dataSets/{dataset_id}")
-    assert problem_code(refused) == "FLOW-1447-400", refused.text
+    assert problem_code(refused) == "FLOW-1418-400", refused.text
     assert flow_id in refused.json()["report"]["detailed-message"]
     assert base.is_dir()
     with runtime.transaction() as session:

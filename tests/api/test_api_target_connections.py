@@ -154,7 +154,7 @@ def test_filters_patch_and_delete(api: ApiClient, runtime: Runtime) -> None:
     assert problem_code(api.delete(path)) == "FLOW-1418-400"
     # the dataset the flow writes into cannot be deleted either
     in_use = api.delete(f"/dataSets/{second_ds}", prefix=CATALOG_PREFIX)
-    assert problem_code(in_use) == "FLOW-1447-400"
+    assert problem_code(in_use) == "FLOW-1418-400"
     delete_row(runtime, api, kind="flows", resource_id=flow_id)
     assert api.delete(path).status_code == 204
     assert problem_code(api.get(path)) == "FLOW-1101-404"
@@ -212,7 +212,7 @@ def test_a_real_dataflow_guards_its_target_and_dataset(api: ApiClient) -> None:
     assert problem_code(api.delete(f"/targetConnections/{target}")) == "FLOW-1418-400"
     assert problem_code(api.delete(f"/sourceConnections/{source}")) == "FLOW-1418-400"
     refused = api.delete(f"/dataSets/{dataset_id}", prefix=CATALOG_PREFIX)
-    assert problem_code(refused) == "FLOW-1447-400" and flow.json()["id"] in refused.text
+    assert problem_code(refused) == "FLOW-1418-400" and flow.json()["id"] in refused.text
     assert api.delete(f"/flows/{flow.json()['id']}").status_code == 204
     assert api.delete(f"/targetConnections/{target}").status_code == 204
     assert api.delete(f"/dataSets/{dataset_id}", prefix=CATALOG_PREFIX).status_code == 200

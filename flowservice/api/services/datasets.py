@@ -260,7 +260,6 @@ def delete_dataset(session: Session, settings: Settings, scope: Scope, row: Reso
         raise Conflict(
             f"The dataset {row.id} is the target of {len(flows)} dataflow(s) "
             f"({', '.join(flows[:5])}); delete those dataflows first.",
-            code=1447,
             resource_type=KIND,
             resource_id=row.id,
         )

@@ -15,9 +15,9 @@ from flowservice.api.schemas.runs import RunCreate
 from flowservice.api.services import runs as service
 from flowservice.api.views import created
 from flowservice.errors import InvalidRequest
+from flowservice.flows.persistence.runs import to_us
 from flowservice.settings import API_PREFIX
 from flowservice.store.repos import resources
-from flowservice.store.repos.runs import to_us
 
 router = APIRouter(tags=["Runs"])
 

@@ -11,10 +11,11 @@ from flowservice.api.views import AUDIT_FILTERABLE, named_fields, version_fields
 from flowservice.errors import InvalidRequest, NotFound, ValidationFailed
 from flowservice.flows.flow_definition import FlowDefinition, check_patch_paths, parse_flow
 from flowservice.flows.flow_spec import flow_specs
+from flowservice.flows.persistence import runs
 from flowservice.flows.run_state import Run
 from flowservice.flows.schedule import to_epoch_ms
 from flowservice.settings import API_PREFIX
-from flowservice.store.repos import resources, runs
+from flowservice.store.repos import resources
 from flowservice.store.repos.resources import Scope
 from flowservice.store.tables import Resource
 

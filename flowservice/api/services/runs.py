@@ -25,6 +25,10 @@ from flowservice.flows.batch_mapping import CompileOnFirstBatch
 from flowservice.flows.cancellation import CancelSignal, PollingCancel
 from flowservice.flows.executors.local import LocalExecutor
 from flowservice.flows.lease import Leadership
+from flowservice.flows.persistence import runs
+from flowservice.flows.persistence.leases import DbLeaseStore
+from flowservice.flows.persistence.runs import StoreRunRepository
+from flowservice.flows.persistence.schedules import StoreScheduleRepository, flow_scope, new_run
 from flowservice.flows.retry import RetryPolicy
 from flowservice.flows.run_copy import CopyJob
 from flowservice.flows.run_json import run_to_json
@@ -35,11 +39,8 @@ from flowservice.flows.schedule import to_epoch_ms
 from flowservice.flows.scheduler_loop import SchedulerLoop
 from flowservice.flows.transformations import parse_transformations
 from flowservice.lake.xdm import fields_from_dicts
-from flowservice.store.repos import resources, runs
-from flowservice.store.repos.leases import DbLeaseStore
+from flowservice.store.repos import resources
 from flowservice.store.repos.resources import Scope
-from flowservice.store.repos.runs import StoreRunRepository
-from flowservice.store.repos.schedules import StoreScheduleRepository, flow_scope, new_run
 from flowservice.store.tables import Resource, Sandbox
 
 KIND = runs.RUN_KIND

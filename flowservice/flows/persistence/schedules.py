@@ -11,12 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from flowservice.errors import FlowServiceError
+from flowservice.flows.persistence import runs
 from flowservice.flows.run_state import Run, RunStatus
 from flowservice.flows.schedule import parse_schedule
 from flowservice.flows.scheduler import FlowSchedule, PlannedRun
 from flowservice.flows.transformations import parse_transformations
 from flowservice.store import db
-from flowservice.store.repos import runs
 from flowservice.store.repos.resources import Scope
 from flowservice.store.tables import Resource
 

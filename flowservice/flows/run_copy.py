@@ -6,7 +6,9 @@ advances the flow's watermark to ``CopyOutcome.watermark``. Nothing becomes
 visible in the dataset unless the whole window was read, mapped within the
 partial-ingestion threshold and committed. The commit records the flow and
 window, so a replayed window (a crash between commit and watermark update) is
-recognised and not written twice.
+recognised and not written twice. The source is read (and mapped) in a reader
+thread a few batches ahead of the Delta writer, which encodes without the GIL,
+so reading and writing overlap; the whole stream is still one commit.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -9,7 +10,11 @@ import pytest
 from flowservice.errors import InternalError
 from flowservice.flows.cancellation import CancelSignal
 from flowservice.flows.executors.base import Executor
-from flowservice.flows.executors.local import LocalExecutor
+from flowservice.flows.executors.local import (
+    RUN_SWITCH_INTERVAL_SECONDS,
+    LocalExecutor,
+    favour_io_threads,
+)
 
 WAIT = 5.0  # generous upper bound for thread hand-offs; tests normally take milliseconds
 
@@ -172,3 +177,38 @@ def test_shutdown_without_cancel_waits_for_running_handlers(recorder: Recorder) 
 def test_needs_a_worker(recorder: Recorder) -> None:
     with pytest.raises(InternalError):
         LocalExecutor(recorder, workers=0)
+
+
+@pytest.fixture
+def default_switch_interval() -> Iterator[None]:
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)  # CPython's default
+    yield
+    sys.setswitchinterval(before)
+
+
+@pytest.mark.usefixtures("default_switch_interval")
+def test_a_run_executes_with_the_short_gil_switch_interval() -> None:
+    seen: list[float] = []
+    done = threading.Event()
+
+    def handler(run_id: str, cancel: CancelSignal) -> None:
+        seen.append(sys.getswitchinterval())
+        done.set()
+
+    pool = LocalExecutor(handler, workers=1)
+    try:
+        assert sys.getswitchinterval() == pytest.approx(0.005)  # idle pools change nothing
+        assert pool.submit("r1")
+        assert done.wait(WAIT)
+    finally:
+        pool.shutdown(wait=True, timeout=WAIT)
+    assert seen == [pytest.approx(RUN_SWITCH_INTERVAL_SECONDS)]
+
+
+@pytest.mark.usefixtures("default_switch_interval")
+def test_favour_io_threads_never_raises_the_interval() -> None:
+    favour_io_threads(0.0001)
+    assert sys.getswitchinterval() == pytest.approx(0.0001)
+    favour_io_threads(0.001)
+    assert sys.getswitchinterval() == pytest.approx(0.0001)

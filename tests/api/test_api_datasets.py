@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +11,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pytest
 from deltalake import DeltaTable
+from moto_s3 import running_s3
 from openapi_contract import check_contract
 from service_harness import (
     ApiClient,
@@ -349,44 +346,11 @@ def test_responses_match_the_catalog_contract(api: ApiClient, runtime: Runtime) 
     check_contract("catalog.yaml", "datasetUpdateResponse", patched.json())
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
     """moto's S3 server on loopback, with a bucket ``lake``."""
-    pytest.importorskip("moto.server", reason="moto[server] provides the local S3 endpoint")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        admin = pafs.S3FileSystem(
-            access_key="ak",
-            secret_key=S3_SECRET,
-            endpoint_override=f"127.0.0.1:{port}",
-            scheme="http",
-            allow_bucket_creation=True,
-        )
-        admin.create_dir("lake")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with running_s3(access_key="ak", secret_key=S3_SECRET) as endpoint:
+        yield endpoint
 
 
 def test_datasets_on_an_object_store(s3_endpoint: str, tmp_path: Path) -> None:

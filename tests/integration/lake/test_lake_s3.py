@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,52 +11,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.fs as pafs
 import pytest
+from moto_s3 import running_s3
 
 from flowservice.errors import SchemaMismatch
 from flowservice.lake import Dataset, LakeLocation, XdmField, count_rows, preview
 
-pytest.importorskip("moto.server", reason="moto[server] provides the local S3 endpoint")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        endpoint = f"127.0.0.1:{port}"
-        admin = pafs.S3FileSystem(
-            access_key="test",
-            secret_key="test",
-            endpoint_override=endpoint,
-            scheme="http",
-            allow_bucket_creation=True,
-        )
-        admin.create_dir("lake")
-        yield f"http://{endpoint}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with running_s3(access_key="test", secret_key="test") as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

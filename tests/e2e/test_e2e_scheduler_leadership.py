@@ -5,18 +5,15 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 from flow_journey import build_flow, commits, runs_of, wait_for_first_run, wait_for_run
 from server_process import ServerProcess, client_of, free_port
-from service_harness import POSTGRES_ENV, new_org_id
+from service_harness import fresh_postgres_database, new_org_id
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from mssql_emulator.testing import running_emulator
 
@@ -31,19 +28,8 @@ INSERT INTO dbo.Items VALUES (1, N'a', '2024-01-01 00:00:00'), (2, N'b', '2024-0
 @pytest.fixture
 def own_database() -> Iterator[str]:
     """A database of this test alone: other test servers on the shared one would schedule too."""
-    admin_url = os.environ.get(POSTGRES_ENV)
-    if not admin_url:
-        pytest.skip(f"{POSTGRES_ENV} is not set")
-    url = make_url(admin_url)
-    name = f"flowservice_lead_{uuid.uuid4().hex[:12]}"
-    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database("flowservice_lead") as url:
+        yield url
 
 
 @pytest.fixture

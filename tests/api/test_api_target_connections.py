@@ -216,3 +216,13 @@ def test_a_real_dataflow_guards_its_target_and_dataset(api: ApiClient) -> None:
     assert api.delete(f"/flows/{flow.json()['id']}").status_code == 204
     assert api.delete(f"/targetConnections/{target}").status_code == 204
     assert api.delete(f"/dataSets/{dataset_id}", prefix=CATALOG_PREFIX).status_code == 200
+
+
+def test_base_connection_of_another_spec_is_400(api: ApiClient) -> None:
+    sql_server_base = api.post("/connections", json=sql_server_connection_body()).json()["id"]
+    refused = api.post(
+        "/targetConnections", json=body(dataset(api), baseConnectionId=sql_server_base)
+    )
+    assert refused.status_code == 400
+    assert "uses connection spec" in refused.json()["report"]["detailed-message"]
+    assert count(api) == 0

@@ -1,4 +1,4 @@
-"""Checks writes share: the body against its wire model, the spec, params against a schema."""
+"""Checks writes share: the body, the spec, params against a schema, the base connection."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ from typing import Any, TypeVar
 
 from jsonschema import Draft7Validator
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 
 from flowservice.api.errors import describe_validation
 from flowservice.api.runtime import Runtime
-from flowservice.errors import InvalidRequest, ValidationFailed
+from flowservice.errors import InvalidRequest, NotFound, ValidationFailed
 from flowservice.specs.catalog import ConnectionSpec
+from flowservice.store.repos import resources
+from flowservice.store.repos.resources import Scope
+from flowservice.store.tables import Resource
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -45,3 +49,19 @@ def check_params(schema: dict[str, Any], params: dict[str, Any]) -> None:
                 for e in problems[:5]
             )
         )
+
+
+def base_connection(session: Session, scope: Scope, base_id: str, spec: ConnectionSpec) -> Resource:
+    """The base connection, which must be in this org and sandbox and of ``spec``."""
+    try:
+        base = resources.get_resource(session, scope=scope, kind="connections", resource_id=base_id)
+    except NotFound:
+        raise ValidationFailed(
+            f"baseConnectionId {base_id} is not a base connection of this org and sandbox."
+        ) from None
+    if base.spec_id != spec.id:
+        raise ValidationFailed(
+            f"baseConnectionId {base_id} uses connection spec {base.spec_id}, "
+            f"not {spec.id} ({spec.name})."
+        )
+    return base

@@ -9,17 +9,21 @@ from sqlalchemy.orm import Session
 from flowservice.api.patching import apply_json_patch
 from flowservice.api.runtime import Runtime
 from flowservice.api.schemas.source_connections import SourceConnectionCreate
-from flowservice.api.services.body_checks import check_params, connection_spec, parse_body
+from flowservice.api.services.body_checks import (
+    base_connection,
+    check_params,
+    connection_spec,
+    parse_body,
+)
 from flowservice.api.services.flow_usage import delete_unless_used
 from flowservice.api.views import AUDIT_FILTERABLE, named_fields, version_fields
-from flowservice.errors import InvalidRequest, NotFound, ValidationFailed
+from flowservice.errors import InvalidRequest, ValidationFailed
 from flowservice.specs.catalog import ConnectionSpec
 from flowservice.store.repos import resources
 from flowservice.store.repos.resources import Scope
 from flowservice.store.tables import Resource
 
 KIND = "sourceConnections"
-BASE_KIND = "connections"
 FILTERABLE = AUDIT_FILTERABLE | frozenset(
     {
         "name",
@@ -44,22 +48,6 @@ def source_spec(runtime: Runtime, spec_id: str, version: str | None) -> Connecti
     if not spec.is_source or not isinstance(spec.doc.get("sourceSpec"), dict):
         raise InvalidRequest(f"Connection spec {spec_id} ({spec.name}) is not a source.", code=1100)
     return spec
-
-
-def base_connection(session: Session, scope: Scope, base_id: str, spec: ConnectionSpec) -> Resource:
-    """The base connection, which must be in this org and sandbox and of the same spec."""
-    try:
-        base = resources.get_resource(session, scope=scope, kind=BASE_KIND, resource_id=base_id)
-    except NotFound:
-        raise ValidationFailed(
-            f"baseConnectionId {base_id} is not a base connection of this org and sandbox."
-        ) from None
-    if base.spec_id != spec.id:
-        raise ValidationFailed(
-            f"baseConnectionId {base_id} uses connection spec {base.spec_id}, "
-            f"not {spec.id} ({spec.name})."
-        )
-    return base
 
 
 def normalised_params(spec: ConnectionSpec, params: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,12 @@ from flowservice.api.patching import apply_json_patch
 from flowservice.api.runtime import Runtime
 from flowservice.api.schemas.target_connections import TargetConnectionCreate
 from flowservice.api.services import datasets
-from flowservice.api.services.body_checks import check_params, connection_spec, parse_body
+from flowservice.api.services.body_checks import (
+    base_connection,
+    check_params,
+    connection_spec,
+    parse_body,
+)
 from flowservice.api.services.flow_usage import delete_unless_used
 from flowservice.api.views import AUDIT_FILTERABLE, audit_fields, version_fields
 from flowservice.errors import InvalidRequest, NotFound, ValidationFailed
@@ -20,7 +25,6 @@ from flowservice.store.repos.resources import Scope
 from flowservice.store.tables import Resource
 
 KIND = "targetConnections"
-BASE_KIND = "connections"
 DATA_LAKE_SPEC_ID = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 DATA_LAKE_FORMAT = "parquet_xdm"
 FILTERABLE = AUDIT_FILTERABLE | frozenset(
@@ -76,15 +80,9 @@ def _base_spec(
 ) -> dict[str, Any] | None:
     if base_id is None:
         return None
-    try:
-        base = resources.get_resource(session, scope=scope, kind=BASE_KIND, resource_id=base_id)
-    except NotFound:
-        raise ValidationFailed(
-            f"baseConnectionId {base_id} is not a base connection of this org and sandbox."
-        ) from None
-    if base.spec_id != spec.id:
-        raise ValidationFailed(f"baseConnectionId {base_id} is not a {spec.name} connection.")
-    connection_spec: dict[str, Any] = base.doc["connectionSpec"]
+    connection_spec: dict[str, Any] = base_connection(session, scope, base_id, spec).doc[
+        "connectionSpec"
+    ]
     return connection_spec
 
 

@@ -66,6 +66,58 @@ class SqlType:
         return self.name
 
 
+# SQL Server's system type ids (sys.types.system_type_id), shared by catalogs and describe results.
+SYSTEM_TYPE_IDS = {
+    "image": 34,
+    "text": 35,
+    "uniqueidentifier": 36,
+    "date": 40,
+    "time": 41,
+    "datetime2": 42,
+    "datetimeoffset": 43,
+    "tinyint": 48,
+    "smallint": 52,
+    "int": 56,
+    "smalldatetime": 58,
+    "real": 59,
+    "money": 60,
+    "datetime": 61,
+    "float": 62,
+    "ntext": 99,
+    "bit": 104,
+    "decimal": 106,
+    "numeric": 108,
+    "smallmoney": 122,
+    "bigint": 127,
+    "varbinary": 165,
+    "varchar": 167,
+    "binary": 173,
+    "char": 175,
+    "timestamp": 189,
+    "nvarchar": 231,
+    "nchar": 239,
+    "xml": 241,
+    "sysname": 256,
+}
+
+# Byte sizes SQL Server reports for fixed-length types (sys.columns.max_length).
+FIXED_BYTE_LENGTHS = {
+    "bit": 1,
+    "tinyint": 1,
+    "smallint": 2,
+    "int": 4,
+    "bigint": 8,
+    "money": 8,
+    "smallmoney": 4,
+    "real": 4,
+    "float": 8,
+    "date": 3,
+    "datetime": 8,
+    "smalldatetime": 4,
+    "uniqueidentifier": 16,
+}
+
+
 @dataclass(frozen=True)
 class Column:
     name: str

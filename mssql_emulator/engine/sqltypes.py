@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from mssql_emulator.contract import SqlError, SqlType
+from mssql_emulator.contract import FIXED_BYTE_LENGTHS, SqlError, SqlType
 
 _ALIASES = {
     "integer": "int",
@@ -52,22 +52,6 @@ _DUCK_FIXED = {
     "uniqueidentifier": "UUID",
 }
 
-# Byte sizes SQL Server reports in sys.columns.max_length for fixed types.
-_MAX_LENGTH = {
-    "bit": 1,
-    "tinyint": 1,
-    "smallint": 2,
-    "int": 4,
-    "bigint": 8,
-    "money": 8,
-    "smallmoney": 4,
-    "real": 4,
-    "float": 8,
-    "date": 3,
-    "datetime": 8,
-    "smalldatetime": 4,
-    "uniqueidentifier": 16,
-}
 _NUMERIC_PRECISION = {
     "bit": 1,
     "tinyint": 3,
@@ -78,38 +62,6 @@ _NUMERIC_PRECISION = {
     "smallmoney": 10,
     "real": 24,
     "float": 53,
-}
-SYSTEM_TYPE_IDS = {
-    "image": 34,
-    "text": 35,
-    "uniqueidentifier": 36,
-    "date": 40,
-    "time": 41,
-    "datetime2": 42,
-    "datetimeoffset": 43,
-    "tinyint": 48,
-    "smallint": 52,
-    "int": 56,
-    "smalldatetime": 58,
-    "real": 59,
-    "money": 60,
-    "datetime": 61,
-    "float": 62,
-    "ntext": 99,
-    "bit": 104,
-    "decimal": 106,
-    "numeric": 108,
-    "smallmoney": 122,
-    "bigint": 127,
-    "varbinary": 165,
-    "varchar": 167,
-    "binary": 173,
-    "char": 175,
-    "timestamp": 189,
-    "nvarchar": 231,
-    "nchar": 239,
-    "xml": 241,
-    "sysname": 256,
 }
 
 
@@ -206,7 +158,7 @@ def max_length(t: SqlType) -> int:
         s = t.scale if t.scale is not None else 7
         size = 3 if s <= 2 else 4 if s <= 4 else 5
         return size + {"time": 0, "datetime2": 3, "datetimeoffset": 5}[t.name]
-    return _MAX_LENGTH.get(t.name, 0)
+    return FIXED_BYTE_LENGTHS.get(t.name, 0)
 
 
 def numeric_precision(t: SqlType) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from mssql_emulator.contract import SqlType
+from mssql_emulator.contract import SYSTEM_TYPE_IDS, SqlType
 from mssql_emulator.engine import sqltypes
 from mssql_emulator.engine.catalog import ColumnDef, DatabaseCatalog, IndexDef, TableDef
 
@@ -40,7 +40,7 @@ META_TABLES = {
 
 _TYPES_ROWS = [
     (name, tid, sqltypes.max_length(sqltypes.parse_type(name)))
-    for name, tid in sqltypes.SYSTEM_TYPE_IDS.items()
+    for name, tid in SYSTEM_TYPE_IDS.items()
     if name not in ("image", "text", "ntext", "xml", "sysname", "timestamp")
 ]
 
@@ -293,7 +293,7 @@ def column_row(object_id: int, column_id: int, col: ColumnDef) -> tuple[Any, ...
         column_id,
         col.name,
         t.name,
-        sqltypes.SYSTEM_TYPE_IDS[t.name],
+        SYSTEM_TYPE_IDS[t.name],
         sqltypes.max_length(t),
         sqltypes.numeric_precision(t),
         sqltypes.numeric_scale(t),

@@ -4,50 +4,15 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from mssql_emulator.contract import Column, ResultSet, SqlType
+from mssql_emulator.contract import (
+    FIXED_BYTE_LENGTHS,
+    SYSTEM_TYPE_IDS,
+    Column,
+    ResultSet,
+    SqlType,
+)
 from mssql_emulator.tds.tokens import normalize, type_info
 
-_SYSTEM_TYPE_IDS = {
-    "bit": 104,
-    "tinyint": 48,
-    "smallint": 52,
-    "int": 56,
-    "bigint": 127,
-    "decimal": 106,
-    "numeric": 108,
-    "money": 60,
-    "smallmoney": 122,
-    "real": 59,
-    "float": 62,
-    "char": 175,
-    "varchar": 167,
-    "nchar": 239,
-    "nvarchar": 231,
-    "binary": 173,
-    "varbinary": 165,
-    "date": 40,
-    "time": 41,
-    "datetime": 61,
-    "smalldatetime": 58,
-    "datetime2": 42,
-    "datetimeoffset": 43,
-    "uniqueidentifier": 36,
-}
-_FIXED_LENGTHS = {
-    "bit": 1,
-    "tinyint": 1,
-    "smallint": 2,
-    "int": 4,
-    "bigint": 8,
-    "money": 8,
-    "smallmoney": 4,
-    "real": 4,
-    "float": 8,
-    "date": 3,
-    "datetime": 8,
-    "smalldatetime": 4,
-    "uniqueidentifier": 16,
-}
 _DEFAULT_PRECISION = {
     "tinyint": 3,
     "smallint": 5,
@@ -91,8 +56,8 @@ _SCHEMA: list[tuple[str, SqlType]] = [
 
 
 def _max_length(t: SqlType) -> int:
-    if t.name in _FIXED_LENGTHS:
-        return _FIXED_LENGTHS[t.name]
+    if t.name in FIXED_BYTE_LENGTHS:
+        return FIXED_BYTE_LENGTHS[t.name]
     if t.length is not None:
         if t.length == -1:
             return -1
@@ -119,12 +84,12 @@ def describe_batch(columns: list[Column]) -> tuple[list[str], list[SqlType], pa.
             [
                 ordinal,
                 column.name,
-                _SYSTEM_TYPE_IDS.get(t.name, 231),
+                SYSTEM_TYPE_IDS.get(t.name, 231),
                 str(t),
                 max_length,
                 precision,
                 scale,
-                _SYSTEM_TYPE_IDS.get(t.name, 231),
+                SYSTEM_TYPE_IDS.get(t.name, 231),
                 None,
                 None,
                 None,
@@ -135,7 +100,7 @@ def describe_batch(columns: list[Column]) -> tuple[list[str], list[SqlType], pa.
                 None,
                 False,
                 False,
-                t.name in _FIXED_LENGTHS,
+                t.name in FIXED_BYTE_LENGTHS,
                 True,
                 False,
                 column.name,

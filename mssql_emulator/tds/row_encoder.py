@@ -1,9 +1,10 @@
 """Vectorised ROW/NBCROW encoding of Arrow record batches.
 
-Each column becomes an Arrow binary array holding every cell's wire bytes (empty for
-NULL cells, which NBCROW leaves out); one ``binary_join_element_wise`` then glues the
-cells of each row behind its token, and the joined array's value buffer is the
-token stream itself.  No Python code runs per value on the ASCII and fixed-width paths.
+Each column becomes pieces holding every cell's wire bytes (empty for NULL cells, which
+NBCROW leaves out): a matrix when all its cells have one width, else a buffer with each
+cell's start and length.  ``row_assembly`` then lays each row's token and cells out in
+one numpy buffer, which is the token stream itself.  No Python code runs per value on
+the ASCII and fixed-width paths.
 """
 
 from __future__ import annotations
@@ -14,6 +15,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mssql_emulator.contract import SqlType
+from mssql_emulator.tds.row_assembly import (
+    Fixed,
+    Piece,
+    assemble,
+    matrix_piece,
+    offsets_piece,
+    put_columns,
+)
 from mssql_emulator.tds.tokens import decimal_size, normalize, time_size
 
 U8 = npt.NDArray[np.uint8]
@@ -26,32 +35,17 @@ US_PER_DAY = 86_400_000_000
 TICKS_PER_DAY = 25_920_000  # datetime counts 1/300 s
 MAX_ROWS_PER_CHUNK = 32768
 TARGET_CHUNK_BYTES = 2 * 1024 * 1024
-_EMPTY = pa.scalar(b"", pa.large_binary())
 
 
-def _from_matrix(mat: U8, lens: I64 | None = None) -> pa.Array:
-    """Binary array whose cell i is ``mat[i, :lens[i]]`` (the whole row if lens is None)."""
-    n, width = mat.shape
-    if lens is None:
-        data = np.ascontiguousarray(mat).reshape(-1)
-        offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64)
-    else:
-        data = mat[np.arange(width) < lens[:, None]]
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(lens, out=offsets[1:])
-    return pa.Array.from_buffers(
-        pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-    )
-
-
-def _fixed(values: U8, size_byte: int, valid: Mask | None) -> pa.Array:
+def _fixed(values: U8, size_byte: int, valid: Mask | None) -> list[Piece]:
     """Cells of a fixed-width N type: one length byte then ``values`` (n, width)."""
+    if valid is None:
+        return [Fixed(values, lead=size_byte)]
     n, width = values.shape
     mat = np.empty((n, width + 1), dtype=np.uint8)
     mat[:, 0] = size_byte
-    mat[:, 1:] = values
-    lens = None if valid is None else np.where(valid, width + 1, 0).astype(np.int64)
-    return _from_matrix(mat, lens)
+    put_columns(mat, 1, values)
+    return [matrix_piece(mat, np.where(valid, width + 1, 0).astype(np.int64))]
 
 
 def _le_bytes(values: npt.NDArray[np.generic], dtype: str, width: int | None = None) -> U8:
@@ -67,18 +61,18 @@ def _numpy(arr: pa.Array, fill: object) -> npt.NDArray[np.generic]:
     return result
 
 
-def _ints(arr: pa.Array, width: int, valid: Mask | None) -> pa.Array:
+def _ints(arr: pa.Array, width: int, valid: Mask | None) -> list[Piece]:
     values = _numpy(pc.cast(arr, pa.int64()), 0)
     dtype = "<u1" if width == 1 else f"<i{width}"
     return _fixed(_le_bytes(values, dtype), width, valid)
 
 
-def _bits(arr: pa.Array, valid: Mask | None) -> pa.Array:
+def _bits(arr: pa.Array, valid: Mask | None) -> list[Piece]:
     values = _numpy(pc.cast(arr, pa.bool_()), False)
     return _fixed(values.astype(np.uint8).reshape(-1, 1), 1, valid)
 
 
-def _floats(arr: pa.Array, width: int, valid: Mask | None) -> pa.Array:
+def _floats(arr: pa.Array, width: int, valid: Mask | None) -> list[Piece]:
     target = pa.float32() if width == 4 else pa.float64()
     values = _numpy(pc.cast(arr, target), 0.0)
     return _fixed(_le_bytes(values, f"<f{width}"), width, valid)
@@ -94,31 +88,34 @@ def _decimal_limbs(arr: pa.Array, precision: int, scale: int) -> npt.NDArray[np.
     return limbs[2 * arr.offset :].reshape(-1, 2)
 
 
-def _decimals(arr: pa.Array, t: SqlType, valid: Mask | None) -> pa.Array:
+def _decimals(arr: pa.Array, t: SqlType, valid: Mask | None) -> list[Piece]:
     assert t.precision is not None and t.scale is not None
     limbs = _decimal_limbs(arr, t.precision, t.scale)
     lo, hi = limbs[:, 0], limbs[:, 1]
     negative = hi >= np.uint64(1 << 63)
     neg_lo = ~lo + np.uint64(1)
+    size = decimal_size(t.precision)
+    body = np.empty((len(arr), size), dtype=np.uint8)
+    body[:, 0] = ~negative
+    if size <= 9:
+        # The magnitude's low limb holds every byte sent.
+        put_columns(body, 1, _le_bytes(np.where(negative, neg_lo, lo), "<u8", size - 1))
+        return _fixed(body, size, valid)
     neg_hi = ~hi + (lo == 0).astype(np.uint64)
     mag = np.empty_like(limbs)
     mag[:, 0] = np.where(negative, neg_lo, lo)
     mag[:, 1] = np.where(negative, neg_hi, hi)
-    size = decimal_size(t.precision)
-    body = np.empty((len(arr), size), dtype=np.uint8)
-    body[:, 0] = np.where(negative, 0, 1)
-    body[:, 1:] = mag.view(np.uint8).reshape(-1, 16)[:, : size - 1]
+    put_columns(body, 1, mag.view(np.uint8).reshape(-1, 16)[:, : size - 1])
     return _fixed(body, size, valid)
 
 
-def _money(arr: pa.Array, width: int, valid: Mask | None) -> pa.Array:
+def _money(arr: pa.Array, width: int, valid: Mask | None) -> list[Piece]:
     scaled = _decimal_limbs(arr, 19, 4)[:, 0].view(np.int64)
     if width == 4:
         return _fixed(_le_bytes(scaled, "<i4"), 4, valid)
-    body = np.empty((len(arr), 8), dtype=np.uint8)
-    body[:, :4] = _le_bytes(scaled >> 32, "<i4")
-    body[:, 4:] = _le_bytes(scaled & 0xFFFFFFFF, "<u4")
-    return _fixed(body, 8, valid)
+    # money is the high 32 bits, then the low 32 bits: the 64-bit value rotated by 32.
+    bits = scaled.view(np.uint64)
+    return _fixed(_le_bytes((bits << np.uint64(32)) | (bits >> np.uint64(32)), "<u8"), 8, valid)
 
 
 def _string_parts(arr: pa.Array) -> tuple[U8, I64]:
@@ -177,38 +174,27 @@ def _binary_parts(arr: pa.Array) -> tuple[U8, I64]:
     return data, (offsets - start).astype(np.int64)
 
 
-def _var_cells(data: U8, offsets: I64, valid: Mask | None, plp: bool) -> pa.Array:
+def _var_cells(data: U8, offsets: I64, valid: Mask | None, plp: bool) -> list[Piece]:
     """Cells of a variable-length value: u16 length, or PLP (u64 total, one chunk, 0)."""
     n = len(offsets) - 1
     lengths = np.diff(offsets)
     if valid is not None:
-        # NULL slots may still own bytes in Arrow; drop them so the cell is empty.
-        keep = np.repeat(valid, lengths)
-        data = data[keep]
+        # NULL slots may still own bytes in Arrow; their cells stay empty.
         lengths = np.where(valid, lengths, 0)
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-    if plp:
-        head = np.empty((n, 12), dtype=np.uint8)
-        head[:, :8] = _le_bytes(lengths, "<u8")
-        head[:, 8:] = _le_bytes(lengths, "<u4")
-        head_lens = np.where(lengths > 0, 12, 8).astype(np.int64)
-        tail_lens = np.full(n, 4, dtype=np.int64)
-        if valid is not None:
-            head_lens = np.where(valid, head_lens, 0)
-            tail_lens = np.where(valid, 4, 0).astype(np.int64)
-        prefix = _from_matrix(head, head_lens)
-        suffix = _from_matrix(np.zeros((n, 4), dtype=np.uint8), tail_lens)
-    else:
-        head = _le_bytes(lengths, "<u2")
+    payload = offsets_piece(data, offsets, None if valid is None else lengths)
+    if not plp:
         short_lens = None if valid is None else np.where(valid, 2, 0).astype(np.int64)
-        prefix = _from_matrix(head, short_lens)
-        suffix = None
-    payload = pa.Array.from_buffers(
-        pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-    )
-    parts = [prefix, payload] if suffix is None else [prefix, payload, suffix]
-    return pc.binary_join_element_wise(*parts, _EMPTY)
+        return [matrix_piece(_le_bytes(lengths, "<u2"), short_lens), payload]
+    head = np.empty((n, 12), dtype=np.uint8)
+    put_columns(head, 0, _le_bytes(lengths, "<u8"))
+    put_columns(head, 8, _le_bytes(lengths, "<u4"))
+    head_lens = np.where(lengths > 0, 12, 8).astype(np.int64)
+    tail_lens = None
+    if valid is not None:
+        head_lens = np.where(valid, head_lens, 0)
+        tail_lens = np.where(valid, 4, 0).astype(np.int64)
+    tail = matrix_piece(np.zeros((n, 4), dtype=np.uint8), tail_lens)
+    return [matrix_piece(head, head_lens), payload, tail]
 
 
 _HEX = np.zeros(256, dtype=np.uint8)
@@ -219,7 +205,7 @@ _GUID_HEX_COLUMNS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
 _GUID_LE_ORDER = np.array([3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15])
 
 
-def _guids(arr: pa.Array, valid: Mask | None) -> pa.Array:
+def _guids(arr: pa.Array, valid: Mask | None) -> list[Piece]:
     n = len(arr)
     if pa.types.is_fixed_size_binary(arr.type) or pa.types.is_binary(arr.type):
         data, offsets = _binary_parts(arr.fill_null(b"\x00" * 16))
@@ -251,31 +237,31 @@ def _split_timestamp(arr: pa.Array) -> tuple[I64, I64]:
 
 
 def _date_time_body(days: I64, rem: I64, scale: int) -> U8:
+    # At most 5 bytes of time then 3 of date: one little-endian uint64 holds both.
     size = time_size(scale)
-    body = np.empty((len(days), size + 3), dtype=np.uint8)
-    body[:, :size] = _le_bytes(_time_count(rem, scale), "<i8", size)
-    body[:, size:] = _le_bytes(days + DAYS_0001_TO_1970, "<i4", 3)
-    return body
+    count = _time_count(rem, scale).astype(np.uint64) & np.uint64((1 << (8 * size)) - 1)
+    date = (days + DAYS_0001_TO_1970).astype(np.uint64) & np.uint64(0xFFFFFF)
+    return _le_bytes(count | (date << np.uint64(8 * size)), "<u8", size + 3)
 
 
-def _dates(arr: pa.Array, valid: Mask | None) -> pa.Array:
+def _dates(arr: pa.Array, valid: Mask | None) -> list[Piece]:
     days = np.asarray(_numpy(pc.cast(pc.cast(arr, pa.date32()), pa.int32()), 0), np.int64)
     return _fixed(_le_bytes(days + DAYS_0001_TO_1970, "<i4", 3), 3, valid)
 
 
-def _times(arr: pa.Array, scale: int, valid: Mask | None) -> pa.Array:
+def _times(arr: pa.Array, scale: int, valid: Mask | None) -> list[Piece]:
     micros = _micros(arr, pa.time64("us"))
     size = time_size(scale)
     return _fixed(_le_bytes(_time_count(micros, scale), "<i8", size), size, valid)
 
 
-def _datetime2(arr: pa.Array, scale: int, valid: Mask | None) -> pa.Array:
+def _datetime2(arr: pa.Array, scale: int, valid: Mask | None) -> list[Piece]:
     days, rem = _split_timestamp(arr)
     body = _date_time_body(days, rem, scale)
     return _fixed(body, body.shape[1], valid)
 
 
-def _datetimeoffset(arr: pa.Array, scale: int, valid: Mask | None) -> pa.Array:
+def _datetimeoffset(arr: pa.Array, scale: int, valid: Mask | None) -> list[Piece]:
     if pa.types.is_struct(arr.type):
         utc, raw_offset = arr.flatten()[:2]
         offset = np.asarray(_numpy(pc.cast(raw_offset, pa.int16()), 0), np.int16)
@@ -285,27 +271,26 @@ def _datetimeoffset(arr: pa.Array, scale: int, valid: Mask | None) -> pa.Array:
     days, rem = _split_timestamp(utc)
     dt_body = _date_time_body(days, rem, scale)
     body = np.empty((len(arr), dt_body.shape[1] + 2), dtype=np.uint8)
-    body[:, :-2] = dt_body
-    body[:, -2:] = _le_bytes(offset, "<i2")
+    put_columns(body, 0, dt_body)
+    put_columns(body, body.shape[1] - 2, _le_bytes(offset, "<i2"))
     return _fixed(body, body.shape[1], valid)
 
 
-def _datetime(arr: pa.Array, small: bool, valid: Mask | None) -> pa.Array:
+def _datetime(arr: pa.Array, small: bool, valid: Mask | None) -> list[Piece]:
     days, rem = _split_timestamp(arr)
     days = days + DAYS_1900_TO_1970
     if small:
-        body = np.empty((len(arr), 4), dtype=np.uint8)
-        body[:, :2] = _le_bytes(days, "<u2")
-        body[:, 2:] = _le_bytes(rem // 60_000_000, "<u2")
-        return _fixed(body, 4, valid)
+        minutes = (rem // 60_000_000).astype(np.uint32) & np.uint32(0xFFFF)
+        packed = (minutes << np.uint32(16)) | (days.astype(np.uint32) & np.uint32(0xFFFF))
+        return _fixed(_le_bytes(packed, "<u4"), 4, valid)
     ticks = (rem * 300 + 500_000) // 1_000_000
     overflow = ticks >= TICKS_PER_DAY
     days = days + overflow
     ticks = np.where(overflow, ticks - TICKS_PER_DAY, ticks)
-    body = np.empty((len(arr), 8), dtype=np.uint8)
-    body[:, :4] = _le_bytes(days, "<i4")
-    body[:, 4:] = _le_bytes(ticks, "<u4")
-    return _fixed(body, 8, valid)
+    packed = (ticks.astype(np.uint64) << np.uint64(32)) | (
+        days.astype(np.uint64) & np.uint64(0xFFFFFFFF)
+    )
+    return _fixed(_le_bytes(packed, "<u8"), 8, valid)
 
 
 _INT_WIDTHS = {"tinyint": 1, "smallint": 2, "int": 4, "bigint": 8}
@@ -313,6 +298,15 @@ _INT_WIDTHS = {"tinyint": 1, "smallint": 2, "int": 4, "bigint": 8}
 
 def encode_column(arr: pa.Array, sql_type: SqlType, valid: Mask | None) -> pa.Array:
     """Wire bytes of every cell of one column (NULL cells empty)."""
+    data, lens = assemble(_column_pieces(arr, sql_type, valid), len(arr))
+    offsets = np.zeros(len(arr) + 1, dtype=np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    return pa.Array.from_buffers(
+        pa.large_binary(), len(arr), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+
+
+def _column_pieces(arr: pa.Array, sql_type: SqlType, valid: Mask | None) -> list[Piece]:
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     t = normalize(sql_type)
@@ -364,18 +358,18 @@ def _validity(arr: pa.Array) -> Mask:
     return np.asarray(valid.to_numpy(zero_copy_only=False), dtype=np.bool_)
 
 
-def _row_prefixes(nulls: Mask) -> pa.Array:
+def _row_prefixes(nulls: Mask) -> Piece:
     """ROW token for complete rows; NBCROW token and null bitmap for rows with NULLs."""
     n = nulls.shape[0]
+    if not nulls.any():
+        return matrix_piece(np.full((n, 1), 0xD1, dtype=np.uint8))
     row_has_null = nulls.any(axis=1)
-    if not row_has_null.any():
-        return _from_matrix(np.full((n, 1), 0xD1, dtype=np.uint8))
     bitmap = np.packbits(nulls, axis=1, bitorder="little")
     mat = np.empty((n, 1 + bitmap.shape[1]), dtype=np.uint8)
     mat[:, 0] = np.where(row_has_null, 0xD2, 0xD1)
-    mat[:, 1:] = bitmap
+    put_columns(mat, 1, bitmap)
     lens = np.where(row_has_null, mat.shape[1], 1).astype(np.int64)
-    return _from_matrix(mat, lens)
+    return matrix_piece(mat, lens)
 
 
 def encode_batch(types: list[SqlType], batch: pa.RecordBatch) -> bytes:
@@ -383,7 +377,7 @@ def encode_batch(types: list[SqlType], batch: pa.RecordBatch) -> bytes:
     n = batch.num_rows
     if n == 0:
         return b""
-    cells: list[pa.Array] = []
+    cells: list[Piece] = []
     nulls = np.zeros((n, len(types)), dtype=np.bool_)
     for index, sql_type in enumerate(types):
         arr = batch.column(index)
@@ -394,12 +388,9 @@ def encode_batch(types: list[SqlType], batch: pa.RecordBatch) -> bytes:
         if arr.null_count or _struct_nulls(arr):
             valid = _validity(arr)
             nulls[:, index] = ~valid
-        cells.append(encode_column(arr, sql_type, valid))
-    rows = pc.binary_join_element_wise(_row_prefixes(nulls), *cells, _EMPTY)
-    offsets = np.frombuffer(rows.buffers()[1], dtype="<i8", count=rows.offset + n + 1)
-    start, end = int(offsets[rows.offset]), int(offsets[rows.offset + n])
-    data: bytes = rows.buffers()[2][start:end].to_pybytes()
-    return data
+        cells.extend(_column_pieces(arr, sql_type, valid))
+    data, _ = assemble([_row_prefixes(nulls), *cells], n)
+    return data.tobytes()
 
 
 def chunks(batch: pa.RecordBatch) -> list[pa.RecordBatch]:

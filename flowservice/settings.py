@@ -98,6 +98,11 @@ class Settings(BaseSettings):
         description="Run heartbeat lease; a crashed run is picked up again after it expires.",
     )
     executor_workers: int = Field(default=2, ge=1, description="Runs executed at once (threads).")
+    isolated_source_reads: bool = Field(
+        default=True,
+        description="Read a run's source in a forked child process, away from the server's "
+        "threads (false: in the run's own thread).",
+    )
     run_retry_attempts: int = Field(
         default=5, ge=1, description="Attempts of a run's copy on transient source errors."
     )

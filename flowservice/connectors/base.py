@@ -72,6 +72,8 @@ class Connector(ABC):
 
     connection_spec_id: ClassVar[str]
     name: ClassVar[str]
+    # modules (e.g. the database driver) imported ahead by the process that forks run reads
+    preload_modules: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, auth_params: Mapping[str, Any]) -> None:
         self.auth_params = auth_params

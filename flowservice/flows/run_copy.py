@@ -22,7 +22,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from flowservice.connectors.base import Connector
+from flowservice.connectors.base import ReadWindow
 from flowservice.errors import ConnectorError, FlowServiceError, LakeError, SourceSystemError
 from flowservice.flows.cancellation import CancelSignal, RunCancelled, raise_if_cancelled
 from flowservice.flows.read_ahead import read_ahead
@@ -72,6 +72,19 @@ class MappedRows(Protocol):
     def errors(self) -> Sequence[RowFailure]: ...
 
 
+class TableReader(Protocol):
+    """What the runner needs of a source: a ``Connector``, or one read in a child process."""
+
+    def read(
+        self,
+        table: str,
+        *,
+        columns: list[str] | None = None,
+        window: ReadWindow | None = None,
+        batch_rows: int = 65536,
+    ) -> Iterator[pa.RecordBatch]: ...
+
+
 class BatchMapper(Protocol):
     """What the runner needs of a mapping set (``flowservice.mapping.MappingSet``)."""
 
@@ -111,7 +124,7 @@ def run_copy(
     run: Run,
     job: CopyJob,
     *,
-    connector: Connector,
+    connector: TableReader,
     dataset: Dataset,
     mapper: BatchMapper | None = None,
     cancel: CancelSignal,
@@ -205,7 +218,7 @@ def run_copy(
 def _mapped_stream(
     run: Run,
     job: CopyJob,
-    connector: Connector,
+    connector: TableReader,
     mapper: BatchMapper | None,
     cancel: CancelSignal,
     clock: Callable[[], datetime],

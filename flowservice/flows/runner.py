@@ -19,8 +19,9 @@ from flowservice.errors import Conflict, ConnectorError
 from flowservice.flows.cancellation import CancelEvent, CancelSignal
 from flowservice.flows.lease import Heartbeat, LeaseStore, orphaned_runs, run_lease_name
 from flowservice.flows.retry import RetryPolicy
-from flowservice.flows.run_copy import BatchMapper, CopyJob, run_copy
+from flowservice.flows.run_copy import BatchMapper, CopyJob, TableReader, run_copy
 from flowservice.flows.run_state import Run, RunError, RunStatus, Stage
+from flowservice.flows.source_process import ProcessSource, SourceProcesses
 from flowservice.lake import Dataset
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,11 @@ class Runner:
         retry: RetryPolicy | None = None,
         heartbeat_ttl: float = 60.0,
         clock: Callable[[], datetime] = utc_now,
+        sources: SourceProcesses | None = None,
     ) -> None:
+        """``sources``: read each run's source in a child process (None: in the run's thread)."""
         self.repo, self.leases, self.holder = repo, leases, holder
+        self.sources = sources
         self.retry = retry or RetryPolicy()
         self.heartbeat_ttl = heartbeat_ttl
         self.clock = clock
@@ -120,10 +124,13 @@ class Runner:
             run.fail(RunError.from_exception(exc, stage=stage), self.clock())
             self.repo.finish(run, watermark=None)
             return
+        source: TableReader = ctx.connector
+        if self.sources is not None:
+            source = ProcessSource(ctx.connector, self.sources)
         outcome = run_copy(
             run,
             ctx.job,
-            connector=ctx.connector,
+            connector=source,
             dataset=ctx.dataset,
             mapper=ctx.mapper,
             cancel=cancel,

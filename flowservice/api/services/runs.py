@@ -37,6 +37,7 @@ from flowservice.flows.run_state import RUN_STATE_CONFLICT, Run, RunStatus
 from flowservice.flows.runner import CopyContext, Runner
 from flowservice.flows.schedule import to_epoch_ms
 from flowservice.flows.scheduler_loop import SchedulerLoop
+from flowservice.flows.source_process import SourceProcesses
 from flowservice.flows.transformations import parse_transformations
 from flowservice.lake.xdm import fields_from_dicts
 from flowservice.store.repos import resources
@@ -267,6 +268,7 @@ class FlowEngine:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.leases = DbLeaseStore(runtime.sessions)
         repo = CatalogRunRepository(runtime)
+        self.sources = SourceProcesses() if settings.isolated_source_reads else None
         self.runner = Runner(
             repo,
             self.leases,
@@ -277,6 +279,7 @@ class FlowEngine:
                 max_delay=max(60.0, settings.run_retry_base_delay),
             ),
             heartbeat_ttl=settings.run_heartbeat_seconds,
+            sources=self.sources,
         )
         self.executor = LocalExecutor(self._handle, workers=settings.executor_workers)
         self._repo = repo
@@ -293,6 +296,8 @@ class FlowEngine:
         self.runner(run_id, PollingCancel(cancel, lambda: self._repo.cancel_requested(run_id)))
 
     def start(self) -> None:
+        if self.sources is not None:
+            self.sources.start()  # imports the drivers in the background, before the first run
         self.loop.start()
 
     def submit(self, run_id: str) -> None:
@@ -303,3 +308,5 @@ class FlowEngine:
         # running runs are not cancelled: one still running when the process exits keeps its
         # status and is requeued by whichever process leads once its heartbeat lease expires
         self.executor.shutdown(wait=True, timeout=5)
+        if self.sources is not None:
+            self.sources.stop()

@@ -36,6 +36,7 @@ class SqlServerConnector(Connector):
 
     connection_spec_id: ClassVar[str] = "1f372ff9-38a4-4492-96f5-b9a4e4bd00ec"
     name: ClassVar[str] = "sql-server"
+    preload_modules: ClassVar[tuple[str, ...]] = ("mssql_python",)
 
     @classmethod
     def validate_auth(cls, spec_name: str, params: Mapping[str, Any]) -> None:

@@ -1,0 +1,207 @@
+"""Run-side handle on the fork server: start it, read a table through a forked child.
+
+Database drivers give the GIL back and take it again around every network read
+of a fetch. In the server process other Python threads (API requests, the
+scheduler, the Delta writer pulling batches) make each of those hand-overs wait,
+and a read next to one busy thread runs many times slower. So a run's source read
+happens in a child forked from a fork server that has the connectors and their
+drivers imported already: the driver has a process to itself, the run receives
+Arrow batches over a Unix socket (one copy, no Python per row), and a crashing
+driver takes down only its child. The socket lives in a private directory: the
+requests carry the connection's secrets and are pickles.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import pyarrow as pa
+
+from flowservice.connectors.base import Connector, ReadWindow
+from flowservice.errors import SourceSystemError
+from flowservice.flows.source_process.frames import (
+    READY,
+    SOCKET_BUFFER_BYTES,
+    Kind,
+    ReadRequest,
+    receive,
+    send,
+)
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 5.0
+
+
+class SourceProcesses:
+    """One fork server for this process's runs; started on ``start()`` or the first read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._server: subprocess.Popen[str] | None = None
+        self._ready = False
+        self._directory: Path | None = None
+
+    @property
+    def socket_path(self) -> Path:
+        assert self._directory is not None
+        return self._directory / "reads.sock"
+
+    def start(self) -> None:
+        """Launch the fork server without waiting for it (it imports drivers meanwhile)."""
+        with self._lock:
+            self._launch()
+
+    def _launch(self) -> None:
+        if self._server is not None and self._server.poll() is None:
+            return
+        self._cleanup()
+        self._directory = Path(tempfile.mkdtemp(prefix="flowservice-reads-"))  # mode 0700
+        # the children need no settings: keys and passwords stay out of their environment
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWSERVICE_")}
+        env["ARROW_DEFAULT_MEMORY_POOL"] = "system"  # no allocator threads in a forking process
+        command = [sys.executable, "-m", "flowservice.flows.source_process.fork_server"]
+        self._server = subprocess.Popen(
+            [*command, str(self.socket_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        self._ready = False
+
+    def _wait_ready(self) -> None:
+        with self._lock:
+            self._launch()  # again if it died since
+            if self._ready:
+                return
+            assert self._server is not None and self._server.stdout is not None
+            line = _read_line(self._server.stdout, START_TIMEOUT_SECONDS)
+            if line.strip() != READY:
+                code = self._server.poll()
+                self._cleanup()
+                raise SourceSystemError(f"the source read server did not start (exit code {code})")
+            self._ready = True
+
+    def stop(self) -> None:
+        with self._lock:
+            self._cleanup()
+
+    def _cleanup(self) -> None:
+        server, self._server, self._ready = self._server, None, False
+        if server is not None:
+            if server.stdin is not None:
+                with contextlib.suppress(OSError):
+                    server.stdin.close()  # the server's signal to leave
+            try:
+                server.wait(STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            if server.stdout is not None:
+                server.stdout.close()
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+            self._directory = None
+
+    def _connect(self) -> socket.socket:
+        self._wait_ready()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
+        try:
+            sock.connect(str(self.socket_path))
+        except OSError:
+            sock.close()
+            with self._lock:
+                self._cleanup()  # a dead server: the next read starts a new one
+            raise SourceSystemError("the source read server is not answering") from None
+        return sock
+
+    def read(
+        self,
+        connector: Connector,
+        table: str,
+        *,
+        columns: list[str] | None = None,
+        window: ReadWindow | None = None,
+        batch_rows: int = 65536,
+    ) -> Iterator[pa.RecordBatch]:
+        """``connector.read(...)``'s batches, read by a forked child process."""
+        request = ReadRequest(connector, table, columns, window, batch_rows)
+        sock = self._connect()
+        child: int | None = None
+        finished = False
+        try:
+            send(sock, Kind.REQUEST, pickle.dumps(request))
+            schema: pa.Schema | None = None
+            while True:
+                kind, payload = _receive(sock)
+                if kind is Kind.PID:
+                    child = int(payload)
+                elif kind is Kind.SCHEMA:
+                    schema = pa.ipc.read_schema(pa.py_buffer(payload))
+                elif kind is Kind.BATCH and schema is not None:
+                    yield pa.ipc.read_record_batch(pa.py_buffer(payload), schema)
+                elif kind is Kind.END:
+                    finished = True
+                    failure: BaseException | None = pickle.loads(payload)
+                    if failure is not None:
+                        raise failure
+                    return
+                else:
+                    raise SourceSystemError(f"unexpected frame {kind.name} from a source read")
+        finally:
+            sock.close()
+            if not finished and child is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGTERM)  # e.g. still waiting on the database
+
+
+def _receive(sock: socket.socket) -> tuple[Kind, bytearray]:
+    try:
+        return receive(sock)
+    except (EOFError, OSError):
+        raise SourceSystemError("the source read process ended unexpectedly") from None
+
+
+class ProcessSource:
+    """A connector whose ``read`` runs in a child of ``processes``."""
+
+    def __init__(self, connector: Connector, processes: SourceProcesses) -> None:
+        self.connector = connector
+        self._processes = processes
+
+    def read(
+        self,
+        table: str,
+        *,
+        columns: list[str] | None = None,
+        window: ReadWindow | None = None,
+        batch_rows: int = 65536,
+    ) -> Iterator[pa.RecordBatch]:
+        return self._processes.read(
+            self.connector, table, columns=columns, window=window, batch_rows=batch_rows
+        )
+
+
+def _read_line(stream: IO[str], timeout: float) -> str:
+    """One line of ``stream``, or "" after ``timeout`` seconds."""
+    line: list[str] = []
+    reader = threading.Thread(target=lambda: line.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return line[0] if line else ""

@@ -1,0 +1,67 @@
+"""The frames a read child and the run exchange over their socket.
+
+Each frame is a kind byte and a payload length (little-endian u64), then the
+payload. The run sends one ``REQUEST`` (a pickled ``ReadRequest``); the child
+answers ``PID``, then ``SCHEMA`` before its first ``BATCH`` (Arrow IPC
+messages), and always ends with ``END`` holding a pickled ``None`` (the read
+completed) or the exception it ended with.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+
+from flowservice.connectors.base import Connector, ReadWindow
+
+HEADER = struct.Struct("<BQ")
+READY = "flowservice-source-fork-server ready"
+SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
+
+
+class Kind(IntEnum):
+    REQUEST = 1
+    PID = 2
+    SCHEMA = 3
+    BATCH = 4
+    END = 5
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    """What the child reads: ``connector.read(table, columns=..., window=..., batch_rows=...)``."""
+
+    connector: Connector
+    table: str
+    columns: list[str] | None
+    window: ReadWindow | None
+    batch_rows: int
+
+
+def send(sock: socket.socket, kind: Kind, payload: bytes | memoryview) -> None:
+    sock.sendall(HEADER.pack(kind, len(payload)))
+    sock.sendall(payload)
+
+
+def receive(sock: socket.socket) -> tuple[Kind, bytearray]:
+    """The next frame; ``EOFError`` if the other side went away before it was whole.
+
+    Each part arrives in one blocking call (``MSG_WAITALL``), so a reader thread
+    gives up and takes back the GIL once per frame rather than once per chunk.
+    """
+    kind, size = HEADER.unpack(_exactly(sock, HEADER.size))
+    return Kind(kind), _exactly(sock, size)
+
+
+def _exactly(sock: socket.socket, size: int) -> bytearray:
+    data = bytearray(size)
+    view = memoryview(data)
+    got = 0
+    while got < size:
+        count = sock.recv_into(view[got:], size - got, socket.MSG_WAITALL)
+        if count == 0:
+            raise EOFError("the read process closed its socket mid-frame")
+        got += count
+    return data

@@ -103,6 +103,13 @@ class Settings(BaseSettings):
         description="Read a run's source in a forked child process, away from the server's "
         "threads (false: in the run's own thread).",
     )
+    source_read_parts: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Child processes reading one run's table side by side, by ranges of its "
+        "integer key (with isolated_source_reads; tables without one are read whole).",
+    )
     run_retry_attempts: int = Field(
         default=5, ge=1, description="Attempts of a run's copy on transient source errors."
     )

@@ -61,6 +61,15 @@ class ReadWindow:
 
 
 @dataclass(frozen=True)
+class KeyRange:
+    """Rows whose integer key ``column`` lies in [start, end); None leaves that side open."""
+
+    column: str
+    start: int | None = None
+    end: int | None = None
+
+
+@dataclass(frozen=True)
 class CheckResult:
     ok: bool
     message: str | None = None
@@ -116,5 +125,16 @@ class Connector(ABC):
         columns: list[str] | None = None,
         window: ReadWindow | None = None,
         batch_rows: int = 65536,
+        key_range: KeyRange | None = None,
     ) -> Iterator[pa.RecordBatch]:
-        """Stream the table (optionally a window of it) as Arrow record batches."""
+        """Stream the table (optionally a window and a key range of it) as Arrow record batches."""
+
+    def split(
+        self, table: str, *, parts: int, window: ReadWindow | None = None, min_rows: int = 1
+    ) -> list[KeyRange | None]:
+        """Up to ``parts`` disjoint key ranges that together cover ``table`` (within ``window``),
+        for reading side by side, none expected to hold fewer than ``min_rows`` rows.
+
+        ``[None]``, one read of everything, when the source cannot be split (the default).
+        """
+        return [None]

@@ -21,7 +21,6 @@ from flowservice.flows.lease import Heartbeat, LeaseStore, orphaned_runs, run_le
 from flowservice.flows.retry import RetryPolicy
 from flowservice.flows.run_copy import BatchMapper, CopyJob, TableReader, run_copy
 from flowservice.flows.run_state import Run, RunError, RunStatus, Stage
-from flowservice.flows.source_process import ProcessSource, SourceProcesses
 from flowservice.lake import Dataset
 
 log = logging.getLogger(__name__)
@@ -91,11 +90,12 @@ class Runner:
         retry: RetryPolicy | None = None,
         heartbeat_ttl: float = 60.0,
         clock: Callable[[], datetime] = utc_now,
-        sources: SourceProcesses | None = None,
+        reader: Callable[[Connector], TableReader] | None = None,
     ) -> None:
-        """``sources``: read each run's source in a child process (None: in the run's thread)."""
+        """``reader`` wraps each run's connector (e.g. to read in child processes); None reads
+        with the connector itself, in the run's thread."""
         self.repo, self.leases, self.holder = repo, leases, holder
-        self.sources = sources
+        self.reader = reader
         self.retry = retry or RetryPolicy()
         self.heartbeat_ttl = heartbeat_ttl
         self.clock = clock
@@ -124,9 +124,7 @@ class Runner:
             run.fail(RunError.from_exception(exc, stage=stage), self.clock())
             self.repo.finish(run, watermark=None)
             return
-        source: TableReader = ctx.connector
-        if self.sources is not None:
-            source = ProcessSource(ctx.connector, self.sources)
+        source = ctx.connector if self.reader is None else self.reader(ctx.connector)
         outcome = run_copy(
             run,
             ctx.job,

@@ -20,6 +20,7 @@ from flowservice.api.connector_lookup import require_connector
 from flowservice.api.patching import quote_etag
 from flowservice.api.runtime import Runtime
 from flowservice.api.services import batches, connections, datasets, mapping_sets
+from flowservice.connectors.base import Connector
 from flowservice.errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 from flowservice.flows.batch_mapping import CompileOnFirstBatch
 from flowservice.flows.cancellation import CancelSignal, PollingCancel
@@ -37,7 +38,7 @@ from flowservice.flows.run_state import RUN_STATE_CONFLICT, Run, RunStatus
 from flowservice.flows.runner import CopyContext, Runner
 from flowservice.flows.schedule import to_epoch_ms
 from flowservice.flows.scheduler_loop import SchedulerLoop
-from flowservice.flows.source_process import SourceProcesses
+from flowservice.flows.source_process import ProcessSource, SourceProcesses
 from flowservice.flows.transformations import parse_transformations
 from flowservice.lake.xdm import fields_from_dicts
 from flowservice.store.repos import resources
@@ -269,6 +270,7 @@ class FlowEngine:
         self.leases = DbLeaseStore(runtime.sessions)
         repo = CatalogRunRepository(runtime)
         self.sources = SourceProcesses() if settings.isolated_source_reads else None
+        self._source_parts = settings.source_read_parts
         self.runner = Runner(
             repo,
             self.leases,
@@ -279,7 +281,7 @@ class FlowEngine:
                 max_delay=max(60.0, settings.run_retry_base_delay),
             ),
             heartbeat_ttl=settings.run_heartbeat_seconds,
-            sources=self.sources,
+            reader=None if self.sources is None else self._process_source,
         )
         self.executor = LocalExecutor(self._handle, workers=settings.executor_workers)
         self._repo = repo
@@ -290,6 +292,10 @@ class FlowEngine:
             Leadership(self.leases, self.holder, ttl=settings.scheduler_lease_seconds),
             interval=settings.scheduler_interval_seconds,
         )
+
+    def _process_source(self, connector: Connector) -> ProcessSource:
+        assert self.sources is not None
+        return ProcessSource(connector, self.sources, parts=self._source_parts)
 
     def _handle(self, run_id: str, cancel: CancelSignal) -> None:
         # a cancel may reach any process: the executing one also polls the run's flag

@@ -10,6 +10,7 @@ import pyarrow as pa
 from flowservice.connectors.base import (
     CheckResult,
     Connector,
+    KeyRange,
     ReadWindow,
     SourceColumn,
     SourceObject,
@@ -21,9 +22,14 @@ from flowservice.connectors.sqlserver.connection_string import (
     mask_password,
     parse_connection_string,
 )
+from flowservice.connectors.sqlserver.key_ranges import integer_key, key_ranges
 from flowservice.connectors.sqlserver.odbc import preflight, session
 from flowservice.connectors.sqlserver.preview_values import json_rows
-from flowservice.connectors.sqlserver.queries import read_statement, select_statement
+from flowservice.connectors.sqlserver.queries import (
+    bounds_statement,
+    read_statement,
+    select_statement,
+)
 from flowservice.connectors.sqlserver.types import conform, map_type
 from flowservice.errors import ConnectorError, InvalidRequest, SourceConfigError
 
@@ -99,12 +105,14 @@ class SqlServerConnector(Connector):
         columns: list[str] | None = None,
         window: ReadWindow | None = None,
         batch_rows: int = 65536,
+        key_range: KeyRange | None = None,
         ordered: bool = False,
     ) -> Iterator[pa.RecordBatch]:
         """Stream ``table`` as batches of ``batch_rows``; ``ordered`` sorts by the clustered key.
 
         The window predicate is ``column >= start AND column < end`` with both
-        bounds sent as parameters (naive UTC datetimes).
+        bounds sent as parameters (naive UTC datetimes); a key range adds the same
+        half-open predicate on its integer key.
         """
         if batch_rows < 1:
             raise InvalidRequest("batch_rows must be at least 1.")
@@ -112,7 +120,9 @@ class SqlServerConnector(Connector):
             obj, all_cols = self._table(cursor, table)
             cols = _pick(obj, all_cols, columns)
             key = catalog.order_key(cursor, obj, all_cols) if ordered else []
-            sql, params = read_statement(obj, all_cols, cols, window=window, order_key=key)
+            sql, params = read_statement(
+                obj, all_cols, cols, window=window, order_key=key, key_range=key_range
+            )
             cursor.execute(sql, params)
             typed = [(c.name, c.sql_type) for c in cols]
             reader = cursor.arrow_reader(batch_rows)
@@ -122,6 +132,28 @@ class SqlServerConnector(Connector):
                         yield conform(batch, typed)
             finally:
                 reader.close()
+
+    def split(
+        self, table: str, *, parts: int, window: ReadWindow | None = None, min_rows: int = 1
+    ) -> list[KeyRange | None]:
+        """Equal ranges of the table's key when it is one integer column (clustered or primary).
+
+        The first and last ranges are open, so rows inserted beyond the current
+        bounds while the parts are read are still read, once.
+        """
+        if parts < 2:
+            return [None]
+        with session(self.settings) as cursor:
+            obj, cols = self._table(cursor, table)
+            key = integer_key(cols, catalog.order_key(cursor, obj, cols))
+            if key is None:
+                return [None]
+            sql, params = bounds_statement(obj, cols, key, window=window)
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return [None]
+        return key_ranges(key, row[0], row[1], parts=parts, min_rows=min_rows)
 
     def _table(
         self, cursor: Any, table: str

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flowservice.connectors.base import ReadWindow
+from flowservice.connectors.base import KeyRange, ReadWindow
 from flowservice.connectors.sqlserver.catalog import CatalogColumn, CatalogObject
 from flowservice.connectors.sqlserver.types import quote_identifier, select_items
 from flowservice.errors import SourceConfigError
 
 WINDOW_TYPES = frozenset({"date", "datetime", "datetime2", "smalldatetime", "datetimeoffset"})
+KEY_TYPES = frozenset({"tinyint", "smallint", "int", "bigint"})
 
 
 def _select_list(cols: list[CatalogColumn]) -> str:
@@ -36,22 +37,56 @@ def read_statement(
     *,
     window: ReadWindow | None,
     order_key: list[str],
+    key_range: KeyRange | None = None,
 ) -> tuple[str, tuple[Any, ...]]:
-    """The read query and its parameters: an optional half-open window on a temporal column."""
-    sql = f"SELECT {_select_list(cols)} FROM {obj.quoted}"
+    """The read query and its parameters: an optional half-open window on a temporal column
+    and an optional half-open range of an integer key."""
+    conditions, params = _window_conditions(obj, all_cols, window)
+    if key_range is not None:
+        key = _key_column(obj, all_cols, key_range.column)
+        for bound, operator in ((key_range.start, ">="), (key_range.end, "<")):
+            if bound is not None:
+                conditions.append(f"{quote_identifier(key.name)} {operator} ?")
+                params.append(int(bound))
+    sql = f"SELECT {_select_list(cols)} FROM {obj.quoted}{_where(conditions)}"
+    return sql + _order_by(order_key), tuple(params)
+
+
+def bounds_statement(
+    obj: CatalogObject, all_cols: list[CatalogColumn], key: str, *, window: ReadWindow | None
+) -> tuple[str, tuple[Any, ...]]:
+    """``SELECT MIN(key), MAX(key)`` of the rows a read of ``window`` would return."""
+    column = quote_identifier(_key_column(obj, all_cols, key).name)
+    conditions, params = _window_conditions(obj, all_cols, window)
+    sql = f"SELECT MIN({column}), MAX({column}) FROM {obj.quoted}{_where(conditions)}"
+    return sql, tuple(params)
+
+
+def _window_conditions(
+    obj: CatalogObject, all_cols: list[CatalogColumn], window: ReadWindow | None
+) -> tuple[list[str], list[Any]]:
+    conditions: list[str] = []
     params: list[Any] = []
     if window is not None:
-        column = _window_column(obj, all_cols, window.column)
-        conditions: list[str] = []
+        column = quote_identifier(_window_column(obj, all_cols, window.column).name)
         if window.start is not None:
-            conditions.append(f"{quote_identifier(column.name)} >= ?")
+            conditions.append(f"{column} >= ?")
             params.append(utc_naive(window.start))
         if window.end is not None:
-            conditions.append(f"{quote_identifier(column.name)} < ?")
+            conditions.append(f"{column} < ?")
             params.append(utc_naive(window.end))
-        if conditions:
-            sql += " WHERE " + " AND ".join(conditions)
-    return sql + _order_by(order_key), tuple(params)
+    return conditions, params
+
+
+def _where(conditions: list[str]) -> str:
+    return " WHERE " + " AND ".join(conditions) if conditions else ""
+
+
+def _key_column(obj: CatalogObject, cols: list[CatalogColumn], name: str) -> CatalogColumn:
+    for column in cols:
+        if column.name.lower() == name.lower() and column.sql_type.name in KEY_TYPES:
+            return column
+    raise SourceConfigError(f"'{name[:128]}' is not an integer column of {obj.path}.")
 
 
 def _window_column(obj: CatalogObject, cols: list[CatalogColumn], name: str) -> CatalogColumn:

@@ -16,9 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import pickle
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -32,14 +30,8 @@ import pyarrow as pa
 
 from flowservice.connectors.base import Connector, ReadWindow
 from flowservice.errors import SourceSystemError
-from flowservice.flows.source_process.frames import (
-    READY,
-    SOCKET_BUFFER_BYTES,
-    Kind,
-    ReadRequest,
-    receive,
-    send,
-)
+from flowservice.flows.source_process.child_reads import ChildRead, merged
+from flowservice.flows.source_process.frames import READY, SOCKET_BUFFER_BYTES, ReadRequest
 
 log = logging.getLogger(__name__)
 
@@ -139,51 +131,34 @@ class SourceProcesses:
         columns: list[str] | None = None,
         window: ReadWindow | None = None,
         batch_rows: int = 65536,
+        parts: int = 1,
     ) -> Iterator[pa.RecordBatch]:
-        """``connector.read(...)``'s batches, read by a forked child process."""
-        request = ReadRequest(connector, table, columns, window, batch_rows)
-        sock = self._connect()
-        child: int | None = None
-        finished = False
+        """``connector.read(...)``'s batches, read by forked children: one per key range when
+        ``parts`` > 1 and the connector can split the table, else one."""
+        ranges = (
+            [None]
+            if parts < 2
+            else connector.split(table, parts=parts, window=window, min_rows=batch_rows)
+        )
+        children: list[ChildRead] = []
         try:
-            send(sock, Kind.REQUEST, pickle.dumps(request))
-            schema: pa.Schema | None = None
-            while True:
-                kind, payload = _receive(sock)
-                if kind is Kind.PID:
-                    child = int(payload)
-                elif kind is Kind.SCHEMA:
-                    schema = pa.ipc.read_schema(pa.py_buffer(payload))
-                elif kind is Kind.BATCH and schema is not None:
-                    yield pa.ipc.read_record_batch(pa.py_buffer(payload), schema)
-                elif kind is Kind.END:
-                    finished = True
-                    failure: BaseException | None = pickle.loads(payload)
-                    if failure is not None:
-                        raise failure
-                    return
-                else:
-                    raise SourceSystemError(f"unexpected frame {kind.name} from a source read")
-        finally:
-            sock.close()
-            if not finished and child is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(child, signal.SIGTERM)  # e.g. still waiting on the database
-
-
-def _receive(sock: socket.socket) -> tuple[Kind, bytearray]:
-    try:
-        return receive(sock)
-    except (EOFError, OSError):
-        raise SourceSystemError("the source read process ended unexpectedly") from None
+            for key_range in ranges:
+                request = ReadRequest(connector, table, columns, window, batch_rows, key_range)
+                children.append(ChildRead(self._connect(), request))
+        except BaseException:
+            for child in children:
+                child.close()
+            raise
+        yield from merged(children)
 
 
 class ProcessSource:
-    """A connector whose ``read`` runs in a child of ``processes``."""
+    """A connector whose ``read`` runs in children of ``processes``, ``parts`` side by side."""
 
-    def __init__(self, connector: Connector, processes: SourceProcesses) -> None:
+    def __init__(self, connector: Connector, processes: SourceProcesses, *, parts: int = 1) -> None:
         self.connector = connector
         self._processes = processes
+        self._parts = parts
 
     def read(
         self,
@@ -194,7 +169,12 @@ class ProcessSource:
         batch_rows: int = 65536,
     ) -> Iterator[pa.RecordBatch]:
         return self._processes.read(
-            self.connector, table, columns=columns, window=window, batch_rows=batch_rows
+            self.connector,
+            table,
+            columns=columns,
+            window=window,
+            batch_rows=batch_rows,
+            parts=self._parts,
         )
 
 

@@ -14,7 +14,7 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
-from flowservice.connectors.base import Connector, ReadWindow
+from flowservice.connectors.base import Connector, KeyRange, ReadWindow
 
 HEADER = struct.Struct("<BQ")
 READY = "flowservice-source-fork-server ready"
@@ -31,13 +31,14 @@ class Kind(IntEnum):
 
 @dataclass(frozen=True)
 class ReadRequest:
-    """What the child reads: ``connector.read(table, columns=..., window=..., batch_rows=...)``."""
+    """What the child reads: ``connector.read(table, columns=..., window=..., ...)``."""
 
     connector: Connector
     table: str
     columns: list[str] | None
     window: ReadWindow | None
     batch_rows: int
+    key_range: KeyRange | None = None
 
 
 def send(sock: socket.socket, kind: Kind, payload: bytes | memoryview) -> None:

@@ -14,7 +14,6 @@ requests carry the connection's secrets and are pickles.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import shutil
 import socket
@@ -33,10 +32,9 @@ from flowservice.errors import SourceSystemError
 from flowservice.flows.source_process.child_reads import ChildRead, merged
 from flowservice.flows.source_process.frames import READY, SOCKET_BUFFER_BYTES, ReadRequest
 
-log = logging.getLogger(__name__)
-
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 5.0
+SOCKET_NAME = "reads.sock"
 
 
 class SourceProcesses:
@@ -48,11 +46,6 @@ class SourceProcesses:
         self._ready = False
         self._directory: Path | None = None
 
-    @property
-    def socket_path(self) -> Path:
-        assert self._directory is not None
-        return self._directory / "reads.sock"
-
     def start(self) -> None:
         """Launch the fork server without waiting for it (it imports drivers meanwhile)."""
         with self._lock:
@@ -63,12 +56,13 @@ class SourceProcesses:
             return
         self._cleanup()
         self._directory = Path(tempfile.mkdtemp(prefix="flowservice-reads-"))  # mode 0700
+        path = self._directory / SOCKET_NAME
         # the children need no settings: keys and passwords stay out of their environment
         env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWSERVICE_")}
         env["ARROW_DEFAULT_MEMORY_POOL"] = "system"  # no allocator threads in a forking process
         command = [sys.executable, "-m", "flowservice.flows.source_process.fork_server"]
         self._server = subprocess.Popen(
-            [*command, str(self.socket_path)],
+            [*command, str(path)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -76,18 +70,22 @@ class SourceProcesses:
         )
         self._ready = False
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self) -> Path:
+        """The server's socket path, once it listens (launched again if it died)."""
         with self._lock:
-            self._launch()  # again if it died since
+            self._launch()
+            assert self._server is not None and self._directory is not None
+            path = self._directory / SOCKET_NAME
             if self._ready:
-                return
-            assert self._server is not None and self._server.stdout is not None
+                return path
+            assert self._server.stdout is not None
             line = _read_line(self._server.stdout, START_TIMEOUT_SECONDS)
             if line.strip() != READY:
                 code = self._server.poll()
                 self._cleanup()
                 raise SourceSystemError(f"the source read server did not start (exit code {code})")
             self._ready = True
+            return path
 
     def stop(self) -> None:
         with self._lock:
@@ -111,11 +109,11 @@ class SourceProcesses:
             self._directory = None
 
     def _connect(self) -> socket.socket:
-        self._wait_ready()
+        path = self._wait_ready()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
         try:
-            sock.connect(str(self.socket_path))
+            sock.connect(str(path))
         except OSError:
             sock.close()
             with self._lock:

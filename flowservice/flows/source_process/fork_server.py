@@ -94,6 +94,7 @@ def serve(path: str) -> None:
     listener.bind(path)
     listener.listen(64)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps finished children
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the service, which closes stdin
     print(READY, flush=True)
     stdin = sys.stdin.fileno()
     while True:

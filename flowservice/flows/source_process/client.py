@@ -59,7 +59,10 @@ class SourceProcesses:
         path = self._directory / SOCKET_NAME
         # the children need no settings: keys and passwords stay out of their environment
         env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWSERVICE_")}
-        env["ARROW_DEFAULT_MEMORY_POOL"] = "system"  # no allocator threads in a forking process
+        # a forking process must have one thread: no allocator or OpenMP threads from Arrow
+        env["ARROW_DEFAULT_MEMORY_POOL"] = "system"
+        env["JE_ARROW_MALLOC_CONF"] = "background_thread:false"
+        env["OMP_NUM_THREADS"] = "1"
         command = [sys.executable, "-m", "flowservice.flows.source_process.fork_server"]
         self._server = subprocess.Popen(
             [*command, str(path)],
@@ -109,17 +112,19 @@ class SourceProcesses:
             self._directory = None
 
     def _connect(self) -> socket.socket:
-        path = self._wait_ready()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
-        try:
-            sock.connect(str(path))
-        except OSError:
-            sock.close()
-            with self._lock:
-                self._cleanup()  # a dead server: the next read starts a new one
-            raise SourceSystemError("the source read server is not answering") from None
-        return sock
+        """A connection to the fork server; a server found dead is replaced once."""
+        for _ in range(2):
+            path = self._wait_ready()
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER_BYTES)
+            try:
+                sock.connect(str(path))
+                return sock
+            except OSError:
+                sock.close()
+                with self._lock:
+                    self._cleanup()  # the next attempt (or read) starts a new server
+        raise SourceSystemError("the source read server is not answering")
 
     def read(
         self,

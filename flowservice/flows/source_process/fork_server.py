@@ -4,7 +4,8 @@ It imports every connector and the modules they name in ``preload_modules``
 (database drivers) once, listens on a Unix socket in a directory only its user
 can enter, and forks one child per connection. The child reads the requested
 table and streams it back (``frames``), then exits; children are reaped by the
-kernel. The server itself is single-threaded (so forking is safe) and exits when
+kernel. The server itself is single-threaded (its launcher turns off Arrow's
+allocator and OpenMP threads, so forking is safe) and exits when
 its standard input closes, i.e. when the service that started it stops or dies.
 """
 

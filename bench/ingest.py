@@ -1,7 +1,9 @@
 """A 10-column table from the emulator into a dataset through real flow runs over HTTP.
 
 Usage: ``.venv/bin/python bench/ingest.py [--rows 1000000] [--repeat 3] [--scale-check]``
-(also ``--poll-seconds 0.5``)
+(also ``--poll-seconds 0.5``, and ``--set FLOWSERVICE_X=value`` for service settings, e.g.
+``--set FLOWSERVICE_SOURCE_READ_PARTS=1`` or ``--set FLOWSERVICE_ISOLATED_SOURCE_READS=false``
+to compare read strategies)
 
 The emulator (``python -m mssql_emulator``) and the service (``flowservice serve``,
 default settings) each run in their own process. The script creates connection,
@@ -230,7 +232,7 @@ def run_on_demand(walk: Walkthrough, flow: str, rows: int, poll_seconds: float) 
     return (int(duration["completedAtUTC"]) - int(duration["startedAtUTC"])) / 1000
 
 
-def measure(rows: int, repeat: int, poll_seconds: float) -> Measured:
+def measure(rows: int, repeat: int, poll_seconds: float, settings: dict[str, str]) -> Measured:
     """Fresh emulator and service; ``repeat`` pairs of (raw read, flow run), memory sampled."""
     with tempfile.TemporaryDirectory(prefix="flowservice-bench-") as scratch:
         home = Path(scratch)
@@ -245,7 +247,10 @@ def measure(rows: int, repeat: int, poll_seconds: float) -> Measured:
         service = None
         try:
             service = start_service(
-                home=home, port=api_port, timeout=120, settings={"FLOWSERVICE_LOG_LEVEL": "WARNING"}
+                home=home,
+                port=api_port,
+                timeout=120,
+                settings={"FLOWSERVICE_LOG_LEVEL": "WARNING", **settings},
             )
             issued = issue_token(home, org="BENCH@AdobeOrg", client_id="bench")
             access = Access(
@@ -303,11 +308,19 @@ def main() -> int:
     parser.add_argument(
         "--scale-check", action="store_true", help="also run 5 x --rows and compare memory peaks"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FLOWSERVICE_X=VALUE",
+        help="a service setting (repeatable)",
+    )
     args = parser.parse_args()
+    settings = dict(item.split("=", 1) for item in args.set)
     sizes = [args.rows, args.rows * 5] if args.scale_check else [args.rows]
     results = []
     for rows in sizes:
-        results.append(measure(rows, args.repeat, args.poll_seconds))
+        results.append(measure(rows, args.repeat, args.poll_seconds, settings))
         report(results[-1])
     if args.scale_check:
         small, large = results

@@ -99,7 +99,7 @@ class CopyJob:
     table: str
     columns: list[str] | None = None
     partial_ingestion_percent: float | None = None
-    batch_rows: int = 65536
+    batch_rows: int = 32768
 
 
 @dataclass(frozen=True)

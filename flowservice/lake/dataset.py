@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import DeltaError, TableNotFoundError
 
 from flowservice.errors import Conflict, FlowServiceError, LakeError
@@ -37,6 +37,11 @@ class WriteResult:
     record_count: int
     size_bytes: int
     added_columns: tuple[str, ...]
+
+
+# Parquet row groups of 256 Ki rows (delta-rs' default is 1 Mi): the writer holds one row
+# group being encoded, so a 5 M-row write peaks ~60 MB lower, for a few percent more CPU
+ROW_GROUP_ROWS = 262_144
 
 
 class Dataset:
@@ -129,6 +134,7 @@ class Dataset:
                 schema_mode="merge" if plan.added else None,
                 storage_options=None if table is not None else self.location.options(),
                 commit_properties=CommitProperties(custom_metadata=metadata),
+                writer_properties=WriterProperties(max_row_group_size=ROW_GROUP_ROWS),
             )
         except Exception as exc:
             # Errors raised while delta-rs pulled our batches come back wrapped; show ours.

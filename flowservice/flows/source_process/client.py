@@ -46,6 +46,12 @@ class SourceProcesses:
         self._ready = False
         self._directory: Path | None = None
 
+    @property
+    def pid(self) -> int | None:
+        """The fork server's process id (None before it is launched or after ``stop``)."""
+        server = self._server
+        return None if server is None else server.pid
+
     def start(self) -> None:
         """Launch the fork server without waiting for it (it imports drivers meanwhile)."""
         with self._lock:

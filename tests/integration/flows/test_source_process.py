@@ -6,6 +6,7 @@ columns holds the GIL, so an in-process server could never send the rest.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -90,19 +91,22 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) 
         time.sleep(0.05)
 
 
-def fork_server() -> psutil.Process:
-    """The one live fork server this test process started (each test stops its own)."""
+def fork_server(processes: SourceProcesses) -> psutil.Process:
+    """The live fork server of ``processes`` (other tests' servers may run beside it)."""
     found: list[psutil.Process] = []
 
-    def listed() -> bool:
-        found[:] = [
-            child
-            for child in psutil.Process().children()
-            if child.status() != psutil.STATUS_ZOMBIE and FORK_SERVER_MODULE in child.cmdline()
-        ]
-        return len(found) == 1
+    def live() -> bool:
+        pid = processes.pid
+        if pid is None:
+            return False
+        with contextlib.suppress(psutil.NoSuchProcess):
+            server = psutil.Process(pid)
+            if server.status() != psutil.STATUS_ZOMBIE and FORK_SERVER_MODULE in server.cmdline():
+                found[:] = [server]
+                return True
+        return False
 
-    wait_until(listed, "one live fork server")
+    wait_until(live, "a live fork server")
     return found[0]
 
 
@@ -255,7 +259,7 @@ def test_wrong_password_raises_a_login_error_without_the_password(
 def test_child_killed_mid_read_raises_source_system_error(
     connector: SqlServerConnector, processes: SourceProcesses
 ) -> None:
-    server = fork_server()
+    server = fork_server(processes)
     with closing(small_batches(connector, processes)) as batches:
         assert next(batches).num_rows == 10_000
         children = read_children(server)
@@ -270,7 +274,7 @@ def test_child_killed_mid_read_raises_source_system_error(
 def test_consumer_closing_early_ends_the_child(
     connector: SqlServerConnector, processes: SourceProcesses
 ) -> None:
-    server = fork_server()
+    server = fork_server(processes)
     batches = small_batches(connector, processes)
     assert next(batches).num_rows == 10_000
     assert len(read_children(server)) == 1
@@ -284,12 +288,12 @@ def test_killed_fork_server_is_replaced_at_the_next_read(
     connector: SqlServerConnector, processes: SourceProcesses
 ) -> None:
     assert_reads_whole_table(connector, processes)
-    old = fork_server()
+    old = fork_server(processes)
     old_directory = socket_directory(old)
     old.send_signal(signal.SIGKILL)
     wait_until(lambda: exited(old.pid), "the killed fork server has exited")
     assert_reads_whole_table(connector, processes)
-    new = fork_server()
+    new = fork_server(processes)
     assert new.pid != old.pid
     assert not old_directory.exists()
 
@@ -299,7 +303,7 @@ def test_fork_server_is_single_threaded(
 ) -> None:
     # fork() copies only the calling thread: a lock another thread holds stays locked in the child
     assert_reads_whole_table(connector, processes)  # drivers and pyarrow are loaded by now
-    server = fork_server()
+    server = fork_server(processes)
     threads = sorted(Path(f"/proc/{server.pid}/task").iterdir())
     names = [(task / "comm").read_text().strip() for task in threads]
     assert len(names) == 1, f"threads of the fork server: {names}"
@@ -312,7 +316,7 @@ def test_stop_ends_the_server_and_removes_its_socket_directory(
     processes = SourceProcesses()
     processes.start()
     try:
-        server = fork_server()
+        server = fork_server(processes)
         directory = socket_directory(server)
         assert_reads_whole_table(connector, processes)  # the server is up and listening
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700

@@ -27,6 +27,7 @@ class ChildRead:
         try:
             send(sock, Kind.REQUEST, pickle.dumps(request))
         except OSError:
+            sock.close()
             raise SourceSystemError("the source read process did not take the request") from None
 
     def step(self) -> pa.RecordBatch | None:

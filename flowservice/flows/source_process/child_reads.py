@@ -26,9 +26,11 @@ class ChildRead:
         self._schema: pa.Schema | None = None
         try:
             send(sock, Kind.REQUEST, pickle.dumps(request))
-        except OSError:
+        except BaseException as exc:
             sock.close()
-            raise SourceSystemError("the source read process did not take the request") from None
+            if isinstance(exc, OSError):
+                raise SourceSystemError("the source read process took no request") from None
+            raise  # e.g. a connector that cannot be pickled
 
     def step(self) -> pa.RecordBatch | None:
         """The batch the next frame holds, or None; raises the child's failure at its end."""

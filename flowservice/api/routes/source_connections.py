@@ -1,112 +1,12 @@
 """/sourceConnections: create, list, get, patch, delete."""
 
-from __future__ import annotations
-
-from typing import Annotated, Any
-
-from fastapi import APIRouter, Header, Response
-
-from flowservice.api.deps import JsonBody, RuntimeDep, ScopeDep, WriteAccess
-from flowservice.api.listing import ListParamsDep
-from flowservice.api.patching import required_etag
-from flowservice.api.request_bodies import JSON_PATCH_BODY, json_body
-from flowservice.api.resource_pages import list_page
-from flowservice.api.schemas.common import CreatedOut, ItemsOut, PageOut
+from flowservice.api.routes.flow_connections import connection_router
 from flowservice.api.schemas.source_connections import SourceConnectionCreate
-from flowservice.api.services import source_connections as service
-from flowservice.api.views import created
-from flowservice.settings import API_PREFIX
-from flowservice.store.repos import resources
+from flowservice.api.services import source_connections
 
-router = APIRouter(tags=["Source connections"])
-
-
-@router.post(
-    "/sourceConnections",
-    status_code=201,
-    response_model=CreatedOut,
-    summary="Create a source connection",
-    openapi_extra=json_body(SourceConnectionCreate),
+router = connection_router(
+    source_connections,
+    noun="source connection",
+    create_model=SourceConnectionCreate,
+    parent_field="baseConnectionId",
 )
-def create_source_connection(
-    runtime: RuntimeDep, _caller: WriteAccess, scope: ScopeDep, body: JsonBody, response: Response
-) -> dict[str, str]:
-    with runtime.transaction() as session:
-        row = service.create_source_connection(session, runtime, scope, body)
-    response.headers["Location"] = f"{API_PREFIX}/sourceConnections/{row.id}"
-    return created(row)
-
-
-@router.get(
-    "/sourceConnections",
-    responses={200: {"model": PageOut, "description": "A page of source connections, or {count}"}},
-    summary="List source connections",
-)
-def list_source_connections(
-    runtime: RuntimeDep, scope: ScopeDep, params: ListParamsDep
-) -> dict[str, Any]:
-    return list_page(
-        runtime,
-        scope,
-        params,
-        kind=service.KIND,
-        filterable=service.FILTERABLE,
-        path="/sourceConnections",
-        spec_field="connectionSpec.id",
-        parent_field="baseConnectionId",
-        to_wire=lambda _session, rows: [service.to_wire(row, scope) for row in rows],
-    )
-
-
-@router.get(
-    "/sourceConnections/{connection_id}",
-    response_model=ItemsOut,
-    summary="Retrieve a source connection",
-)
-def get_source_connection(
-    connection_id: str, runtime: RuntimeDep, scope: ScopeDep
-) -> dict[str, Any]:
-    with runtime.transaction() as session:
-        row = resources.get_resource(
-            session, scope=scope, kind=service.KIND, resource_id=connection_id
-        )
-        return {"items": [service.to_wire(row, scope)]}
-
-
-@router.patch(
-    "/sourceConnections/{connection_id}",
-    response_model=CreatedOut,
-    summary="Update a source connection (JSON Patch, If-Match)",
-    openapi_extra=JSON_PATCH_BODY,
-)
-def patch_source_connection(
-    connection_id: str,
-    runtime: RuntimeDep,
-    _caller: WriteAccess,
-    scope: ScopeDep,
-    body: JsonBody,
-    if_match: Annotated[str | None, Header(description="The etag from the last read")] = None,
-) -> dict[str, str]:
-    etag = required_etag(if_match)
-    with runtime.transaction() as session:
-        row = resources.get_resource(
-            session, scope=scope, kind=service.KIND, resource_id=connection_id
-        )
-        row = service.patch_source_connection(
-            session, runtime, scope, row, expected_etag=etag, operations=body
-        )
-        return created(row)
-
-
-@router.delete(
-    "/sourceConnections/{connection_id}", status_code=204, summary="Delete a source connection"
-)
-def delete_source_connection(
-    connection_id: str, runtime: RuntimeDep, _caller: WriteAccess, scope: ScopeDep
-) -> Response:
-    with runtime.transaction() as session:
-        row = resources.get_resource(
-            session, scope=scope, kind=service.KIND, resource_id=connection_id
-        )
-        service.delete_source_connection(session, scope, row)
-    return Response(status_code=204)

@@ -91,9 +91,7 @@ def _doc(model: SourceConnectionCreate, spec: ConnectionSpec, base: Resource) ->
     }
 
 
-def create_source_connection(
-    session: Session, runtime: Runtime, scope: Scope, body: Any
-) -> Resource:
+def create(session: Session, runtime: Runtime, scope: Scope, body: Any) -> Resource:
     model = parse_model(body)
     spec = source_spec(runtime, model.connection_spec.id, model.connection_spec.version)
     base = base_connection(session, scope, model.base_connection_id, spec)
@@ -142,7 +140,7 @@ def _view(row: Resource) -> dict[str, Any]:
     return view
 
 
-def patch_source_connection(
+def patch(
     session: Session,
     runtime: Runtime,
     scope: Scope,
@@ -174,6 +172,6 @@ def patch_source_connection(
     )
 
 
-def delete_source_connection(session: Session, scope: Scope, row: Resource) -> None:
+def delete(session: Session, scope: Scope, row: Resource) -> None:
     """Delete unless dataflows read from it (1418)."""
     delete_unless_used(session, scope, row, field="sourceConnectionIds", noun="source connection")

@@ -108,9 +108,7 @@ def _doc(
     }
 
 
-def create_target_connection(
-    session: Session, runtime: Runtime, scope: Scope, body: Any
-) -> Resource:
+def create(session: Session, runtime: Runtime, scope: Scope, body: Any) -> Resource:
     model = parse_model(body)
     spec = target_spec(runtime, model.connection_spec.id, model.connection_spec.version)
     return resources.insert_resource(
@@ -167,7 +165,7 @@ def _view(row: Resource) -> dict[str, Any]:
     return view
 
 
-def patch_target_connection(
+def patch(
     session: Session,
     runtime: Runtime,
     scope: Scope,
@@ -198,6 +196,6 @@ def patch_target_connection(
     )
 
 
-def delete_target_connection(session: Session, scope: Scope, row: Resource) -> None:
+def delete(session: Session, scope: Scope, row: Resource) -> None:
     """Delete unless dataflows write through it (1418)."""
     delete_unless_used(session, scope, row, field="targetConnectionIds", noun="target connection")

@@ -132,6 +132,7 @@ def test_filters_patch_and_delete(api: ApiClient, runtime: Runtime) -> None:
     for ops, code in (
         ([{"op": "replace", "path": "/params/dataSetId", "value": "nope"}], "FLOW-1455-400"),
         ([{"op": "replace", "path": "/connectionSpec/id", "value": "x"}], "FLOW-1414-400"),
+        ([{"op": "add", "path": "/baseConnectionId", "value": "x"}], "FLOW-1455-400"),
         ([{"op": "replace", "path": "/data/format", "value": "json"}], "FLOW-1455-400"),
     ):
         refused = api.patch(path, json=ops, headers={"If-Match": etag})

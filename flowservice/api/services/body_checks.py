@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from flowservice.api.errors import describe_validation
+from flowservice.api.patching import apply_json_patch
 from flowservice.api.runtime import Runtime
 from flowservice.errors import InvalidRequest, NotFound, ValidationFailed
 from flowservice.specs.catalog import ConnectionSpec
@@ -65,3 +66,14 @@ def base_connection(session: Session, scope: Scope, base_id: str, spec: Connecti
             f"not {spec.id} ({spec.name})."
         )
     return base
+
+
+def patched_connection(view: dict[str, Any], operations: Any, *, noun: str) -> dict[str, Any]:
+    """``view`` after the JSON Patch ``operations``; its ``connectionSpec`` (1414) and its
+    ``baseConnectionId`` (400) cannot be changed."""
+    patched = apply_json_patch(view, operations)
+    if patched.get("connectionSpec") != view["connectionSpec"]:
+        raise InvalidRequest(f"The connectionSpec of a {noun} cannot be changed.", code=1414)
+    if patched.get("baseConnectionId") != view.get("baseConnectionId"):
+        raise ValidationFailed(f"The baseConnectionId of a {noun} cannot be changed.")
+    return patched

@@ -9,12 +9,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from flowservice.api.connector_lookup import find_connector, mask_secret
-from flowservice.api.patching import apply_json_patch
 from flowservice.api.runtime import Runtime
 from flowservice.api.schemas.connections import ConnectionCreate
-from flowservice.api.services.body_checks import connection_spec
+from flowservice.api.services.body_checks import connection_spec, patched_connection
 from flowservice.api.views import AUDIT_FILTERABLE, named_fields, version_fields
-from flowservice.errors import Conflict, FlowServiceError, InvalidRequest
+from flowservice.errors import Conflict, FlowServiceError
 from flowservice.secrets import SecretBox, redact
 from flowservice.specs.catalog import AuthSpec, ConnectionSpec
 from flowservice.store.repos import resources
@@ -139,9 +138,7 @@ def patch_connection(
     }
     if row.doc.get("description") is not None:
         view["description"] = row.doc["description"]
-    patched = apply_json_patch(view, operations)
-    if patched.get("connectionSpec") != view["connectionSpec"]:
-        raise InvalidRequest("The connectionSpec of a connection cannot be changed.", code=1414)
+    patched = patched_connection(view, operations, noun="connection")
     model = ConnectionCreate.model_validate(patched)
     params = dict(model.auth.params)
     old_secrets = secret_params(row, box)

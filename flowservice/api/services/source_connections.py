@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from flowservice.api.patching import apply_json_patch
 from flowservice.api.runtime import Runtime
 from flowservice.api.schemas.source_connections import SourceConnectionCreate
 from flowservice.api.services.body_checks import (
@@ -14,6 +13,7 @@ from flowservice.api.services.body_checks import (
     check_params,
     connection_spec,
     parse_body,
+    patched_connection,
 )
 from flowservice.api.services.flow_usage import delete_unless_used
 from flowservice.api.views import AUDIT_FILTERABLE, named_fields, version_fields
@@ -151,13 +151,7 @@ def patch(
 ) -> Resource:
     resources.check_etag(row, expected_etag)
     view = _view(row)
-    patched = apply_json_patch(view, operations)
-    if patched.get("connectionSpec") != view["connectionSpec"]:
-        raise InvalidRequest(
-            "The connectionSpec of a source connection cannot be changed.", code=1414
-        )
-    if patched.get("baseConnectionId") != view["baseConnectionId"]:
-        raise ValidationFailed("The baseConnectionId of a source connection cannot be changed.")
+    patched = patched_connection(view, operations, noun="source connection")
     model = parse_model(patched)
     spec = source_spec(runtime, model.connection_spec.id, None)
     base = base_connection(session, scope, model.base_connection_id, spec)

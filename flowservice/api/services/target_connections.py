@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from flowservice.api.patching import apply_json_patch
 from flowservice.api.runtime import Runtime
 from flowservice.api.schemas.target_connections import TargetConnectionCreate
 from flowservice.api.services import datasets
@@ -15,6 +14,7 @@ from flowservice.api.services.body_checks import (
     check_params,
     connection_spec,
     parse_body,
+    patched_connection,
 )
 from flowservice.api.services.flow_usage import delete_unless_used
 from flowservice.api.views import AUDIT_FILTERABLE, audit_fields, version_fields
@@ -176,13 +176,7 @@ def patch(
 ) -> Resource:
     resources.check_etag(row, expected_etag)
     view = _view(row)
-    patched = apply_json_patch(view, operations)
-    if patched.get("connectionSpec") != view["connectionSpec"]:
-        raise InvalidRequest(
-            "The connectionSpec of a target connection cannot be changed.", code=1414
-        )
-    if patched.get("baseConnectionId") != view.get("baseConnectionId"):
-        raise ValidationFailed("The baseConnectionId of a target connection cannot be changed.")
+    patched = patched_connection(view, operations, noun="target connection")
     model = parse_model(patched)
     spec = target_spec(runtime, model.connection_spec.id, None)
     return resources.replace_resource(

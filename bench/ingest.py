@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import multiprocessing as mp
 import statistics
 import tempfile
 import threading
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from bench_table import DATABASE, PASSWORD, USER, init_script, read_raw, run_child
 
 from flowservice.demo.processes import free_port, issue_token, start_emulator, start_service
 from flowservice.demo.walkthrough import (
@@ -48,56 +48,12 @@ from flowservice.demo.walkthrough import (
 )
 from flowservice.settings import API_PREFIX, CATALOG_PREFIX
 
-COLUMNS = (
-    "id bigint NOT NULL PRIMARY KEY, qty int, price decimal(19,4), ratio float, "
-    "flag bit, code nvarchar(20), note varchar(40), created datetime2(6), "
-    "day date, amount money"
-)
-NAMES = ("id", "qty", "price", "ratio", "flag", "code", "note", "created", "day", "amount")
-# the statement the connector sends for a whole-table read, so the ratio is the product's cost
-RAW_SELECT = "SELECT " + ", ".join(f"[{n}]" for n in NAMES) + " FROM [dbo].[bench]"
-USER, PASSWORD, DATABASE = "bench", "Bench_Pass1", "benchdb"
 MB = 1024 * 1024
 
 
-def init_script(rows: int) -> str:
-    return f"""
-CREATE TABLE dbo.bench ({COLUMNS});
-INSERT INTO dbo.bench
-SELECT value, value % 1000, CAST(value AS decimal(19,4)) / 7, value * 0.5, value % 2,
-       CONCAT(N'code-', value % 977), CONCAT('note ', value),
-       DATEADD(second, value, CAST('2020-01-01' AS datetime2(6))),
-       DATEADD(day, value % 3650, CAST('2000-01-01' AS date)),
-       CAST(value AS money) / 100
-FROM GENERATE_SERIES(1, {rows});
-"""
-
-
-def _raw_read(port: int, out: mp.Queue[tuple[int, float]]) -> None:
-    import mssql_python
-    import pyarrow  # noqa: F401  (mssql-python imports it lazily: keep that out of the timing)
-
-    connection = mssql_python.connect(
-        f"Server=tcp:127.0.0.1,{port};Database={DATABASE};UID={USER};PWD={PASSWORD};Encrypt=no",
-        autocommit=True,
-    )
-    cursor = connection.cursor()
-    started = time.perf_counter()
-    cursor.execute(RAW_SELECT, ())
-    rows = sum(batch.num_rows for batch in cursor.arrow_reader(65536))
-    elapsed = time.perf_counter() - started
-    connection.close()
-    out.put((rows, elapsed))
-
-
 def raw_read_seconds(port: int, rows: int) -> float:
-    """One raw read in a fresh process (its imports and memory are its own)."""
-    context = mp.get_context("spawn")
-    out: mp.Queue[tuple[int, float]] = context.Queue()
-    child = context.Process(target=_raw_read, args=(port, out))
-    child.start()
-    got, elapsed = out.get(timeout=3600)
-    child.join()
+    """One raw ``arrow_reader`` read of the table, in a fresh process."""
+    got, elapsed, _ = run_child(read_raw, port, 65536)
     assert got == rows, f"raw read returned {got} rows, expected {rows}"
     return elapsed
 

@@ -15,77 +15,25 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import os
 import resource
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-COLUMNS = (
-    "id bigint NOT NULL PRIMARY KEY, qty int, price decimal(19,4), ratio float, "
-    "flag bit, code nvarchar(20), note varchar(40), created datetime2(6), "
-    "day date, amount money"
+from bench_table import (
+    DATABASE,
+    PASSWORD,
+    USER,
+    Reading,
+    init_script,
+    read_raw,
+    run_child,
 )
-NAMES = ("id", "qty", "price", "ratio", "flag", "code", "note", "created", "day", "amount")
-# The very statement the connector sends, so the ratio is the connector's own cost.
-RAW_SELECT = "SELECT " + ", ".join(f"[{n}]" for n in NAMES) + " FROM [dbo].[bench]"
-USER, PASSWORD, DATABASE = "bench", "Bench_Pass1", "benchdb"
+
+from flowservice.demo.processes import ChildProcess, free_port, start_emulator
 
 
-def init_script(rows: int) -> str:
-    return f"""
-CREATE TABLE dbo.bench ({COLUMNS});
-INSERT INTO dbo.bench
-SELECT value, value % 1000, CAST(value AS decimal(19,4)) / 7, value * 0.5, value % 2,
-       CONCAT(N'code-', value % 977), CONCAT('note ', value),
-       DATEADD(second, value, CAST('2020-01-01' AS datetime2(6))),
-       DATEADD(day, value % 3650, CAST('2000-01-01' AS date)),
-       CAST(value AS money) / 100
-FROM GENERATE_SERIES(1, {rows});
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for(port: int, server: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"emulator exited with {server.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("emulator did not start in time")
-
-
-def read_raw(port: int, batch_rows: int, out: mp.Queue[tuple[int, float, int]]) -> None:
-    import mssql_python
-    import pyarrow  # noqa: F401  (mssql-python imports it lazily: keep that out of the timing)
-
-    connection = mssql_python.connect(
-        f"Server=tcp:127.0.0.1,{port};Database={DATABASE};UID={USER};PWD={PASSWORD};Encrypt=no",
-        autocommit=True,
-    )
-    cursor = connection.cursor()
-    started = time.perf_counter()
-    cursor.execute(RAW_SELECT, ())
-    rows = sum(batch.num_rows for batch in cursor.arrow_reader(batch_rows))
-    elapsed = time.perf_counter() - started
-    connection.close()
-    out.put((rows, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
-
-
-def read_connector(port: int, batch_rows: int, out: mp.Queue[tuple[int, float, int]]) -> None:
+def read_connector(port: int, batch_rows: int, out: mp.Queue[Reading]) -> None:
     from flowservice.connectors.sqlserver.connector import SqlServerConnector
 
     connector = SqlServerConnector(
@@ -100,23 +48,12 @@ def read_connector(port: int, batch_rows: int, out: mp.Queue[tuple[int, float, i
     out.put((rows, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
 
 
-def run_child(target: Callable[..., None], port: int, batch_rows: int) -> tuple[int, float, int]:
-    """Run one reader in a fresh process so its peak memory is its own."""
-    context = mp.get_context("spawn")
-    out: mp.Queue[tuple[int, float, int]] = context.Queue()
-    child = context.Process(target=target, args=(port, batch_rows, out))
-    child.start()
-    result = out.get(timeout=3600)
-    child.join()
-    return result
-
-
-def start_emulator(port: int, script: Path) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable, "-m", "mssql_emulator", "--host", "127.0.0.1", "--port", str(port),
-        "--user", USER, "--password", PASSWORD, "--database", DATABASE, "--init", str(script),
-    ]  # fmt: skip
-    return subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+def emulator(home: Path, port: int, script: Path) -> ChildProcess:
+    """The emulator loaded with ``script``, in its own process (log in ``home``)."""
+    return start_emulator(
+        home=home, port=port, user=USER, password=PASSWORD, database=DATABASE,
+        init=script, timeout=3600,
+    )  # fmt: skip
 
 
 def time_listing(tables: int, scratch: Path) -> None:
@@ -132,9 +69,8 @@ def time_listing(tables: int, scratch: Path) -> None:
     )
     port = free_port()
     print(f"creating {tables:,} tables ...", flush=True)
-    server = start_emulator(port, script)
+    server = emulator(scratch, port, script)
     try:
-        wait_for(port, server, timeout=3600)
         connector = SqlServerConnector(
             {
                 "connectionString": f"Data Source=127.0.0.1,{port};Initial Catalog={DATABASE};"
@@ -150,8 +86,7 @@ def time_listing(tables: int, scratch: Path) -> None:
                 raise SystemExit(f"listed {len(found)} tables, expected {tables}")
         print(f"list_objects over {tables:,} tables: best {min(timings):.2f} s (target < 2 s)")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
 
 
 def main() -> int:
@@ -168,12 +103,11 @@ def main() -> int:
         script.write_text(init_script(args.rows))
         print(f"loading {args.rows:,} rows into the emulator ...", flush=True)
         loading = time.perf_counter()
-        server = start_emulator(port, script)
+        server = emulator(Path(scratch), port, script)
         try:
-            wait_for(port, server, timeout=1800)
             print(f"loaded in {time.perf_counter() - loading:.1f} s", flush=True)
-            raw: list[tuple[int, float, int]] = []
-            ours: list[tuple[int, float, int]] = []
+            raw: list[Reading] = []
+            ours: list[Reading] = []
             for round_ in range(args.repeat):  # alternate who goes first: the server warms up
                 if round_ % 2:
                     ours.append(run_child(read_connector, port, args.batch_rows))
@@ -182,8 +116,7 @@ def main() -> int:
                     raw.append(run_child(read_raw, port, args.batch_rows))
                     ours.append(run_child(read_connector, port, args.batch_rows))
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            server.stop()
         if args.list_tables:
             time_listing(args.list_tables, Path(scratch))
 

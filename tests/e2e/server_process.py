@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,13 +21,6 @@ FAST = {
     "FLOWSERVICE_RUN_RETRY_BASE_DELAY": "0.2",
     "FLOWSERVICE_LOG_LEVEL": "WARNING",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class ServerProcess:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,21 +9,14 @@ import pyarrow as pa
 import pytest
 from flow_journey import build_flow, commits, read_dataset, runs_of, wait_for_run
 from gated_engine import Gate, GatedEngine
-from server_process import ServerProcess, client_of, free_port
+from server_process import ServerProcess, client_of
 from service_harness import new_org_id
 
+from flowservice.demo.processes import free_port
 from mssql_emulator.testing import default_engine, running_emulator
 
 pytestmark = pytest.mark.timeout(120)
 ROWS = 50_000
-
-
-@pytest.fixture
-def processes() -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for process in started:
-        process.stop()
 
 
 def test_killed_server_mid_run_completes_the_run_after_restart(

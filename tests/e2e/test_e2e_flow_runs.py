@@ -23,6 +23,7 @@ from gated_engine import Gate, GatedEngine
 from service_harness import ApiClient, RunningServer, make_settings, new_org_id, start_server
 
 from flowservice.settings import CATALOG_PREFIX
+from mssql_emulator.contract import Engine
 from mssql_emulator.server import EmulatorServer, ServerConfig
 from mssql_emulator.testing import default_engine, running_emulator
 
@@ -172,9 +173,8 @@ def _big_orders(rows: int) -> pa.Table:
     )
 
 
-def test_source_down_mid_run_fails_commits_nothing_and_retrigger_succeeds(
-    client: ApiClient, home: Path
-) -> None:
+def _gated_big_table() -> tuple[Engine, GatedEngine]:
+    """An engine holding ``dbo.Big`` (``ROWS`` orders), and a gate on its reads."""
     engine = default_engine(["testdb"])
     engine.run_script(  # type: ignore[attr-defined]
         "testdb",
@@ -182,7 +182,13 @@ def test_source_down_mid_run_fails_commits_nothing_and_retrigger_succeeds(
         "UpdatedAt DATETIME2);",
     )
     engine.load_arrow("testdb", "dbo.Big", _big_orders(ROWS))  # type: ignore[attr-defined]
-    gated = GatedEngine(engine, Gate("[dbo].[Big]"))
+    return engine, GatedEngine(engine, Gate("[dbo].[Big]"))
+
+
+def test_source_down_mid_run_fails_commits_nothing_and_retrigger_succeeds(
+    client: ApiClient, home: Path
+) -> None:
+    engine, gated = _gated_big_table()
     with running_emulator(engine=gated) as emulator:  # type: ignore[arg-type]
         journey = build_flow(
             client,
@@ -304,14 +310,7 @@ def test_mapping_set_and_partial_ingestion(client: ApiClient, home: Path) -> Non
 def test_cancel_sent_to_another_process_stops_the_run(
     client: ApiClient, server: RunningServer, home: Path
 ) -> None:
-    engine = default_engine(["testdb"])
-    engine.run_script(  # type: ignore[attr-defined]
-        "testdb",
-        "CREATE TABLE dbo.Big (OrderID INT PRIMARY KEY, Customer NVARCHAR(40), "
-        "UpdatedAt DATETIME2);",
-    )
-    engine.load_arrow("testdb", "dbo.Big", _big_orders(ROWS))  # type: ignore[attr-defined]
-    gated = GatedEngine(engine, Gate("[dbo].[Big]"))
+    engine, gated = _gated_big_table()
     # a second API process on the same database, executing nothing itself
     other = start_server(server.settings.model_copy(update={"scheduler_enabled": False}))
     elsewhere = ApiClient(other, org_id=client.org_id, client_id=client.client_id)

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 from flow_journey import build_flow, commits, runs_of, wait_for_first_run, wait_for_run
-from server_process import ServerProcess, client_of, free_port
+from server_process import ServerProcess, client_of
 from service_harness import fresh_postgres_database, new_org_id
 from sqlalchemy import create_engine, text
 
+from flowservice.demo.processes import free_port
 from mssql_emulator.testing import running_emulator
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.postgres]
@@ -30,14 +31,6 @@ def own_database() -> Iterator[str]:
     """A database of this test alone: other test servers on the shared one would schedule too."""
     with fresh_postgres_database("flowservice_lead") as url:
         yield url
-
-
-@pytest.fixture
-def processes() -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for process in started:
-        process.stop()
 
 
 def _leader_pid(database_url: str) -> int:

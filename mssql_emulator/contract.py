@@ -117,6 +117,23 @@ FIXED_BYTE_LENGTHS = {
     "uniqueidentifier": 16,
 }
 
+# Precision SQL Server reports for types that take none (sys.columns.precision); decimal,
+# numeric and the scaled time types derive theirs from their declaration.
+FIXED_PRECISIONS = {
+    "bit": 1,
+    "tinyint": 3,
+    "smallint": 5,
+    "int": 10,
+    "bigint": 19,
+    "money": 19,
+    "smallmoney": 10,
+    "real": 24,
+    "float": 53,
+    "date": 10,
+    "datetime": 23,
+    "smalldatetime": 16,
+}
+
 
 @dataclass(frozen=True)
 class Column:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from mssql_emulator.contract import FIXED_BYTE_LENGTHS, SqlError, SqlType
+from mssql_emulator.contract import FIXED_BYTE_LENGTHS, FIXED_PRECISIONS, SqlError, SqlType
 
 _ALIASES = {
     "integer": "int",
@@ -50,18 +50,6 @@ _DUCK_FIXED = {
     "datetime2": "TIMESTAMP",
     "datetimeoffset": 'STRUCT(utc TIMESTAMP, "offset" SMALLINT)',
     "uniqueidentifier": "UUID",
-}
-
-_NUMERIC_PRECISION = {
-    "bit": 1,
-    "tinyint": 3,
-    "smallint": 5,
-    "int": 10,
-    "bigint": 19,
-    "money": 19,
-    "smallmoney": 10,
-    "real": 24,
-    "float": 53,
 }
 
 
@@ -168,9 +156,7 @@ def numeric_precision(t: SqlType) -> int:
         s = t.scale if t.scale is not None else 7
         # Character width of the literal: "hh:mm:ss[.fffffff]" etc.
         return {"time": 8, "datetime2": 19, "datetimeoffset": 26}[t.name] + (s + 1 if s else 0)
-    return {"datetime": 23, "smalldatetime": 16, "date": 10}.get(
-        t.name, _NUMERIC_PRECISION.get(t.name, 0)
-    )
+    return FIXED_PRECISIONS.get(t.name, 0)
 
 
 def numeric_scale(t: SqlType) -> int:

@@ -6,6 +6,7 @@ import pyarrow as pa
 
 from mssql_emulator.contract import (
     FIXED_BYTE_LENGTHS,
+    FIXED_PRECISIONS,
     SYSTEM_TYPE_IDS,
     Column,
     ResultSet,
@@ -13,19 +14,6 @@ from mssql_emulator.contract import (
 )
 from mssql_emulator.tds.tokens import normalize, type_info
 
-_DEFAULT_PRECISION = {
-    "tinyint": 3,
-    "smallint": 5,
-    "int": 10,
-    "bigint": 19,
-    "money": 19,
-    "smallmoney": 10,
-    "real": 24,
-    "float": 53,
-    "date": 10,
-    "datetime": 23,
-    "smalldatetime": 16,
-}
 SYSNAME = SqlType("nvarchar", length=128)
 _SCHEMA: list[tuple[str, SqlType]] = [
     ("parameter_ordinal", SqlType("int")),
@@ -78,7 +66,7 @@ def describe_batch(columns: list[Column]) -> tuple[list[str], list[SqlType], pa.
         t = normalize(column.type)
         info = type_info(t)
         max_length = _max_length(t)
-        precision = t.precision if t.precision is not None else _DEFAULT_PRECISION.get(t.name, 0)
+        precision = t.precision if t.precision is not None else FIXED_PRECISIONS.get(t.name, 0)
         scale = t.scale or 0
         rows.append(
             [

@@ -19,7 +19,7 @@ from flowservice.flows.lease import InMemoryLeaseStore, run_lease_name
 from flowservice.flows.retry import RetryPolicy
 from flowservice.flows.run_copy import CopyJob, run_copy
 from flowservice.flows.run_json import run_from_record, run_to_record
-from flowservice.flows.run_state import LOAD_ERROR_CODE, SOURCE_ERROR_CODE, RunStatus
+from flowservice.flows.run_state import LOAD_ERROR_CODE, SOURCE_ERROR_CODE, Run, RunStatus
 from flowservice.flows.runner import Runner
 from flowservice.flows.schedule import Frequency, Schedule, Window
 from flowservice.flows.scheduler import FlowSchedule, plan_runs
@@ -109,6 +109,15 @@ def test_a_repeated_or_concurrent_delivery_runs_once(
     assert ids_in(dataset) == list(range(600))
 
 
+def started_by_a_dead_worker(repo: MemoryRepository, leases: InMemoryLeaseStore) -> Run:
+    """Run r1, claimed and started by a worker whose process then died (its lease lapses)."""
+    run = new_run("r1", Window(None, minute(600)))
+    assert leases.acquire(run_lease_name("r1"), "dead-worker", ttl=0.3) is not None
+    run.start(datetime.now(UTC))
+    repo.add(run)
+    return run
+
+
 def test_a_run_of_a_dead_worker_is_picked_up_again(
     repo: MemoryRepository,
     runner: Runner,
@@ -116,11 +125,7 @@ def test_a_run_of_a_dead_worker_is_picked_up_again(
     executor: LocalExecutor,
     dataset: Dataset,
 ) -> None:
-    # a worker claimed r1, started it, and its process died (no more heartbeats)
-    run = new_run("r1", Window(None, minute(600)))
-    assert leases.acquire(run_lease_name("r1"), "dead-worker", ttl=0.3) is not None
-    run.start(datetime.now(UTC))
-    repo.add(run)
+    started_by_a_dead_worker(repo, leases)
     assert runner.recover() == []  # its lease is still live
     time.sleep(0.4)
     assert runner.recover() == ["r1"]
@@ -139,10 +144,7 @@ def test_a_crash_between_commit_and_finish_is_not_copied_twice(
     source: TableConnector,
     dataset: Dataset,
 ) -> None:
-    run = new_run("r1", Window(None, minute(600)))
-    assert leases.acquire(run_lease_name("r1"), "dead-worker", ttl=0.3) is not None
-    run.start(datetime.now(UTC))
-    repo.add(run)
+    run = started_by_a_dead_worker(repo, leases)
     # the dead worker got as far as the Delta commit, not as far as recording it
     committed = run_from_record(run_to_record(run))
     run_copy(

@@ -198,6 +198,17 @@ def test_column_subset_matches_in_process_read(
     assert got.num_rows == ROWS
 
 
+def test_split_read_returns_every_row_once(
+    connector: SqlServerConnector, processes: SourceProcesses
+) -> None:
+    assert len(connector.split("dbo.readings", parts=3, min_rows=BATCH_ROWS)) == 3
+    expected = table_of(list(connector.read("dbo.readings", batch_rows=BATCH_ROWS)))
+    parts = ProcessSource(connector, processes, parts=3)
+    got = table_of(list(parts.read("dbo.readings", batch_rows=BATCH_ROWS)))
+    assert got.schema.equals(expected.schema, check_metadata=True)
+    assert got.sort_by("id").equals(expected.sort_by("id"))
+
+
 def test_window_on_datetime2_matches_in_process_read(
     connector: SqlServerConnector, processes: SourceProcesses
 ) -> None:

@@ -48,13 +48,15 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def server(home: Path) -> Iterator[RunningServer]:
+def server(home: Path, request: pytest.FixtureRequest) -> Iterator[RunningServer]:
     settings = make_settings(
         home,
         f"sqlite:///{home / 'flowservice.db'}",
         scheduler_interval_seconds=0.3,
         run_retry_attempts=2,
         run_retry_base_delay=0.1,
+        # the default reads in fork-server children; a test may ask for in-thread reads
+        isolated_source_reads=getattr(request, "param", True),
     )
     running = start_server(settings)
     yield running
@@ -72,6 +74,9 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+@pytest.mark.parametrize(
+    "server", [True, False], ids=["child-process-reads", "in-thread-reads"], indirect=True
+)
 def test_journey_backfill_then_incremental_window(client: ApiClient, home: Path) -> None:
     with running_emulator(init_sql=[INIT]) as emulator:
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=120)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flowservice.errors import ValidationFailed
-from flowservice.flows.schedule import EPOCH, MAX_EPOCH_SECONDS, Window
+from flowservice.flows.schedule import EPOCH, INTEGER_TEXT, MAX_EPOCH_SECONDS, Window
 from flowservice.flows.transformations import DeltaColumn, parse_delta_column
 
-_INTEGER = re.compile(r"^[+-]?\d+$")
 _KNOWN = ("startTime", "windowStartTime", "windowEndTime", "deltaColumn")
 
 
@@ -88,7 +86,7 @@ def _moment(field: str, value: Any) -> datetime:
         number = value
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and _INTEGER.match(value.strip()):
+    elif isinstance(value, str) and INTEGER_TEXT.match(value.strip()):
         number = int(value.strip())
     if number is None:
         raise ValidationFailed(f"params.{field} must be an integer epoch time")

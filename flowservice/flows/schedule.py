@@ -27,9 +27,15 @@ from flowservice.errors import InternalError, ValidationFailed
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Epoch seconds at or above this are year 5138+: almost surely milliseconds sent by mistake.
 MAX_EPOCH_SECONDS = 10**11
+# A schedule starts from 2000-01-01 up to (not including) 2100-01-01, UTC.
+EARLIEST_START_TIME = 946_684_800
+LATEST_START_TIME = 4_102_444_800
 MIN_MINUTE_INTERVAL = 15
+# The longest period is one year (365 days) whatever the frequency.
+MAX_PERIOD_SECONDS = 365 * 86400
 
-_INTEGER = re.compile(r"^[+-]?\d+$")
+# an integer sent as a string: at most 20 digits (anything longer is out of every bound)
+INTEGER_TEXT = re.compile(r"^[+-]?\d{1,20}$")
 
 
 class Frequency(StrEnum):
@@ -138,13 +144,7 @@ def parse_schedule(params: Any, *, schema: Mapping[str, Any] | None = None) -> S
         raise ValidationFailed("scheduleParams.startTime is required (epoch seconds, UTC)")
     if "frequency" not in params:
         raise ValidationFailed("scheduleParams.frequency is required (once|minute|hour|day|week)")
-    start_time = _integer("startTime", params["startTime"])
-    if start_time < 0:
-        raise ValidationFailed("scheduleParams.startTime must not be negative")
-    if start_time >= MAX_EPOCH_SECONDS:
-        raise ValidationFailed(
-            "scheduleParams.startTime must be in epoch seconds; the value looks like milliseconds"
-        )
+    start_time = _start_time(params["startTime"])
     frequency = _frequency(params["frequency"])
     if frequency is Frequency.ONCE:
         for field in ("interval", "backfill"):
@@ -164,6 +164,12 @@ def parse_schedule(params: Any, *, schema: Mapping[str, Any] | None = None) -> S
             raise ValidationFailed(
                 f"scheduleParams.interval must be at least {minimum} "
                 f"with frequency '{frequency}' (got {interval})"
+            )
+        maximum = max_interval(frequency)
+        if interval > maximum:
+            raise ValidationFailed(
+                f"scheduleParams.interval must be at most {maximum} with frequency "
+                f"'{frequency}' (one year); got {_show(interval)}"
             )
         backfill = _boolean("backfill", params["backfill"]) if "backfill" in params else True
         schedule = Schedule(start_time, frequency, interval, backfill)
@@ -239,6 +245,27 @@ def next_due_time(
     return None
 
 
+def max_interval(frequency: Frequency) -> int:
+    """The largest ``interval`` of a periodic frequency: one year's worth of its unit."""
+    return MAX_PERIOD_SECONDS // _UNIT_SECONDS[frequency]
+
+
+def _start_time(value: Any) -> int:
+    start_time = _integer("startTime", value)
+    if start_time < 0:
+        raise ValidationFailed("scheduleParams.startTime must not be negative")
+    if start_time >= MAX_EPOCH_SECONDS:
+        raise ValidationFailed(
+            "scheduleParams.startTime must be in epoch seconds; the value looks like milliseconds"
+        )
+    if not EARLIEST_START_TIME <= start_time < LATEST_START_TIME:
+        raise ValidationFailed(
+            "scheduleParams.startTime must be from 2000-01-01 to 2099-12-31 UTC "
+            f"(epoch seconds {EARLIEST_START_TIME} to {LATEST_START_TIME - 1}); got {start_time}"
+        )
+    return start_time
+
+
 def _integer(field: str, value: Any) -> int:
     if isinstance(value, bool):
         raise ValidationFailed(f"scheduleParams.{field} must be an integer, not a boolean")
@@ -246,7 +273,7 @@ def _integer(field: str, value: Any) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and _INTEGER.match(value.strip()):
+    if isinstance(value, str) and INTEGER_TEXT.match(value.strip()):
         return int(value.strip())
     raise ValidationFailed(f"scheduleParams.{field} must be an integer (got {_show(value)})")
 
@@ -280,6 +307,8 @@ def _check_schema(schema: Mapping[str, Any], params: dict[str, Any]) -> None:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, int) and abs(value) >= 10**30:
+        return "an integer of more than 30 digits"  # str() of a huge int may itself fail
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 

@@ -12,11 +12,13 @@ from flowservice.errors import InternalError, ValidationFailed
 from flowservice.flows.flow_spec import CRM_TO_AEP_ID, flow_specs
 from flowservice.flows.schedule import (
     EPOCH,
+    LATEST_START_TIME,
     CatchUp,
     Frequency,
     Schedule,
     Window,
     due_windows,
+    max_interval,
     next_due_time,
     parse_schedule,
 )
@@ -97,6 +99,34 @@ def test_once_has_no_interval_or_backfill() -> None:
             {"startTime": T0, "frequency": "day", "interval": 1, "timezone": "UTC"},
             "scheduleParams.timezone is not a known",
         ),
+        # the probe's schedules: each stopped every scheduler tick with OverflowError
+        (
+            {"startTime": T0, "frequency": "minute", "interval": 10**30},
+            "scheduleParams.interval must be at most 525600 with frequency 'minute'",
+        ),
+        (
+            {"startTime": T0, "frequency": "hour", "interval": 10**9},
+            "scheduleParams.interval must be at most 8760",
+        ),
+        (
+            {"startTime": T0, "frequency": "day", "interval": 3_000_000},
+            "scheduleParams.interval must be at most 365",
+        ),
+        (
+            {"startTime": T0, "frequency": "week", "interval": 53},
+            "scheduleParams.interval must be at most 52",
+        ),
+        ({"startTime": 0, "frequency": "once"}, "startTime must be from 2000-01-01"),
+        (
+            {"startTime": 99_999_999_999, "frequency": "week", "interval": 1},
+            "startTime must be from 2000-01-01 to 2099-12-31",
+        ),
+        ({"startTime": "9" * 5000, "frequency": "once"}, "startTime must be an integer"),
+        ({"startTime": 10**5000, "frequency": "once"}, "looks like milliseconds"),
+        (
+            {"startTime": T0, "frequency": "day", "interval": "1" + "0" * 4999},
+            "interval must be an integer",
+        ),
     ],
 )
 def test_invalid_params_name_the_field(params: dict[str, Any], fragment: str) -> None:
@@ -104,6 +134,18 @@ def test_invalid_params_name_the_field(params: dict[str, Any], fragment: str) ->
         parse(params)
     assert fragment in info.value.message
     assert info.value.status == 400
+
+
+@pytest.mark.parametrize("frequency", ["minute", "hour", "day", "week"])
+def test_the_longest_interval_is_one_year_and_plans_without_overflow(frequency: str) -> None:
+    longest = max_interval(Frequency(frequency))
+    schedule = parse(
+        {"startTime": LATEST_START_TIME - 1, "frequency": frequency, "interval": longest}
+    )
+    assert schedule.period is not None and schedule.period <= timedelta(days=365)
+    far = schedule.start + 100 * schedule.period
+    assert due_windows(schedule, last_end=None, now=far)
+    assert next_due_time(schedule, last_end=far, now=far) is not None
 
 
 def test_not_an_object() -> None:

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=1000, gt=0)
     default_page_size: int = Field(default=100, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text: one readable line per record; json: one JSON object."
+    )
     lake_root: str | None = Field(
         default=None,
         description="Where datasets live: a directory or object-store URL; default `home`/lake.",
@@ -115,6 +118,19 @@ class Settings(BaseSettings):
     )
     run_retry_base_delay: float = Field(
         default=1.0, ge=0, description="First retry delay (seconds); doubles per retry."
+    )
+    run_failure_retries: int = Field(
+        default=3,
+        ge=0,
+        le=100,
+        description="Further runs of a scheduled window after its run failed; then the window "
+        "stays failed and the flow moves on to its next window.",
+    )
+    run_failure_backoff_seconds: float = Field(
+        default=60.0, ge=0, description="Wait before the first retry of a failed window; doubles."
+    )
+    run_failure_backoff_max_seconds: float = Field(
+        default=3600.0, ge=0, description="Longest wait between two runs of a failed window."
     )
 
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from flowservice.flows.failure_policy import WindowAttempt
 from flowservice.flows.run_state import (
     ErrorSample,
     RecordCounts,
@@ -81,11 +82,29 @@ def _copy_activity(run: Run) -> dict[str, Any]:
             "outputRecordCount": counts.output_records,
             "failedRecordCount": counts.failed_records,
         },
-        "statusSummary": {"status": str(run.copy_status or run.status)},
+        "statusSummary": _copy_status(run),
         "sourceInfo": [
             {"id": cid, "type": "SourceConnection"} for cid in run.source_connection_ids
         ],
     }
+
+
+def _copy_status(run: Run) -> dict[str, Any]:
+    """The copy's status; for scheduled runs, which run of the window it is and what follows."""
+    out: dict[str, Any] = {"status": str(run.copy_status or run.status)}
+    attempt = run.window_attempt
+    if attempt is not None:
+        retry: dict[str, Any] = {
+            "attempt": attempt.number,
+            "maxAttempts": attempt.of,
+            "backoffSeconds": attempt.backoff_seconds,
+        }
+        if attempt.next_attempt_at is not None:
+            retry["nextAttemptAtUTC"] = _ms(attempt.next_attempt_at)
+        if attempt.given_up:
+            retry["windowGivenUp"] = True
+        out["extensions"] = {"retry": retry}
+    return out
 
 
 def _promotion_activity(run: Run) -> dict[str, Any]:
@@ -148,6 +167,7 @@ def run_to_record(run: Run) -> dict[str, Any]:
         else {"start": _us(run.window.start), "end": _us(run.window.end)},
         "deltaColumn": run.delta_column,
         "scheduleEnd": _us(run.schedule_end),
+        "windowAttempt": _attempt_record(run.window_attempt),
         "status": str(run.status),
         "attempt": run.attempt,
         "startedAt": _us(run.started_at),
@@ -187,6 +207,7 @@ def run_from_record(record: dict[str, Any]) -> Run:
         window=None if window is None else _window(window),
         delta_column=record["deltaColumn"],
         schedule_end=_from_us(record.get("scheduleEnd")),
+        window_attempt=_attempt_from_record(record.get("windowAttempt")),
         status=RunStatus(record["status"]),
         attempt=record["attempt"],
         started_at=_from_us(record["startedAt"]),
@@ -203,6 +224,30 @@ def run_from_record(record: dict[str, Any]) -> Run:
         error_samples=[
             ErrorSample(s["row"], s["reason"], s["column"]) for s in record["errorSamples"]
         ],
+    )
+
+
+def _attempt_record(attempt: WindowAttempt | None) -> dict[str, Any] | None:
+    if attempt is None:
+        return None
+    return {
+        "number": attempt.number,
+        "of": attempt.of,
+        "backoffSeconds": attempt.backoff_seconds,
+        "nextAttemptAt": _us(attempt.next_attempt_at),
+        "givenUp": attempt.given_up,
+    }
+
+
+def _attempt_from_record(data: dict[str, Any] | None) -> WindowAttempt | None:
+    if data is None:
+        return None
+    return WindowAttempt(
+        number=data["number"],
+        of=data["of"],
+        backoff_seconds=data["backoffSeconds"],
+        next_attempt_at=_from_us(data["nextAttemptAt"]),
+        given_up=data["givenUp"],
     )
 
 

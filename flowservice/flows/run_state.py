@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flowservice.errors import Conflict, ConnectorError, FlowServiceError, InternalError
+from flowservice.flows.failure_policy import WindowAttempt
 from flowservice.flows.schedule import Window
 from flowservice.secrets import redact
 
@@ -135,6 +136,8 @@ class Run:
     # the schedule grid point a scheduled run was planned for: after success the
     # flow's schedule position moves there (full snapshots have no window to say it)
     schedule_end: datetime | None = None
+    # scheduled runs: which run of its window this is (on-demand runs: None)
+    window_attempt: WindowAttempt | None = None
     status: RunStatus = RunStatus.SCHEDULED
     updated_at: datetime | None = None
     attempt: int = 0
@@ -225,6 +228,8 @@ class Run:
         self._move(RunStatus.SCHEDULED, now)
         self._reset_progress()
         self.errors = []
+        # a run started by hand: the failure policy no longer retries its window
+        self.window_attempt = None
 
     # --- metrics ------------------------------------------------------------
 

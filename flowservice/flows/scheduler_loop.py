@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from flowservice.flows.executors.base import Executor
+from flowservice.flows.failure_policy import FailurePolicy
 from flowservice.flows.lease import Leadership
 from flowservice.flows.runner import Runner, utc_now
 from flowservice.flows.schedule import CatchUp
@@ -51,10 +52,12 @@ class SchedulerLoop:
         *,
         interval: float = 5.0,
         catch_up: CatchUp = CatchUp.COALESCE,
+        failure_policy: FailurePolicy | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.repo, self.runner, self.executor, self.leadership = repo, runner, executor, leadership
         self.interval, self.catch_up, self.clock = interval, catch_up, clock
+        self.failure_policy = failure_policy or FailurePolicy()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -64,8 +67,15 @@ class SchedulerLoop:
             return []
         self.runner.recover()  # requeued runs are ``scheduled`` again: submitted below
         now = self.clock()
-        for planned in plan_runs(self.repo.flow_schedules(), now=now, catch_up=self.catch_up):
-            self.repo.create_run(planned, now=now)
+        flows = self.repo.flow_schedules()
+        for planned in plan_runs(
+            flows, now=now, catch_up=self.catch_up, policy=self.failure_policy
+        ):
+            try:
+                self.repo.create_run(planned, now=now)
+            except Exception as exc:
+                # one flow whose run cannot be created must not keep the others waiting
+                log.error("flow %s: run not created: %s", planned.flow_id, type(exc).__name__)
         return [rid for rid in self.repo.runs_to_submit(now=now) if self.executor.submit(rid)]
 
     def start(self) -> None:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -95,9 +104,16 @@ class LeaseRow(Base):
 
 
 class FlowWatermark(Base):
-    """End of a flow's last committed window (its schedule position for snapshot flows)."""
+    """A flow's schedule position and the failed runs of the window it is at.
+
+    ``watermark_us``: end of the last committed (or given-up) window; for
+    snapshot flows the schedule position. ``failures``: scheduled runs of the
+    next window that failed so far; ``retry_at_us``: when the next may start.
+    """
 
     __tablename__ = "flow_watermarks"
 
     flow_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     watermark_us: Mapped[int | None] = mapped_column(BigInteger)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retry_at_us: Mapped[int | None] = mapped_column(BigInteger)

@@ -1,5 +1,8 @@
 """Runs in the ``resources`` table (kind ``runs``, ``parent_id`` = flow id) and flow watermarks.
 
+A flow's watermark row also counts the failed scheduled runs of the window
+at its position (``flows.failure_policy``); moving the watermark clears them.
+
 A run row's ``state`` is the run status (indexed filtering), its ``doc`` holds
 ``run_to_record`` under ``run`` and the earliest start time under ``startAtUs``.
 """
@@ -8,13 +11,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from flowservice.errors import Conflict, NotFound
+from flowservice.errors import Conflict, InternalError, NotFound
+from flowservice.flows.failure_policy import FailurePolicy, WindowAttempt
 from flowservice.flows.run_json import run_from_record, run_to_record
 from flowservice.flows.run_state import RUN_STATE_CONFLICT, Run, RunStatus
 from flowservice.flows.runner import CopyContext
@@ -148,20 +153,44 @@ def watermark(session: Session, flow_id: str) -> datetime | None:
     return None if row is None or row.watermark_us is None else from_us(row.watermark_us)
 
 
-def watermarks(session: Session) -> dict[str, datetime]:
-    rows = session.scalars(select(FlowWatermark).where(FlowWatermark.watermark_us.is_not(None)))
-    return {r.flow_id: from_us(r.watermark_us) for r in rows if r.watermark_us is not None}
-
-
 def advance_watermark(session: Session, flow_id: str, moment: datetime) -> None:
-    """Move the flow's watermark to ``moment`` unless it already is at or past it."""
+    """Move the flow's watermark to ``moment`` unless it already is at or past it.
+
+    A move starts a new window: the failures counted for the old one are cleared.
+    """
     row = session.get(FlowWatermark, flow_id, with_for_update=True)
     value = to_us(moment)
     if row is None:
-        session.add(FlowWatermark(flow_id=flow_id, watermark_us=value))
+        session.add(FlowWatermark(flow_id=flow_id, watermark_us=value, failures=0))
     elif row.watermark_us is None or row.watermark_us < value:
         row.watermark_us = value
+        row.failures, row.retry_at_us = 0, None
     session.flush()
+
+
+def record_failure(
+    session: Session, run: Run, policy: FailurePolicy, *, now: datetime
+) -> WindowAttempt:
+    """Count the failed scheduled ``run``: plan its window's next attempt, or give it up.
+
+    Giving up moves the flow's position to the end of the run's window, so the
+    schedule goes on with the next one. Returns the run's updated attempt.
+    """
+    attempt = run.window_attempt
+    if attempt is None:
+        raise InternalError("only scheduled runs are retried")
+    retry_at = policy.after_failure(attempt.number, now)
+    if retry_at is None:
+        if run.schedule_end is not None:
+            advance_watermark(session, run.flow_id, run.schedule_end)
+        return replace(attempt, given_up=True)
+    state = session.get(FlowWatermark, run.flow_id, with_for_update=True)
+    if state is None:
+        state = FlowWatermark(flow_id=run.flow_id, watermark_us=None)
+        session.add(state)
+    state.failures, state.retry_at_us = attempt.number, to_us(retry_at)
+    session.flush()
+    return replace(attempt, next_attempt_at=retry_at)
 
 
 def forget_watermark(session: Session, flow_id: str) -> None:
@@ -178,9 +207,11 @@ class StoreRunRepository:
         self,
         sessions: sessionmaker[Session],
         resolve: Callable[[Session, Resource, Run], CopyContext],
+        failure_policy: FailurePolicy | None = None,
     ) -> None:
         self._sessions = sessions
         self._resolve = resolve
+        self._failure_policy = failure_policy or FailurePolicy()
         # the status each run had when this worker last read or wrote it (compare-and-set)
         self._known: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -209,6 +240,10 @@ class StoreRunRepository:
 
     def finish(self, run: Run, *, watermark: datetime | None) -> None:
         with db.transaction(self._sessions) as session:
+            if run.status is RunStatus.FAILED and run.window_attempt is not None:
+                run.window_attempt = record_failure(
+                    session, run, self._failure_policy, now=run.completed_at or run.created_at
+                )
             save_run(session, run=run, expected_state=self._expected(run.id))
             if watermark is not None:
                 advance_watermark(session, run.flow_id, watermark)

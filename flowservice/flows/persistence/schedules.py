@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from flowservice.errors import FlowServiceError
+from flowservice.flows.failure_policy import WindowAttempt
 from flowservice.flows.persistence import runs
 from flowservice.flows.run_state import Run, RunStatus
 from flowservice.flows.schedule import parse_schedule
@@ -18,7 +19,7 @@ from flowservice.flows.scheduler import FlowSchedule, PlannedRun
 from flowservice.flows.transformations import parse_transformations
 from flowservice.store import db
 from flowservice.store.repos.resources import Scope
-from flowservice.store.tables import Resource
+from flowservice.store.tables import FlowWatermark, Resource
 
 SCHEDULER_ACTOR = "flowservice-scheduler"
 log = logging.getLogger(__name__)
@@ -35,7 +36,14 @@ def flow_scope(row: Resource, *, sandbox_name: str = "", actor: str = SCHEDULER_
     )
 
 
-def new_run(flow: Resource, *, now: datetime, planned_window: Any, schedule_end: Any) -> Run:
+def new_run(
+    flow: Resource,
+    *,
+    now: datetime,
+    planned_window: Any,
+    schedule_end: Any,
+    window_attempt: WindowAttempt | None = None,
+) -> Run:
     """A ``scheduled`` run of ``flow`` (``planned_window`` None: a full snapshot)."""
     doc = flow.doc
     transformations = parse_transformations(doc.get("transformations"))
@@ -51,6 +59,7 @@ def new_run(flow: Resource, *, now: datetime, planned_window: Any, schedule_end:
         window=planned_window,
         delta_column=None if delta is None else delta.name,
         schedule_end=schedule_end,
+        window_attempt=window_attempt,
     )
 
 
@@ -68,7 +77,7 @@ class StoreScheduleRepository:
                 )
             )
             active = runs.active_flow_ids(session)
-            marks = runs.watermarks(session)
+            positions = {row.flow_id: row for row in session.scalars(select(FlowWatermark))}
         out = []
         for flow in flows:
             try:
@@ -78,14 +87,17 @@ class StoreScheduleRepository:
                 # one unreadable flow must not stop every other flow's schedule
                 log.error("flow %s skipped by the scheduler: %s", flow.id, type(exc).__name__)
                 continue
+            position = positions.get(flow.id)
             out.append(
                 FlowSchedule(
                     flow_id=flow.id,
                     schedule=schedule,
-                    watermark=marks.get(flow.id),
+                    watermark=_moment(position.watermark_us if position else None),
                     enabled=flow.state == "enabled",
                     incremental=incremental,
                     has_active_run=flow.id in active,
+                    failures=position.failures if position else 0,
+                    retry_at=_moment(position.retry_at_us if position else None),
                 )
             )
         return out
@@ -96,7 +108,11 @@ class StoreScheduleRepository:
             if flow is None:
                 return ""  # deleted since it was planned
             run = new_run(
-                flow, now=now, planned_window=planned.copy_window, schedule_end=planned.window.end
+                flow,
+                now=now,
+                planned_window=planned.copy_window,
+                schedule_end=planned.window.end,
+                window_attempt=planned.attempt,
             )
             runs.insert_run(session, scope=flow_scope(flow), run=run, start_at=now)
             return run.id
@@ -106,3 +122,7 @@ class StoreScheduleRepository:
         with db.transaction(self._sessions) as session:
             rows = runs.run_ids_with_status(session, RunStatus.SCHEDULED)
             return [r.id for r in rows if int(r.doc.get("startAtUs", 0)) <= due]
+
+
+def _moment(us: int | None) -> datetime | None:
+    return None if us is None else runs.from_us(us)

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from flowservice.connectors.base import Connector
 from flowservice.errors import Conflict, ConnectorError
+from flowservice.flows import run_log
 from flowservice.flows.cancellation import CancelEvent, CancelSignal
 from flowservice.flows.lease import Heartbeat, LeaseStore, orphaned_runs, run_lease_name
 from flowservice.flows.retry import RetryPolicy
@@ -45,7 +46,11 @@ class RunRepository(Protocol):
     def save(self, run: Run) -> None: ...
 
     def finish(self, run: Run, *, watermark: datetime | None) -> None:
-        """Save the finished run and, if given, move its flow's watermark: one transaction."""
+        """Save the finished run and, if given, move its flow's watermark: one transaction.
+
+        A failed scheduled run (``window_attempt`` set) also goes through the failure
+        policy there, and ``run.window_attempt`` says what comes next.
+        """
         ...
 
     def copy_context(self, run: Run) -> CopyContext: ...
@@ -116,6 +121,7 @@ class Runner:
             return  # a repeated delivery, or cancelled while queued
         run.start(self.clock())
         self.repo.save(run)
+        run_log.started(run)
         try:
             ctx = self.repo.copy_context(run)
         except Exception as exc:
@@ -123,6 +129,7 @@ class Runner:
             stage = Stage.COPY if isinstance(exc, ConnectorError) else Stage.LOAD
             run.fail(RunError.from_exception(exc, stage=stage), self.clock())
             self.repo.finish(run, watermark=None)
+            run_log.finished(run)
             return
         source = ctx.connector if self.reader is None else self.reader(ctx.connector)
         outcome = run_copy(
@@ -144,6 +151,7 @@ class Runner:
         if watermark is None and outcome.status is RunStatus.SUCCESS:
             watermark = run.schedule_end  # a full snapshot: the schedule position moves on
         self.repo.finish(run, watermark=watermark)
+        run_log.finished(run)
 
     def recover(self) -> list[str]:
         """Requeue ``inProgress`` runs whose worker died; returns their ids to submit again."""
@@ -157,6 +165,7 @@ class Runner:
                 if run.status is RunStatus.IN_PROGRESS:
                     run.requeue(self.clock())
                     self.repo.save(run)
+                    run_log.requeued(run)
                     requeued.append(run_id)
             finally:
                 self.leases.release(lease)

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import IO
 
 import httpx
 from service_harness import TEST_TOKEN_SECRET, ApiClient, make_settings
@@ -26,13 +27,23 @@ FAST = {
 class ServerProcess:
     """``python -m flowservice serve`` in its own process (so it can be SIGKILLed)."""
 
-    def __init__(self, home: Path, port: int, database_url: str | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        port: int,
+        database_url: str | None = None,
+        *,
+        env_extra: dict[str, str] | None = None,
+        log_file: Path | None = None,
+    ) -> None:
         env = dict(os.environ)
         env.update(FAST)
+        env.update(env_extra or {})
         env["FLOWSERVICE_TOKEN_SECRET"] = TEST_TOKEN_SECRET
         if database_url is not None:
             env["FLOWSERVICE_DATABASE_URL"] = database_url
         self.base_url = f"http://127.0.0.1:{port}"
+        log: int | IO[bytes] = subprocess.DEVNULL if log_file is None else log_file.open("ab")
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -46,8 +57,10 @@ class ServerProcess:
             ],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=log,
         )
+        if not isinstance(log, int):
+            log.close()  # the child has its own copy
         deadline = time.monotonic() + 30
         while True:
             assert self.process.poll() is None, "the server exited"

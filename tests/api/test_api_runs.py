@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from flow_fixtures import connections, create_flow
-from service_harness import ApiClient, make_settings, new_org_id, problem_code, start_server
+from service_harness import (
+    ApiClient,
+    make_settings,
+    new_org_id,
+    problem_code,
+    scope_of,
+    start_server,
+)
+
+from flowservice.api.runtime import Runtime
+from flowservice.flows.persistence import runs as store_runs
+from flowservice.flows.persistence.schedules import new_run
+from flowservice.flows.run_state import RunStatus
+from flowservice.flows.schedule import Window, from_epoch_seconds
+from flowservice.store.repos import resources
 
 FINAL = ("success", "failed", "cancelled")
 
@@ -208,3 +223,76 @@ def test_deleting_a_flow_cancels_its_scheduled_run(api: ApiClient) -> None:
     assert api.delete(f"/flows/{flow_id}").status_code == 204
     assert _status(api, run_id) == "cancelled"
     assert api.get(f"/flows/{flow_id}").status_code == 404
+
+
+def test_a_disabled_flow_takes_no_on_demand_run_nor_re_trigger(api: ApiClient) -> None:
+    _base, source, target, _dataset = connections(api)
+    flow_id = create_flow(api, source, target)
+    now = int(time.time())
+    params = {"windowStartTime": now - 600, "windowEndTime": now - 60, "startTime": _later()}
+    parked = api.post("/runs", json={"flowId": flow_id, "params": params}).json()["id"]
+    assert api.post(f"/runs/{parked}/action", params={"op": "cancel"}).status_code == 200
+    disabled = api.post(f"/flows/{flow_id}/action", params={"op": "disable"})
+    assert disabled.status_code == 200, disabled.text
+
+    refused = api.post("/runs", json={"flowId": flow_id, "params": params})
+    assert problem_code(refused) == "FLOW-1416-400", refused.text
+    message = refused.json()["errorMessage"]
+    assert flow_id in message and "disabled" in message and "enable it first" in message
+    again = api.post(f"/runs/{parked}/action", params={"op": "re-trigger"})
+    assert problem_code(again) == "FLOW-1416-400", again.text
+    assert flow_id in again.json()["errorMessage"]
+    assert _status(api, parked) == "cancelled"
+    assert [r["id"] for r in api.get("/runs").json()["items"]] == [parked]
+
+    assert api.post(f"/flows/{flow_id}/action", params={"op": "enable"}).status_code == 200
+    made = api.post("/runs", json={"flowId": flow_id, "params": params})
+    assert made.status_code == 201, made.text
+    assert api.post(f"/runs/{made.json()['id']}/action", params={"op": "cancel"}).status_code == 200
+
+
+def _committed(runtime: Runtime, api: ApiClient, flow_id: str, start: int, end: int) -> str:
+    """What a worker leaves after committing ``[start, end)``: a successful run, the position."""
+    scope = scope_of(runtime, api)
+    with runtime.transaction() as session:
+        flow = resources.get_resource(session, scope=scope, kind="flows", resource_id=flow_id)
+        run = new_run(
+            flow,
+            now=datetime.now(UTC),
+            planned_window=Window(from_epoch_seconds(start), from_epoch_seconds(end)),
+            schedule_end=None,
+        )
+        run.status = RunStatus.SUCCESS
+        store_runs.insert_run(session, scope=scope, run=run, start_at=datetime.now(UTC))
+        store_runs.advance_watermark(session, flow_id, from_epoch_seconds(end))
+    return run.id
+
+
+def test_windows_overlapping_a_committed_one_or_after_the_position_are_refused(
+    api: ApiClient, runtime: Runtime
+) -> None:
+    _base, source, target, _dataset = connections(api)
+    flow_id = create_flow(api, source, target)
+    now = int(time.time())
+    committed = _committed(runtime, api, flow_id, now - 7200, now - 3600)
+
+    def post(start: int, end: int) -> Any:
+        params = {"windowStartTime": start, "windowEndTime": end, "startTime": _later()}
+        return api.post("/runs", json={"flowId": flow_id, "params": params})
+
+    for start, end in [(0, now), (now - 7200, now - 3600), (now - 9000, now - 7199)]:
+        overlapping = post(start, end)
+        assert problem_code(overlapping) == "FLOW-1455-400", overlapping.text
+        message = overlapping.json()["errorMessage"]
+        assert committed in message and f"[{now - 7200}, {now - 3600})" in message
+    gap = post(now - 3000, now)
+    assert problem_code(gap) == "FLOW-1455-400"
+    assert f"at or before {now - 3600}" in gap.json()["errorMessage"]
+    listed = api.get("/runs", params={"property": f"flowId=={flow_id}"}).json()["items"]
+    assert [r["id"] for r in listed] == [committed]
+    # touching the committed window is fine on both sides: before it, and from the position on
+    for start, end in [(now - 9000, now - 7200), (now - 3600, now)]:
+        made = post(start, end)
+        assert made.status_code == 201, made.text
+        cancelled = api.post(f"/runs/{made.json()['id']}/action", params={"op": "cancel"})
+        assert cancelled.status_code == 200

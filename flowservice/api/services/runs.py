@@ -22,11 +22,14 @@ from flowservice.api.runtime import Runtime
 from flowservice.api.services import batches, connections, datasets, mapping_sets
 from flowservice.connectors.base import Connector
 from flowservice.errors import Conflict, InvalidRequest, NotFound, ValidationFailed
+from flowservice.flows import run_log
 from flowservice.flows.batch_mapping import CompileOnFirstBatch
 from flowservice.flows.cancellation import CancelSignal, PollingCancel
 from flowservice.flows.executors.local import LocalExecutor
+from flowservice.flows.failure_policy import FailurePolicy
+from flowservice.flows.flow_definition import check_delta_column, declared_columns
 from flowservice.flows.lease import Leadership
-from flowservice.flows.persistence import runs
+from flowservice.flows.persistence import run_windows, runs
 from flowservice.flows.persistence.leases import DbLeaseStore
 from flowservice.flows.persistence.runs import StoreRunRepository
 from flowservice.flows.persistence.schedules import StoreScheduleRepository, flow_scope, new_run
@@ -39,8 +42,9 @@ from flowservice.flows.runner import CopyContext, Runner
 from flowservice.flows.schedule import to_epoch_ms
 from flowservice.flows.scheduler_loop import SchedulerLoop
 from flowservice.flows.source_process import ProcessSource, SourceProcesses
-from flowservice.flows.transformations import parse_transformations
+from flowservice.flows.transformations import DeltaColumn, parse_transformations
 from flowservice.lake.xdm import fields_from_dicts
+from flowservice.settings import Settings
 from flowservice.store.repos import resources
 from flowservice.store.repos.resources import Scope
 from flowservice.store.tables import Resource, Sandbox
@@ -79,6 +83,17 @@ def to_wire(row: Resource, scope: Scope) -> dict[str, Any]:
     return item
 
 
+def _require_enabled(flow: Resource) -> None:
+    if flow.state != "enabled":
+        raise Conflict(
+            f"flow {flow.id} is {flow.state}; enable it first "
+            f"(POST /flows/{flow.id}/action?op=enable) to run it",
+            code=RUN_STATE_CONFLICT,
+            resource_type=runs.FLOW_KIND,
+            resource_id=flow.id,
+        )
+
+
 def _no_active_run(session: Session, scope: Scope, flow_id: str, except_id: str = "") -> None:
     for row in runs.runs_of_flows(session, scope=scope, flow_ids=[flow_id]):
         if row.id != except_id and row.state in runs.ACTIVE:
@@ -107,31 +122,66 @@ def create_run(session: Session, scope: Scope, body: Any, *, now: datetime) -> R
         )
     except NotFound:
         raise ValidationFailed(f"flowId {flow_id} is not a flow of this org and sandbox") from None
+    _require_enabled(flow)
     transformations = parse_transformations(flow.doc.get("transformations"))
     request = parse_run_request(
         body.get("params"), flow_delta_column=transformations.delta_column, now=now
     )
     _no_active_run(session, scope, flow.id)
+    if request.window is not None:
+        # an append-mode flow never copies a source row version twice (docs/flows.md)
+        run_windows.check_window(session, scope=scope, flow_id=flow.id, window=request.window)
     if request.sets_flow_delta_column and request.delta_column is not None:
-        doc = dict(flow.doc)
-        doc["transformations"] = transformations.with_delta_column(request.delta_column).to_list()
-        flow = resources.replace_resource(
-            session,
-            scope=scope,
-            row=flow,
-            expected_etag=None,
-            doc=doc,
-            name=flow.name,
-            state=flow.state,
-        )
+        flow = _set_delta_column(session, scope, flow, request.delta_column)
     run = new_run(flow, now=now, planned_window=request.window, schedule_end=None)
     return runs.insert_run(session, scope=scope, run=run, start_at=request.start_at)
 
 
+def _set_delta_column(
+    session: Session, scope: Scope, flow: Resource, delta_column: DeltaColumn
+) -> Resource:
+    """Store the delta column a flow's first on-demand run names, checked like a PATCH."""
+    source_id = str(flow.doc["sourceConnectionIds"][0])
+    source = resources.get_resource(
+        session, scope=scope, kind="sourceConnections", resource_id=source_id
+    )
+    check_delta_column(
+        delta_column,
+        declared_columns(source.doc.get("params") or {}),
+        source_id=source_id,
+        where="params.deltaColumn.name",
+    )
+    doc = dict(flow.doc)
+    transformations = parse_transformations(flow.doc.get("transformations"))
+    doc["transformations"] = transformations.with_delta_column(delta_column).to_list()
+    return resources.replace_resource(
+        session,
+        scope=scope,
+        row=flow,
+        expected_etag=None,
+        doc=doc,
+        name=flow.name,
+        state=flow.state,
+    )
+
+
 def retrigger(session: Session, scope: Scope, row: Resource, *, now: datetime) -> Resource:
     run = runs.run_of(row)
+    try:
+        flow = resources.get_resource(
+            session, scope=scope, kind=runs.FLOW_KIND, resource_id=run.flow_id
+        )
+    except NotFound:
+        raise ValidationFailed(
+            f"run {run.id} cannot run again: its flow {run.flow_id} was deleted"
+        ) from None
+    _require_enabled(flow)
     _no_active_run(session, scope, run.flow_id, except_id=run.id)
-    run.retrigger(now)
+    run.retrigger(now)  # refuses a run that is not failed or cancelled
+    if run.window is not None:
+        run_windows.check_window(
+            session, scope=scope, flow_id=run.flow_id, window=run.window, except_run=run.id
+        )
     doc = dict(row.doc)
     doc["startAtUs"] = runs.to_us(now)
     previous = row.state
@@ -145,6 +195,7 @@ def cancel(session: Session, row: Resource, *, now: datetime) -> tuple[Resource,
     if run.status is RunStatus.SCHEDULED:
         run.cancel(now)
         row = runs.save_run(session, run=run, row=row, expected_state=str(RunStatus.SCHEDULED))
+        run_log.finished(run)
     elif run.status is RunStatus.IN_PROGRESS:
         runs.request_cancel(session, row=row)
     else:
@@ -216,7 +267,9 @@ class CatalogRunRepository(StoreRunRepository):
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(
-            runtime.sessions, lambda s, row, run: resolve_copy_context(runtime, s, row, run)
+            runtime.sessions,
+            lambda s, row, run: resolve_copy_context(runtime, s, row, run),
+            failure_policy(runtime.settings),
         )
         self._runtime = runtime
 
@@ -244,6 +297,7 @@ class CatalogRunRepository(StoreRunRepository):
             if session.get(Resource, run.batch_id) is not None:
                 return  # a replayed window: its batch is recorded already
             dataset = datasets.open_dataset(session, self._runtime.settings, scope, dataset_id)
+            info = dataset.find_commit(within=50, batchId=run.batch_id)
             batches.register_batch(
                 session,
                 scope=scope,
@@ -252,13 +306,22 @@ class CatalogRunRepository(StoreRunRepository):
                 status="success",
                 started=to_epoch_ms(run.started_at or run.created_at),
                 completed=to_epoch_ms(run.completed_at or run.created_at),
-                info=dataset.find_commit(within=50, batchId=run.batch_id),
-                record_count=run.counts.output_records,
-                size_bytes=run.counts.output_bytes,
+                info=info,
+                # the commit's own figures: a replayed run (crash after the commit) counts 0
+                record_count=None if info is not None else run.counts.output_records,
+                size_bytes=None if info is not None else run.counts.output_bytes,
                 failed_record_count=run.counts.failed_records,
                 flow_id=run.flow_id,
                 run_id=run.id,
             )
+
+
+def failure_policy(settings: Settings) -> FailurePolicy:
+    return FailurePolicy(
+        retries=settings.run_failure_retries,
+        base_delay=settings.run_failure_backoff_seconds,
+        max_delay=settings.run_failure_backoff_max_seconds,
+    )
 
 
 class FlowEngine:
@@ -291,6 +354,7 @@ class FlowEngine:
             self.executor,
             Leadership(self.leases, self.holder, ttl=settings.scheduler_lease_seconds),
             interval=settings.scheduler_interval_seconds,
+            failure_policy=failure_policy(settings),
         )
 
     def _process_source(self, connector: Connector) -> ProcessSource:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,11 +34,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _create_owner_only(path: Path) -> None:
+    """Create the SQLite file 0600 if it does not exist yet; an existing file keeps its mode.
+
+    The DB holds the secrets' ciphertexts and the API clients, so it is as private as the
+    key files. SQLite creates the ``-wal`` and ``-shm`` files with the DB file's mode.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask
+    finally:
+        os.close(fd)
+
+
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # "file:..." URIs (uri=true) name their file their own way: SQLite creates those
+        if parsed.database and parsed.database != ":memory:" and "uri" not in parsed.query:
+            _create_owner_only(Path(parsed.database))
         engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -7,14 +7,18 @@ fit the flow spec) are the caller's: it looks the connections up and calls
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flowservice.errors import InvalidRequest, ValidationFailed
 from flowservice.flows.flow_spec import FlowOptions, FlowSpec, FlowSpecCatalog, parse_options
 from flowservice.flows.schedule import Schedule, parse_schedule
-from flowservice.flows.transformations import Transformations, parse_transformations
+from flowservice.flows.transformations import (
+    DeltaColumn,
+    Transformations,
+    parse_transformations,
+)
 
 STATE_ON_CREATE = 1410  # "state" is not allowed when creating a flow
 MAX_NAME = 256
@@ -111,6 +115,35 @@ def check_patch_paths(operations: Iterable[Mapping[str, Any]]) -> None:
                 f"patch operation {index}: path {path!r} cannot be changed; "
                 f"patchable: {', '.join('/' + p for p in sorted(PATCHABLE))}"
             )
+
+
+def declared_columns(source_params: Mapping[str, Any]) -> list[str] | None:
+    """The column names a source connection declares in ``params.columns``; None: all columns."""
+    columns = source_params.get("columns")
+    if not columns:
+        return None
+    return [str(c["name"]) for c in columns if isinstance(c, Mapping) and "name" in c]
+
+
+def check_delta_column(
+    delta_column: DeltaColumn | None,
+    declared: Sequence[str] | None,
+    *,
+    source_id: str,
+    where: str = "transformations: Copy deltaColumn.name",
+) -> None:
+    """The delta column is one of the source's declared columns (SQL Server names ignore case).
+
+    A source that declares no columns copies them all, and which exist is only known to
+    the source itself: then any name is taken.
+    """
+    if delta_column is None or declared is None:
+        return
+    if delta_column.name.lower() not in {name.lower() for name in declared}:
+        raise ValidationFailed(
+            f"{where} {delta_column.name!r} is not a column of source connection {source_id} "
+            f"(its params.columns: {', '.join(declared)})"
+        )
 
 
 def _flow_spec(value: Any, catalog: FlowSpecCatalog) -> FlowSpec:

@@ -144,6 +144,18 @@ def test_params_failing_the_auth_schema_are_400(api: ApiClient) -> None:
     assert _count(api) == 0
 
 
+def test_auth_params_the_spec_does_not_declare_are_400(api: ApiClient) -> None:
+    body = sql_server_connection_body()
+    # an undeclared param would be stored and shown as plain text, whatever it holds
+    body["auth"]["params"]["password"] = "Hunter2pw"
+    response = api.post("/connections", json=body)
+    assert problem_code(response) == "FLOW-1455-400", response.text
+    message = response.json()["errorMessage"]
+    assert "auth.params.password" in message and "connectionString" in message
+    assert "Hunter2pw" not in response.text
+    assert _count(api) == 0
+
+
 def test_unknown_top_level_field_and_wrong_types_are_400(api: ApiClient) -> None:
     body = sql_server_connection_body()
     body["color"] = "blue"

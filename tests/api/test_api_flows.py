@@ -131,3 +131,92 @@ def test_flows_are_isolated_by_org_and_sandbox(api: ApiClient) -> None:
         assert refused.status_code in (400, 404)
         assert problem_code(refused) in ("FLOW-1455-400", "FLOW-2100-404")
         outsider.close()
+
+
+DECLARED = [
+    {"name": "OrderID", "type": "integer", "xdm": {"type": "integer"}},
+    {"name": "UpdatedAt", "type": "string", "meta": {"originalType": "datetime2"}},
+]
+
+
+def _declared_source(api: ApiClient, base: str, columns: list[dict[str, Any]] | None) -> str:
+    params: dict[str, Any] = {"tableName": "sales.Orders"}
+    if columns is not None:
+        params["columns"] = columns
+    made = api.post(
+        "/sourceConnections",
+        json={
+            "name": "orders with columns",
+            "baseConnectionId": base,
+            "data": {"format": "tabular"},
+            "params": params,
+            "connectionSpec": {"id": SQLSERVER_SPEC_ID, "version": "1.0"},
+        },
+    )
+    assert made.status_code == 201, made.text
+    return str(made.json()["id"])
+
+
+def _delta(name: str) -> list[dict[str, Any]]:
+    return [{"name": "Copy", "params": {"deltaColumn": {"name": name, "timezone": "UTC"}}}]
+
+
+def test_the_delta_column_must_be_a_declared_source_column(api: ApiClient) -> None:
+    base, _source, target, _dataset = connections(api)
+    source = _declared_source(api, base, DECLARED)
+    created = api.post("/flows", json=flow_body(source, target, transformations=_delta("Nope")))
+    assert problem_code(created) == "FLOW-1455-400", created.text
+    message = created.json()["errorMessage"]
+    assert "'Nope'" in message and "OrderID, UpdatedAt" in message
+    flow_id = create_flow(api, source, target)  # deltaColumn UpdatedAt: declared
+    etag = api.get(f"/flows/{flow_id}").json()["items"][0]["etag"]
+
+    path = "/transformations/0/params/deltaColumn/name"
+    refused = api.patch(
+        f"/flows/{flow_id}",
+        json=[{"op": "replace", "path": path, "value": "Missing"}],
+        headers={"If-Match": etag},
+    )
+    assert problem_code(refused) == "FLOW-1455-400", refused.text
+    assert "'Missing'" in refused.json()["errorMessage"]
+    whole = api.patch(
+        f"/flows/{flow_id}",
+        json=[{"op": "replace", "path": "/transformations", "value": _delta("Missing")}],
+        headers={"If-Match": etag},
+    )
+    assert problem_code(whole) == "FLOW-1455-400", whole.text
+    flow = api.get(f"/flows/{flow_id}").json()["items"][0]
+    assert flow["etag"] == etag and flow["transformations"] == _delta("UpdatedAt")
+    # SQL Server names are case-insensitive: the declared column in other letters is that column
+    fine = api.patch(
+        f"/flows/{flow_id}",
+        json=[{"op": "replace", "path": path, "value": "orderid"}],
+        headers={"If-Match": etag},
+    )
+    assert fine.status_code == 200, fine.text
+
+    # a source that declares no columns copies all of them: any name may be the delta column
+    open_source = _declared_source(api, base, None)
+    assert (
+        api.post(
+            "/flows", json=flow_body(open_source, target, transformations=_delta("Anything"))
+        ).status_code
+        == 201
+    )
+
+    # the first on-demand run that names the flow's delta column is held to the same rule
+    snapshot = create_flow(api, source, target, name="snapshot", transformations=[])
+    named = api.post(
+        "/runs",
+        json={
+            "flowId": snapshot,
+            "params": {
+                "windowStartTime": 1_700_000_000,
+                "windowEndTime": 1_700_003_600,
+                "deltaColumn": {"name": "Missing"},
+            },
+        },
+    )
+    assert problem_code(named) == "FLOW-1455-400", named.text
+    assert "'Missing'" in named.json()["errorMessage"]
+    assert api.get(f"/flows/{snapshot}").json()["items"][0]["transformations"] == []

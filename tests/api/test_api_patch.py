@@ -87,6 +87,28 @@ def test_params_are_revalidated_and_secret_replaced(api: ApiClient) -> None:
     assert "newhost" in shown and "N3wSecret" not in shown
 
 
+def test_auth_params_are_checked_against_the_spec_as_on_create(api: ApiClient) -> None:
+    created = _create(api)
+    url = f"/connections/{created['id']}"
+    headers = {"If-Match": created["etag"]}
+    for ops in (
+        [{"op": "add", "path": "/auth/params/extra", "value": "x"}],
+        [
+            {
+                "op": "replace",
+                "path": "/auth/params",
+                "value": {"connectionString": "Server=h;Database=d;UID=u;PWD=p;", "Extra": 1},
+            }
+        ],
+    ):
+        response = api.patch(url, json=ops, headers=headers)
+        assert problem_code(response) == "FLOW-1455-400", response.text
+        assert "is not a parameter of" in response.json()["errorMessage"]
+    item = api.get(url).json()["items"][0]
+    assert item["etag"] == created["etag"]
+    assert list(item["auth"]["params"]) == ["connectionString"]
+
+
 def test_sending_back_the_masked_value_keeps_the_secret(api: ApiClient, server: object) -> None:
     created = _create(api)
     url = f"/connections/{created['id']}"

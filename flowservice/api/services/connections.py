@@ -13,7 +13,7 @@ from flowservice.api.runtime import Runtime
 from flowservice.api.schemas.connections import ConnectionCreate
 from flowservice.api.services.body_checks import connection_spec, patched_connection
 from flowservice.api.views import AUDIT_FILTERABLE, named_fields, version_fields
-from flowservice.errors import Conflict, FlowServiceError
+from flowservice.errors import Conflict, FlowServiceError, ValidationFailed
 from flowservice.secrets import SecretBox, redact
 from flowservice.specs.catalog import AuthSpec, ConnectionSpec
 from flowservice.store.repos import resources
@@ -33,9 +33,28 @@ FILTERABLE = AUDIT_FILTERABLE | frozenset(
 )
 
 
+def _undeclared(auth_spec: AuthSpec, params: Mapping[str, Any]) -> None:
+    """Refuse params the auth spec does not declare (unless its schema allows any).
+
+    An undeclared param is not known to be secret: it would be stored and shown as plain text.
+    """
+    if auth_spec.schema.get("additionalProperties") not in (None, False):
+        return
+    declared = auth_spec.schema.get("properties") or {}
+    unknown = sorted(k for k in params if k not in declared)
+    if unknown:
+        name = unknown[0] if len(unknown[0]) <= 64 else unknown[0][:64] + "..."
+        raise ValidationFailed(
+            f"auth.params.{name} is not a parameter of {auth_spec.name!r} "
+            f"({', '.join(sorted(declared)) or 'none'})"
+        )
+
+
 def _validated_auth(spec: ConnectionSpec, spec_name: str, params: dict[str, Any]) -> AuthSpec:
+    """The auth spec ``params`` satisfy; create and PATCH alike."""
     auth_spec = spec.auth_spec(spec_name)
     auth_spec.validate(params)
+    _undeclared(auth_spec, params)
     connector = find_connector(spec.id)
     if connector is not None:
         secrets = [str(params[k]) for k in auth_spec.secret_keys if k in params]

@@ -9,7 +9,13 @@ from sqlalchemy.orm import Session
 from flowservice.api.patching import apply_json_patch
 from flowservice.api.views import AUDIT_FILTERABLE, named_fields, version_fields
 from flowservice.errors import InvalidRequest, NotFound, ValidationFailed
-from flowservice.flows.flow_definition import FlowDefinition, check_patch_paths, parse_flow
+from flowservice.flows.flow_definition import (
+    FlowDefinition,
+    check_delta_column,
+    check_patch_paths,
+    declared_columns,
+    parse_flow,
+)
 from flowservice.flows.flow_spec import flow_specs
 from flowservice.flows.persistence import runs
 from flowservice.flows.run_state import Run
@@ -53,10 +59,15 @@ def _connection(session: Session, scope: Scope, kind: str, field: str, cid: str)
 
 
 def check_references(session: Session, scope: Scope, flow: FlowDefinition) -> None:
-    """The connections exist in the sandbox and fit the spec; a named mapping set exists."""
+    """The connections exist in the sandbox and fit the spec and delta column; so does a mapping."""
     for cid in flow.source_connection_ids:
         row = _connection(session, scope, SOURCE_KIND, "sourceConnectionIds", cid)
         flow.flow_spec.check_source(str(row.spec_id))
+        check_delta_column(
+            flow.transformations.delta_column,
+            declared_columns(row.doc.get("params") or {}),
+            source_id=cid,
+        )
     for cid in flow.target_connection_ids:
         row = _connection(session, scope, TARGET_KIND, "targetConnectionIds", cid)
         flow.flow_spec.check_target(str(row.spec_id))

@@ -14,6 +14,7 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.exc import IntegrityError
 
 from flowservice.api.errors import ContentTypeRequired
+from flowservice.api.input_limits import load_json
 from flowservice.api.runtime import Runtime
 from flowservice.auth.tokens import Caller
 from flowservice.errors import GatewayError, InvalidRequest, PermissionDenied
@@ -110,13 +111,8 @@ ScopeDep = Annotated[Scope, Depends(get_scope)]
 _JSON_TYPES = ("application/json", "application/json-patch+json")
 
 
-def _reject_constant(name: str) -> Any:
-    # NaN and Infinity are not JSON; PostgreSQL's JSON type would refuse them later
-    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
-
-
 async def read_json_body(request: Request, runtime: RuntimeDep) -> Any:
-    """The parsed JSON body; 400 on a wrong Content-Type, empty or malformed body."""
+    """The parsed JSON body; 400 on a wrong Content-Type, an empty, malformed or hostile body."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in _JSON_TYPES and not content_type.endswith("+json"):
         raise ContentTypeRequired()
@@ -124,7 +120,9 @@ async def read_json_body(request: Request, runtime: RuntimeDep) -> Any:
     if not raw.strip():
         raise InvalidRequest("The request body is empty.", code=1405)
     try:
-        body = json.loads(raw, parse_constant=_reject_constant)
+        # the encodings json.loads accepts (UTF-8, -16, -32), decoded as it does
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+        body = load_json(text, what="The request body")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = (
             f" at line {exc.lineno} column {exc.colno}"
@@ -140,12 +138,18 @@ async def read_json_body(request: Request, runtime: RuntimeDep) -> Any:
 
 
 def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+    """Whether a string anywhere in ``value`` (keys too) holds U+0000; walked without recursion."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return False
 
 

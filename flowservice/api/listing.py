@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Query
 
+from flowservice.api.input_limits import check_integer_size, load_json, parse_int, shown
 from flowservice.errors import InvalidRequest
 
 OPERATORS = ("==", "!=", ">=", "<=", ">", "<")
@@ -75,21 +76,26 @@ def parse_condition(text: str, filterable: frozenset[str] | None) -> Condition:
     match = _CONDITION.match(text)
     if not match:
         raise InvalidRequest(
-            f"Invalid property filter {text!r}: expected PATH OP VALUE with OP one of "
+            f"Invalid property filter {shown(text)}: expected PATH OP VALUE with OP one of "
             + ", ".join(OPERATORS),
             code=1440,
         )
     path, op, raw_values = match.group(1), match.group(2), match.group(3)
     if filterable is not None and path not in filterable:
         raise InvalidRequest(
-            f"Property {path!r} cannot be filtered on; filterable: {', '.join(sorted(filterable))}",
+            f"Property {shown(path)} cannot be filtered on; "
+            f"filterable: {', '.join(sorted(filterable))}",
             code=1448,
         )
     values = tuple(_strip_quotes(v) for v in raw_values.split(","))
     if not raw_values.strip() or any(v == "" for v in values):
-        raise InvalidRequest(f"Invalid property filter {text!r}: missing value", code=1443)
+        raise InvalidRequest(f"Invalid property filter {shown(text)}: missing value", code=1443)
     if op not in ("==", "!=") and len(values) > 1:
-        raise InvalidRequest(f"Invalid property filter {text!r}: {op} takes one value", code=1450)
+        raise InvalidRequest(
+            f"Invalid property filter {shown(text)}: {op} takes one value", code=1450
+        )
+    for value in values:
+        check_integer_size(value, what=f"The property filter on {shown(path)}")
     return Condition(path=path, op=op, values=values)
 
 
@@ -101,10 +107,12 @@ def parse_orderby(text: str | None, sortable: frozenset[str] | None) -> tuple[Or
         # a literal "+" arrives as a space when the client did not encode it
         match = _ORDER.match(part.strip().replace(" ", "+"))
         if not match:
-            raise InvalidRequest(f"Invalid orderby {part!r}: use name, +name or -name", code=1433)
+            raise InvalidRequest(
+                f"Invalid orderby {shown(part)}: use name, +name or -name", code=1433
+            )
         if sortable is not None and match.group(2) not in sortable:
             raise InvalidRequest(
-                f"Cannot order by {match.group(2)!r}; sortable: {', '.join(sorted(sortable))}",
+                f"Cannot order by {shown(match.group(2))}; sortable: {', '.join(sorted(sortable))}",
                 code=1432,
             )
         keys.append(OrderKey(path=match.group(2), descending=match.group(1) == "-"))
@@ -124,7 +132,8 @@ def encode_token(fingerprint: str, after: Sequence[Any]) -> str:
 def decode_token(token: str, fingerprint: str) -> tuple[Any, ...]:
     try:
         padded = token + "=" * (-len(token) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        text = base64.urlsafe_b64decode(padded.encode()).decode()
+        data = load_json(text, what="The continuationToken")
         after = data["a"]
         if data["f"] != fingerprint or not isinstance(after, list):
             raise ValueError("token of another query")
@@ -158,7 +167,8 @@ def parse_list_query(
     max_limit: int,
     filterable: frozenset[str] | None = None,
 ) -> ListQuery:
-    """Validate the list parameters of one request."""
+    """Validate the list parameters of one request; an empty value means the parameter is absent."""
+    limit, count = _given(limit), _given(count)
     conditions = tuple(parse_condition(p, filterable) for p in properties if p.strip())
     order = parse_orderby(orderby, filterable)
     want_count = _parse_bool(count, "count")
@@ -166,15 +176,19 @@ def parse_list_query(
         raise InvalidRequest("limit and count cannot be used together", code=1401)
     page_size = default_limit
     if limit is not None:
-        if not limit.strip().isdigit() or not 1 <= int(limit) <= max_limit:
-            raise InvalidRequest(f"limit must be an integer from 1 to {max_limit}")
-        page_size = int(limit)
+        page_size = parse_int(limit, name="limit", low=1, high=max_limit)
     fingerprint = _fingerprint(conditions, order, kind)
-    after = decode_token(continuation_token, fingerprint) if continuation_token else None
+    token = _given(continuation_token)
+    after = decode_token(token, fingerprint) if token is not None else None
     if after is not None and len(after) != len(order) + 2:
         raise InvalidRequest("Invalid continuationToken: it belongs to another query.")
     raw = {"property": list(properties), "orderby": orderby, "limit": limit}
     return ListQuery(conditions, order, page_size, after, want_count, fingerprint, raw)
+
+
+def _given(text: str | None) -> str | None:
+    """``text``, or None when the parameter was sent empty (``?count=``)."""
+    return text if text is not None and text.strip() else None
 
 
 def _parse_bool(text: str | None, name: str) -> bool:

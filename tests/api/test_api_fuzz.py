@@ -61,11 +61,18 @@ def test_arbitrary_bytes(api: ApiClient, raw: bytes) -> None:
     orderby=st.text(max_size=12),
     limit=st.text(max_size=6),
     token=st.text(max_size=30),
+    count=st.sampled_from(["", "true", "false"]) | st.text(max_size=6),
 )
 def test_arbitrary_list_parameters(
-    api: ApiClient, prop: str, orderby: str, limit: str, token: str
+    api: ApiClient, prop: str, orderby: str, limit: str, token: str, count: str
 ) -> None:
-    params = {"property": prop, "orderby": orderby, "limit": limit, "continuationToken": token}
+    params = {
+        "property": prop,
+        "orderby": orderby,
+        "limit": limit,
+        "continuationToken": token,
+        "count": count,
+    }
     _assert_clean(api.get("/connections", params=params), {200})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -134,3 +135,49 @@ def test_count_and_limit_conflict() -> None:
     with pytest.raises(InvalidRequest) as info:
         _query(count="true", limit="5")
     assert info.value.code == 1401
+
+
+def test_empty_parameters_mean_absent() -> None:
+    plain = select_page(ITEMS, _query(), path="/x")
+    empty = _query("", " ", orderby="", limit="", token="", count="")
+    assert (empty.limit, empty.count, empty.order, empty.after) == (50, False, (), None)
+    assert select_page(ITEMS, empty, path="/x") == plain
+    assert (
+        select_page(ITEMS, _query(count=" ", limit="2"), path="/x")["items"] == plain["items"][:2]
+    )
+
+
+@pytest.mark.parametrize("limit", ["9" * 5_000, "²", "٣", "0", "101", "-1", "1e2"])
+def test_limits_outside_the_range_are_400(limit: str) -> None:
+    with pytest.raises(InvalidRequest, match="limit must be an integer from 1 to 100"):
+        _query(limit=limit)
+
+
+def _token(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ('{"f": "x", "a": ' + "[" * 2_000 + "]" * 2_000 + "}", "deeper than"),
+        ('{"f": "x", "a": [[1, ' + "9" * 5_000 + "]]}", "more than"),
+        ('{"f": "x", "a": [[1, 1e999]]}', "out of range"),
+        ('{"f": "x", "a": [[1, NaN]]}', "Invalid continuationToken"),
+        ("\xff\xfe", "Invalid continuationToken"),
+    ],
+)
+def test_hostile_continuation_tokens_are_400(text: str, rule: str) -> None:
+    with pytest.raises(InvalidRequest, match=rule) as info:
+        _query(token=_token(text))
+    assert "continuationToken" in info.value.message and "9999" not in info.value.message
+
+
+def test_filter_integers_have_a_digit_limit() -> None:
+    assert _ids("createdAt>" + "9" * 40) == []
+    with pytest.raises(InvalidRequest, match="more than 40 digits") as info:
+        _query("createdAt>" + "9" * 41)
+    assert "9" * 41 not in info.value.message
+    with pytest.raises(InvalidRequest) as long_filter:
+        _query("x" * 10_000)
+    assert len(long_filter.value.message) < 200

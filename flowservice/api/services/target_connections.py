@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from flowservice.api.input_limits import shown
 from flowservice.api.runtime import Runtime
 from flowservice.api.schemas.target_connections import TargetConnectionCreate
 from flowservice.api.services import datasets
@@ -69,7 +70,7 @@ def _checked_params(
             )
         except NotFound:
             raise ValidationFailed(
-                f"params.dataSetId {dataset_id} is not a dataset of this org and sandbox; "
+                f"params.dataSetId {shown(str(dataset_id))} is not a dataset of this org and sandbox; "
                 "create it with POST /data/foundation/catalog/dataSets first."
             ) from None
     return dict(params)

@@ -20,6 +20,7 @@ from flowservice.api.services.body_checks import (
 from flowservice.api.services.flow_usage import delete_unless_used
 from flowservice.api.views import AUDIT_FILTERABLE, audit_fields, version_fields
 from flowservice.errors import InvalidRequest, NotFound, ValidationFailed
+from flowservice.flows.write_mode import parse_target_write
 from flowservice.specs.catalog import ConnectionSpec
 from flowservice.store.repos import resources
 from flowservice.store.repos.resources import Scope
@@ -62,6 +63,7 @@ def _checked_params(
     session: Session, scope: Scope, spec: ConnectionSpec, params: dict[str, Any]
 ) -> dict[str, Any]:
     check_params(spec.doc["targetSpec"].get("spec") or {}, params)
+    parse_target_write(params)
     dataset_id = params.get("dataSetId")
     if spec.id == DATA_LAKE_SPEC_ID:
         try:
@@ -70,8 +72,8 @@ def _checked_params(
             )
         except NotFound:
             raise ValidationFailed(
-                f"params.dataSetId {shown(str(dataset_id))} is not a dataset of this org and sandbox; "
-                "create it with POST /data/foundation/catalog/dataSets first."
+                f"params.dataSetId {shown(str(dataset_id))} is not a dataset of this org and "
+                "sandbox; create it with POST /data/foundation/catalog/dataSets first."
             ) from None
     return dict(params)
 

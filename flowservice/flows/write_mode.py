@@ -49,21 +49,22 @@ def parse_target_write(params: Mapping[str, Any] | None) -> TargetWrite:
     mode = _choice(params, "writeMode", WriteMode, WriteMode.APPEND)
     delete_mode = _choice(params, "deleteMode", DeleteMode, DeleteMode.HARD)
     keys = params.get("keyColumns")
-    if keys is not None:
-        if (
-            not isinstance(keys, list)
-            or not keys
-            or not all(isinstance(k, str) and k.strip() for k in keys)
-            or len({k.lower() for k in keys}) != len(keys)
-        ):
-            raise ValidationFailed(
-                "params.keyColumns must be a non-empty list of distinct column names"
-            )
+    if keys is not None and not _column_names(keys):
+        raise ValidationFailed("params.keyColumns must be a non-empty list of distinct column names")
     if mode is WriteMode.APPEND and (keys is not None or "deleteMode" in params):
         raise ValidationFailed(
             "params.keyColumns and params.deleteMode apply to writeMode 'merge' only"
         )
     return TargetWrite(mode, None if keys is None else tuple(keys), delete_mode)
+
+
+def _column_names(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(k, str) and k.strip() for k in value)
+        and len({k.lower() for k in value}) == len(value)
+    )
 
 
 def cdc_enabled(source_params: Mapping[str, Any] | None) -> bool:

@@ -50,7 +50,7 @@ def parse_target_write(params: Mapping[str, Any] | None) -> TargetWrite:
     delete_mode = _choice(params, "deleteMode", DeleteMode, DeleteMode.HARD)
     keys = params.get("keyColumns")
     if keys is not None and not _column_names(keys):
-        raise ValidationFailed("params.keyColumns must be a non-empty list of distinct column names")
+        raise ValidationFailed("params.keyColumns must be a non-empty list of distinct names")
     if mode is WriteMode.APPEND and (keys is not None or "deleteMode" in params):
         raise ValidationFailed(
             "params.keyColumns and params.deleteMode apply to writeMode 'merge' only"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +10,7 @@ from fastapi import FastAPI
 from flowservice import __version__
 from flowservice.api.errors import install_error_handlers
 from flowservice.api.middleware import RequestContextMiddleware
+from flowservice.api.openapi_document import install_openapi_document
 from flowservice.api.routes import batches as batch_routes
 from flowservice.api.routes import (
     connection_specs,
@@ -27,7 +27,7 @@ from flowservice.api.routes import (
 from flowservice.api.routes import datasets as dataset_routes
 from flowservice.api.runtime import Runtime
 from flowservice.api.services.runs import FlowEngine
-from flowservice.secrets import install_log_redaction
+from flowservice.log_format import configure_logging
 from flowservice.settings import (
     API_PREFIX,
     CATALOG_PREFIX,
@@ -48,8 +48,7 @@ and `x-gw-ims-org-id`; resource calls also need `x-sandbox-name`. Get a token wi
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; opens the metadata DB and applies migrations right away."""
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level)
-    install_log_redaction()
+    configure_logging(settings.log_level, settings.log_format)
     runtime = Runtime.start(settings)
 
     @asynccontextmanager
@@ -94,4 +93,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    install_openapi_document(app, settings)
     return app

@@ -3,13 +3,15 @@
 Gateway errors (headers, tokens, API keys) answer ``{"error_code", "message"}``;
 a missing or wrong Content-Type answers the gateway's problem body; every
 other error is a ``FLOW-{code}-{status}`` problem body carrying the request
-id. Unexpected exceptions become a 500 in the same format, logged with the
-request id and never with a stack trace in the response.
+id. A method a path does not serve is a 405 problem whose ``Allow`` lists the
+methods it does serve. Unexpected exceptions become a 500 in the same format,
+logged with the request id and never with a stack trace in the response.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from flowservice.api.route_table import methods_of_path
 from flowservice.errors import FlowServiceError, GatewayError, InternalError, InvalidRequest
 from flowservice.secrets import redact
 
@@ -31,6 +34,18 @@ class ContentTypeRequired(InvalidRequest):
 
     def __init__(self) -> None:
         super().__init__("A valid content-type must be specified")
+
+
+class MethodNotAllowed(FlowServiceError):
+    """The path exists but not with this method; ``allowed`` is what it serves."""
+
+    code = 1100
+    status = 405
+    title = "Method not allowed"
+
+    def __init__(self, method: str, allowed: list[str]) -> None:
+        super().__init__(f"{method} is not allowed here; use {', '.join(allowed) or 'nothing'}.")
+        self.allowed = allowed
 
 
 def request_id_of(request: Request) -> str:
@@ -54,8 +69,15 @@ def problem_body(exc: FlowServiceError, request_id: str) -> dict[str, Any]:
     }
 
 
-def error_response(exc: FlowServiceError, request_id: str) -> JSONResponse:
-    headers = {"x-request-id": request_id} if request_id else None
+def error_response(
+    exc: FlowServiceError, request_id: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """``headers`` are kept (e.g. a framework exception's); the request id and Allow are ours."""
+    headers = dict(headers or {})
+    if request_id:
+        headers["x-request-id"] = request_id
+    if isinstance(exc, MethodNotAllowed):
+        headers["Allow"] = ", ".join(exc.allowed)
     if isinstance(exc, GatewayError):
         body: dict[str, Any] = {"error_code": exc.error_code, "message": exc.message}
     elif isinstance(exc, ContentTypeRequired):
@@ -111,10 +133,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        code = {404: 1101, 405: 1100}.get(exc.status_code, 1100)
-        problem = FlowServiceError(str(exc.detail), code=code, status=exc.status_code)
-        problem.title = "Not found" if exc.status_code == 404 else "Bad request"
-        return error_response(problem, request_id_of(request))
+        problem: FlowServiceError
+        if exc.status_code == 405:
+            # Starlette's Allow names the methods of one route; a path may have several
+            allowed = methods_of_path(request.app, request.scope["path"])
+            problem = MethodNotAllowed(request.method, allowed)
+        else:
+            code = {404: 1101}.get(exc.status_code, 1100)
+            problem = FlowServiceError(str(exc.detail), code=code, status=exc.status_code)
+            problem.title = "Not found" if exc.status_code == 404 else "Bad request"
+        return error_response(problem, request_id_of(request), exc.headers)
 
     app.add_exception_handler(FlowServiceError, on_flow_error)
     app.add_exception_handler(RequestValidationError, on_request_validation)

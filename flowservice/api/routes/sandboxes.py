@@ -7,7 +7,7 @@ already done: the body shows the final state (``active`` / ``deleted``).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import Field
@@ -21,9 +21,14 @@ router = APIRouter(tags=["Sandboxes"])
 
 
 class SandboxCreate(WireModel):
-    name: str = Field(min_length=1, max_length=255)
+    name: str = Field(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[a-z0-9-]+$",
+        description="lower-case letters, digits and dashes",
+    )
     title: str = Field(min_length=1, max_length=255)
-    type: str = Field(description="production or development")
+    type: Literal["production", "development"]
 
 
 def _iso(ms: int) -> str:
@@ -67,6 +72,7 @@ def list_sandboxes(runtime: RuntimeDep, caller: CallerDep) -> dict[str, Any]:
     "/sandboxes",
     status_code=202,
     summary="Create a sandbox",
+    responses={409: {"description": "A sandbox with this name exists"}},
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -14,7 +14,22 @@ from flowservice.lake.location import LakeLocation
 # the keys delta-rs writes itself (version, operation, ...).
 METADATA_PREFIX = "flowservice."
 WRITE_ID_KEY = "writeId"
-_DATA_OPERATIONS = {"WRITE", "CREATE OR REPLACE TABLE"}
+# Written by merges: their commits are MERGE, or WRITE when a merge creates the table or
+# changes nothing, so the mode and the input's row count are kept explicitly.
+WRITE_MODE_KEY = "writeMode"
+RECORD_COUNT_KEY = "recordCount"
+RESERVED_KEYS = frozenset({WRITE_ID_KEY, WRITE_MODE_KEY, RECORD_COUNT_KEY})
+MERGE_MODE = "merge"
+_DATA_OPERATIONS = {"WRITE", "CREATE OR REPLACE TABLE", "MERGE"}
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    """Target rows a merge changed (a soft delete counts as an update)."""
+
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
 
 
 @dataclass(frozen=True)
@@ -28,6 +43,7 @@ class BatchInfo:
     size_bytes: int
     metadata: Mapping[str, str] = field(default_factory=dict)
     write_id: str | None = None
+    changes: MergeCounts | None = None
 
 
 def encode_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
@@ -36,6 +52,8 @@ def encode_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
     for key, value in metadata.items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise TypeError("commit metadata keys and values must be strings")
+        if key in RESERVED_KEYS:
+            raise ValueError(f"commit metadata key {key!r} is reserved for the lake")
         out[METADATA_PREFIX + key] = value
     return out
 
@@ -67,16 +85,41 @@ def _parse_commit(raw: bytes, version: int) -> BatchInfo | None:
         k[len(METADATA_PREFIX) :]: str(v) for k, v in info.items() if k.startswith(METADATA_PREFIX)
     }
     write_id = metadata.pop(WRITE_ID_KEY, None)
+    declared_mode = metadata.pop(WRITE_MODE_KEY, None)
+    declared_count = metadata.pop(RECORD_COUNT_KEY, None)
     metrics = info.get("operationMetrics") or {}
+    is_merge = info["operation"] == "MERGE" or declared_mode == MERGE_MODE
+    if is_merge:
+        mode = MERGE_MODE
+        changes = _merge_counts(info["operation"], metrics)
+    else:
+        mode = str((info.get("operationParameters") or {}).get("mode", "Append")).lower()
+        changes = None
+    if declared_count is not None:
+        record_count = int(declared_count)
+    else:
+        record_count = int(metrics.get("num_added_rows", metrics.get("num_source_rows", records)))
     return BatchInfo(
         version=version,
         timestamp_ms=int(info.get("timestamp", 0)),
-        mode=str((info.get("operationParameters") or {}).get("mode", "Append")).lower(),
-        record_count=int(metrics.get("num_added_rows", records)),
+        mode=mode,
+        record_count=record_count,
         size_bytes=size,
         metadata=metadata,
         write_id=write_id,
+        changes=changes,
     )
+
+
+def _merge_counts(operation: str, metrics: Mapping[str, Any]) -> MergeCounts:
+    if operation == "MERGE":
+        return MergeCounts(
+            inserted=int(metrics.get("num_target_rows_inserted", 0)),
+            updated=int(metrics.get("num_target_rows_updated", 0)),
+            deleted=int(metrics.get("num_target_rows_deleted", 0)),
+        )
+    # a merge that created the table (inserts only) or changed nothing (an empty commit)
+    return MergeCounts(inserted=int(metrics.get("num_added_rows", 0)))
 
 
 def _records(add: Mapping[str, Any]) -> int:

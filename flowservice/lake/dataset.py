@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -14,14 +15,26 @@ from deltalake.exceptions import DeltaError, TableNotFoundError
 
 from flowservice.errors import Conflict, FlowServiceError, LakeError
 from flowservice.lake.batches import (
+    MERGE_MODE,
     METADATA_PREFIX,
+    RECORD_COUNT_KEY,
     WRITE_ID_KEY,
+    WRITE_MODE_KEY,
     BatchInfo,
+    MergeCounts,
     encode_metadata,
     iter_batches,
 )
 from flowservice.lake.conform import SCHEMA_POLICIES, SchemaPolicy, conform_stream, plan_write
 from flowservice.lake.location import LakeLocation
+from flowservice.lake.merge import (
+    DELETE_MODES,
+    DeleteMode,
+    check_keys,
+    merge_into,
+    stage_source,
+    upserts,
+)
 from flowservice.lake.xdm import XdmField, arrow_schema, fields_from_arrow
 
 WriteMode = Literal["append", "overwrite"]
@@ -31,17 +44,27 @@ BatchSource: TypeAlias = pa.RecordBatchReader | pa.Table | pa.RecordBatch | Iter
 
 @dataclass(frozen=True)
 class WriteResult:
-    """What one ``write_batch`` committed."""
+    """What one ``write_batch`` or ``merge_batch`` committed.
+
+    ``record_count`` counts the rows given (for a merge: before keeping the last
+    row per key); ``changes`` is set by merges only.
+    """
 
     version: int
     record_count: int
     size_bytes: int
     added_columns: tuple[str, ...]
+    changes: MergeCounts | None = None
 
 
 # Parquet row groups of 256 Ki rows (delta-rs' default is 1 Mi): the writer holds one row
 # group being encoded, so a 5 M-row write peaks ~60 MB lower, for a few percent more CPU
 ROW_GROUP_ROWS = 262_144
+# Data files of ~16 MiB (delta-rs' default is 100 MiB), set on every table the lake
+# creates: a merge rewrites each file holding a changed row and holds up to one file's
+# rows while it does, so small files bound a merge's memory and work (docs/lake.md).
+TARGET_FILE_BYTES = 16 * 1024 * 1024
+TABLE_CONFIGURATION: Mapping[str, str | None] = {"delta.targetFileSize": str(TARGET_FILE_BYTES)}
 
 
 class Dataset:
@@ -73,6 +96,7 @@ class Dataset:
                     schema=arrow_schema(fields),
                     mode="error",
                     name=name,
+                    configuration=TABLE_CONFIGURATION,
                     storage_options=location.options(),
                 )
             except DeltaError as exc:
@@ -133,6 +157,7 @@ class Dataset:
                 mode=mode,
                 schema_mode="merge" if plan.added else None,
                 storage_options=None if table is not None else self.location.options(),
+                configuration=None if table is not None else TABLE_CONFIGURATION,
                 commit_properties=CommitProperties(custom_metadata=metadata),
                 writer_properties=WriterProperties(max_row_group_size=ROW_GROUP_ROWS),
             )
@@ -147,6 +172,94 @@ class Dataset:
             record_count=counter[0],
             size_bytes=batch.size_bytes,
             added_columns=plan.added,
+        )
+
+    def merge_batch(
+        self,
+        data: BatchSource,
+        *,
+        keys: Sequence[str],
+        delete_mode: DeleteMode = "hard",
+        commit_metadata: Mapping[str, str] | None = None,
+        deleted_at: dt.datetime | None = None,
+    ) -> WriteResult:
+        """Upsert and delete rows by ``keys`` as one commit (see docs/lake.md, "Merge writes").
+
+        Rows carry ``_change_request_type`` (``u``/``d``; absent: all ``u``); the last
+        row of a key wins. ``soft`` deletes keep the row and set ``_deleted_at``
+        (``deleted_at``, default now). A merge that changes nothing still commits,
+        so ``find_commit`` sees the run.
+        """
+        if delete_mode not in DELETE_MODES:
+            raise ValueError(f"delete_mode must be one of {DELETE_MODES}")
+        key_names = check_keys(keys)
+        stamp = dt.datetime.now(dt.UTC) if deleted_at is None else deleted_at
+        if stamp.tzinfo is None:
+            raise ValueError("deleted_at must carry a time zone")
+        metadata = encode_metadata(dict(commit_metadata or {}))
+        table = self._table()
+        table_schema = None if table is None else pa.schema(table.schema().to_arrow())
+        incoming, batches = _open_source(data, table_schema)
+        source = stage_source(
+            table_schema,
+            incoming,
+            batches,
+            keys=key_names,
+            delete_mode=delete_mode,
+            policy=self.policy,
+            deleted_at=stamp,
+        )
+        write_id = uuid.uuid4().hex
+        metadata[METADATA_PREFIX + WRITE_ID_KEY] = write_id
+        metadata[METADATA_PREFIX + WRITE_MODE_KEY] = MERGE_MODE
+        metadata[METADATA_PREFIX + RECORD_COUNT_KEY] = str(source.input_rows)
+        commit = CommitProperties(custom_metadata=metadata)
+        writer = WriterProperties(max_row_group_size=ROW_GROUP_ROWS)
+        try:
+            if table is None:
+                rows = upserts(source)
+                write_deltalake(
+                    self.location.uri,
+                    rows,
+                    mode="append",
+                    storage_options=self.location.options(),
+                    configuration=TABLE_CONFIGURATION,
+                    commit_properties=commit,
+                    writer_properties=writer,
+                )
+                changes: MergeCounts | None = MergeCounts(inserted=rows.num_rows)
+            else:
+                changes = merge_into(
+                    table,
+                    source,
+                    keys=key_names,
+                    delete_mode=delete_mode,
+                    commit=commit,
+                    writer=writer,
+                )
+                if changes is None:
+                    # Nothing changed (a replay, say): an empty commit still records the run.
+                    changes = MergeCounts()
+                    target = source.plan.target
+                    write_deltalake(
+                        table,
+                        target.empty_table(),
+                        mode="append",
+                        schema_mode="merge" if source.plan.added else None,
+                        commit_properties=commit,
+                        writer_properties=writer,
+                    )
+        except FlowServiceError:
+            raise
+        except Exception as exc:
+            raise LakeError(f"merging the batch failed: {exc}") from exc
+        batch = self._committed(write_id)
+        return WriteResult(
+            version=batch.version,
+            record_count=source.input_rows,
+            size_bytes=batch.size_bytes,
+            added_columns=source.plan.added,
+            changes=changes,
         )
 
     def _committed(self, write_id: str) -> BatchInfo:

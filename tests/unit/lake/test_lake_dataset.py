@@ -8,9 +8,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
+from deltalake import DeltaTable
 
 from flowservice.errors import Conflict, InvalidRequest, LakeError, SchemaMismatch
 from flowservice.lake import Dataset, LakeLocation, XdmField, count_rows, preview
+from flowservice.lake.dataset import TARGET_FILE_BYTES
 
 ORDERS = (
     XdmField("id", "integer", nullable=False),
@@ -226,3 +228,16 @@ def test_concurrent_appends_both_commit(orders: Dataset) -> None:
     assert sorted(versions) == [1, 2, 3, 4]
     assert count_rows(orders) == 40
     assert {b.metadata["w"] for b in orders.batches()} == {"0", "1", "2", "3"}
+
+
+def test_tables_the_lake_creates_keep_data_files_small(tmp_path: Path) -> None:
+    made = [
+        Dataset.create(LakeLocation.local(tmp_path / "created"), fields=ORDERS),
+        Dataset(LakeLocation.local(tmp_path / "appended")),
+        Dataset(LakeLocation.local(tmp_path / "merged")),
+    ]
+    made[1].write_batch(_orders(0, 1))
+    made[2].merge_batch(_orders(0, 1), keys=["id"])
+    for dataset in made:
+        configuration = DeltaTable(dataset.location.uri).metadata().configuration
+        assert configuration["delta.targetFileSize"] == str(TARGET_FILE_BYTES)

@@ -9,7 +9,7 @@ from mssql_emulator.contract import SqlError, StatementResult
 from mssql_emulator.engine import errors, sqltypes, system_tables
 from mssql_emulator.engine.catalog import DatabaseCatalog, TableDef
 from mssql_emulator.engine.table_parser import parse_column_defs
-from mssql_emulator.engine.translate import parse_tsql, split_name
+from mssql_emulator.engine.tsql_text import parse_tsql, split_name
 
 if TYPE_CHECKING:
     from mssql_emulator.engine.session import DuckDBSession

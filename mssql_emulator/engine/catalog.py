@@ -50,6 +50,7 @@ class TableDef:
     indexes: list[IndexDef] = field(default_factory=list)
     definition: str | None = None
     change_tracking: bool = False
+    track_columns: bool = False
 
     def column(self, name: str) -> ColumnDef | None:
         lowered = name.lower()
@@ -81,13 +82,22 @@ class DatabaseCatalog:
         self.by_id: dict[int, TableDef] = {}
         self.next_object_id = FIRST_OBJECT_ID
         self.change_tracking = False
+        self.allow_snapshot_isolation = False
+        # The last committed change tracking version, and the counter numbering tracked
+        # transactions and their changes (see ``change_tracking``); both under ``lock``.
         self.ct_version = 0
+        self.ct_counter = 0
 
     def new_object_id(self) -> int:
         with self.lock:
             oid = self.next_object_id
             self.next_object_id += 2
             return oid
+
+    def next_ct_number(self) -> int:
+        with self.lock:
+            self.ct_counter += 1
+            return self.ct_counter
 
     def schema_id(self, schema: str) -> int | None:
         entry = self.schemas.get(schema.lower())

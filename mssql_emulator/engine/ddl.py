@@ -11,6 +11,7 @@ from mssql_emulator.contract import SqlError, StatementResult
 from mssql_emulator.engine import (
     alter_table,
     change_tracking,
+    change_tracking_admin,
     errors,
     results,
     sqltypes,
@@ -18,7 +19,7 @@ from mssql_emulator.engine import (
 )
 from mssql_emulator.engine.catalog import ColumnDef, DatabaseCatalog, IndexDef, TableDef
 from mssql_emulator.engine.table_parser import index_columns, parse_create_table, tokenize
-from mssql_emulator.engine.translate import parse_tsql, split_name
+from mssql_emulator.engine.tsql_text import parse_tsql, split_name
 
 if TYPE_CHECKING:
     from mssql_emulator.engine.session import DuckDBSession
@@ -38,13 +39,6 @@ _CREATE_INDEX = re.compile(
     re.I | re.S,
 )
 _DROP = re.compile(r"^DROP\s+(TABLE|VIEW|SCHEMA|INDEX)\s+(IF\s+EXISTS\s+)?(.+)$", re.I | re.S)
-_ALTER_DB_CT = re.compile(
-    r"^ALTER\s+DATABASE\s+(.+?)\s+SET\s+CHANGE_TRACKING\s*=\s*(ON|OFF)\b", re.I | re.S
-)
-_ALTER_TABLE_CT = re.compile(
-    rf"^ALTER\s+TABLE\s+{_NAME}\s+(ENABLE|DISABLE)\s+CHANGE_TRACKING\b", re.I | re.S
-)
-_ALTER_DB_OTHER = re.compile(r"^ALTER\s+DATABASE\b", re.I)
 _TRUNCATE = re.compile(rf"^TRUNCATE\s+TABLE\s+{_NAME}\s*$", re.I | re.S)
 
 
@@ -80,14 +74,12 @@ def run(session: DuckDBSession, text: str) -> StatementResult:
     match = _DROP.match(text)
     if match:
         return drop(session, match.group(1).upper(), bool(match.group(2)), match.group(3))
-    match = _ALTER_DB_CT.match(text)
+    match = change_tracking_admin.ALTER_DATABASE.match(text)
     if match:
-        return alter_database_ct(session, match.group(1), match.group(2).upper() == "ON")
-    if _ALTER_DB_OTHER.match(text):
-        return StatementResult()
-    match = _ALTER_TABLE_CT.match(text)
+        return change_tracking_admin.alter_database(session, match)
+    match = change_tracking_admin.ALTER_TABLE.match(text)
     if match:
-        return alter_table_ct(session, match.group(1), match.group(2).upper() == "ENABLE")
+        return change_tracking_admin.alter_table(session, match)
     match = alter_table.ALTER_TABLE.match(text)
     if match:
         return alter_table.run(session, match)
@@ -96,6 +88,9 @@ def run(session: DuckDBSession, text: str) -> StatementResult:
         _, catalog, table = _resolve(session, match.group(1))
         with session.write_scope(catalog.name):
             session.ddl_statement(f"DELETE FROM {_qualified(catalog.name, table)}")
+            if table.change_tracking:
+                for stmt in change_tracking.truncate_statements(catalog.name, table):
+                    session.ddl_statement(stmt)
         return StatementResult()
     raise errors.not_supported(" ".join(text.split()[:2]).upper())
 
@@ -424,61 +419,6 @@ def _drop_index(session: DuckDBSession, text: str, if_exists: bool) -> None:
         )
         table.indexes.remove(ix)
         session.mark_ddl()
-
-
-def alter_database_ct(session: DuckDBSession, name_text: str, on: bool) -> StatementResult:
-    name = split_name(name_text)[-1] if name_text.upper() != "CURRENT" else session.database
-    database = session.resolve_database(name)
-    catalog = session.catalog(database) if database else None
-    if catalog is None:
-        raise SqlError(
-            911, f"Database '{name}' does not exist. Make sure that the name is entered correctly."
-        )
-    if on and catalog.change_tracking:
-        raise SqlError(22925, f"Change tracking is already enabled for database '{catalog.name}'.")
-    with session.write_scope(catalog.name):
-        session.ddl_statement(f'DELETE FROM {_q(catalog.name)}."__sys".ct_database')
-        session.ddl_statement(
-            f'INSERT INTO {_q(catalog.name)}."__sys".ct_database VALUES '
-            f"({'true' if on else 'false'}, {catalog.ct_version})"
-        )
-        catalog.change_tracking = on
-        session.mark_ddl()
-    return StatementResult()
-
-
-def alter_table_ct(session: DuckDBSession, name: str, enable: bool) -> StatementResult:
-    _, catalog, table = _resolve(session, name)
-    if enable:
-        if not catalog.change_tracking:
-            raise SqlError(
-                4997,
-                "Cannot enable change tracking on table "
-                f"'{table.name}'. Change tracking must be enabled on the database "
-                f"'{catalog.name}' before it can be enabled on a table.",
-            )
-        if table.primary_key is None:
-            raise SqlError(
-                4997,
-                f"Cannot enable change tracking on table '{table.name}'. "
-                "Change tracking requires a primary key on the table. Create a "
-                "primary key on the table before enabling change tracking.",
-            )
-        if table.change_tracking:
-            raise SqlError(4996, f"Change tracking is already enabled for table '{table.name}'.")
-    elif not table.change_tracking:
-        raise SqlError(4996, f"Change tracking is not enabled on table '{table.name}'.")
-    with session.write_scope(catalog.name), catalog.lock:
-        statements = (
-            change_tracking.enable_statements(catalog.name, table, catalog.ct_version)
-            if enable
-            else change_tracking.disable_statements(catalog.name, table)
-        )
-        for stmt in statements:
-            session.ddl_statement(stmt)
-        table.change_tracking = enable
-        session.mark_ddl()
-    return StatementResult()
 
 
 def select_into(session: DuckDBSession, node: exp.Select) -> StatementResult:

@@ -70,7 +70,7 @@ def execute_insert(session: DuckDBSession, prepared: PreparedInsert) -> Statemen
     database, table, output = prepared.database, prepared.table, prepared.output
     session.error_table = table
     session.error_verb = "INSERT"
-    count, data = _run_tracked(session, database, table, prepared.sql, "I", output)
+    count, data = run_tracked(session, database, table, prepared.sql, "I", output)
     if table.identity_column is not None and count:
         rel = session.relation(
             f'SELECT currval(\'{_q(database)}."__sys"."seq_{table.object_id}"\')'
@@ -181,15 +181,22 @@ def _output_columns(node: exp.Expression, table: TableDef) -> list[ColumnDef] | 
     return columns
 
 
-def _run_tracked(
+def run_tracked(
     session: DuckDBSession,
     database: str,
     table: TableDef,
     sql: str,
     op: str,
     output: list[ColumnDef] | None = None,
+    *,
+    columns: list[int] | None = None,
+    old_keys_sql: str | None = None,
 ) -> tuple[int, pa.Table | None]:
-    """Run a DML statement; log changed keys of change-tracked tables; return OUTPUT rows."""
+    """Run a DML statement; log changed keys of change-tracked tables; return OUTPUT rows.
+
+    ``old_keys_sql`` selects the keys an UPDATE of key columns is about to change: those
+    are logged as deleted and the new keys as inserted, as SQL Server records them.
+    """
     keys = change_tracking.key_columns(table) if table.change_tracking else []
     # One DuckDB statement is atomic by itself; change capture needs a transaction around it.
     with session.write_scope(database, atomic=bool(keys)):
@@ -198,6 +205,7 @@ def _run_tracked(
             rows = rel.fetchall() if rel is not None else []
             row = rows[0] if rows else None
             return (int(row[0]) if row else 0), None
+        old_keys = session.relation(old_keys_sql).to_arrow_table() if old_keys_sql else None
         returned = [f"{_q(c.name)} AS __o{i}" for i, c in enumerate(output or [])]
         returned += [f"{_q(k)} AS __k{i}" for i, k in enumerate(keys)]
         rel = session.run(f"{sql} RETURNING {', '.join(returned)}")
@@ -206,13 +214,41 @@ def _run_tracked(
             return 0, None
         width = len(output or [])
         if keys and data.num_rows:
-            key_data = pa.table(data.columns[width:], names=keys)
-            session.run_with_arrow(change_tracking.record_sql(database, table, op), key_data)
-            session.mark_ct(database, table)
+            new_keys = pa.table(data.columns[width:], names=keys)
+            if old_keys is not None:
+                session.record_changes(database, table, "D", old_keys.rename_columns(keys), None)
+                session.record_changes(database, table, "I", new_keys, None)
+            else:
+                session.record_changes(database, table, op, new_keys, columns)
         if output is None:
             return data.num_rows, None
         names = [c.name for c in output]
         return data.num_rows, pa.table(data.columns[:width], names=names)
+
+
+def _updated_columns(table: TableDef, targets: list[ColumnDef]) -> list[int] | None:
+    """Column ids an UPDATE sets, for SYS_CHANGE_COLUMNS; None when it sets every non-key one."""
+    if not table.track_columns:
+        return None
+    ids = list(dict.fromkeys(change_tracking.column_id(table, c.name) for c in targets))
+    keys = {k.lower() for k in change_tracking.key_columns(table)}
+    others = {change_tracking.column_id(table, c.name) for c in table.columns} - {
+        change_tracking.column_id(table, k) for k in keys
+    }
+    return None if others <= set(ids) else ids
+
+
+def _old_keys_sql(table: TableDef, update: exp.Update) -> str:
+    """The keys an UPDATE's FROM and WHERE select, before it runs."""
+    target = update.this
+    alias = exp.to_identifier(target.alias_or_name, quoted=True).sql("duckdb")
+    keys = ", ".join(f"{alias}.{_q(k)}" for k in change_tracking.key_columns(table))
+    sources = target.sql("duckdb")
+    from_ = update.args.get("from_")
+    if from_ is not None:
+        sources += ", " + from_.sql("duckdb")[len("FROM ") :]
+    where = update.args.get("where")
+    return f"SELECT {keys} FROM {sources} {where.sql('duckdb') if where else ''}"
 
 
 def _result(count: int, output: list[ColumnDef] | None, data: pa.Table | None) -> StatementResult:
@@ -249,7 +285,21 @@ def update(session: DuckDBSession, node: exp.Update) -> StatementResult:
         eq.set("expression", wrapped)
         eq.set("this", exp.column(col.name, quoted=True))
     sql = rewritten.sql(dialect="duckdb")
-    count, data = _run_tracked(session, database, table, sql, "U", output)
+    keys = {k.lower() for k in change_tracking.key_columns(table)}
+    old_keys_sql = None
+    if table.change_tracking and any(c.name.lower() in keys for c in targets):
+        assert isinstance(rewritten, exp.Update)
+        old_keys_sql = _old_keys_sql(table, rewritten)
+    count, data = run_tracked(
+        session,
+        database,
+        table,
+        sql,
+        "U",
+        output,
+        columns=_updated_columns(table, targets),
+        old_keys_sql=old_keys_sql,
+    )
     return _result(count, output, data)
 
 
@@ -264,5 +314,5 @@ def delete(session: DuckDBSession, node: exp.Delete) -> StatementResult:
     session.error_verb = "DELETE"
     output = _output_columns(node, table)
     sql = session.translator().sql(node)
-    count, data = _run_tracked(session, database, table, sql, "D", output)
+    count, data = run_tracked(session, database, table, sql, "D", output)
     return _result(count, output, data)

@@ -11,7 +11,14 @@ import duckdb
 import pyarrow as pa
 
 from mssql_emulator.contract import SqlError, SqlType
-from mssql_emulator.engine import conversions, system_tables
+from mssql_emulator.engine import (
+    change_tracking,
+    changetable,
+    conversions,
+    dml,
+    server_views,
+    system_tables,
+)
 from mssql_emulator.engine.catalog import (
     SCHEMA_IDS,
     ColumnDef,
@@ -21,6 +28,7 @@ from mssql_emulator.engine.catalog import (
 )
 from mssql_emulator.engine.session import DuckDBSession
 from mssql_emulator.engine.splitter import split_go
+from mssql_emulator.engine.tsql_text import split_name
 
 
 def _q(name: str) -> str:
@@ -107,8 +115,6 @@ class DuckDBEngine:
         """Append an Arrow table to an existing table, matching columns by name (benchmarks)."""
         session = self.open_session(database, "sa")
         try:
-            from mssql_emulator.engine.translate import split_name
-
             translator = session.translator()
             db, _, target = translator.resolve_table(split_name(table), table)
             full = f"{db}.{target.schema}.{target.name}"
@@ -134,12 +140,16 @@ class DuckDBEngine:
                             column=col.name,
                         )
                     )
-                with session.write_scope(db):
-                    session.run(
-                        f"INSERT INTO {_q(db)}.{_q(target.schema)}.{_q(target.name)} "
-                        f"({', '.join(_q(c.name) for c in cols)}) "
-                        f"SELECT {', '.join(exprs)} FROM __load"
-                    )
+                # Through the DML path, so a change-tracked table logs the new keys.
+                dml.run_tracked(
+                    session,
+                    db,
+                    target,
+                    f"INSERT INTO {_q(db)}.{_q(target.schema)}.{_q(target.name)} "
+                    f"({', '.join(_q(c.name) for c in cols)}) "
+                    f"SELECT {', '.join(exprs)} FROM __load",
+                    "I",
+                )
             finally:
                 session._con.unregister("__load")
             return int(data.num_rows)
@@ -179,7 +189,7 @@ class DuckDBEngine:
         # SQL_Latin1_General_CP1_CI_AS compares strings case-insensitively.
         con.execute("SET default_collation = 'nocase'")
         con.execute("SET TimeZone = 'UTC'")
-        for macro in conversions.MACROS:
+        for macro in conversions.MACROS + changetable.MACROS:
             con.execute(macro)
         return con
 
@@ -227,27 +237,9 @@ class DuckDBEngine:
         with self._lock:
             self._sessions.pop(session.spid, None)
 
-    def sessions_sql(self) -> str:
-        rows = [
-            f"({s.spid}, {_literal(s.user)}, 2, {_literal(s.database)}, "
-            f"{self._catalogs[s.database.lower()].database_id}, true)"
-            for s in list(self._sessions.values())
-        ] or ["(0, 'sa', 2, 'master', 1, false)"]
-        return (
-            "SELECT * FROM (VALUES " + ", ".join(rows) + ") AS s(session_id, login_name, "
-            "transaction_isolation_level, database_name, database_id, is_user_process)"
-        )
-
-    def databases_sql(self) -> str:
-        rows = [
-            f"({_literal(c.name)}, {c.database_id}, 160, 'ONLINE', 0, "
-            f"{'true' if c.change_tracking else 'false'})"
-            for c in self._catalogs.values()
-        ]
-        return (
-            "SELECT * FROM (VALUES " + ", ".join(rows) + ") AS d(name, database_id, "
-            "compatibility_level, state_desc, state, is_change_tracking_on)"
-        )
+    def server_view(self, name: str) -> str | None:
+        """DuckDB SQL for a server-wide ``sys`` view (sessions, databases), else None."""
+        return server_views.server_view(name, self._catalogs, list(self._sessions.values()))
 
     def reload_catalogs(self, con: duckdb.DuckDBPyConnection) -> None:
         """Rebuild every catalog from its committed ``__sys`` rows (after a DDL rollback)."""
@@ -335,19 +327,8 @@ class DuckDBEngine:
             f"SELECT object_id, definition FROM {s}.views"
         ).fetchall():
             tables[oid].definition = definition
-        for (oid,) in con.execute(f"SELECT object_id FROM {s}.ct_tables").fetchall():
-            tables[oid].change_tracking = True
-        state = con.execute(f"SELECT enabled, version FROM {s}.ct_database").fetchone()
-        catalog.change_tracking = bool(state[0]) if state else False
-        version = state[1] if state else 0
         for table in tables.values():
             catalog.add(table)
-            if table.change_tracking:
-                found = con.execute(
-                    f'SELECT max(__version) FROM {s}."ct_{table.object_id}"'
-                ).fetchone()
-                if found and found[0] is not None:
-                    version = max(version, found[0])
-        catalog.ct_version = max(catalog.ct_version, version or 0)
+        change_tracking.load_state(con, catalog)
         for oid in constraint_ids.values():
             catalog.next_object_id = max(catalog.next_object_id, oid + 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mssql_emulator.contract import SqlError, StatementResult
+from mssql_emulator.engine import change_tracking_admin
 
 if TYPE_CHECKING:
     from mssql_emulator.engine.session import DuckDBSession
@@ -31,4 +32,6 @@ def run(session: DuckDBSession, name: str, args: str) -> StatementResult:
         return session.select(_TYPE_INFO, None)
     if lowered in ("sp_reset_connection", "sp_set_session_context"):
         return StatementResult()
+    if lowered == change_tracking_admin.CLEANUP_PROCEDURE:
+        return change_tracking_admin.cleanup(session, args)
     raise SqlError(2812, f"Could not find stored procedure '{name}'.")

@@ -77,7 +77,10 @@ class DuckDBSession:
         self._txn_db: str | None = None
         self._txn_log: list[tuple[str, dict[str, Any] | None, pa.Table | None]] = []
         self._txn_ddl = False
-        self._ct_dirty: dict[tuple[str, int], TableDef] = {}
+        # (database, transaction number) once the transaction changed a tracked table.
+        self._ct_pending: tuple[str, int] | None = None
+        self.ct_context: bytes | None = None  # WITH CHANGE_TRACKING_CONTEXT of this statement
+        self.isolation_level = 2  # sys.dm_exec_sessions codes: 2 READ COMMITTED, 5 SNAPSHOT
         self._internal_txn = False
         self.variables: dict[str, Any] = {}
         self.variable_types: dict[str, SqlType | None] = {}
@@ -273,15 +276,8 @@ class DuckDBSession:
             variable_types=self.variable_types,
             globals=globals_,
             user=self.user,
-            changetable=self._changetable,
-            sessions_sql=engine.sessions_sql,
-            databases_sql=engine.databases_sql,
+            server_view=engine.server_view,
         )
-
-    def _changetable(self, table: TableDef, catalog: Any, since: str) -> str:
-        if not table.change_tracking:
-            raise SqlError(4998, f"Change tracking is not enabled on table '{table.name}'.")
-        return change_tracking.changes_sql(catalog.name, table, catalog, since)
 
     def params_for(self, sql: str) -> dict[str, Any] | None:
         """Values of the ``$name`` parameters ``sql`` uses (DuckDB rejects extra ones)."""
@@ -314,8 +310,24 @@ class DuckDBSession:
         if self._trancount > 0 and not self._internal_txn:
             self._txn_log.append((sql, None, keys))
 
-    def mark_ct(self, database: str, table: TableDef) -> None:
-        self._ct_dirty[(database, table.object_id)] = table
+    def record_changes(
+        self, database: str, table: TableDef, op: str, keys: pa.Table, columns: list[int] | None
+    ) -> None:
+        """Log the keys a statement changed in a tracked table; versioned at commit."""
+        catalog = self._engine.catalog(database)
+        assert catalog is not None
+        if self._ct_pending is None:
+            self._ct_pending = (database, catalog.next_ct_number())
+        sql = change_tracking.record_sql(
+            database,
+            table,
+            op,
+            txn=self._ct_pending[1],
+            seq=catalog.next_ct_number(),
+            columns=columns,
+            context=self.ct_context,
+        )
+        self.run_with_arrow(sql, keys)
 
     def mark_ddl(self) -> None:
         self._txn_ddl = True
@@ -378,32 +390,13 @@ class DuckDBSession:
     # -- internals -------------------------------------------------------------------------
 
     def _commit_duckdb(self) -> None:
-        if not self._ct_dirty:
+        pending, self._ct_pending = self._ct_pending, None
+        if pending is None:
             self._con.execute("COMMIT")
         else:
-            by_db: dict[str, list[TableDef]] = {}
-            for (db, _), table in self._ct_dirty.items():
-                by_db.setdefault(db, []).append(table)
-            catalogs = [self._engine.catalog(db) for db in by_db]
-            locks = [c.lock for c in catalogs if c is not None]
-            for lock in locks:
-                lock.acquire()
-            try:
-                stamped = []
-                for db, tables in by_db.items():
-                    catalog = self._engine.catalog(db)
-                    assert catalog is not None
-                    version = catalog.ct_version + 1
-                    for table in tables:
-                        self._con.execute(change_tracking.stamp_sql(db, table, version))
-                    stamped.append((catalog, version))
-                self._con.execute("COMMIT")
-                for catalog, version in stamped:
-                    catalog.ct_version = version
-            finally:
-                for lock in locks:
-                    lock.release()
-        self._ct_dirty = {}
+            catalog = self._engine.catalog(pending[0])
+            assert catalog is not None
+            change_tracking.commit(self._con, catalog, pending[1])
         self._txn_log = []
         self._txn_ddl = False
         self._txn_db = None
@@ -411,7 +404,7 @@ class DuckDBSession:
     def _rollback_duckdb(self) -> None:
         with suppress(duckdb.Error):
             self._con.execute("ROLLBACK")
-        self._ct_dirty = {}
+        self._ct_pending = None
         self._txn_log = []
         if self._txn_ddl:
             self._engine.reload_catalogs(self._con)

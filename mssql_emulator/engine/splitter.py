@@ -95,12 +95,15 @@ def _continues(first: str, words: list[str], word: str, prev: str, following: st
     if word in ("INSERT", "UPDATE", "DELETE") and first == "WITH":
         return not {"SELECT", "INSERT", "UPDATE", "DELETE"} & set(words)
     if word == "SET":
-        return first in ("UPDATE", "ALTER") and "SET" not in words
+        updating = first in ("UPDATE", "ALTER") or (first == "WITH" and "UPDATE" in words)
+        return updating and "SET" not in words
     if word in ("DROP", "ALTER") and first == "ALTER":
         # ALTER TABLE t DROP COLUMN c / ALTER COLUMN c; not a new DROP TABLE statement.
         return following in ("COLUMN", "CONSTRAINT", "PERIOD", "")
     if word in ("EXEC", "EXECUTE") and first == "INSERT":
         return True
+    if word == "IF" and first == "DROP" and following == "EXISTS":
+        return True  # DROP TABLE IF EXISTS t
     return word in ("BEGIN", "COMMIT", "ROLLBACK") and prev in ("BEGIN", "COMMIT", "ROLLBACK")
 
 
@@ -184,11 +187,13 @@ def split_statements(batch: str) -> list[Statement]:
             start, first, words, prev = None, "", [], ""
             index += 1
             continue
+        following = _following(tokens, index)
+        starts = word in _STARTERS or (word == "WITH" and following == "CHANGE_TRACKING_CONTEXT")
         if (
             depth == 0
             and start is not None
-            and word in _STARTERS
-            and not _continues(first, words, word, prev, _following(tokens, index))
+            and starts
+            and not _continues(first, words, word, prev, following)
         ):
             flush()
             start = None

@@ -8,8 +8,19 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from mssql_emulator.contract import Message, SqlError, StatementResult
-from mssql_emulator.engine import ddl, dml, errors, procedures, results, sqltypes
-from mssql_emulator.engine.translate import parse_tsql, prepare, split_name, tsql_type
+from mssql_emulator.engine import (
+    change_tracking,
+    changetable,
+    ddl,
+    dml,
+    errors,
+    isolation,
+    procedures,
+    results,
+    sqltypes,
+)
+from mssql_emulator.engine.translate import Translator, prepare, tsql_type
+from mssql_emulator.engine.tsql_text import parse_tsql, split_name
 
 if TYPE_CHECKING:
     from mssql_emulator.engine.session import DuckDBSession
@@ -31,11 +42,11 @@ _EXEC = re.compile(
 )
 
 
-# Translations that inline per-call values (``@@ROWCOUNT``, identities, sessions, versions)
+# Translations that inline per-call values (``@@ROWCOUNT``, identities, sessions, databases)
 # are not reused.
 _VOLATILE = re.compile(
-    r"@@|SCOPE_IDENTITY|IDENT_CURRENT|CHANGE_TRACKING_CURRENT_VERSION|dm_exec_sessions|"
-    r"sys\s*\.\s*databases|CHANGETABLE",
+    r"@@|SCOPE_IDENTITY|IDENT_CURRENT|dm_exec_sessions|sys\s*\.\s*databases|"
+    r"change_tracking_databases",
     re.I,
 )
 _IF = re.compile(r"^IF\s+(.+)$", re.I | re.S)
@@ -49,6 +60,17 @@ def if_condition(text: str) -> str | None:
 
 def run(session: DuckDBSession, text: str) -> StatementResult:
     """Run one statement of a batch."""
+    context = change_tracking.statement_context(text, session.variables, session.variable_types)
+    if context is None:
+        return _run(session, text)
+    session.ct_context, text = context
+    try:
+        return _run(session, text)
+    finally:
+        session.ct_context = None
+
+
+def _run(session: DuckDBSession, text: str) -> StatementResult:
     first = text.split(None, 1)[0].upper() if text.split() else ""
     if first == "SET":
         return _set(session, text)
@@ -90,9 +112,10 @@ def run(session: DuckDBSession, text: str) -> StatementResult:
         "DENY",
     ):
         raise errors.not_supported(first)
-    scope_text = text
     translator = session.translator()
     scope_text = prepare(text, translator.scope)
+    if session.isolation_level == isolation.SNAPSHOT:
+        isolation.check_snapshot_access(session, translator, scope_text)
     if first == "DELETE" and re.search(r"\bOUTPUT\b", text, re.I):
         # sqlglot reads ``DELETE t OUTPUT … WHERE`` but not ``DELETE FROM t OUTPUT … WHERE``.
         scope_text = re.sub(r"^DELETE\s+FROM\s+", "DELETE ", scope_text, flags=re.I)
@@ -127,7 +150,7 @@ def run(session: DuckDBSession, text: str) -> StatementResult:
     if isinstance(node, exp.Select) and _is_assignment(node):
         return _select_assign(session, node)
     if isinstance(node, exp.Query):
-        hints = results.projection_hints(node, _lookup(session))
+        hints = results.projection_hints(node, _lookup(session, translator))
         shown = results.projection_names(node)
         sql = translator.sql(node)
         if cacheable and not translator.scope.volatile:
@@ -137,12 +160,18 @@ def run(session: DuckDBSession, text: str) -> StatementResult:
     raise errors.syntax_error(text.split()[0])
 
 
-def _lookup(session: DuckDBSession) -> Any:
-    translator = session.translator()
+def _lookup(session: DuckDBSession, translator: Translator | None = None) -> Any:
+    """Declared columns of a FROM item (tables, CHANGETABLE placeholders), else None."""
+    translator = translator or session.translator()
 
     def lookup(table: exp.Table) -> Any:
-        parts = [p for p in (table.catalog, table.db, table.name) if p]
+        call = translator.scope.changetables.get(table.name)
         try:
+            if call is not None:
+                return changetable.result_table(
+                    call, changetable.resolve(translator, table.name)[1]
+                )
+            parts = [p for p in (table.catalog, table.db, table.name) if p]
             return translator.resolve_table(parts, table.name)[2]
         except SqlError:
             return None
@@ -159,6 +188,10 @@ def _set(session: DuckDBSession, text: str) -> StatementResult:
             session.identity_insert.add(table.object_id)
         else:
             session.identity_insert.discard(table.object_id)
+        return StatementResult()
+    level = isolation.ISOLATION.match(text.strip())
+    if level:
+        session.isolation_level = isolation.level_code(level.group(1))
         return StatementResult()
     if _SET_OPTION.match(text.strip()):
         return StatementResult()

@@ -34,8 +34,16 @@ META_TABLES = {
         "key_ordinal INTEGER, is_descending_key BOOLEAN, is_included_column BOOLEAN"
     ),
     "views": "object_id INTEGER, definition VARCHAR",
-    "ct_tables": "object_id INTEGER, begin_version BIGINT, min_valid_version BIGINT",
-    "ct_database": "enabled BOOLEAN, version BIGINT",
+    "ct_tables": (
+        "object_id INTEGER, begin_version BIGINT, min_valid_version BIGINT, "
+        "cleanup_version BIGINT, track_columns BOOLEAN"
+    ),
+    "ct_database": (
+        "enabled BOOLEAN, retention_period INTEGER, retention_units UTINYINT, "
+        "auto_cleanup BOOLEAN, max_cleanup_version BIGINT"
+    ),
+    "ct_commits": "txn BIGINT, version BIGINT, commit_time TIMESTAMP",
+    "database_options": "allow_snapshot_isolation BOOLEAN",
 }
 
 _TYPES_ROWS = [
@@ -121,15 +129,16 @@ def _views(db: str) -> dict[str, str]:
             f'FROM "{db}"."__sys".sys_partitions'
         ),
         "sys_change_tracking_tables": (
-            "SELECT object_id, false AS is_track_columns_updated_on, begin_version, "
-            f"min_valid_version AS cleanup_version, min_valid_version FROM {s}.ct_tables"
+            "SELECT object_id, track_columns AS is_track_columns_updated_on, min_valid_version, "
+            f"begin_version, cleanup_version FROM {s}.ct_tables"
         ),
         "sys_system_views": (
             "SELECT name, -100 - row_number() OVER () AS object_id, 4 AS schema_id, "
             "'V' AS type, 'VIEW' AS type_desc, true AS is_ms_shipped FROM (VALUES "
             "('dm_exec_sessions'), ('dm_db_partition_stats'), ('tables'), ('columns'), "
             "('objects'), ('schemas'), ('types'), ('indexes'), ('index_columns'), "
-            "('identity_columns'), ('partitions'), ('views')) AS v(name)"
+            "('identity_columns'), ('partitions'), ('views'), ('change_tracking_tables'), "
+            "('change_tracking_databases')) AS v(name)"
         ),
         "sys_computed_columns": (
             "SELECT object_id, name, column_id, CAST(NULL AS VARCHAR) AS definition, "

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
 
 from mssql_emulator.contract import SqlError, SqlType
-from mssql_emulator.engine import conversions, errors, offsets, sqltypes, system_tables
+from mssql_emulator.engine import changetable, conversions, errors, offsets, sqltypes, system_tables
 from mssql_emulator.engine.catalog import DatabaseCatalog, TableDef
+from mssql_emulator.engine.tsql_text import split_name
 
 VERSION = (
     "Microsoft SQL Server 2022 (RTM) - 16.0.1000.6 (X64) \n\tOct  8 2022 05:58:25 \n\t"
@@ -35,12 +34,6 @@ SERVER_PROPERTIES: dict[str, Any] = {
     "ishadrenabled": 0,
 }
 
-_CHANGETABLE = re.compile(
-    r"CHANGETABLE\s*\(\s*CHANGES\s+((?:\[[^\]]+\]|\"[^\"]+\"|[\w#@$]+)"
-    r"(?:\s*\.\s*(?:\[[^\]]+\]|\"[^\"]+\"|[\w#@$]+))*)\s*,\s*([^()]+?)\s*\)",
-    re.IGNORECASE,
-)
-
 
 @dataclass
 class Scope:
@@ -53,52 +46,15 @@ class Scope:
     variable_types: dict[str, SqlType | None]
     globals: dict[str, Any]
     user: str
-    changetable: Callable[[TableDef, DatabaseCatalog, str], str]
-    sessions_sql: Callable[[], str]
-    databases_sql: Callable[[], str]
+    server_view: Callable[[str], str | None]
     used_params: set[str] = field(default_factory=set)
     volatile: bool = False
-    changetables: dict[str, tuple[str, str]] = field(default_factory=dict)
-
-
-def split_name(text: str) -> list[str]:
-    """``[db].dbo."t"`` → ['db', 'dbo', 't'] (empty parts kept, e.g. ``db..t``)."""
-    parts: list[str] = []
-    for match in re.finditer(
-        r'\[((?:[^\]]|\]\])*)\]|"((?:[^"]|"")*)"|([^.\s\[\]"]+)|(?<=\.)(?=\.)', text.strip()
-    ):
-        if match.group(1) is not None:
-            parts.append(match.group(1).replace("]]", "]"))
-        elif match.group(2) is not None:
-            parts.append(match.group(2))
-        elif match.group(3) is not None:
-            parts.append(match.group(3))
-        else:
-            parts.append("")
-    return parts
-
-
-def parse_tsql(text: str) -> exp.Expression:
-    try:
-        parsed = sqlglot.parse_one(text, read="tsql")
-    except ParseError as exc:
-        err = exc.errors[0] if exc.errors else {}
-        near = str(err.get("highlight") or "").strip() or text.split()[-1]
-        raise errors.syntax_error(near) from exc
-    if parsed is None:
-        raise errors.syntax_error(text[:20])
-    return cast(exp.Expression, parsed)
+    changetables: dict[str, changetable.Call] = field(default_factory=dict)
 
 
 def prepare(text: str, scope: Scope) -> str:
     """Rewrite what sqlglot cannot parse (CHANGETABLE) into placeholder table names."""
-
-    def replace(match: re.Match[str]) -> str:
-        key = f"__changetable_{len(scope.changetables)}"
-        scope.changetables[key] = (match.group(1), match.group(2))
-        return key
-
-    return _CHANGETABLE.sub(replace, text)
+    return changetable.extract(text, scope.changetables)
 
 
 def _literal(value: Any) -> exp.Expression:
@@ -193,6 +149,8 @@ class Translator:
     def _rewrite(self, node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Table):
             return self._table(node)
+        if isinstance(node, exp.Lateral | exp.Join):
+            return self._apply(node)
         if isinstance(node, exp.Parameter):
             return self._parameter(node)
         if isinstance(node, exp.Column) and (node.args.get("db") or node.args.get("catalog")):
@@ -241,25 +199,16 @@ class Translator:
         schema = node.db
         if not schema and not node.catalog and name.lower() in self.ctes:
             return node
-        if name.lower().startswith("__changetable_") and name in self.scope.changetables:
-            target, version = self.scope.changetables[name]
-            parts = split_name(target)
-            database, catalog, table = self.resolve_table(parts, target)
-            version_sql = self.sql(parse_tsql(f"SELECT {version}").expressions[0])
-            changes = self.scope.changetable(table, catalog, version_sql)
-            alias = node.alias or "CT"
-            return exp.Subquery(
-                this=duck_expression(changes), alias=exp.TableAlias(this=exp.to_identifier(alias))
-            )
+        if name in self.scope.changetables:
+            changetable.require_alias(node.alias)
+            subquery = changetable.subquery(self, name)
+            subquery.set("alias", node.args.get("alias"))
+            return subquery
         database_part = node.catalog
         view = system_tables.catalog_view(schema, name) if schema else None
         alias = node.alias or name
-        if schema.lower() == "sys" and name.lower() in ("dm_exec_sessions", "databases"):
-            dynamic = (
-                self.scope.sessions_sql()
-                if name.lower() == "dm_exec_sessions"
-                else self.scope.databases_sql()
-            )
+        dynamic = self.scope.server_view(name) if schema.lower() == "sys" else None
+        if dynamic is not None:
             return exp.Subquery(
                 this=duck_expression(dynamic), alias=exp.TableAlias(this=exp.to_identifier(alias))
             )
@@ -278,7 +227,7 @@ class Translator:
             parts = [database_part, schema, name] if database_part else [schema, name]
         else:
             parts = [name]
-        database, catalog, table = self.resolve_table(parts, shown)
+        database, _, table = self.resolve_table(parts, shown)
         self.aliases[alias.lower()] = table
         return exp.Table(
             this=exp.to_identifier(table.name, quoted=True),
@@ -286,6 +235,25 @@ class Translator:
             catalog=exp.to_identifier(database, quoted=True),
             alias=exp.TableAlias(this=exp.to_identifier(alias)),
         )
+
+    def _apply(self, node: exp.Lateral | exp.Join) -> exp.Expression:
+        """CROSS/OUTER APPLY as DuckDB's LATERAL joins (CHANGETABLE placeholders included)."""
+        if isinstance(node, exp.Lateral):
+            inner = node.this
+            if isinstance(inner, exp.Identifier) and inner.name in self.scope.changetables:
+                changetable.require_alias(node.alias)
+                node.set("this", changetable.subquery(self, inner.name))
+            return node
+        lateral = node.this
+        if isinstance(lateral, exp.Lateral) and lateral.args.get("cross_apply") is not None:
+            cross = lateral.args["cross_apply"]
+            lateral.set("cross_apply", None)
+            if cross:
+                node.set("kind", "CROSS")
+            else:
+                node.set("side", "LEFT")
+                node.set("on", exp.true())
+        return node
 
     def _parameter(self, node: exp.Parameter) -> exp.Expression:
         inner = node.this
@@ -449,18 +417,8 @@ class Translator:
         if name == "SCHEMA_ID":
             target = self._const_arg(args, 0) if args else "dbo"
             return _literal(catalog.schema_id(str(target)) if catalog else None)
-        if name == "CHANGE_TRACKING_CURRENT_VERSION":
-            if catalog is None or not catalog.change_tracking:
-                return exp.Null()
-            return _literal(catalog.ct_version)
-        if name == "CHANGE_TRACKING_MIN_VALID_VERSION":
-            return duck_expression(
-                f"(SELECT min_valid_version FROM {meta}.ct_tables WHERE object_id = __arg0__)"
-            ).transform(
-                lambda n: (
-                    args[0].copy() if isinstance(n, exp.Column) and n.name == "__arg0__" else n
-                )
-            )
+        if name in changetable.FUNCTIONS:
+            return changetable.function(name, args, catalog, self._const_arg(args, 2))
         if name in ("SYSUTCDATETIME", "GETUTCDATE"):
             fn = "CAST(timezone('UTC', now()) AS TIMESTAMP)"
             return duck_expression(fn if name == "SYSUTCDATETIME" else f"mssql_datetime({fn})")

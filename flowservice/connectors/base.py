@@ -9,6 +9,14 @@ decrypted auth params and returns plain data and Arrow batches.
 Errors: raise ``flowservice.errors.SourceConfigError`` (the user must fix the
 settings), ``TransientSourceError`` (retrying may help) or
 ``SourceSystemError``; messages never contain secrets.
+
+Change tracking (optional): a source that can list the rows changed since a
+version implements ``change_tracking``, ``require_change_tracking`` and
+``read_changes``. Their errors extend the tree under ``SourceConfigError``::
+
+    SourceConfigError
+    ├── ChangeTrackingUnavailable    changes cannot be read from this table (``reason``)
+    └── ChangesExpired               the changes since a version are gone: copy the table again
 """
 
 from __future__ import annotations
@@ -20,6 +28,13 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import pyarrow as pa
+
+from flowservice.errors import SourceConfigError
+
+# Adobe's change-data convention: ``u`` inserts or updates a row, ``d`` deletes it.
+CHANGE_TYPE_COLUMN = "_change_request_type"
+UPSERT = "u"
+DELETE = "d"
 
 
 @dataclass(frozen=True)
@@ -46,9 +61,36 @@ class SourceColumn:
 
 
 @dataclass(frozen=True)
+class ChangeTrackingState:
+    """Whether the changes of one table can be read, and the versions that bound them.
+
+    ``current_version`` is the version of the last committed change in the
+    database (None while tracking is off); ``min_valid_version`` the oldest
+    version changes can still be read from (None when the table is not tracked
+    or the login may not see its changes). ``can_read`` is true when
+    ``read_changes`` may be called.
+    """
+
+    database_enabled: bool
+    table_enabled: bool
+    current_version: int | None
+    min_valid_version: int | None
+    can_read: bool
+
+
+@dataclass(frozen=True)
 class TableSchema:
+    """A table's columns; ``change_tracking`` when the source reported it cheaply with them."""
+
     name: str
     columns: list[SourceColumn]
+    change_tracking: ChangeTrackingState | None = None
+
+    @property
+    def primary_key(self) -> list[str]:
+        """The primary-key column names in key order; empty without a key."""
+        keyed = [c for c in self.columns if c.primary_key_position is not None]
+        return [c.name for c in sorted(keyed, key=lambda c: c.primary_key_position or 0)]
 
 
 @dataclass(frozen=True)
@@ -74,6 +116,57 @@ class CheckResult:
     ok: bool
     message: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+
+
+class ChangeTrackingUnavailable(SourceConfigError):
+    """The changes of a table cannot be read; the message says what to change at the source.
+
+    ``reason`` is one of ``REASONS``.
+    """
+
+    REASONS = frozenset(
+        {
+            "not_supported",  # the source has no change tracking
+            "not_a_table",  # a view, or another object that cannot be tracked
+            "no_primary_key",
+            "database_disabled",
+            "table_disabled",
+            "no_permission",
+            "key_columns_missing",  # the columns asked for leave out a key column
+        }
+    )
+
+    # keyword defaults let pickle rebuild it (a child process's read sends its error back)
+    def __init__(
+        self, message: str, *, reason: str = "not_supported", table: str | None = None
+    ) -> None:
+        super().__init__(message, resource_type="table", resource_id=table)
+        self.reason = reason
+
+
+class ChangesExpired(SourceConfigError):
+    """The changes since ``since_version`` can no longer be read: the table must be copied again.
+
+    Cleanup removed older change information, the table was truncated, or its
+    tracking was turned off and on again (``min_valid_version`` > ``since_version``);
+    or ``since_version`` is newer than the database's current version (a
+    restored database).
+    """
+
+    # keyword defaults let pickle rebuild it, as for ChangeTrackingUnavailable
+    def __init__(
+        self,
+        message: str,
+        *,
+        since_version: int = 0,
+        min_valid_version: int | None = None,
+        current_version: int | None = None,
+        table: str | None = None,
+    ) -> None:
+        super().__init__(message, resource_type="table", resource_id=table)
+        self.since_version = since_version
+        self.min_valid_version = min_valid_version
+        self.current_version = current_version
 
 
 class Connector(ABC):
@@ -138,3 +231,49 @@ class Connector(ABC):
         ``[None]``, one read of everything, when the source cannot be split (the default).
         """
         return [None]
+
+    def primary_key(self, table: str) -> list[str]:
+        """The primary-key column names of ``table`` in key order; empty without a key."""
+        return self.describe(table).primary_key
+
+    def change_tracking(self, table: str) -> ChangeTrackingState:
+        """Whether change tracking is on for ``table`` and its database, with their versions.
+
+        Read ``current_version`` *before* reading data and keep it as the next
+        starting point: changes committed while the data is read are then read
+        again next time, which is harmless when they are applied as upserts and
+        deletes by primary key.
+        """
+        raise self._no_change_tracking()
+
+    def require_change_tracking(self, table: str, *, columns: list[str] | None = None) -> None:
+        """Raise ``ChangeTrackingUnavailable`` saying what to change unless ``read_changes`` works.
+
+        ``columns``, when given, are the columns a dataflow copies: they must
+        include every primary-key column.
+        """
+        raise self._no_change_tracking()
+
+    def read_changes(
+        self,
+        table: str,
+        *,
+        since_version: int,
+        columns: list[str] | None = None,
+        batch_rows: int = 65536,
+    ) -> Iterator[pa.RecordBatch]:
+        """The net change of every row changed after ``since_version``, as Arrow batches.
+
+        One row per changed key: the columns ``read`` gives for the same
+        ``columns`` (same Arrow types) holding the row's current values, plus
+        ``CHANGE_TYPE_COLUMN``, ``u`` (the row exists: insert or update) or ``d``
+        (it does not: only the key columns are set). Raises ``ChangesExpired``
+        when the changes since that version are no longer all available, also
+        when that is found only after the last batch.
+        """
+        raise self._no_change_tracking()
+
+    def _no_change_tracking(self) -> ChangeTrackingUnavailable:
+        return ChangeTrackingUnavailable(
+            f"{self.name} sources do not support change tracking.", reason="not_supported"
+        )

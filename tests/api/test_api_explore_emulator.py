@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from service_harness import ApiClient, problem_code, sql_server_connection_body
@@ -10,10 +11,15 @@ from service_harness import ApiClient, problem_code, sql_server_connection_body
 from mssql_emulator.testing import RunningEmulator, running_emulator
 
 INIT = """
+ALTER DATABASE testdb SET CHANGE_TRACKING = ON (CHANGE_RETENTION = 2 DAYS, AUTO_CLEANUP = ON);
 CREATE SCHEMA test1;
 CREATE TABLE test1.Mytable (TestID INT PRIMARY KEY, Name NVARCHAR(50), Datefield DATETIME2);
+ALTER TABLE test1.Mytable ENABLE CHANGE_TRACKING;
 INSERT INTO test1.Mytable VALUES (1, N'one', '2022-06-22 17:19:33'), (2, N'two', NULL),
   (3, N'three', '2022-06-24 08:00:00');
+CREATE TABLE test1.Lines (Region NVARCHAR(5) NOT NULL, Line INT NOT NULL, Qty INT,
+  CONSTRAINT pk_lines PRIMARY KEY (Line, Region));
+CREATE TABLE test1.Notes (Body NVARCHAR(20));
 """
 
 
@@ -83,3 +89,44 @@ def test_explore_root_table_and_preview(api: ApiClient, emulator: RunningEmulato
 
     missing = api.get(url, params={"objectType": "table", "object": "test1.Nope"})
     assert problem_code(missing) == "FLOW-1101-404"
+
+
+def test_explore_shows_the_primary_key_and_change_tracking(
+    api: ApiClient, emulator: RunningEmulator
+) -> None:
+    url = f"/connections/{_connection(api, emulator)}/explore"
+
+    def table(name: str, **extra: str) -> dict[str, Any]:
+        response = api.get(url, params={"objectType": "table", "object": name, **extra})
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    tracked = table("test1.Mytable")
+    assert tracked["schema"]["primaryKey"] == ["TestID"]
+    # the init script made 1 tracked write (the INSERT), so the current version is 1
+    assert tracked["changeTracking"] == {
+        "enabled": True,
+        "databaseEnabled": True,
+        "currentVersion": 1,
+        "minValidVersion": 0,
+    }
+    assert (
+        table("test1.Mytable", preview="true", count="1")["changeTracking"]
+        == (tracked["changeTracking"])
+    )
+    lines = table("test1.Lines")
+    assert lines["schema"]["primaryKey"] == ["Line", "Region"]
+    assert {c["name"]: c["meta"].get("primaryKeyPosition") for c in lines["schema"]["columns"]} == {
+        "Region": 2,
+        "Line": 1,
+        "Qty": None,
+    }
+    assert lines["changeTracking"] == {
+        "enabled": False,
+        "databaseEnabled": True,
+        "currentVersion": 1,
+        "minValidVersion": None,
+    }
+    notes = table("test1.Notes")
+    assert notes["schema"]["primaryKey"] == [] and notes["changeTracking"]["enabled"] is False

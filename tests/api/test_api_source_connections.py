@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from service_harness import (
 
 from flowservice.api.runtime import Runtime
 from flowservice.store.repos import resources
+from mssql_emulator.testing import RunningEmulator, running_emulator
 
 COLUMNS = [
     {"name": "TestID", "type": "string", "xdm": {"type": "string"}},
@@ -226,3 +228,162 @@ def test_responses_match_the_flow_service_contract(api: ApiClient) -> None:
     check_contract(
         "flow-service.yaml", "SourceConnectionsListResponse", api.get("/sourceConnections").json()
     )
+
+
+# --- params.cdcEnabled: change tracking is checked at the source ----------------
+
+CDC_INIT = """
+ALTER DATABASE testdb SET CHANGE_TRACKING = ON (CHANGE_RETENTION = 2 DAYS, AUTO_CLEANUP = ON);
+CREATE SCHEMA test1;
+CREATE TABLE test1.Mytable (TestID INT PRIMARY KEY, Name NVARCHAR(50), Datefield DATETIME2);
+ALTER TABLE test1.Mytable ENABLE CHANGE_TRACKING;
+CREATE TABLE test1.Untracked (TestID INT PRIMARY KEY, Name NVARCHAR(50));
+CREATE TABLE test1.Heap (TestID INT, Name NVARCHAR(50));
+"""
+PLAIN_INIT = "USE plain;\nCREATE TABLE dbo.Plain (TestID INT PRIMARY KEY);"
+CDC_PASSWORD = "Cdc_S3cret_pw"
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[RunningEmulator]:
+    with running_emulator(
+        password=CDC_PASSWORD, extra_databases=["plain"], init_sql=[CDC_INIT, PLAIN_INIT]
+    ) as running:
+        yield running
+
+
+def emulator_base(api: ApiClient, emulator: RunningEmulator, database: str = "testdb") -> str:
+    text = (
+        f"Data Source={emulator.host},{emulator.port};Initial Catalog={database};"
+        f"Integrated Security=False;User ID={emulator.user};Password={emulator.password};"
+        "Encrypt=False;"
+    )
+    response = api.post("/connections", json=sql_server_connection_body(text))
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def cdc_params(table: str = "test1.Mytable", **extra: Any) -> dict[str, Any]:
+    return {"tableName": table, "cdcEnabled": True, **extra}
+
+
+def test_cdc_on_a_tracked_table_is_created(api: ApiClient, emulator: RunningEmulator) -> None:
+    made = api.post(
+        "/sourceConnections",
+        json=body(emulator_base(api, emulator), params=cdc_params(columns=COLUMNS)),
+    )
+    assert made.status_code == 201, made.text
+    (item,) = api.get(f"/sourceConnections/{made.json()['id']}").json()["items"]
+    assert item["params"] == {"tableName": "test1.Mytable", "cdcEnabled": True, "columns": COLUMNS}
+
+
+@pytest.mark.parametrize(
+    ("params", "database", "message"),
+    [
+        (
+            cdc_params("test1.Untracked"),
+            "testdb",
+            "params.cdcEnabled: Change tracking is off for table test1.Untracked. "
+            "Run ALTER TABLE [test1].[Untracked] ENABLE CHANGE_TRACKING.",
+        ),
+        (
+            cdc_params("test1.Heap"),
+            "testdb",
+            "params.cdcEnabled: test1.Heap has no primary key; change tracking needs one. Add "
+            "a PRIMARY KEY constraint, then run ALTER TABLE [test1].[Heap] ENABLE CHANGE_TRACKING.",
+        ),
+        (
+            cdc_params(columns=[{"name": "Name", "type": "string"}]),
+            "testdb",
+            "params.cdcEnabled: Reading the changes of test1.Mytable needs every primary-key "
+            "column; the columns leave out TestID.",
+        ),
+        (
+            cdc_params("dbo.Plain"),
+            "plain",
+            "params.cdcEnabled: Change tracking is off for database 'plain'. Run ALTER DATABASE "
+            "[plain] SET CHANGE_TRACKING = ON (CHANGE_RETENTION = 2 DAYS, AUTO_CLEANUP = ON), "
+            "then ALTER TABLE [dbo].[Plain] ENABLE CHANGE_TRACKING.",
+        ),
+    ],
+)
+def test_cdc_where_changes_cannot_be_read_is_400_naming_the_fix(
+    api: ApiClient,
+    emulator: RunningEmulator,
+    params: dict[str, Any],
+    database: str,
+    message: str,
+) -> None:
+    response = api.post(
+        "/sourceConnections", json=body(emulator_base(api, emulator, database), params=params)
+    )
+    assert problem_code(response) == "FLOW-1455-400", response.text
+    report = response.json()["report"]
+    assert report["detailed-message"] == message
+    assert report["type"] == "table" and report["id"] == params["tableName"]
+    assert count(api) == 0
+
+
+def test_cdc_on_an_unknown_table_is_400(api: ApiClient, emulator: RunningEmulator) -> None:
+    response = api.post(
+        "/sourceConnections",
+        json=body(emulator_base(api, emulator), params=cdc_params("test1.Nope")),
+    )
+    assert problem_code(response) == "FLOW-1455-400"
+    assert response.json()["report"]["detailed-message"].startswith(
+        "params.tableName: The table or view 'test1.Nope' was not found."
+    )
+    assert count(api) == 0
+
+
+@pytest.mark.parametrize("flag", ["true", 1, None])
+def test_cdc_enabled_is_a_boolean(api: ApiClient, flag: Any) -> None:
+    response = api.post(
+        "/sourceConnections", json=body(base(api), params=cdc_params(cdcEnabled=flag))
+    )
+    assert problem_code(response) == "FLOW-1455-400"
+    assert response.json()["report"]["detailed-message"].startswith("params.cdcEnabled: ")
+    assert "boolean" in response.text
+    # without change tracking the source is not asked: db.example.com is never reached
+    off = api.post("/sourceConnections", json=body(base(api), params=cdc_params(cdcEnabled=False)))
+    assert off.status_code == 201, off.text
+
+
+def test_cdc_against_an_unreachable_source_reports_the_source(api: ApiClient) -> None:
+    text = "Data Source=127.0.0.1,1;Initial Catalog=sales;User ID=loader;Password=S3cret!pw;"
+    made = api.post("/connections", json=sql_server_connection_body(text))
+    response = api.post("/sourceConnections", json=body(made.json()["id"], params=cdc_params()))
+    assert problem_code(response) == "FLOW-1001-500", response.text
+    assert "Nothing accepts connections at 127.0.0.1:1" in response.text
+    assert "S3cret" not in response.text
+    assert count(api) == 0
+
+
+def test_patch_turning_cdc_on_is_checked(api: ApiClient, emulator: RunningEmulator) -> None:
+    base_id = emulator_base(api, emulator)
+    made = api.post(
+        "/sourceConnections", json=body(base_id, params={"tableName": "test1.Untracked"})
+    ).json()
+    path = f"/sourceConnections/{made['id']}"
+    turn_on = [{"op": "add", "path": "/params/cdcEnabled", "value": True}]
+    refused = api.patch(path, json=turn_on, headers={"If-Match": made["etag"]})
+    assert problem_code(refused) == "FLOW-1455-400"
+    assert "ALTER TABLE [test1].[Untracked] ENABLE CHANGE_TRACKING" in refused.text
+    assert api.get(path).json()["items"][0]["etag"] == made["etag"]
+
+    to_tracked = [
+        *turn_on,
+        {"op": "replace", "path": "/params/tableName", "value": "test1.Mytable"},
+    ]
+    ok = api.patch(path, json=to_tracked, headers={"If-Match": made["etag"]})
+    assert ok.status_code == 200, ok.text
+    etag = ok.json()["etag"]
+    # with cdcEnabled on, moving to a table that cannot be read is refused too
+    back = [{"op": "replace", "path": "/params/tableName", "value": "test1.Heap"}]
+    refused = api.patch(path, json=back, headers={"If-Match": etag})
+    assert problem_code(refused) == "FLOW-1455-400" and "no primary key" in refused.text
+    assert api.get(path).json()["items"][0]["params"]["tableName"] == "test1.Mytable"
+    renamed = api.patch(
+        path, json=[{"op": "replace", "path": "/name", "value": "cdc"}], headers={"If-Match": etag}
+    )
+    assert renamed.status_code == 200, renamed.text

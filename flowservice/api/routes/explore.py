@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from flowservice.api.connector_lookup import require_connector
 from flowservice.api.deps import RuntimeDep, ScopeDep
 from flowservice.api.services import connections as service
-from flowservice.api.services.explore import column_to_wire, object_to_wire
+from flowservice.api.services.explore import object_to_wire, table_to_wire
 from flowservice.connectors.base import Connector
 from flowservice.errors import ConnectorError, FlowServiceError, InvalidRequest
 from flowservice.secrets import redact
@@ -82,7 +82,5 @@ async def explore_connection(
     assert object_path is not None
     if preview:
         schema, rows = await _call(secrets, connector.preview, object_path, count=count)
-        columns = [column_to_wire(col) for col in schema.columns]
-        return {"format": "flat", "schema": {"columns": columns}, "data": rows}
-    schema = await _call(secrets, connector.describe, object_path)
-    return {"format": "flat", "schema": {"columns": [column_to_wire(c) for c in schema.columns]}}
+        return table_to_wire(schema, rows)
+    return table_to_wire(await _call(secrets, connector.describe, object_path))

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowservice.connectors.base import SourceColumn, SourceObject
+from flowservice.connectors.base import (
+    ChangeTrackingState,
+    SourceColumn,
+    SourceObject,
+    TableSchema,
+)
 
 # XDM type of a column -> (JSON type, JSON format)
 _XDM = {
@@ -48,4 +53,29 @@ def column_to_wire(column: SourceColumn) -> dict[str, Any]:
         # we carry this type as a string: say so rather than lose data silently
         meta["lossy"] = True
     wire["meta"] = meta
+    return wire
+
+
+def change_tracking_to_wire(state: ChangeTrackingState) -> dict[str, Any]:
+    return {
+        "enabled": state.table_enabled,
+        "databaseEnabled": state.database_enabled,
+        "currentVersion": state.current_version,
+        "minValidVersion": state.min_valid_version,
+    }
+
+
+def table_to_wire(schema: TableSchema, rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A table's explore answer: columns and primary key, change tracking when known, rows."""
+    wire: dict[str, Any] = {
+        "format": "flat",
+        "schema": {
+            "columns": [column_to_wire(c) for c in schema.columns],
+            "primaryKey": schema.primary_key,
+        },
+    }
+    if schema.change_tracking is not None:
+        wire["changeTracking"] = change_tracking_to_wire(schema.change_tracking)
+    if rows is not None:
+        wire["data"] = rows
     return wire

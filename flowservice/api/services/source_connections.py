@@ -1,4 +1,10 @@
-"""Source connections: which table of a base connection a dataflow reads."""
+"""Source connections: which table of a base connection a dataflow reads.
+
+With ``params.cdcEnabled: true`` the dataflow copies the table's changes, so
+creating the source connection (or a PATCH turning it on or changing the
+table) first asks the connector whether changes can be read, and answers 400
+naming what to change at the source.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from flowservice.api.connector_lookup import find_connector
 from flowservice.api.runtime import Runtime
 from flowservice.api.schemas.source_connections import SourceConnectionCreate
+from flowservice.api.services import connections
 from flowservice.api.services.body_checks import (
     base_connection,
     check_params,
@@ -17,7 +25,9 @@ from flowservice.api.services.body_checks import (
 )
 from flowservice.api.services.flow_usage import delete_unless_used
 from flowservice.api.views import AUDIT_FILTERABLE, named_fields, version_fields
-from flowservice.errors import InvalidRequest, ValidationFailed
+from flowservice.connectors.base import ChangeTrackingUnavailable
+from flowservice.errors import FlowServiceError, InvalidRequest, NotFound, ValidationFailed
+from flowservice.secrets import redact
 from flowservice.specs.catalog import ConnectionSpec
 from flowservice.store.repos import resources
 from flowservice.store.repos.resources import Scope
@@ -91,10 +101,58 @@ def _doc(model: SourceConnectionCreate, spec: ConnectionSpec, base: Resource) ->
     }
 
 
+def _tracks_changes(params: dict[str, Any]) -> bool:
+    return params.get("cdcEnabled") is True
+
+
+def _change_tracking_target(params: dict[str, Any]) -> tuple[Any, Any]:
+    """What a change tracking check depends on: the table and the columns copied."""
+    return params.get("tableName"), params.get("columns")
+
+
+def check_change_tracking(runtime: Runtime, base: Resource, params: dict[str, Any]) -> None:
+    """ValidationFailed unless the base connection's source can read the table's changes.
+
+    Failures to reach the source are not the request's fault: they propagate as
+    the connector raised them (secrets redacted), as explore does.
+    """
+    table = str(params["tableName"])
+    cls = find_connector(str(base.spec_id))
+    if cls is None:
+        raise ValidationFailed(
+            f"params.cdcEnabled: no connector is installed for connection spec {base.spec_id}, "
+            "so change tracking cannot be checked."
+        )
+    secrets = [str(v) for v in connections.secret_params(base, runtime.secret_box).values()]
+    columns = [str(c["name"]) for c in params["columns"]] if params.get("columns") else None
+    try:
+        connector = cls(connections.auth_params(base, runtime.secret_box))
+        connector.require_change_tracking(table, columns=columns)
+    except ChangeTrackingUnavailable as exc:
+        raise ValidationFailed(
+            f"params.cdcEnabled: {redact(exc.message, secrets)}",
+            resource_type="table",
+            resource_id=exc.resource_id,
+        ) from None
+    except NotFound as exc:
+        raise ValidationFailed(
+            f"params.tableName: {redact(exc.message, secrets)}",
+            resource_type="table",
+            resource_id=exc.resource_id,
+        ) from None
+    except FlowServiceError as exc:
+        exc.message = redact(exc.message, secrets)
+        exc.args = (exc.message,)
+        raise
+
+
 def create(session: Session, runtime: Runtime, scope: Scope, body: Any) -> Resource:
     model = parse_model(body)
     spec = source_spec(runtime, model.connection_spec.id, model.connection_spec.version)
     base = base_connection(session, scope, model.base_connection_id, spec)
+    doc = _doc(model, spec, base)
+    if _tracks_changes(doc["params"]):
+        check_change_tracking(runtime, base, doc["params"])
     return resources.insert_resource(
         session,
         scope=scope,
@@ -103,7 +161,7 @@ def create(session: Session, runtime: Runtime, scope: Scope, body: Any) -> Resou
         state="enabled",
         spec_id=spec.id,
         parent_id=base.id,  # base connection deletes refuse (1418) while this row exists
-        doc=_doc(model, spec, base),
+        doc=doc,
     )
 
 
@@ -155,12 +213,19 @@ def patch(
     model = parse_model(patched)
     spec = source_spec(runtime, model.connection_spec.id, None)
     base = base_connection(session, scope, model.base_connection_id, spec)
+    doc = _doc(model, spec, base)
+    before = row.doc["params"]
+    if _tracks_changes(doc["params"]) and (
+        not _tracks_changes(before)
+        or _change_tracking_target(before) != _change_tracking_target(doc["params"])
+    ):
+        check_change_tracking(runtime, base, doc["params"])
     return resources.replace_resource(
         session,
         scope=scope,
         row=row,
         expected_etag=expected_etag,
-        doc=_doc(model, spec, base),
+        doc=doc,
         name=model.name,
         state=row.state,
     )

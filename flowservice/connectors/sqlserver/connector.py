@@ -1,4 +1,4 @@
-"""``SqlServerConnector``: connection test, explore, preview and Arrow reads for SQL Server."""
+"""``SqlServerConnector``: connection test, explore, preview, Arrow reads and Change Tracking."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from flowservice.connectors.base import (
+    ChangeTrackingState,
     CheckResult,
     Connector,
     KeyRange,
@@ -17,6 +18,7 @@ from flowservice.connectors.base import (
     TableSchema,
 )
 from flowservice.connectors.sqlserver import catalog
+from flowservice.connectors.sqlserver import change_tracking as tracking
 from flowservice.connectors.sqlserver.connection_string import (
     ConnectionSettings,
     mask_password,
@@ -78,9 +80,13 @@ class SqlServerConnector(Connector):
         return [SourceObject(name=obj.path, type=obj.kind) for obj in found[start:stop]]
 
     def describe(self, table: str) -> TableSchema:
+        """Columns with their key positions, and the table's change tracking when readable."""
         with session(self.settings) as cursor:
             obj, cols = self._table(cursor, table)
-        return TableSchema(name=obj.path, columns=[_source_column(c) for c in cols])
+            state = tracking.quiet_state(cursor, obj)
+        return TableSchema(
+            name=obj.path, columns=[_source_column(c) for c in cols], change_tracking=state
+        )
 
     def preview(self, table: str, *, count: int = 100) -> tuple[TableSchema, list[dict[str, Any]]]:
         if not 1 <= count <= MAX_PREVIEW_ROWS:
@@ -91,12 +97,13 @@ class SqlServerConnector(Connector):
             sql = select_statement(obj, cols, top=count, order_key=key)
             cursor.execute(sql)
             fetched = cursor.arrow()
+            state = tracking.quiet_state(cursor, obj)
         typed = [(c.name, c.sql_type) for c in cols]
         rows: list[dict[str, Any]] = []
         for batch in fetched.to_batches():
             rows.extend(json_rows(conform(batch, typed)))
-        schema = TableSchema(name=obj.path, columns=[_source_column(c) for c in cols])
-        return schema, rows[:count]
+        columns = [_source_column(c) for c in cols]
+        return TableSchema(name=obj.path, columns=columns, change_tracking=state), rows[:count]
 
     def read(
         self,
@@ -154,6 +161,52 @@ class SqlServerConnector(Connector):
         if row is None:
             return [None]
         return key_ranges(key, row[0], row[1], parts=parts, min_rows=min_rows)
+
+    def change_tracking(self, table: str) -> ChangeTrackingState:
+        """Tracking of ``table`` and its database, from one query; read the version first."""
+        with session(self.settings) as cursor:
+            obj = catalog.resolve(cursor, table)
+            return tracking.read_state(cursor, obj).state
+
+    def require_change_tracking(self, table: str, *, columns: list[str] | None = None) -> None:
+        with session(self.settings) as cursor:
+            obj, cols = self._table(cursor, table)
+            found = tracking.read_state(cursor, obj)
+        blocked = tracking.problem(found, obj, cols, user=self.settings.user, wanted=columns)
+        if blocked is not None:
+            raise blocked
+
+    def read_changes(
+        self,
+        table: str,
+        *,
+        since_version: int,
+        columns: list[str] | None = None,
+        batch_rows: int = 65536,
+    ) -> Iterator[pa.RecordBatch]:
+        """``CHANGETABLE(CHANGES table, since_version)`` joined to the table on its key.
+
+        Streams from ``arrow_reader`` like ``read``; ``ChangesExpired`` before the
+        first batch, or after the last one if a cleanup ran meanwhile.
+        """
+        if batch_rows < 1:
+            raise InvalidRequest("batch_rows must be at least 1.")
+        if isinstance(since_version, bool) or not isinstance(since_version, int):
+            raise InvalidRequest("since_version must be an integer.")
+        if since_version < 0:
+            raise InvalidRequest("since_version must not be negative.")
+        with session(self.settings) as cursor:
+            obj, all_cols = self._table(cursor, table)
+            cols = _pick(obj, all_cols, columns)
+            yield from tracking.read_changes(
+                cursor,
+                obj,
+                all_cols,
+                cols,
+                since_version=since_version,
+                batch_rows=batch_rows,
+                user=self.settings.user,
+            )
 
     def _table(
         self, cursor: Any, table: str

@@ -76,6 +76,16 @@ SQL_SERVER_ERRORS: dict[int, Known] = {
     207: Known(
         CONFIG, "invalid_column", "A column the query needs does not exist (SQL Server error 207)."
     ),
+    22105: Known(
+        CONFIG,
+        "change_tracking_off",
+        "Change tracking is not enabled on a table whose changes the query reads.",
+    ),
+    22107: Known(
+        CONFIG,
+        "change_tracking_not_a_table",
+        "Changes can be read only from user tables, not views.",
+    ),
     1205: Known(TRANSIENT, "deadlock", "The query was chosen as a deadlock victim; retry."),
     1222: Known(TRANSIENT, "lock_timeout", "The query timed out waiting for a lock; retry."),
     701: Known(TRANSIENT, "server_memory", "SQL Server ran out of memory for the query; retry."),
@@ -103,6 +113,8 @@ _MESSAGE_NUMBERS: list[tuple[re.Pattern[str], int]] = [
     (re.compile(r"permission was denied", re.I), 229),
     (re.compile(r"Invalid object name", re.I), 208),
     (re.compile(r"Invalid column name", re.I), 207),
+    (re.compile(r"Change tracking is not enabled on table", re.I), 22105),
+    (re.compile(r"not supported by the CHANGETABLE function", re.I), 22107),
     (re.compile(r"was deadlocked", re.I), 1205),
     (re.compile(r"Lock request time out", re.I), 1222),
     (re.compile(r"insufficient system memory", re.I), 701),

@@ -10,6 +10,9 @@ from flowservice.connectors.sqlserver.catalog import CatalogColumn, CatalogObjec
 from flowservice.connectors.sqlserver.types import quote_identifier, select_items
 from flowservice.errors import SourceConfigError
 
+# Aliases in a changes query: the change table and the tracked table (fixed, never user text).
+CHANGES_ALIAS = "CT"
+TABLE_ALIAS = "T"
 WINDOW_TYPES = frozenset({"date", "datetime", "datetime2", "smalldatetime", "datetimeoffset"})
 KEY_TYPES = frozenset({"tinyint", "smallint", "int", "bigint"})
 
@@ -50,6 +53,34 @@ def read_statement(
                 params.append(int(bound))
     sql = f"SELECT {_select_list(cols)} FROM {obj.quoted}{_where(conditions)}"
     return sql + _order_by(order_key), tuple(params)
+
+
+def changes_statement(
+    obj: CatalogObject, cols: list[CatalogColumn], key: list[CatalogColumn], *, since_version: int
+) -> tuple[str, tuple[Any, ...]]:
+    """Every key changed after ``since_version`` with its current row and a ``u``/``d`` column.
+
+    Key columns are taken from the change table, so a deleted row keeps its key
+    (its other columns are NULL). The change type says whether the row exists
+    when it is read rather than copying ``SYS_CHANGE_OPERATION``: a row deleted
+    or inserted again while the statement runs is reported as it is found.
+    """
+    keys = {c.name.lower() for c in key}
+    items: list[str] = []
+    for column in cols:
+        source = CHANGES_ALIAS if column.name.lower() in keys else TABLE_ALIAS
+        items.extend(select_items(column.name, column.sql_type, source=source))
+    present = f"{TABLE_ALIAS}.{quote_identifier(key[0].name)}"
+    items.append(f"CASE WHEN {present} IS NULL THEN 'd' ELSE 'u' END")
+    join = " AND ".join(
+        f"{TABLE_ALIAS}.{quote_identifier(c.name)} = {CHANGES_ALIAS}.{quote_identifier(c.name)}"
+        for c in key
+    )
+    sql = (
+        f"SELECT {', '.join(items)} FROM CHANGETABLE(CHANGES {obj.quoted}, ?) AS {CHANGES_ALIAS}"
+        f" LEFT OUTER JOIN {obj.quoted} AS {TABLE_ALIAS} ON {join}"
+    )
+    return sql, (int(since_version),)
 
 
 def bounds_statement(

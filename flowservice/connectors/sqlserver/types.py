@@ -113,9 +113,12 @@ def quote_identifier(name: str) -> str:
     return "[" + name.replace("]", "]]") + "]"
 
 
-def select_items(column: str, sql_type: SqlServerType) -> list[str]:
-    """SELECT-list expressions that fetch ``column``; ``conform`` consumes them in order."""
-    quoted = quote_identifier(column)
+def select_items(column: str, sql_type: SqlServerType, *, source: str = "") -> list[str]:
+    """SELECT-list expressions that fetch ``column``; ``conform`` consumes them in order.
+
+    ``source`` qualifies the column with a table alias (a plain identifier we chose).
+    """
+    quoted = f"{source}.{quote_identifier(column)}" if source else quote_identifier(column)
     name = sql_type.name.lower()
     if name == "datetimeoffset":
         return [quoted, f"DATEPART(TZOFFSET, {quoted})"]

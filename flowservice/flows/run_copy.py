@@ -22,9 +22,18 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from flowservice.connectors.base import ReadWindow
+from flowservice.connectors.base import ChangesExpired
 from flowservice.errors import ConnectorError, FlowServiceError, LakeError, SourceSystemError
+from flowservice.flows import copy_modes
 from flowservice.flows.cancellation import CancelSignal, RunCancelled, raise_if_cancelled
+from flowservice.flows.change_copy import (
+    CHANGE_VERSION_KEY,
+    RETENTION,
+    committed_change_version,
+    plan_changes,
+)
+from flowservice.flows.change_range import ChangeRange
+from flowservice.flows.copy_modes import CopyMode, TableReader
 from flowservice.flows.read_ahead import read_ahead
 from flowservice.flows.retry import RetryPolicy, call_with_retry
 from flowservice.flows.run_state import (
@@ -38,6 +47,7 @@ from flowservice.flows.run_state import (
 )
 from flowservice.flows.schedule import Window
 from flowservice.lake import Dataset
+from flowservice.lake.dataset import WriteResult
 
 # Commit metadata keys (the lake namespaces them under "flowservice.")
 FLOW_KEY, RUN_KEY, BATCH_KEY = "flowId", "runId", "batchId"
@@ -72,19 +82,6 @@ class MappedRows(Protocol):
     def errors(self) -> Sequence[RowFailure]: ...
 
 
-class TableReader(Protocol):
-    """What the runner needs of a source: a ``Connector``, or one read in a child process."""
-
-    def read(
-        self,
-        table: str,
-        *,
-        columns: list[str] | None = None,
-        window: ReadWindow | None = None,
-        batch_rows: int = 65536,
-    ) -> Iterator[pa.RecordBatch]: ...
-
-
 class BatchMapper(Protocol):
     """What the runner needs of a mapping set (``flowservice.mapping.MappingSet``)."""
 
@@ -100,6 +97,7 @@ class CopyJob:
     columns: list[str] | None = None
     partial_ingestion_percent: float | None = None
     batch_rows: int = 32768
+    mode: CopyMode = field(default_factory=CopyMode)
 
 
 @dataclass(frozen=True)
@@ -157,38 +155,66 @@ def run_copy(
             replayed = replay.metadata.get(BATCH_KEY)
             run.succeed(clock(), batch_id=replayed)
             return CopyOutcome(RunStatus.SUCCESS, replayed, window.end, replayed=True)
+    changes: ChangeRange | None = None
+    if job.mode.change_tracking:
+        try:
+            changes = _plan_changes(job, connector, dataset)
+        except Exception as exc:
+            stage = Stage.COPY if isinstance(exc, ConnectorError) else Stage.LOAD
+            run.fail(RunError.from_exception(exc, stage=stage, secrets=secret_values), clock())
+            return CopyOutcome(RunStatus.FAILED)
+        run.changes = changes
+        if changes.empty:
+            run.succeed(clock(), batch_id=None)  # nothing changed since the last run
+            return CopyOutcome(RunStatus.SUCCESS)
     batch_id = uuid.uuid4().hex.upper()
     metadata = {FLOW_KEY: job.flow_id, RUN_KEY: run.id, BATCH_KEY: batch_id}
     if window is not None:
         metadata.update(window_metadata(window))
+    if changes is not None:
+        metadata[CHANGE_VERSION_KEY] = str(changes.to_version)
     attempt = _Attempt()
 
-    def one_attempt() -> tuple[int, int, int] | None:
+    def one_attempt() -> WriteResult | None:
         nonlocal attempt
         attempt = _Attempt()
-        current = attempt
+        current, plan = attempt, changes
         # Source reads and mapping run in a reader thread, a few batches ahead of the writer.
         stream = read_ahead(
-            lambda: _mapped_stream(run, job, connector, mapper, cancel, clock, current),
+            lambda: _mapped_stream(run, job, connector, mapper, cancel, clock, current, plan),
             depth=READ_AHEAD_BATCHES,
         )
+        replace = job.mode.replaces(windowed=window is not None, changes=plan)
         try:
             first = next(stream, None)
-            if first is None and (window is not None or not dataset.exists()):
-                return None  # nothing to commit: an empty window, or an empty source and no table
+            if first is None and not (replace and dataset.exists()):
+                return None  # nothing to commit: no rows, and no dataset to empty
             schema = first.schema if first is not None else dataset.arrow_schema()
             data = itertools.chain([first] if first is not None else [], stream)
-            result = dataset.write_batch(
+            return copy_modes.write(
+                dataset,
                 pa.RecordBatchReader.from_batches(schema, data),
-                mode="append" if window is not None else "overwrite",
-                commit_metadata=metadata,
+                mode=job.mode,
+                replace=replace,
+                metadata=metadata,
             )
         finally:
             stream.close()  # stops and joins the reader thread before ``attempt`` is read
-        return result.record_count, result.size_bytes, 1
+
+    def attempt_or_snapshot() -> WriteResult | None:
+        nonlocal changes
+        try:
+            return one_attempt()
+        except ChangesExpired:
+            if changes is None or changes.snapshot:
+                raise
+            # cleanup removed changes while they were read: copy the whole table instead
+            changes = ChangeRange(None, changes.to_version, RETENTION)
+            run.changes = changes
+            return one_attempt()
 
     try:
-        written = call_with_retry(one_attempt, retry, cancel=cancel)
+        written = call_with_retry(attempt_or_snapshot, retry, cancel=cancel)
     except RunCancelled:
         _record_reads(run, attempt)
         run.cancel(clock())
@@ -209,10 +235,26 @@ def run_copy(
     if written is None:
         run.succeed(clock(), batch_id=None)
         return CopyOutcome(RunStatus.SUCCESS, None, window.end if window else None)
-    records, size, files = written
-    run.add_written(records=records, size_bytes=size, files=files)
+    run.add_written(records=written.record_count, size_bytes=written.size_bytes, files=1)
+    if written.changes is not None:
+        run.add_merged(
+            created=written.changes.inserted,
+            updated=written.changes.updated,
+            deleted=written.changes.deleted,
+        )
     run.succeed(clock(), batch_id=batch_id)
     return CopyOutcome(RunStatus.SUCCESS, batch_id, window.end if window else None)
+
+
+def _plan_changes(job: CopyJob, connector: TableReader, dataset: Dataset) -> ChangeRange:
+    tracked: copy_modes.ChangeReader = connector  # type: ignore[assignment]
+    state = tracked.change_tracking(job.table)
+    return plan_changes(
+        job.table,
+        last_version=committed_change_version(dataset, job.flow_id),
+        current_version=state.current_version,
+        min_valid_version=state.min_valid_version,
+    )
 
 
 def _mapped_stream(
@@ -223,6 +265,7 @@ def _mapped_stream(
     cancel: CancelSignal,
     clock: Callable[[], datetime],
     attempt: _Attempt,
+    changes: ChangeRange | None,
 ) -> Iterator[pa.RecordBatch]:
     read_window = (
         run.window.read_window(run.delta_column)
@@ -234,13 +277,14 @@ def _mapped_stream(
         raise_if_cancelled(cancel, run.id)
         try:
             if source is None:
-                source = iter(
-                    connector.read(
-                        job.table,
-                        columns=job.columns,
-                        window=read_window,
-                        batch_rows=job.batch_rows,
-                    )
+                source = copy_modes.source_batches(
+                    connector,
+                    job.table,
+                    columns=job.columns,
+                    window=read_window,
+                    batch_rows=job.batch_rows,
+                    mode=job.mode,
+                    changes=changes,
                 )
             batch = next(source, None)
         except FlowServiceError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from flowservice.flows.change_range import ChangeRange
 from flowservice.flows.failure_policy import WindowAttempt
 from flowservice.flows.run_state import (
     ErrorSample,
@@ -31,10 +32,13 @@ def run_to_json(
     status_summary: dict[str, Any] = {"status": str(run.status)}
     if run.errors:
         status_summary["errors"] = [{"code": e.code, "message": e.message} for e in run.errors]
+    extensions: dict[str, Any] = {}
     if error_diagnostics and run.error_samples:
-        status_summary["extensions"] = {
-            "errorSamples": [_sample_json(s) for s in run.error_samples]
-        }
+        extensions["errorSamples"] = [_sample_json(s) for s in run.error_samples]
+    if run.changes is not None:
+        extensions["changeTracking"] = _changes_json(run.changes)
+    if extensions:
+        status_summary["extensions"] = extensions
     activities = [_copy_activity(run)]
     if run.promotion_status is not None:
         activities.append(_promotion_activity(run))
@@ -50,11 +54,7 @@ def run_to_json(
         "metrics": {
             "durationSummary": _duration(run.started_at, run.completed_at),
             "sizeSummary": {"inputBytes": counts.input_bytes, "outputBytes": counts.output_bytes},
-            "recordSummary": {
-                "inputRecordCount": counts.input_records,
-                "outputRecordCount": counts.output_records,
-                "failedRecordCount": counts.failed_records,
-            },
+            "recordSummary": _record_summary(counts),
             "fileSummary": {
                 "inputFileCount": counts.input_files,
                 "outputFileCount": counts.output_files,
@@ -77,11 +77,7 @@ def _copy_activity(run: Run) -> dict[str, Any]:
         "id": "copyActivity",
         "durationSummary": duration,
         "sizeSummary": {"inputBytes": counts.input_bytes, "outputBytes": counts.output_bytes},
-        "recordSummary": {
-            "inputRecordCount": counts.input_records,
-            "outputRecordCount": counts.output_records,
-            "failedRecordCount": counts.failed_records,
-        },
+        "recordSummary": _record_summary(counts),
         "statusSummary": _copy_status(run),
         "sourceInfo": [
             {"id": cid, "type": "SourceConnection"} for cid in run.source_connection_ids
@@ -89,9 +85,28 @@ def _copy_activity(run: Run) -> dict[str, Any]:
     }
 
 
+def _record_summary(counts: RecordCounts) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "inputRecordCount": counts.input_records,
+        "outputRecordCount": counts.output_records,
+        "failedRecordCount": counts.failed_records,
+    }
+    merged = {
+        "createdRecordCount": counts.created_records,
+        "updatedRecordCount": counts.updated_records,
+        "deletedRecordCount": counts.deleted_records,
+    }
+    out.update({k: v for k, v in merged.items() if v is not None})
+    return out
+
+
 def _copy_status(run: Run) -> dict[str, Any]:
-    """The copy's status; for scheduled runs, which run of the window it is and what follows."""
+    """The copy's status; for scheduled runs, which run of the window it is and what follows;
+    for cdcEnabled flows, the Change Tracking versions copied."""
     out: dict[str, Any] = {"status": str(run.copy_status or run.status)}
+    extensions: dict[str, Any] = {}
+    if run.changes is not None:
+        extensions["changeTracking"] = _changes_json(run.changes)
     attempt = run.window_attempt
     if attempt is not None:
         retry: dict[str, Any] = {
@@ -103,7 +118,18 @@ def _copy_status(run: Run) -> dict[str, Any]:
             retry["nextAttemptAtUTC"] = _ms(attempt.next_attempt_at)
         if attempt.given_up:
             retry["windowGivenUp"] = True
-        out["extensions"] = {"retry": retry}
+        extensions["retry"] = retry
+    if extensions:
+        out["extensions"] = extensions
+    return out
+
+
+def _changes_json(changes: ChangeRange) -> dict[str, Any]:
+    out: dict[str, Any] = {"toVersion": changes.to_version, "snapshot": changes.snapshot}
+    if changes.from_version is not None:
+        out["fromVersion"] = changes.from_version
+    if changes.snapshot_reason is not None:
+        out["snapshotReason"] = changes.snapshot_reason
     return out
 
 
@@ -168,6 +194,7 @@ def run_to_record(run: Run) -> dict[str, Any]:
         "deltaColumn": run.delta_column,
         "scheduleEnd": _us(run.schedule_end),
         "windowAttempt": _attempt_record(run.window_attempt),
+        "changes": None if run.changes is None else vars(run.changes).copy(),
         "status": str(run.status),
         "attempt": run.attempt,
         "startedAt": _us(run.started_at),
@@ -208,6 +235,7 @@ def run_from_record(record: dict[str, Any]) -> Run:
         delta_column=record["deltaColumn"],
         schedule_end=_from_us(record.get("scheduleEnd")),
         window_attempt=_attempt_from_record(record.get("windowAttempt")),
+        changes=None if record.get("changes") is None else ChangeRange(**record["changes"]),
         status=RunStatus(record["status"]),
         attempt=record["attempt"],
         started_at=_from_us(record["startedAt"]),

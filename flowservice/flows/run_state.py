@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flowservice.errors import Conflict, ConnectorError, FlowServiceError, InternalError
+from flowservice.flows.change_range import ChangeRange
 from flowservice.flows.failure_policy import WindowAttempt
 from flowservice.flows.schedule import Window
 from flowservice.secrets import redact
@@ -117,6 +118,10 @@ class RecordCounts:
     output_bytes: int = 0
     input_files: int = 0
     output_files: int = 0
+    # rows a merge inserted, updated and deleted in the dataset (None: the run did not merge)
+    created_records: int | None = None
+    updated_records: int | None = None
+    deleted_records: int | None = None
 
 
 @dataclass
@@ -138,6 +143,8 @@ class Run:
     schedule_end: datetime | None = None
     # scheduled runs: which run of its window this is (on-demand runs: None)
     window_attempt: WindowAttempt | None = None
+    # cdcEnabled flows: the Change Tracking versions this run copies (or its snapshot)
+    changes: ChangeRange | None = None
     status: RunStatus = RunStatus.SCHEDULED
     updated_at: datetime | None = None
     attempt: int = 0
@@ -243,6 +250,11 @@ class Run:
         self.counts.output_bytes += size_bytes
         self.counts.output_files += files
 
+    def add_merged(self, *, created: int, updated: int, deleted: int) -> None:
+        self.counts.created_records = (self.counts.created_records or 0) + created
+        self.counts.updated_records = (self.counts.updated_records or 0) + updated
+        self.counts.deleted_records = (self.counts.deleted_records or 0) + deleted
+
     def add_failed(self, count: int, samples: Iterable[ErrorSample] = ()) -> None:
         """Count records that failed mapping or casting, keeping the first samples."""
         self.counts.failed_records += count
@@ -285,3 +297,4 @@ class Run:
         self.promotion_started_at = self.promotion_completed_at = None
         self.promotion_status = None
         self.batch_id = None
+        self.changes = None

@@ -18,9 +18,10 @@ from flowservice.connectors.base import Connector
 from flowservice.errors import Conflict, ConnectorError
 from flowservice.flows import run_log
 from flowservice.flows.cancellation import CancelEvent, CancelSignal
+from flowservice.flows.copy_modes import TableReader
 from flowservice.flows.lease import Heartbeat, LeaseStore, orphaned_runs, run_lease_name
 from flowservice.flows.retry import RetryPolicy
-from flowservice.flows.run_copy import BatchMapper, CopyJob, TableReader, run_copy
+from flowservice.flows.run_copy import BatchMapper, CopyJob, run_copy
 from flowservice.flows.run_state import Run, RunError, RunStatus, Stage
 from flowservice.lake import Dataset
 

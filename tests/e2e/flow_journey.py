@@ -50,8 +50,11 @@ def build_flow(
     schedule: dict[str, Any],
     mappings: list[dict[str, Any]] | None = None,
     options: dict[str, Any] | None = None,
+    source_params: dict[str, Any] | None = None,
+    target_params: dict[str, Any] | None = None,
 ) -> Journey:
-    """Every resource up to the flow, through the documented requests."""
+    """Every resource up to the flow, through the documented requests (``source_params`` and
+    ``target_params`` add to the connections' params, e.g. cdcEnabled or writeMode)."""
     conn = created_id(
         api.post(
             "/connections",
@@ -68,17 +71,12 @@ def build_flow(
     ).json()
     assert described["schema"]["columns"]
     dataset_id = create_dataset(api, f"{table} copy")
-    source = created_id(
-        api.post(
-            "/sourceConnections",
-            json=source_connection_body(name="source", base_id=conn, table=table),
-        )
-    )
-    target = created_id(
-        api.post(
-            "/targetConnections", json=target_connection_body(name="target", dataset_id=dataset_id)
-        )
-    )
+    source_body = source_connection_body(name="source", base_id=conn, table=table)
+    source_body["params"].update(source_params or {})
+    source = created_id(api.post("/sourceConnections", json=source_body))
+    target_body = target_connection_body(name="target", dataset_id=dataset_id)
+    target_body["params"].update(target_params or {})
+    target = created_id(api.post("/targetConnections", json=target_body))
     copy: dict[str, Any] = {"name": "Copy", "params": {}}
     if delta_column is not None:
         copy["params"]["deltaColumn"] = {"name": delta_column, "timezone": "UTC"}

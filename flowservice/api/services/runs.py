@@ -25,6 +25,7 @@ from flowservice.errors import Conflict, InvalidRequest, NotFound, ValidationFai
 from flowservice.flows import run_log
 from flowservice.flows.batch_mapping import CompileOnFirstBatch
 from flowservice.flows.cancellation import CancelSignal, PollingCancel
+from flowservice.flows.copy_modes import copy_mode
 from flowservice.flows.executors.local import LocalExecutor
 from flowservice.flows.failure_policy import FailurePolicy
 from flowservice.flows.flow_definition import check_delta_column, declared_columns
@@ -242,11 +243,21 @@ def resolve_copy_context(
     secrets = [str(v) for v in connections.secret_params(base, runtime.secret_box).values()]
     columns = [str(c["name"]) for c in source.doc["params"].get("columns") or () if "name" in c]
     options = flow.doc.get("options") or {}
+    connector = cls(params)
+    table = str(source.doc["params"]["tableName"])
+    mode = copy_mode(
+        connector,
+        table,
+        target_params=target.doc["params"],
+        source_params=source.doc["params"],
+        has_mapping=transformations.mapping is not None,
+    )
     job = CopyJob(
         flow_id=flow.id,
-        table=str(source.doc["params"]["tableName"]),
+        table=table,
         columns=columns or None,
         partial_ingestion_percent=options.get("partialIngestionPercent"),
+        mode=mode,
     )
     dataset = datasets.dataset_of(runtime.settings, scope, dataset_row)
     mapper = None
@@ -258,7 +269,7 @@ def resolve_copy_context(
         fields = dataset.fields() or (fields_from_dicts(declared) if declared else None)
         mapper = CompileOnFirstBatch(mapping_sets.rules(version), fields=fields)
     return CopyContext(
-        job=job, connector=cls(params), dataset=dataset, mapper=mapper, secrets=secrets
+        job=job, connector=connector, dataset=dataset, mapper=mapper, secrets=secrets
     )
 
 

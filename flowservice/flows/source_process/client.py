@@ -27,7 +27,7 @@ from typing import IO
 
 import pyarrow as pa
 
-from flowservice.connectors.base import Connector, ReadWindow
+from flowservice.connectors.base import ChangeTrackingState, Connector, ReadWindow
 from flowservice.errors import SourceSystemError
 from flowservice.flows.source_process.child_reads import ChildRead, merged
 from flowservice.flows.source_process.frames import READY, SOCKET_BUFFER_BYTES, ReadRequest
@@ -149,10 +149,29 @@ class SourceProcesses:
             if parts < 2
             else connector.split(table, parts=parts, window=window, min_rows=batch_rows)
         )
+        requests = [
+            ReadRequest(connector, table, columns, window, batch_rows, key_range)
+            for key_range in ranges
+        ]
+        yield from self._serve(requests)
+
+    def read_changes(
+        self,
+        connector: Connector,
+        table: str,
+        *,
+        since_version: int,
+        columns: list[str] | None = None,
+        batch_rows: int = 65536,
+    ) -> Iterator[pa.RecordBatch]:
+        """``connector.read_changes(...)``'s batches, read by one forked child."""
+        request = ReadRequest(connector, table, columns, None, batch_rows, None, since_version)
+        yield from self._serve([request])
+
+    def _serve(self, requests: list[ReadRequest]) -> Iterator[pa.RecordBatch]:
         children: list[ChildRead] = []
         try:
-            for key_range in ranges:
-                request = ReadRequest(connector, table, columns, window, batch_rows, key_range)
+            for request in requests:
                 children.append(ChildRead(self._connect(), request))
         except BaseException:
             for child in children:
@@ -184,6 +203,26 @@ class ProcessSource:
             window=window,
             batch_rows=batch_rows,
             parts=self._parts,
+        )
+
+    def change_tracking(self, table: str) -> ChangeTrackingState:
+        """One small query: asked in this process, not in a child."""
+        return self.connector.change_tracking(table)
+
+    def read_changes(
+        self,
+        table: str,
+        *,
+        since_version: int,
+        columns: list[str] | None = None,
+        batch_rows: int = 65536,
+    ) -> Iterator[pa.RecordBatch]:
+        return self._processes.read_changes(
+            self.connector,
+            table,
+            since_version=since_version,
+            columns=columns,
+            batch_rows=batch_rows,
         )
 
 

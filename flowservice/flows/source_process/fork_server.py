@@ -48,15 +48,7 @@ def serve_read(sock: socket.socket) -> None:
     outcome: BaseException | None = None
     try:
         started = False
-        # connectors that cannot split are never asked for a key range
-        ranged = {} if request.key_range is None else {"key_range": request.key_range}
-        for batch in request.connector.read(
-            request.table,
-            columns=request.columns,
-            window=request.window,
-            batch_rows=request.batch_rows,
-            **ranged,
-        ):
+        for batch in request.batches():
             if not started:
                 send(sock, Kind.SCHEMA, memoryview(batch.schema.serialize()))
                 started = True

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
+
+import pyarrow as pa
 
 from flowservice.connectors.base import Connector, KeyRange, ReadWindow
 
@@ -31,7 +34,8 @@ class Kind(IntEnum):
 
 @dataclass(frozen=True)
 class ReadRequest:
-    """What the child reads: ``connector.read(table, columns=..., window=..., ...)``."""
+    """What the child reads: ``connector.read(table, columns=..., window=..., ...)``, or with
+    ``changes_since`` ``connector.read_changes(table, since_version=..., ...)``."""
 
     connector: Connector
     table: str
@@ -39,6 +43,26 @@ class ReadRequest:
     window: ReadWindow | None
     batch_rows: int
     key_range: KeyRange | None = None
+    changes_since: int | None = None
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The connector's stream this request asks for (called in the child)."""
+        if self.changes_since is not None:
+            return self.connector.read_changes(
+                self.table,
+                since_version=self.changes_since,
+                columns=self.columns,
+                batch_rows=self.batch_rows,
+            )
+        # connectors that cannot split are never asked for a key range
+        ranged = {} if self.key_range is None else {"key_range": self.key_range}
+        return self.connector.read(
+            self.table,
+            columns=self.columns,
+            window=self.window,
+            batch_rows=self.batch_rows,
+            **ranged,
+        )
 
 
 def send(sock: socket.socket, kind: Kind, payload: bytes | memoryview) -> None:

@@ -14,6 +14,8 @@ A NAME followed by "(" is a function call; any other NAME is a column.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "t": "\t"}
@@ -145,9 +147,14 @@ def _read_number(text: str, start: int) -> tuple[int | float, int]:
         end += 1
     raw = text[start:end]
     try:
-        return (float(raw) if any(c in raw for c in ".eE") else int(raw)), end
+        value = float(raw) if any(c in raw for c in ".eE") else int(raw)
     except ValueError:
-        raise ExpressionSyntaxError(f"malformed number {raw!r}", start) from None
+        raise ExpressionSyntaxError(f"malformed number {raw[:40]!r}", start) from None
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ExpressionSyntaxError("integer literal out of the 64-bit range", start)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExpressionSyntaxError("number literal out of the floating-point range", start)
+    return value, end
 
 
 class _Parser:

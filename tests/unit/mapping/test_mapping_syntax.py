@@ -57,3 +57,23 @@ def test_syntax_errors_name_the_position(text: str, position: int, message: str)
     with pytest.raises(ExpressionSyntaxError, match=re.escape(message)) as err:
         parse(text)
     assert err.value.position == position
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("9" * 40, "64-bit range"),
+        (str(2**63), "64-bit range"),
+        ("concat(a, -" + "9" * 25 + ")", "64-bit range"),
+        ("1e999", "floating-point range"),
+    ],
+)
+def test_number_literals_out_of_range_are_syntax_errors(text: str, reason: str) -> None:
+    # such a literal once reached Arrow and failed a mapping set's PUT with a 500
+    with pytest.raises(ExpressionSyntaxError, match=reason):
+        parse(text)
+
+
+def test_the_largest_integer_literals_parse() -> None:
+    assert parse(str(2**63 - 1)) == Literal(2**63 - 1, 0)
+    assert parse(str(-(2**63))).value == -(2**63)  # type: ignore[union-attr]

@@ -24,14 +24,19 @@ Reading = tuple[int, float, int]
 def init_script(rows: int) -> str:
     return f"""
 CREATE TABLE dbo.bench ({COLUMNS});
-INSERT INTO dbo.bench
+{insert_statement(1, rows)}
+"""
+
+
+def insert_statement(first: int, last: int) -> str:
+    """Rows with keys ``first`` to ``last`` (inclusive), every column derived from the key."""
+    return f"""INSERT INTO dbo.bench
 SELECT value, value % 1000, CAST(value AS decimal(19,4)) / 7, value * 0.5, value % 2,
        CONCAT(N'code-', value % 977), CONCAT('note ', value),
        DATEADD(second, value, CAST('2020-01-01' AS datetime2(6))),
        DATEADD(day, value % 3650, CAST('2000-01-01' AS date)),
        CAST(value AS money) / 100
-FROM GENERATE_SERIES(1, {rows});
-"""
+FROM GENERATE_SERIES({first}, {last});"""
 
 
 def read_raw(port: int, batch_rows: int, out: mp.Queue[Reading]) -> None:

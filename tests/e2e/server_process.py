@@ -61,7 +61,13 @@ class ServerProcess:
         )
         if not isinstance(log, int):
             log.close()  # the child has its own copy
-        deadline = time.monotonic() + 30
+        try:
+            self._wait_until_healthy(deadline=time.monotonic() + 90)
+        except BaseException:
+            self.kill()  # never leave a half-started server behind a failed test
+            raise
+
+    def _wait_until_healthy(self, *, deadline: float) -> None:
         while True:
             assert self.process.poll() is None, "the server exited"
             try:
@@ -73,7 +79,8 @@ class ServerProcess:
             time.sleep(0.1)
 
     def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
 
     def stop(self) -> None:

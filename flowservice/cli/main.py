@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from flowservice.cli.flows import flows_app
 from flowservice.errors import FlowServiceError
 from flowservice.settings import Settings, load_settings
 
@@ -20,6 +21,7 @@ app.add_typer(auth_app, name="auth")
 app.add_typer(sandboxes_app, name="sandboxes")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
+app.add_typer(flows_app, name="flows")
 
 HomeOption = Annotated[
     Path | None,

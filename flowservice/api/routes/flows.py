@@ -1,4 +1,4 @@
-"""/flows: create, list, get, patch, enable/disable, delete."""
+"""/flows: create, list, get, patch, enable/disable, delete, and verify a flow's copy."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from flowservice.api.request_bodies import JSON_PATCH_BODY, json_body
 from flowservice.api.resource_pages import list_page
 from flowservice.api.schemas.common import CreatedOut, ItemsOut, PageOut
 from flowservice.api.schemas.flows import FlowCreate
+from flowservice.api.services import flow_verify
 from flowservice.api.services import flows as service
 from flowservice.api.services import runs as run_service
 from flowservice.api.views import created
+from flowservice.flows.verify_limits import DEFAULT_SAMPLES, MAX_SAMPLES
 from flowservice.settings import API_PREFIX
 from flowservice.store.repos import resources
 from flowservice.store.tables import Resource
@@ -106,6 +108,22 @@ def flow_action(
         row = resources.get_resource(session, scope=scope, kind=service.KIND, resource_id=flow_id)
         row = service.set_state(session, scope, row, op)
         return created(row)
+
+
+@router.post(
+    "/flows/{flow_id}/verify",
+    response_model=flow_verify.FlowVerifyOut,
+    summary="Compare a dataflow's dataset with its source table, key by key",
+)
+def verify_flow(
+    flow_id: str,
+    runtime: RuntimeDep,
+    scope: ScopeDep,
+    samples: Annotated[
+        int, Query(ge=0, le=MAX_SAMPLES, description="Keys listed per kind of difference")
+    ] = DEFAULT_SAMPLES,
+) -> dict[str, Any]:
+    return flow_verify.verify_flow(runtime, scope, flow_id, samples=samples)
 
 
 @router.delete("/flows/{flow_id}", status_code=204, summary="Delete a dataflow")

@@ -15,7 +15,6 @@ A NAME followed by "(" is a function call; any other NAME is a column.
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "t": "\t"}

@@ -296,3 +296,15 @@ def test_windows_overlapping_a_committed_one_or_after_the_position_are_refused(
         assert made.status_code == 201, made.text
         cancelled = api.post(f"/runs/{made.json()['id']}/action", params={"op": "cancel"})
         assert cancelled.status_code == 200
+
+
+def test_disabling_a_flow_cancels_its_runs_waiting_to_start(api: ApiClient) -> None:
+    _base, source, target, _dataset = connections(api)
+    flow_id = create_flow(api, source, target)
+    now = int(time.time())
+    params = {"windowStartTime": now - 600, "windowEndTime": now - 60, "startTime": _later()}
+    waiting = api.post("/runs", json={"flowId": flow_id, "params": params}).json()["id"]
+    assert _status(api, waiting) == "scheduled"
+    disabled = api.post(f"/flows/{flow_id}/action", params={"op": "disable"})
+    assert disabled.status_code == 200, disabled.text
+    assert _status(api, waiting) == "cancelled"

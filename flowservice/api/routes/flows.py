@@ -104,9 +104,15 @@ def flow_action(
     scope: ScopeDep,
     op: Annotated[str, Query(description="enable or disable")],
 ) -> dict[str, str]:
+    now = run_service.utc_now()
     with runtime.transaction() as session:
         row = resources.get_resource(session, scope=scope, kind=service.KIND, resource_id=flow_id)
         row = service.set_state(session, scope, row, op)
+        if row.state == "disabled":
+            # a disabled flow starts no run: those waiting for their start time are cancelled
+            # (a run already in progress finishes)
+            for run_row in run_service.scheduled_runs(session, scope, flow_id):
+                run_service.cancel(session, run_row, now=now)
         return created(row)
 
 

@@ -190,6 +190,12 @@ def retrigger(session: Session, scope: Scope, row: Resource, *, now: datetime) -
     return runs.save_run(session, run=run, row=row, expected_state=previous)
 
 
+def scheduled_runs(session: Session, scope: Scope, flow_id: str) -> list[Resource]:
+    """The flow's runs waiting to start."""
+    rows = runs.runs_of_flows(session, scope=scope, flow_ids=[flow_id])
+    return [r for r in rows if r.state == str(RunStatus.SCHEDULED)]
+
+
 def cancel(session: Session, row: Resource, *, now: datetime) -> tuple[Resource, Run]:
     """A ``scheduled`` run is cancelled here; an ``inProgress`` one by its worker (signalled)."""
     run = runs.run_of(row)

@@ -57,6 +57,7 @@ class VerifyTarget:
     delta_column: str | None = None
     write_mode: str = APPEND
     key_columns: tuple[str, ...] | None = None  # the target connection's params.keyColumns
+    change_tracking: bool = False  # the source connection's cdcEnabled
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,15 @@ class VerifyReport:
 
 def check_mirror(target: VerifyTarget) -> None:
     """Refuse a flow whose dataset is not a copy of the source's current rows."""
-    if target.delta_column is not None and target.write_mode != MERGE:
+    if (target.delta_column is not None or target.change_tracking) and target.write_mode != MERGE:
+        how = (
+            "its changes (cdcEnabled)"
+            if target.delta_column is None
+            else f"increments by deltaColumn '{target.delta_column}'"
+        )
         raise NotVerifiable(
-            f"flow {target.flow_id} copies increments of {target.table} by deltaColumn "
-            f"'{target.delta_column}' in {target.write_mode} mode: its dataset keeps every "
+            f"flow {target.flow_id} copies {how} of {target.table} in {target.write_mode} "
+            "mode: its dataset keeps every "
             "version of a row, so it is not a mirror of the source and cannot equal it. "
             "Verify works for full-snapshot flows (no deltaColumn) and merge-mode flows "
             "(target connection params.writeMode: merge).",
@@ -96,8 +102,14 @@ def verify_copy(
     if not 0 <= samples <= MAX_SAMPLES:
         raise InvalidRequest(f"samples must be between 0 and {MAX_SAMPLES}")
     check_mirror(target)
-    described = target.connector.describe(target.table).columns
-    keys = target.key_columns or _primary_key(described, target.table)
+    schema = target.connector.describe(target.table)
+    described = schema.columns
+    keys = target.key_columns or tuple(schema.primary_key)
+    if not keys:
+        raise NotVerifiable(
+            f"{target.table} has no primary key, so nothing identifies a row to compare; give "
+            "the target connection params.keyColumns (dataset columns that identify a row)"
+        )
     table_schema = target.dataset.arrow_schema()
     probe = None
     if target.mapper is not None or table_schema is None:
@@ -164,19 +176,6 @@ def verify_copy(
     return VerifyReport(
         target.flow_id, target.table, keys, spec.columns, comparison, _since(started)
     )
-
-
-def _primary_key(described: Sequence[SourceColumn], table: str) -> tuple[str, ...]:
-    keyed = sorted(
-        (c for c in described if c.primary_key_position is not None),
-        key=lambda c: c.primary_key_position or 0,
-    )
-    if not keyed:
-        raise NotVerifiable(
-            f"{table} has no primary key, so nothing identifies a row to compare; give the "
-            "target connection params.keyColumns (dataset columns that identify a row)"
-        )
-    return tuple(c.name for c in keyed)
 
 
 def _read_names(

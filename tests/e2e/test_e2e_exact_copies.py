@@ -208,6 +208,9 @@ def machine(
                 versions = done["metrics"]["statusSummary"]["extensions"]["changeTracking"]
                 assert versions["snapshot"] is (versions.get("fromVersion") is None)
             assert dataset_rows(client, home, self.journey) == self.source.rows()
+            proof = client.post(f"/flows/{self.journey.flow_id}/verify")
+            assert proof.status_code == 200, proof.text
+            assert proof.json()["equal"] is True, proof.json()
 
         def teardown(self) -> None:
             self.source.conn.close()

@@ -20,7 +20,7 @@ from flowservice.errors import InvalidRequest
 from flowservice.flows.persistence import runs
 from flowservice.flows.persistence.schedules import new_run
 from flowservice.flows.transformations import parse_transformations
-from flowservice.flows.verify import APPEND, VerifyReport, VerifyTarget, verify_copy
+from flowservice.flows.verify import VerifyReport, VerifyTarget, verify_copy
 from flowservice.flows.verify_compare import KeyDifferences
 from flowservice.flows.verify_limits import DEFAULT_SAMPLES, MAX_SAMPLES
 from flowservice.store.repos import resources
@@ -83,6 +83,7 @@ def verify_flow(
         )
         delta = parse_transformations(flow.doc.get("transformations")).delta_column
     params = target.doc.get("params") or {}
+    mode = context.job.mode
     report = verify_copy(
         VerifyTarget(
             flow_id=flow_id,
@@ -92,8 +93,9 @@ def verify_flow(
             columns=context.job.columns,
             mapper=context.mapper,
             delta_column=None if delta is None else delta.name,
-            write_mode=str(params.get("writeMode") or APPEND),
-            key_columns=_key_columns(params.get("keyColumns")),
+            write_mode=str(mode.write.mode),
+            key_columns=mode.keys or None,
+            change_tracking=mode.change_tracking,
         ),
         samples=samples,
     )
@@ -119,16 +121,6 @@ def report_json(report: VerifyReport, *, data_set_id: str) -> dict[str, Any]:
         "sourcePasses": result.passes,
         "seconds": report.seconds,
     }
-
-
-def _key_columns(value: Any) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        raise InvalidRequest(
-            "the target connection's params.keyColumns must be a non-empty list of column names"
-        )
-    return tuple(value)
 
 
 def _differences(found: KeyDifferences) -> dict[str, Any]:

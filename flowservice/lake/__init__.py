@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# First: sets deltalake's allocator options, which must precede deltalake's import.
+from flowservice.lake import allocator  # noqa: F401
 from flowservice.lake.batches import BatchInfo, MergeCounts
 from flowservice.lake.conform import SCHEMA_POLICIES, SchemaPolicy
 from flowservice.lake.dataset import Dataset, WriteMode, WriteResult

@@ -29,6 +29,7 @@ from flowservice.lake.conform import SCHEMA_POLICIES, SchemaPolicy, conform_stre
 from flowservice.lake.location import LakeLocation
 from flowservice.lake.merge import (
     DELETE_MODES,
+    DICTIONARY_PAGE_BYTES,
     DeleteMode,
     check_keys,
     merge_into,
@@ -159,7 +160,10 @@ class Dataset:
                 storage_options=None if table is not None else self.location.options(),
                 configuration=None if table is not None else TABLE_CONFIGURATION,
                 commit_properties=CommitProperties(custom_metadata=metadata),
-                writer_properties=WriterProperties(max_row_group_size=ROW_GROUP_ROWS),
+                writer_properties=WriterProperties(
+                    max_row_group_size=ROW_GROUP_ROWS,
+                    dictionary_page_size_limit=DICTIONARY_PAGE_BYTES,
+                ),
             )
         except Exception as exc:
             # Errors raised while delta-rs pulled our batches come back wrapped; show ours.
@@ -214,7 +218,9 @@ class Dataset:
         metadata[METADATA_PREFIX + WRITE_MODE_KEY] = MERGE_MODE
         metadata[METADATA_PREFIX + RECORD_COUNT_KEY] = str(source.input_rows)
         commit = CommitProperties(custom_metadata=metadata)
-        writer = WriterProperties(max_row_group_size=ROW_GROUP_ROWS)
+        writer = WriterProperties(
+            max_row_group_size=ROW_GROUP_ROWS, dictionary_page_size_limit=DICTIONARY_PAGE_BYTES
+        )
         try:
             if table is None:
                 rows = upserts(source)

@@ -68,6 +68,7 @@ class SourceProcesses:
         # a forking process must have one thread: no allocator or OpenMP threads from Arrow
         env["ARROW_DEFAULT_MEMORY_POOL"] = "system"
         env["JE_ARROW_MALLOC_CONF"] = "background_thread:false"
+        env["_RJEM_MALLOC_CONF"] = "background_thread:false"  # deltalake's, should it load
         env["OMP_NUM_THREADS"] = "1"
         command = [sys.executable, "-m", "flowservice.flows.source_process.fork_server"]
         self._server = subprocess.Popen(

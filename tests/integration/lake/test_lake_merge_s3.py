@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pyarrow as pa
 import pytest
-from moto_s3 import running_s3
 
 from flowservice.errors import SchemaMismatch
 from flowservice.lake import (
@@ -20,25 +18,6 @@ from flowservice.lake import (
 )
 
 T0 = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with running_s3(access_key="test", secret_key="test") as endpoint:
-        yield endpoint
-
-
-@pytest.fixture
-def location(s3_endpoint: str, request: pytest.FixtureRequest) -> LakeLocation:
-    options = {
-        "AWS_ENDPOINT_URL": s3_endpoint,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_REGION": "us-east-1",
-        "AWS_ALLOW_HTTP": "true",
-        "AWS_CONDITIONAL_PUT": "etag",
-    }
-    return LakeLocation("s3://lake/org1/prod", options).child(request.node.name)
 
 
 def _changes(ids: list[int], names: list[str | None], types: list[str]) -> pa.Table:

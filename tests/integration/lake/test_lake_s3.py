@@ -7,35 +7,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from moto_s3 import running_s3
 
 from flowservice.errors import SchemaMismatch
 from flowservice.lake import Dataset, LakeLocation, XdmField, count_rows, preview
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    with running_s3(access_key="test", secret_key="test") as endpoint:
-        yield endpoint
-
-
-@pytest.fixture
-def location(s3_endpoint: str, request: pytest.FixtureRequest) -> LakeLocation:
-    options = {
-        "AWS_ENDPOINT_URL": s3_endpoint,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_REGION": "us-east-1",
-        "AWS_ALLOW_HTTP": "true",
-        # Safe concurrent commits without a lock table: S3 conditional writes.
-        "AWS_CONDITIONAL_PUT": "etag",
-    }
-    return LakeLocation("s3://lake/org1/prod", options).child(request.node.name)
 
 
 def test_write_read_and_history_on_s3(location: LakeLocation) -> None:

@@ -18,7 +18,10 @@ WRITE_ID_KEY = "writeId"
 # changes nothing, so the mode and the input's row count are kept explicitly.
 WRITE_MODE_KEY = "writeMode"
 RECORD_COUNT_KEY = "recordCount"
-RESERVED_KEYS = frozenset({WRITE_ID_KEY, WRITE_MODE_KEY, RECORD_COUNT_KEY})
+# Written by merges the lake rewrites itself (merge_rewrite.py): a WRITE commit whose
+# operation metrics know nothing of the merge, so its counts are kept as JSON.
+MERGED_KEY = "merged"
+RESERVED_KEYS = frozenset({WRITE_ID_KEY, WRITE_MODE_KEY, RECORD_COUNT_KEY, MERGED_KEY})
 MERGE_MODE = "merge"
 _DATA_OPERATIONS = {"WRITE", "CREATE OR REPLACE TABLE", "MERGE"}
 
@@ -87,11 +90,12 @@ def _parse_commit(raw: bytes, version: int) -> BatchInfo | None:
     write_id = metadata.pop(WRITE_ID_KEY, None)
     declared_mode = metadata.pop(WRITE_MODE_KEY, None)
     declared_count = metadata.pop(RECORD_COUNT_KEY, None)
+    merged = metadata.pop(MERGED_KEY, None)
     metrics = info.get("operationMetrics") or {}
     is_merge = info["operation"] == "MERGE" or declared_mode == MERGE_MODE
     if is_merge:
         mode = MERGE_MODE
-        changes = _merge_counts(info["operation"], metrics)
+        changes = _merge_counts(info["operation"], metrics, merged)
     else:
         mode = str((info.get("operationParameters") or {}).get("mode", "Append")).lower()
         changes = None
@@ -111,7 +115,14 @@ def _parse_commit(raw: bytes, version: int) -> BatchInfo | None:
     )
 
 
-def _merge_counts(operation: str, metrics: Mapping[str, Any]) -> MergeCounts:
+def _merge_counts(operation: str, metrics: Mapping[str, Any], merged: str | None) -> MergeCounts:
+    if merged is not None:
+        counts = json.loads(merged)
+        return MergeCounts(
+            inserted=int(counts["inserted"]),
+            updated=int(counts["updated"]),
+            deleted=int(counts["deleted"]),
+        )
     if operation == "MERGE":
         return MergeCounts(
             inserted=int(metrics.get("num_target_rows_inserted", 0)),

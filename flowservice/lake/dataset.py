@@ -36,6 +36,7 @@ from flowservice.lake.merge import (
     stage_source,
     upserts,
 )
+from flowservice.lake.merge_rewrite import can_rewrite, rewrite_merge
 from flowservice.lake.xdm import XdmField, arrow_schema, fields_from_arrow
 
 WriteMode = Literal["append", "overwrite"]
@@ -234,6 +235,15 @@ class Dataset:
                     writer_properties=writer,
                 )
                 changes: MergeCounts | None = MergeCounts(inserted=rows.num_rows)
+            elif can_rewrite(source):
+                changes = rewrite_merge(
+                    table,
+                    source,
+                    location=self.location,
+                    keys=key_names,
+                    delete_mode=delete_mode,
+                    commit=commit,
+                )
             else:
                 changes = merge_into(
                     table,

@@ -61,6 +61,12 @@ class LakeLocation:
         except FileNotFoundError:
             return None
 
+    def filesystem(self) -> tuple[pafs.FileSystem, str]:
+        """A pyarrow file system and the table root's path on it."""
+        if self.is_local:
+            return pafs.LocalFileSystem(), self._local_path().as_posix()
+        return self._s3_filesystem()
+
     def _local_path(self) -> Path:
         return Path(urlparse(self.uri).path if self.uri.startswith("file:") else self.uri)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from deltalake import DeltaTable
 
 from flowservice.errors import LakeError, SchemaMismatch
 from flowservice.lake import (
@@ -79,8 +80,11 @@ def test_upserts_and_deletes_land_in_one_commit(customers: Dataset) -> None:
         {"id": 2, "name": "Bob", "city": "Paris"},
         {"id": 4, "name": "Dee", "city": "Nice"},
     ]
-    operations = [a["commitInfo"]["operation"] for a in _commit(customers, 2) if "commitInfo" in a]
-    assert operations == ["MERGE"]
+    actions = _commit(customers, 2)
+    commits = [a["commitInfo"] for a in actions if "commitInfo" in a]
+    assert len(commits) == 1 and commits[0]["flowservice.writeMode"] == "merge"
+    # the file holding ids 1-3 is replaced, the changed and new rows land in another
+    assert sum("remove" in a for a in actions) == 1 and sum("add" in a for a in actions) == 2
     found = customers.find_commit(runId="r2")
     assert found is not None and found.version == 2
     assert (found.mode, found.record_count, found.changes) == ("merge", 3, second.changes)
@@ -450,3 +454,59 @@ def test_appends_reject_reserved_metadata_keys_too(customers: Dataset) -> None:
             _rows((1, "a", None, "u")).drop_columns([CHANGE_TYPE_COLUMN]),
             commit_metadata={"writeId": "mine"},
         )
+
+
+def test_nested_values_and_nan_compare_by_value(tmp_path: Path) -> None:
+    dataset = Dataset(LakeLocation.local(tmp_path / "nested"))
+    nan = float("nan")
+
+    point = pa.struct([("x", pa.float64()), ("label", pa.string())])
+
+    def batch(*rows: tuple[int, float, str, float]) -> pa.Table:
+        return pa.table(
+            {
+                "id": pa.array([r[0] for r in rows], pa.int64()),
+                "point": pa.array([{"x": r[1], "label": r[2]} for r in rows], point),
+                "score": pa.array([r[3] for r in rows], pa.float64()),
+            }
+        )
+
+    first = batch((1, 1.0, "a", nan), (2, 2.0, "b", 1.0))
+    dataset.merge_batch(first, keys=["id"])
+    replay = dataset.merge_batch(first, keys=["id"])
+    assert replay.changes == MergeCounts()  # NaN equals NaN here, objects compare by value
+    assert [a for a in _commit(dataset, replay.version) if "add" in a or "remove" in a] == []
+    changed = dataset.merge_batch(batch((1, 1.0, "c", nan), (2, 3.0, "b", 1.0)), keys=["id"])
+    assert changed.changes == MergeCounts(updated=2)
+    assert [(r["id"], r["point"]) for r in _state(dataset)] == [
+        (1, {"x": 1.0, "label": "c"}),
+        (2, {"x": 3.0, "label": "b"}),
+    ]
+
+
+def test_rewritten_files_carry_exact_statistics(tmp_path: Path) -> None:
+    dataset = Dataset(LakeLocation.local(tmp_path / "stats"))
+    ids = pa.array(range(1000), pa.int64())
+    days = pa.array([dt.date(2024, 1, 1) + dt.timedelta(days=i % 50) for i in range(1000)])
+    dataset.write_batch(pa.table({"id": ids, "day": days, "note": pa.array(["x"] * 1000)}))
+    changes = pa.table(
+        {
+            "id": pa.array([5, 999, 1500], pa.int64()),
+            "day": pa.array([dt.date(2030, 1, 1), None, dt.date(2023, 1, 1)], pa.date32()),
+            "note": pa.array(["y", None, "z"]),
+        }
+    )
+    result = dataset.merge_batch(changes, keys=["id"])
+    assert result.changes == MergeCounts(inserted=1, updated=2)
+    stats = [json.loads(a["add"]["stats"]) for a in _commit(dataset, result.version) if "add" in a]
+    assert sum(s["numRecords"] for s in stats) == 1001
+    assert min(s["minValues"]["id"] for s in stats) == 0
+    assert max(s["maxValues"]["id"] for s in stats) == 1500
+    assert min(s["minValues"]["day"] for s in stats) == "2023-01-01"
+    assert max(s["maxValues"]["day"] for s in stats) == "2030-01-01"
+    assert sum(s["nullCount"]["day"] for s in stats) == 1
+    # readers that skip files by these statistics still find every row
+    table = DeltaTable(dataset.location.uri)
+    found = table.to_pyarrow_table(filters=[("day", ">=", dt.date(2030, 1, 1))])
+    assert found.column("id").to_pylist() == [5]
+    assert table.to_pyarrow_table(filters=[("id", "==", 1500)]).column("note").to_pylist() == ["z"]

@@ -41,9 +41,9 @@ from flowservice.lake.merge import (
     MergeSource,
 )
 
-# The same shape as the lake's other writes (dataset.py): 256 Ki-row groups, ~1 M rows a file.
-ROW_GROUP_ROWS = 262_144
-FILE_ROWS = 4 * ROW_GROUP_ROWS
+# New files of at most ~1 M rows, written in row groups of 64 Ki rows (see _write_file).
+FILE_ROWS = 1_048_576
+SLICE_ROWS = 65_536
 # Files are matched and rewritten in this many threads: Arrow's reads, joins and Parquet
 # encoding release the GIL, so two cores rewrite two files at once.
 WORKERS = max(2, min(4, os.cpu_count() or 1))
@@ -59,8 +59,10 @@ class _FileOutcome:
 
     path: str
     matched: pa.Array  # source positions whose key is in this file
-    kept: pa.Table | None  # the file's rows that stay, when the file must be rewritten
-    changed: pa.Table | None  # rows that replace its changed rows (updates, soft deletes)
+    rewritten: bool = False  # the file is replaced by ``kept`` (None: no row of it is left)
+    kept: AddAction | None = None
+    changed: pa.Table | None = None  # rows that replace its changed rows (updates, soft deletes)
+    copied: int = 0  # its unchanged rows, written again
     updated: int = 0
     deleted: int = 0
 
@@ -120,14 +122,14 @@ def rewrite_merge(
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="merge-file") as pool:
         outcomes = list(pool.map(lambda path: _match_file(plan, path), candidates))
     inserted = _inserts(plan, outcomes)
-    rewritten = [o for o in outcomes if o.kept is not None]
+    rewritten = [o for o in outcomes if o.rewritten]
     new_rows = [o.changed for o in rewritten if o.changed is not None and o.changed.num_rows]
     if inserted.num_rows:
         new_rows.append(inserted)
-    outputs = [o.kept for o in rewritten if o.kept is not None and o.kept.num_rows]
-    outputs.extend(_chunks(pa.concat_tables(new_rows), FILE_ROWS) if new_rows else [])
+    fresh = _chunks(pa.concat_tables(new_rows), FILE_ROWS) if new_rows else []
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="merge-write") as pool:
-        added = list(pool.map(lambda t: _write_file(plan, t), outputs))
+        added = list(pool.map(lambda rows: _write_file(plan, rows), fresh))
+    added.extend(o.kept for o in rewritten if o.kept is not None)
     now_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
     sizes = _file_sizes(table)
     removed = [
@@ -142,7 +144,7 @@ def rewrite_merge(
     merged = {
         **dataclasses.asdict(counts),
         "filesRewritten": len(rewritten),
-        "rowsCopied": sum(o.kept.num_rows for o in rewritten if o.kept is not None),
+        "rowsCopied": sum(o.copied for o in rewritten),
     }
     metadata = {**(commit.custom_metadata or {}), METADATA_PREFIX + MERGED_KEY: json.dumps(merged)}
     table.create_write_transaction(
@@ -231,7 +233,7 @@ def _match_file(plan: _Plan, path: str) -> _FileOutcome:
     )
     matched = pairs.column(_POS).combine_chunks()
     if not len(matched):
-        return _FileOutcome(path, matched, None, None)
+        return _FileOutcome(path, matched)
     rows = pairs.column(_ROW).combine_chunks()
     file_rows = _conform(pq.read_table(full_path, filesystem=plan.fs), plan.schema)
     target = file_rows.take(rows)
@@ -254,10 +256,13 @@ def _match_file(plan: _Plan, path: str) -> _FileOutcome:
         replaced = pa.concat_tables([incoming.filter(updates), marked.filter(newly_deleted)])
         deleted = 0
     if not _count(changed):
-        return _FileOutcome(path, matched, None, None)
+        return _FileOutcome(path, matched)
     drop = pc.is_in(file_keys.column(_ROW), value_set=rows.filter(changed))
-    kept = file_rows.filter(pc.invert(drop))
-    return _FileOutcome(path, matched, kept, replaced, updated=replaced.num_rows, deleted=deleted)
+    keep = pc.invert(drop)
+    copied = _count(keep)
+    # written here, slice by slice: a thread holds one file and one slice of its copy
+    kept = _write_file(plan, file_rows, keep) if copied else None
+    return _FileOutcome(path, matched, True, kept, replaced, copied, replaced.num_rows, deleted)
 
 
 def _marked_deleted(target: pa.Table, incoming: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -314,48 +319,69 @@ def _chunks(table: pa.Table, rows: int) -> list[pa.Table]:
     return [table.slice(start, rows) for start in range(0, table.num_rows, rows)]
 
 
-def _write_file(plan: _Plan, rows: pa.Table) -> AddAction:
+def _write_file(plan: _Plan, rows: pa.Table, keep: pa.Array | None = None) -> AddAction:
+    """One new data file of ``rows`` (those ``keep`` marks), with its Delta statistics.
+
+    Written in slices of ``SLICE_ROWS``, each its own row group, so filtering a file being
+    rewritten never copies more than a slice of it.
+    """
     path = f"part-{uuid.uuid4()}-c000.parquet"
     full_path = f"{plan.root}/{path}"
-    pq.write_table(
-        rows,
+    stats = _Stats(rows.schema)
+    with pq.ParquetWriter(
         full_path,
+        rows.schema,
         filesystem=plan.fs,
-        row_group_size=ROW_GROUP_ROWS,
         dictionary_pagesize_limit=DICTIONARY_PAGE_BYTES,
         compression="none",
-    )
+    ) as writer:
+        for start in range(0, rows.num_rows, SLICE_ROWS):
+            piece = rows.slice(start, SLICE_ROWS)
+            if keep is not None:
+                piece = piece.filter(keep.slice(start, SLICE_ROWS))
+            if piece.num_rows:
+                writer.write_table(piece)
+                stats.add(piece)
     size = plan.fs.get_file_info(full_path).size
-    now_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
     return AddAction(
         path=path,
         size=int(size or 0),
         partition_values={},
-        modification_time=now_ms,
+        modification_time=int(dt.datetime.now(dt.UTC).timestamp() * 1000),
         data_change=True,
-        stats=json.dumps(_stats(rows)),
+        stats=json.dumps(stats.to_json()),
     )
 
 
-def _stats(rows: pa.Table) -> dict[str, Any]:
-    """Delta file statistics: exact bounds for integers and dates, null counts for all."""
-    minimum: dict[str, Any] = {}
-    maximum: dict[str, Any] = {}
-    nulls: dict[str, int] = {}
-    for field in rows.schema:
-        column = rows.column(field.name)
-        if pa.types.is_nested(field.type):
-            continue
-        nulls[field.name] = column.null_count
-        if not _orderable(field.type) or column.null_count == rows.num_rows:
-            continue
-        bounds = pc.min_max(column)
-        low, high = bounds["min"].as_py(), bounds["max"].as_py()
-        minimum[field.name] = low.isoformat() if isinstance(low, dt.date) else low
-        maximum[field.name] = high.isoformat() if isinstance(high, dt.date) else high
-    return {
-        "numRecords": rows.num_rows,
-        "minValues": minimum,
-        "maxValues": maximum,
-        "nullCount": nulls,
-    }
+class _Stats:
+    """Delta file statistics, gathered batch by batch: exact bounds of integers and dates,
+    null counts of every flat column."""
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self.rows = 0
+        self._nulls = {f.name: 0 for f in schema if not pa.types.is_nested(f.type)}
+        self._bounded = [f.name for f in schema if _orderable(f.type)]
+        self._low: dict[str, Any] = {}
+        self._high: dict[str, Any] = {}
+
+    def add(self, batch: pa.Table) -> None:
+        self.rows += batch.num_rows
+        for name in self._nulls:
+            self._nulls[name] += batch.column(name).null_count
+        for name in self._bounded:
+            bounds = pc.min_max(batch.column(name))
+            low, high = bounds["min"].as_py(), bounds["max"].as_py()
+            if low is not None:
+                self._low[name] = low if name not in self._low else min(self._low[name], low)
+                self._high[name] = high if name not in self._high else max(self._high[name], high)
+
+    def to_json(self) -> dict[str, Any]:
+        def shown(value: Any) -> Any:
+            return value.isoformat() if isinstance(value, dt.date) else value
+
+        return {
+            "numRecords": self.rows,
+            "minValues": {k: shown(v) for k, v in self._low.items()},
+            "maxValues": {k: shown(v) for k, v in self._high.items()},
+            "nullCount": self._nulls,
+        }

@@ -1,27 +1,19 @@
-"""Everything a running app holds: settings, DB, secret keys, token verifier, specs."""
+"""Everything a running app holds: the process core plus the token verifier and specs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
-
 from flowservice.auth.tokens import TokenVerifier
-from flowservice.secrets import SecretBox
+from flowservice.core import Core
 from flowservice.settings import Settings
 from flowservice.specs.catalog import SpecCatalog, connection_specs
-from flowservice.store import db
 
 
 @dataclass
-class Runtime:
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    secret_box: SecretBox
+class Runtime(Core):
+    """A ``Core`` (so the run engine takes it as is) with what requests need besides."""
+
     verifier: TokenVerifier
     specs: SpecCatalog
     known_clients: set[tuple[str, str]] = field(default_factory=set)
@@ -29,21 +21,12 @@ class Runtime:
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
         """Open the DB, apply migrations, load keys and specs."""
-        engine = db.engine_for(settings)
-        db.upgrade(engine)
+        core = Core.start(settings)
         return cls(
-            settings=settings,
-            engine=engine,
-            sessions=db.session_factory(engine),
-            secret_box=SecretBox.from_settings(settings),
+            settings=core.settings,
+            engine=core.engine,
+            sessions=core.sessions,
+            secret_box=core.secret_box,
             verifier=TokenVerifier(settings),
             specs=connection_specs(),
         )
-
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        with db.transaction(self.sessions) as session:
-            yield session
-
-    def close(self) -> None:
-        self.engine.dispose()

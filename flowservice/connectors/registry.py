@@ -6,10 +6,14 @@ third-party ones (see ``pyproject.toml``).
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from importlib.metadata import entry_points
 
 from flowservice.connectors.base import Connector
+from flowservice.errors import InvalidRequest
+
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -24,3 +28,24 @@ def connectors() -> dict[str, type[Connector]]:
 
 def connector_for(spec_id: str) -> type[Connector] | None:
     return connectors().get(spec_id)
+
+
+def find_connector(spec_id: str) -> type[Connector] | None:
+    """The registered connector class, or None (also when its package fails to import)."""
+    try:
+        return connector_for(spec_id)
+    except Exception as exc:
+        # one broken entry point must not fail every request or run that asks for a connector
+        log.warning("connector registry failed to load: %s", type(exc).__name__)
+        return None
+
+
+def require_connector(spec_id: str) -> type[Connector]:
+    """The registered connector class; ``InvalidRequest`` when none is installed for the spec."""
+    cls = find_connector(spec_id)
+    if cls is None:
+        raise InvalidRequest(
+            f"No connector is installed for connection spec {spec_id}; "
+            "test and explore are not available for it."
+        )
+    return cls

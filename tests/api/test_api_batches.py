@@ -13,9 +13,9 @@ from openapi_contract import check_contract
 from service_harness import ApiClient, problem_code, scope_of
 
 from flowservice.api.runtime import Runtime
-from flowservice.api.services import datasets
 from flowservice.api.services.batches import new_batch_id, record_batch
 from flowservice.errors import LakeError, SchemaMismatch
+from flowservice.flows.persistence import datasets
 from flowservice.settings import CATALOG_PREFIX
 
 ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")

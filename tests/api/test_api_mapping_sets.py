@@ -18,7 +18,7 @@ from service_harness import (
 )
 
 from flowservice.api.runtime import Runtime
-from flowservice.api.services import mapping_sets
+from flowservice.flows.persistence import mapping_sets
 from flowservice.lake import fields_from_dicts
 from flowservice.mapping import MappingSet
 from flowservice.settings import API_PREFIX, CATALOG_PREFIX, CONVERSION_PREFIX

@@ -121,9 +121,9 @@ def test_sending_back_the_masked_value_keeps_the_secret(api: ApiClient, server: 
     assert response.status_code == 200, response.text
     from service_harness import RunningServer
 
-    from flowservice.api.services.connections import auth_params
     from flowservice.secrets import SecretBox
     from flowservice.store import db
+    from flowservice.store.connection_auth import auth_params
     from flowservice.store.tables import Resource
 
     assert isinstance(server, RunningServer)

@@ -2,15 +2,15 @@
 
 ``record_batch`` writes data into a dataset and records the batch; runners
 that write through ``flowservice.lake`` themselves call ``register_batch``
-afterwards. Commits in the lake that carry a ``batchId`` but were never
-registered (a crash between commit and record) are still listed, read from
-the Delta log.
+(``flowservice.flows.persistence.batches``) afterwards. Commits in the lake
+that carry a ``batchId`` but were never registered (a crash between commit
+and record) are still listed, read from the Delta log.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,13 @@ from sqlalchemy.orm import Session
 from flowservice.api.runtime import Runtime
 from flowservice.api.services import datasets
 from flowservice.errors import FlowServiceError, LakeError, NotFound
+from flowservice.flows.persistence.batches import (
+    BATCH_ID_KEY,
+    BATCH_KIND,
+    FLOW_ID_KEY,
+    RUN_ID_KEY,
+    register_batch,
+)
 from flowservice.lake import BatchInfo, WriteMode
 from flowservice.lake.dataset import BatchSource
 from flowservice.store.db import now_ms
@@ -26,8 +33,7 @@ from flowservice.store.repos import resources
 from flowservice.store.repos.resources import Scope
 from flowservice.store.tables import Resource
 
-KIND = "batches"
-BATCH_ID_KEY, FLOW_ID_KEY, RUN_ID_KEY = "batchId", "flowId", "runId"
+KIND = BATCH_KIND
 LAKE_LOOKBACK = 200  # recent commits read to find batches that were never registered
 FILTERABLE = frozenset(
     {
@@ -64,52 +70,6 @@ class BatchRecord:
     size_bytes: int
     started: int
     completed: int
-
-
-def register_batch(
-    session: Session,
-    *,
-    scope: Scope,
-    dataset_id: str,
-    batch_id: str,
-    status: str,
-    started: int,
-    completed: int,
-    info: BatchInfo | None = None,
-    record_count: int | None = None,
-    size_bytes: int | None = None,
-    failed_record_count: int = 0,
-    flow_id: str | None = None,
-    run_id: str | None = None,
-    errors: Sequence[Mapping[str, str]] = (),
-) -> Resource:
-    """Record a batch of a dataset of this scope (``info``: its commit, when it committed)."""
-    resources.get_resource(session, scope=scope, kind=datasets.KIND, resource_id=dataset_id)
-    doc: dict[str, Any] = {
-        "dataSetId": dataset_id,
-        "status": status,
-        "started": started,
-        "completed": completed,
-        "recordCount": record_count
-        if record_count is not None
-        else (info.record_count if info else 0),
-        "failedRecordCount": failed_record_count,
-        "size": size_bytes if size_bytes is not None else (info.size_bytes if info else 0),
-        "deltaVersion": info.version if info else None,
-        "mode": info.mode if info else None,
-        "flowId": flow_id,
-        "runId": run_id,
-        "errors": [dict(e) for e in errors],
-    }
-    return resources.insert_resource(
-        session,
-        scope=scope,
-        kind=KIND,
-        doc=doc,
-        state=status,
-        parent_id=dataset_id,
-        resource_id=batch_id,
-    )
 
 
 def record_batch(

@@ -16,6 +16,8 @@ from flowservice.api.views import AUDIT_FILTERABLE, named_fields, version_fields
 from flowservice.errors import Conflict, FlowServiceError, ValidationFailed
 from flowservice.secrets import SecretBox, redact
 from flowservice.specs.catalog import AuthSpec, ConnectionSpec
+from flowservice.store.connection_auth import auth_params as auth_params
+from flowservice.store.connection_auth import secret_params as secret_params
 from flowservice.store.repos import resources
 from flowservice.store.repos.resources import Scope
 from flowservice.store.tables import Resource
@@ -105,23 +107,10 @@ def create_connection(session: Session, runtime: Runtime, scope: Scope, body: An
     )
 
 
-def secret_params(row: Resource, box: SecretBox) -> dict[str, Any]:
-    if not row.secret_doc:
-        return {}
-    value = json.loads(box.decrypt(row.secret_doc))
-    return dict(value) if isinstance(value, dict) else {}
-
-
-def auth_params(row: Resource, box: SecretBox) -> dict[str, Any]:
-    """The full, decrypted auth params, for connectors only."""
-    merged = {**row.doc["auth"]["params"], **secret_params(row, box)}
-    order = row.doc["auth"].get("order") or list(merged)
-    return {k: merged[k] for k in order if k in merged} | merged
-
-
 def masked_params(row: Resource, box: SecretBox) -> dict[str, Any]:
     params = auth_params(row, box)
-    secret_keys = set(secret_params(row, box))
+    # the sealed keys are those not stored in plain (``_split``): one decryption per connection
+    secret_keys = set(params) - set(row.doc["auth"]["params"])
     spec_id = str(row.spec_id)
     return {
         k: (mask_secret(spec_id, k, str(v)) if k in secret_keys else v) for k, v in params.items()

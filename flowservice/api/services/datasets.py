@@ -6,7 +6,6 @@ import os
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlparse
 
 from sqlalchemy.orm import Session
 
@@ -15,15 +14,21 @@ from flowservice.api.schemas.datasets import DataSetCreate, DataSetEditable
 from flowservice.api.services.body_checks import parse_body
 from flowservice.api.services.flow_usage import flows_referencing
 from flowservice.errors import Conflict, InvalidRequest, ValidationFailed
-from flowservice.lake import Dataset, LakeLocation, XdmField, dataset_fields, dataset_location
+from flowservice.flows.persistence.batches import BATCH_KIND
+from flowservice.flows.persistence.datasets import DATASET_KIND, location_of
+
+# where a dataset's table lives is decided below the API (runs need it too); routes and the
+# mapping checks reach it through this module
+from flowservice.flows.persistence.datasets import dataset_of as dataset_of
+from flowservice.flows.persistence.datasets import open_dataset as open_dataset
+from flowservice.lake import Dataset, XdmField, dataset_fields
 from flowservice.settings import Settings
 from flowservice.store.repos import resources
 from flowservice.store.repos.resources import Scope
 from flowservice.store.tables import Resource
 
-KIND = "dataSets"
+KIND = DATASET_KIND
 TARGET_KIND = "targetConnections"
-BATCH_KIND = "batches"
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
 FILTERABLE = frozenset(
     {
@@ -47,35 +52,6 @@ _DESCRIPTIVE = ("description", "tags", "enableErrorDiagnostics", "fileDescriptio
 def new_dataset_id() -> str:
     """24 hex digits like the Catalog's ids: seconds since the epoch, then random."""
     return f"{int(time.time()):08x}{os.urandom(8).hex()}"
-
-
-def lake_root(settings: Settings) -> LakeLocation:
-    """The configured lake root: a local directory, or an object-store URL with its options."""
-    root = settings.effective_lake_root
-    scheme = urlparse(root).scheme
-    if scheme in ("", "file") or len(scheme) == 1:  # a path (or a Windows drive letter)
-        return LakeLocation.local(root.removeprefix("file://"))
-    options = {k: v.get_secret_value() for k, v in settings.lake_storage_options.items()}
-    return LakeLocation(uri=root, storage_options=options)
-
-
-def location_of(settings: Settings, scope: Scope, dataset_id: str) -> LakeLocation:
-    return dataset_location(
-        lake_root(settings), org=scope.org_id, sandbox=scope.sandbox_name, dataset_id=dataset_id
-    )
-
-
-def dataset_of(settings: Settings, scope: Scope, row: Resource) -> Dataset:
-    """The lake handle of a dataset row, with the schema policy stored with it."""
-    return Dataset(
-        location_of(settings, scope, row.id), policy=row.doc.get("schemaPolicy", "evolve")
-    )
-
-
-def open_dataset(session: Session, settings: Settings, scope: Scope, dataset_id: str) -> Dataset:
-    """The dataset ``dataset_id`` of the scope, ready to write (404 when it is not there)."""
-    row = resources.get_resource(session, scope=scope, kind=KIND, resource_id=dataset_id)
-    return dataset_of(settings, scope, row)
 
 
 def _validated(model_cls: type[DataSetEditable], body: Any) -> DataSetEditable:

@@ -14,19 +14,18 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from flowservice.api.runtime import Runtime
-from flowservice.api.services import runs as run_service
+from flowservice.core import Core
 from flowservice.errors import InvalidRequest
 from flowservice.flows.persistence import runs
 from flowservice.flows.persistence.schedules import new_run
+from flowservice.flows.run_context import TARGET_CONNECTION_KIND, resolve_copy_context
+from flowservice.flows.runner import utc_now
 from flowservice.flows.transformations import parse_transformations
 from flowservice.flows.verify import VerifyReport, VerifyTarget, verify_copy
 from flowservice.flows.verify_compare import KeyDifferences
 from flowservice.flows.verify_limits import DEFAULT_SAMPLES, MAX_SAMPLES
 from flowservice.store.repos import resources
 from flowservice.store.repos.resources import Scope
-
-TARGET_KIND = "targetConnections"
 
 
 class KeyDifferencesOut(BaseModel):
@@ -59,27 +58,27 @@ class FlowVerifyOut(BaseModel):
 
 
 def verify_flow(
-    runtime: Runtime, scope: Scope, flow_id: str, *, samples: int = DEFAULT_SAMPLES
+    core: Core, scope: Scope, flow_id: str, *, samples: int = DEFAULT_SAMPLES
 ) -> dict[str, Any]:
     """Compare flow ``flow_id``'s dataset with its source table (``FlowVerifyOut`` as JSON)."""
     if not 0 <= samples <= MAX_SAMPLES:
         raise InvalidRequest(f"samples must be between 0 and {MAX_SAMPLES}")
-    with runtime.transaction() as session:
+    with core.transaction() as session:
         flow = resources.get_resource(
             session, scope=scope, kind=runs.FLOW_KIND, resource_id=flow_id
         )
         target = resources.get_resource(
             session,
             scope=scope,
-            kind=TARGET_KIND,
+            kind=TARGET_CONNECTION_KIND,
             resource_id=str(flow.doc["targetConnectionIds"][0]),
         )
         # the connector, dataset, columns and mapping a run of the flow would use
-        context = run_service.resolve_copy_context(
-            runtime,
+        context = resolve_copy_context(
+            core,
             session,
             flow,
-            new_run(flow, now=run_service.utc_now(), planned_window=None, schedule_end=None),
+            new_run(flow, now=utc_now(), planned_window=None, schedule_end=None),
         )
         delta = parse_transformations(flow.doc.get("transformations")).delta_column
     params = target.doc.get("params") or {}

@@ -16,14 +16,15 @@ from sqlalchemy.orm import Session
 from flowservice.api.schemas.mapping_sets import MappingSetCreate
 from flowservice.api.services import mapping_schemas
 from flowservice.api.services.body_checks import parse_body
-from flowservice.errors import NotFound, ValidationFailed
+from flowservice.errors import ValidationFailed
+from flowservice.flows.persistence.mapping_sets import MAPPING_SET_KIND, rules, stored_version
 from flowservice.settings import Settings
 from flowservice.store.db import now_ms
 from flowservice.store.repos import resources
 from flowservice.store.repos.resources import Scope
 from flowservice.store.tables import Resource
 
-KIND = "mappingSets"
+KIND = MAPPING_SET_KIND
 DEFAULT_LIMIT, MAX_LIMIT = 10, 100
 FILTERABLE = frozenset({"id", "name", "createdDate", "modifiedDate", "updatedDate", "dataSetId"})
 SOURCE_TYPES = ("ATTRIBUTE", "EXPRESSION", "STATIC", "text/x.schema-path")
@@ -62,21 +63,6 @@ def _mapping(index: int, raw: Mapping[str, Any]) -> dict[str, Any]:
         "destinationXdmPath": target,
     }
     out.update({k: raw[k] for k in _PASSTHROUGH if k in raw})
-    return out
-
-
-def rules(version: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """A stored version's mappings in the form ``MappingSet.compile`` takes."""
-    out = []
-    for mapping in version["mappings"]:
-        source_type = mapping["sourceType"]
-        text = mapping["sourceAttribute"]
-        if source_type == "STATIC":
-            text, source_type = mapping_schemas.static_expression(text), "EXPRESSION"
-        rule = {"sourceAttribute": text, "destinationXdmPath": mapping["destinationXdmPath"]}
-        if source_type == "ATTRIBUTE":
-            rule["sourceType"] = "ATTRIBUTE"
-        out.append(rule)
     return out
 
 
@@ -170,28 +156,6 @@ def update_mapping_set(
         doc={"versions": [*versions, version]},
         name=version["name"],
     )
-
-
-def stored_version(row: Resource, number: int | None = None) -> dict[str, Any]:
-    """Version ``number`` of a mapping set (the latest when None)."""
-    versions: list[dict[str, Any]] = row.doc["versions"]
-    if number is None:
-        return versions[-1]
-    if not 0 <= number < len(versions):
-        raise NotFound(
-            f"Mapping set {row.id} has no version {number} (versions 0 to {len(versions) - 1}).",
-            resource_type=KIND,
-            resource_id=row.id,
-        )
-    return versions[number]
-
-
-def find_version(
-    session: Session, scope: Scope, mapping_set_id: str, number: int | None = None
-) -> dict[str, Any]:
-    """For runners: a stored version, whose ``rules(...)`` feed ``MappingSet.compile``."""
-    row = resources.get_resource(session, scope=scope, kind=KIND, resource_id=mapping_set_id)
-    return stored_version(row, number)
 
 
 def summary(row: Resource) -> dict[str, Any]:

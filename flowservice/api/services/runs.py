@@ -1,57 +1,32 @@
-"""Runs: on-demand creation, re-trigger and cancel, the wire shape, and the run engine.
+"""Runs: on-demand creation, re-trigger and cancel, and the wire shape.
 
-``FlowEngine`` wires the store-backed repositories, the DB lease store, the
-runner, the local executor and the scheduler loop; the app starts it in its
-lifespan (``Settings.scheduler_enabled``).
+The engine that executes runs lives in ``flowservice.flows.engine``; the app
+starts it in its lifespan (``Settings.scheduler_enabled``).
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import socket
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from flowservice.api.connector_lookup import require_connector
 from flowservice.api.patching import quote_etag
-from flowservice.api.runtime import Runtime
-from flowservice.api.services import batches, connections, datasets, mapping_sets
-from flowservice.connectors.base import Connector
 from flowservice.errors import Conflict, InvalidRequest, NotFound, ValidationFailed
 from flowservice.flows import run_log
-from flowservice.flows.batch_mapping import CompileOnFirstBatch
-from flowservice.flows.cancellation import CancelSignal, PollingCancel
-from flowservice.flows.copy_modes import copy_mode
-from flowservice.flows.executors.local import LocalExecutor
-from flowservice.flows.failure_policy import FailurePolicy
 from flowservice.flows.flow_definition import check_delta_column, declared_columns
-from flowservice.flows.lease import Leadership
 from flowservice.flows.persistence import run_windows, runs
-from flowservice.flows.persistence.leases import DbLeaseStore
-from flowservice.flows.persistence.runs import StoreRunRepository
-from flowservice.flows.persistence.schedules import StoreScheduleRepository, flow_scope, new_run
-from flowservice.flows.retry import RetryPolicy
-from flowservice.flows.run_copy import CopyJob
+from flowservice.flows.persistence.schedules import new_run
+from flowservice.flows.run_context import SOURCE_CONNECTION_KIND
 from flowservice.flows.run_json import run_to_json
 from flowservice.flows.run_request import parse_run_request
 from flowservice.flows.run_state import RUN_STATE_CONFLICT, Run, RunStatus
-from flowservice.flows.runner import CopyContext, Runner
-from flowservice.flows.schedule import to_epoch_ms
-from flowservice.flows.scheduler_loop import SchedulerLoop
-from flowservice.flows.source_process import ProcessSource, SourceProcesses
 from flowservice.flows.transformations import DeltaColumn, parse_transformations
-from flowservice.lake.xdm import fields_from_dicts
-from flowservice.settings import Settings
 from flowservice.store.repos import resources
 from flowservice.store.repos.resources import Scope
-from flowservice.store.tables import Resource, Sandbox
+from flowservice.store.tables import Resource
 
 KIND = runs.RUN_KIND
-log = logging.getLogger(__name__)
 FILTERABLE = frozenset(
     {
         "id",
@@ -144,7 +119,7 @@ def _set_delta_column(
     """Store the delta column a flow's first on-demand run names, checked like a PATCH."""
     source_id = str(flow.doc["sourceConnectionIds"][0])
     source = resources.get_resource(
-        session, scope=scope, kind="sourceConnections", resource_id=source_id
+        session, scope=scope, kind=SOURCE_CONNECTION_KIND, resource_id=source_id
     )
     check_delta_column(
         delta_column,
@@ -213,187 +188,3 @@ def cancel(session: Session, row: Resource, *, now: datetime) -> tuple[Resource,
             resource_id=run.id,
         )
     return row, run
-
-
-# --- the engine -------------------------------------------------------------
-
-
-def _sandbox_name(session: Session, sandbox_id: str) -> str:
-    sandbox = session.get(Sandbox, sandbox_id)
-    return sandbox.name if sandbox is not None else ""
-
-
-def resolve_copy_context(
-    runtime: Runtime, session: Session, row: Resource, run: Run
-) -> CopyContext:
-    """The connector, dataset and job of a run, read from its flow and connections."""
-    scope = flow_scope(row, sandbox_name=_sandbox_name(session, row.sandbox_id))
-    flow = resources.get_resource(
-        session, scope=scope, kind=runs.FLOW_KIND, resource_id=run.flow_id
-    )
-    transformations = parse_transformations(flow.doc.get("transformations"))
-    source = resources.get_resource(
-        session, scope=scope, kind="sourceConnections", resource_id=run.source_connection_ids[0]
-    )
-    base = resources.get_resource(
-        session, scope=scope, kind=connections.KIND, resource_id=source.doc["baseConnectionId"]
-    )
-    target = resources.get_resource(
-        session, scope=scope, kind="targetConnections", resource_id=run.target_connection_ids[0]
-    )
-    dataset_row = resources.get_resource(
-        session, scope=scope, kind=datasets.KIND, resource_id=str(target.doc["params"]["dataSetId"])
-    )
-    cls = require_connector(str(base.spec_id))
-    params = connections.auth_params(base, runtime.secret_box)
-    secrets = [str(v) for v in connections.secret_params(base, runtime.secret_box).values()]
-    columns = [str(c["name"]) for c in source.doc["params"].get("columns") or () if "name" in c]
-    options = flow.doc.get("options") or {}
-    connector = cls(params)
-    table = str(source.doc["params"]["tableName"])
-    mode = copy_mode(
-        connector,
-        table,
-        target_params=target.doc["params"],
-        source_params=source.doc["params"],
-        has_mapping=transformations.mapping is not None,
-    )
-    job = CopyJob(
-        flow_id=flow.id,
-        table=table,
-        columns=columns or None,
-        partial_ingestion_percent=options.get("partialIngestionPercent"),
-        mode=mode,
-    )
-    dataset = datasets.dataset_of(runtime.settings, scope, dataset_row)
-    mapper = None
-    if transformations.mapping is not None:
-        version = mapping_sets.find_version(
-            session, scope, transformations.mapping.mapping_id, transformations.mapping.version
-        )
-        declared = dataset_row.doc.get("fields")
-        fields = dataset.fields() or (fields_from_dicts(declared) if declared else None)
-        mapper = CompileOnFirstBatch(mapping_sets.rules(version), fields=fields)
-    return CopyContext(
-        job=job, connector=connector, dataset=dataset, mapper=mapper, secrets=secrets
-    )
-
-
-class CatalogRunRepository(StoreRunRepository):
-    """Also records a successful run's commit as a Catalog batch (with its failed count)."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        super().__init__(
-            runtime.sessions,
-            lambda s, row, run: resolve_copy_context(runtime, s, row, run),
-            failure_policy(runtime.settings),
-        )
-        self._runtime = runtime
-
-    def finish(self, run: Run, *, watermark: datetime | None) -> None:
-        super().finish(run, watermark=watermark)
-        if run.status is RunStatus.SUCCESS and run.batch_id is not None:
-            try:
-                self._register(run)
-            except Exception as exc:
-                # the lake still lists the commit as a batch (its metadata names flow and run)
-                log.warning("run %s: batch not recorded (%s)", run.id, type(exc).__name__)
-
-    def _register(self, run: Run) -> None:
-        assert run.batch_id is not None
-        with self._runtime.transaction() as session:
-            row = runs.run_row(session, run.id)
-            scope = flow_scope(row, sandbox_name=_sandbox_name(session, row.sandbox_id))
-            target = resources.get_resource(
-                session,
-                scope=scope,
-                kind="targetConnections",
-                resource_id=run.target_connection_ids[0],
-            )
-            dataset_id = str(target.doc["params"]["dataSetId"])
-            if session.get(Resource, run.batch_id) is not None:
-                return  # a replayed window: its batch is recorded already
-            dataset = datasets.open_dataset(session, self._runtime.settings, scope, dataset_id)
-            info = dataset.find_commit(within=50, batchId=run.batch_id)
-            batches.register_batch(
-                session,
-                scope=scope,
-                dataset_id=dataset_id,
-                batch_id=run.batch_id,
-                status="success",
-                started=to_epoch_ms(run.started_at or run.created_at),
-                completed=to_epoch_ms(run.completed_at or run.created_at),
-                info=info,
-                # the commit's own figures: a replayed run (crash after the commit) counts 0
-                record_count=None if info is not None else run.counts.output_records,
-                size_bytes=None if info is not None else run.counts.output_bytes,
-                failed_record_count=run.counts.failed_records,
-                flow_id=run.flow_id,
-                run_id=run.id,
-            )
-
-
-def failure_policy(settings: Settings) -> FailurePolicy:
-    return FailurePolicy(
-        retries=settings.run_failure_retries,
-        base_delay=settings.run_failure_backoff_seconds,
-        max_delay=settings.run_failure_backoff_max_seconds,
-    )
-
-
-class FlowEngine:
-    """Scheduler loop + runner + local executor of one server process."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        settings = runtime.settings
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.leases = DbLeaseStore(runtime.sessions)
-        repo = CatalogRunRepository(runtime)
-        self.sources = SourceProcesses() if settings.isolated_source_reads else None
-        self._source_parts = settings.source_read_parts
-        self.runner = Runner(
-            repo,
-            self.leases,
-            holder=self.holder,
-            retry=RetryPolicy(
-                max_attempts=settings.run_retry_attempts,
-                base_delay=settings.run_retry_base_delay,
-                max_delay=max(60.0, settings.run_retry_base_delay),
-            ),
-            heartbeat_ttl=settings.run_heartbeat_seconds,
-            reader=None if self.sources is None else self._process_source,
-        )
-        self.executor = LocalExecutor(self._handle, workers=settings.executor_workers)
-        self._repo = repo
-        self.loop = SchedulerLoop(
-            StoreScheduleRepository(runtime.sessions),
-            self.runner,
-            self.executor,
-            Leadership(self.leases, self.holder, ttl=settings.scheduler_lease_seconds),
-            interval=settings.scheduler_interval_seconds,
-            failure_policy=failure_policy(settings),
-        )
-
-    def _process_source(self, connector: Connector) -> ProcessSource:
-        assert self.sources is not None
-        return ProcessSource(connector, self.sources, parts=self._source_parts)
-
-    def _handle(self, run_id: str, cancel: CancelSignal) -> None:
-        # a cancel may reach any process: the executing one also polls the run's flag
-        self.runner(run_id, PollingCancel(cancel, lambda: self._repo.cancel_requested(run_id)))
-
-    def start(self) -> None:
-        if self.sources is not None:
-            self.sources.start()  # imports the drivers in the background, before the first run
-        self.loop.start()
-
-    def submit(self, run_id: str) -> None:
-        self.executor.submit(run_id)
-
-    def stop(self) -> None:
-        self.loop.stop(timeout=10)
-        # running runs are not cancelled: one still running when the process exits keeps its
-        # status and is requeued by whichever process leads once its heartbeat lease expires
-        self.executor.shutdown(wait=True, timeout=5)
-        if self.sources is not None:
-            self.sources.stop()

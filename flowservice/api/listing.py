@@ -55,15 +55,6 @@ class ListQuery:
     fingerprint: str
     raw: Mapping[str, Any]
 
-    def equals(self, path: str) -> tuple[str, ...] | None:
-        """Values an ``==`` condition requires at ``path`` (for narrowing in SQL first)."""
-        found: set[str] | None = None
-        for condition in self.conditions:
-            if condition.path == path and condition.op == "==":
-                values = set(condition.values)
-                found = values if found is None else found & values
-        return None if found is None else tuple(sorted(found))
-
 
 def _strip_quotes(value: str) -> str:
     value = value.strip()
@@ -218,7 +209,8 @@ def values_at(item: Any, path: str) -> list[Any]:
     return current
 
 
-def _as_number(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
+    """The number a value or filter literal stands for (``float()`` of text), else None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -235,7 +227,7 @@ def _compare(actual: Any, literal: str) -> int | None:
     """-1/0/1 comparing a stored value with a filter literal; None when incomparable."""
     if isinstance(actual, bool):
         actual = "true" if actual else "false"
-    left, right = _as_number(actual), _as_number(literal)
+    left, right = as_number(actual), as_number(literal)
     if left is not None and right is not None and not isinstance(actual, str):
         return (left > right) - (left < right)
     if actual is None:
@@ -244,7 +236,8 @@ def _compare(actual: Any, literal: str) -> int | None:
     return (text > literal) - (text < literal)
 
 
-def _holds(item: Mapping[str, Any], condition: Condition) -> bool:
+def holds(item: Mapping[str, Any], condition: Condition) -> bool:
+    """Whether the wire item meets the condition."""
     found = values_at(item, condition.path)
     if condition.op == "!=":
         return not any(_compare(v, lit) == 0 for v in found for lit in condition.values)
@@ -299,8 +292,11 @@ def _cmp_keys(a: Sequence[Any], b: Sequence[Any], order: Sequence[OrderKey]) -> 
 def select_page(
     items: Iterable[Mapping[str, Any]], query: ListQuery, *, path: str
 ) -> dict[str, Any]:
-    """The response body for one page: items and ``_links.next``, or only ``count``."""
-    matching = [item for item in items if all(_holds(item, c) for c in query.conditions)]
+    """The response body for one page: items and ``_links.next``, or only ``count``.
+
+    The reference for every list: SQL-backed lists answer exactly what this does.
+    """
+    matching = [item for item in items if all(holds(item, c) for c in query.conditions)]
     if query.count:
         return {"count": len(matching)}
     keyed = [(sort_key(item, query.order), item) for item in matching]
@@ -312,10 +308,18 @@ def select_page(
     if query.after is not None:
         after = query.after
         keyed = [pair for pair in keyed if _cmp_keys(pair[0], after, query.order) > 0]
-    page = keyed[: query.limit]
-    body: dict[str, Any] = {"items": [item for _, item in page], "_links": {}}
-    if len(keyed) > query.limit:
-        token = encode_token(query.fingerprint, json.loads(json.dumps(page[-1][0])))
+    page = [item for _, item in keyed[: query.limit]]
+    return page_body(page, more=len(keyed) > query.limit, query=query, path=path)
+
+
+def page_body(
+    page: Sequence[Mapping[str, Any]], *, more: bool, query: ListQuery, path: str
+) -> dict[str, Any]:
+    """``{items, _links}``; when ``more`` items follow, ``next`` continues after the last one."""
+    body: dict[str, Any] = {"items": list(page), "_links": {}}
+    if more and page:
+        last = json.loads(json.dumps(sort_key(page[-1], query.order)))
+        token = encode_token(query.fingerprint, last)
         params: list[tuple[str, str]] = [("continuationToken", token)]
         params += [("property", p) for p in query.raw["property"]]
         if query.raw["orderby"]:

@@ -62,15 +62,31 @@ class Resource(Base):
     """Every API resource kind (connections, flows, runs, ...) in one table.
 
     Common fields are columns; the kind-specific body is the ``doc`` JSON;
-    secret values live encrypted in ``secret_doc``. ``spec_id`` and
-    ``parent_id`` are indexed so lists can be narrowed in SQL (by
-    ``connectionSpec.id``, ``baseConnectionId``, ``flowId``, ...).
+    secret values live encrypted in ``secret_doc``. Lists filter, order and
+    page on the columns in SQL (``store.repos.resource_lists``); a run row's
+    ``created_at`` is its run's own creation time, kept so by a trigger
+    (migration 0004).
     """
 
     __tablename__ = "resources"
     __table_args__ = (
-        Index("ix_resources_scope", "kind", "org_id", "sandbox_id"),
-        Index("ix_resources_parent", "kind", "parent_id"),
+        # a kind in one sandbox in the lists' default order (createdAt, id): a page is an
+        # index seek to the continuation token's bound, then ``limit`` rows
+        Index("ix_resources_scope_created", "kind", "org_id", "sandbox_id", "created_at", "id"),
+        # the runs of a flow (flowId==), source connections of a base connection, same order
+        Index(
+            "ix_resources_parent_created",
+            "kind",
+            "org_id",
+            "sandbox_id",
+            "parent_id",
+            "created_at",
+            "id",
+        ),
+        # runs by status (the scheduler's active runs, state==failed lists)
+        Index("ix_resources_state", "kind", "state", "org_id", "sandbox_id", "created_at", "id"),
+        # name== filters (the documented example), in the default order
+        Index("ix_resources_name", "kind", "org_id", "sandbox_id", "name", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

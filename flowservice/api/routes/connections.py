@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response
 
+from flowservice.api import list_columns
 from flowservice.api.deps import JsonBody, RuntimeDep, ScopeDep, WriteAccess
 from flowservice.api.listing import ListParamsDep
 from flowservice.api.patching import required_etag
@@ -49,8 +50,8 @@ def list_connections(runtime: RuntimeDep, scope: ScopeDep, params: ListParamsDep
         params,
         kind=service.KIND,
         filterable=service.FILTERABLE,
+        columns=list_columns.CONNECTIONS,
         path="/connections",
-        spec_field="connectionSpec.id",
         to_wire=lambda _session, rows: [
             service.to_wire(row, scope, runtime.secret_box) for row in rows
         ],

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from flowservice.api import list_columns
 from flowservice.api.deps import JsonBody, RuntimeDep, ScopeDep, WriteAccess
 from flowservice.api.listing import ListParamsDep
 from flowservice.api.patching import required_etag
@@ -17,7 +18,7 @@ from flowservice.api.runtime import Runtime
 from flowservice.api.schemas.common import CreatedOut, ItemsOut, PageOut
 from flowservice.api.views import created
 from flowservice.settings import API_PREFIX
-from flowservice.store.repos import resources
+from flowservice.store.repos import resource_lists, resources
 from flowservice.store.repos.resources import Scope
 from flowservice.store.tables import Resource
 
@@ -53,7 +54,13 @@ def connection_router(
     create_model: type[BaseModel],
     parent_field: str | None = None,
 ) -> APIRouter:
-    """Create, list, get, patch and delete of ``service.KIND`` (route names keep ``noun``)."""
+    """Create, list, get, patch and delete of ``service.KIND`` (route names keep ``noun``).
+
+    ``parent_field``: the wire path stored as the row's parent (lists filter it in SQL).
+    """
+    columns = list_columns.FLOW_CONNECTIONS[service.KIND]
+    if parent_field is not None and columns[parent_field].field is not resource_lists.PARENT_ID:
+        raise ValueError(f"{parent_field} of {service.KIND} is not stored as the row's parent")
     path = f"/{service.KIND}"
     snake = noun.replace(" ", "_")
     router = APIRouter(tags=[f"{noun.capitalize()}s"])
@@ -91,9 +98,8 @@ def connection_router(
             params,
             kind=service.KIND,
             filterable=service.FILTERABLE,
+            columns=columns,
             path=path,
-            spec_field="connectionSpec.id",
-            parent_field=parent_field,
             to_wire=lambda _session, rows: [service.to_wire(row, scope) for row in rows],
         )
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from flowservice.api import list_columns
 from flowservice.api.deps import JsonBody, RuntimeDep, ScopeDep, WriteAccess
 from flowservice.api.listing import ListParamsDep
 from flowservice.api.request_bodies import json_body
@@ -63,8 +64,8 @@ def list_runs(runtime: RuntimeDep, scope: ScopeDep, params: ListParamsDep) -> di
         params,
         kind=service.KIND,
         filterable=service.FILTERABLE,
+        columns=list_columns.RUNS,
         path="/runs",
-        parent_field="flowId",
         to_wire=lambda _session, rows: [service.to_wire(row, scope) for row in rows],
     )
 

@@ -133,6 +133,26 @@ class Settings(BaseSettings):
         default=3600.0, ge=0, description="Longest wait between two runs of a failed window."
     )
 
+    executor: Literal["local", "celery"] = Field(
+        default="local",
+        description="Where runs execute: local = threads of each server process; celery = "
+        "`flowservice worker` processes fed through the broker (the servers only submit).",
+    )
+    broker_url: SecretStr | None = Field(
+        default=None,
+        description="Celery's broker with executor = celery: Redis, "
+        "redis://[:password@]host:port/db (rediss:// with TLS).",
+    )
+    broker_queue: str = Field(
+        default="flowservice-runs", min_length=1, description="Broker queue of run messages."
+    )
+    broker_resubmit_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A run still scheduled this long after the leader sent it is sent again "
+        "(its message was lost, e.g. with a broker restart); a duplicate runs nothing twice.",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -167,7 +187,30 @@ class Settings(BaseSettings):
         if self.scheduler_interval_seconds * 2 > self.scheduler_lease_seconds:
             # the leader renews its lease once a tick: a slower tick would hand leadership around
             raise ValueError("scheduler_lease_seconds must be at least twice the scheduler tick")
+        if self.executor == "celery":
+            self._check_celery()
         return self
+
+    def _check_celery(self) -> None:
+        if self.broker_url is None:
+            raise ValueError("executor = celery needs broker_url (e.g. redis://host:6379/0)")
+        if not self.broker_url.get_secret_value().startswith(("redis://", "rediss://")):
+            # the executor keeps its send markers in Redis, next to the queue
+            raise ValueError("broker_url must be a redis:// or rediss:// URL")
+        if not self.effective_database_url.startswith("sqlite"):
+            return
+        # SQLite serves the processes of one host only, and only when they open the same file
+        path = self.sqlite_path
+        if path is None:
+            raise ValueError(
+                "executor = celery cannot use an in-memory SQLite database: servers and "
+                "workers share the metadata (use PostgreSQL, or a SQLite file on one host)"
+            )
+        if not path.is_absolute():
+            raise ValueError(
+                "executor = celery needs an absolute SQLite path in database_url (every "
+                "process must open the same file), or PostgreSQL"
+            )
 
     @property
     def effective_database_url(self) -> str:
@@ -180,6 +223,15 @@ class Settings(BaseSettings):
     @property
     def secret_key_file(self) -> Path:
         return self.home / "secret.keys"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The metadata DB's file when it is SQLite on a file (None for PostgreSQL)."""
+        url = self.effective_database_url
+        if not url.startswith("sqlite") or "///" not in url:
+            return None
+        path = url.split("///", 1)[1].split("?", 1)[0]
+        return None if not path or path.startswith(":memory:") else Path(path)
 
     @property
     def effective_lake_root(self) -> str:

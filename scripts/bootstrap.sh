@@ -6,10 +6,10 @@ cd "$(dirname "$0")/.."
 profile=${1:-runtime}
 
 # System libraries: mssql-python's bundled ODBC driver needs libltdl; the tests also use
-# FreeTDS ODBC (pyodbc) and a PostgreSQL server.
+# FreeTDS ODBC (pyodbc), a PostgreSQL server and Redis (the Celery executor's broker).
 packages=(libltdl7)
 if [ "$profile" = test ]; then
-  packages+=(unixodbc tdsodbc postgresql)
+  packages+=(unixodbc tdsodbc postgresql redis-server)
 fi
 missing=()
 for p in "${packages[@]}"; do

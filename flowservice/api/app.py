@@ -26,7 +26,8 @@ from flowservice.api.routes import (
 )
 from flowservice.api.routes import datasets as dataset_routes
 from flowservice.api.runtime import Runtime
-from flowservice.api.services.runs import FlowEngine
+from flowservice.flows.engine import FlowEngine
+from flowservice.flows.executors import executor_factory
 from flowservice.log_format import configure_logging
 from flowservice.settings import (
     API_PREFIX,
@@ -54,7 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
         # the scheduler and the run executor live as long as the server serves
-        engine = FlowEngine(runtime) if settings.scheduler_enabled else None
+        engine = (
+            FlowEngine(runtime, executor=executor_factory(runtime))
+            if settings.scheduler_enabled
+            else None
+        )
         app_.state.flow_engine = engine
         if engine is not None:
             engine.start()

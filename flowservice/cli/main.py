@@ -1,4 +1,4 @@
-"""`flowservice serve | auth token | sandboxes ... | keys rotate | db upgrade`."""
+"""`flowservice serve | worker | auth token | sandboxes ... | keys rotate | db upgrade`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from flowservice.cli.flows import flows_app
+from flowservice.cli.worker import worker
 from flowservice.errors import FlowServiceError
 from flowservice.settings import Settings, load_settings
 
@@ -22,6 +23,7 @@ app.add_typer(sandboxes_app, name="sandboxes")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(flows_app, name="flows")
+app.command()(worker)
 
 HomeOption = Annotated[
     Path | None,

@@ -69,7 +69,6 @@ class _FileOutcome:
 
 @dataclass(frozen=True)
 class _Plan:
-    table: DeltaTable
     schema: pa.Schema
     source: pa.Table  # source rows in the table's columns, plus the change type
     source_keys: pa.Table  # key columns and each row's position in ``source``
@@ -109,7 +108,6 @@ def rewrite_merge(
     if location.is_local:
         fs = pafs.LocalFileSystem(use_mmap=True)  # reads ~35 % faster than through buffers
     plan = _Plan(
-        table=table,
         schema=schema,
         source=data,
         source_keys=source_keys,
@@ -118,20 +116,21 @@ def rewrite_merge(
         fs=fs,
         root=root,
     )
-    candidates = _candidate_files(table, source_keys, keys)
-    with ThreadPoolExecutor(WORKERS, thread_name_prefix="merge-file") as pool:
+    files = pa.table(table.get_add_actions(flatten=True))
+    candidates = _candidate_files(files, source_keys, keys)
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="merge") as pool:
         outcomes = list(pool.map(lambda path: _match_file(plan, path), candidates))
-    inserted = _inserts(plan, outcomes)
-    rewritten = [o for o in outcomes if o.rewritten]
-    new_rows = [o.changed for o in rewritten if o.changed is not None and o.changed.num_rows]
-    if inserted.num_rows:
-        new_rows.append(inserted)
-    fresh = _chunks(pa.concat_tables(new_rows), FILE_ROWS) if new_rows else []
-    with ThreadPoolExecutor(WORKERS, thread_name_prefix="merge-write") as pool:
+        inserted = _inserts(plan, outcomes)
+        rewritten = [o for o in outcomes if o.rewritten]
+        new_rows = [o.changed for o in rewritten if o.changed is not None and o.changed.num_rows]
+        if inserted.num_rows:
+            new_rows.append(inserted)
+        fresh = _chunks(pa.concat_tables(new_rows), FILE_ROWS) if new_rows else []
         added = list(pool.map(lambda rows: _write_file(plan, rows), fresh))
     added.extend(o.kept for o in rewritten if o.kept is not None)
     now_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
-    sizes = _file_sizes(table)
+    paths, size_bytes = files.column("path").to_pylist(), files.column("size_bytes").to_pylist()
+    sizes = dict(zip(paths, size_bytes, strict=True))
     removed = [
         RemoveAction(path=o.path, data_change=True, deletion_timestamp=now_ms, size=sizes[o.path])
         for o in rewritten
@@ -185,28 +184,17 @@ def _row_numbers(count: int) -> pa.Array:
     return numbers
 
 
-def _file_sizes(table: DeltaTable) -> dict[str, int]:
-    actions = pa.table(table.get_add_actions(flatten=True))
-    return dict(
-        zip(
-            actions.column("path").to_pylist(),
-            actions.column("size_bytes").to_pylist(),
-            strict=True,
-        )
-    )
-
-
-def _candidate_files(table: DeltaTable, source_keys: pa.Table, keys: Sequence[str]) -> list[str]:
-    """The data files whose key statistics overlap the source's key range."""
-    actions = pa.table(table.get_add_actions(flatten=True))
+def _candidate_files(actions: pa.Table, source_keys: pa.Table, keys: Sequence[str]) -> list[str]:
+    """The data files (``actions``: the table's add actions) whose key statistics overlap
+    the source's key range."""
+    if source_keys.num_rows == 0:
+        return []
     keep = pa.repeat(pa.scalar(True), actions.num_rows)
     for key in keys:
         low, high = f"min.{key}", f"max.{key}"
         column_type = source_keys.schema.field(key).type
         if low not in actions.column_names or not _orderable(column_type):
             continue
-        if source_keys.num_rows == 0:
-            return []
         bounds = pc.min_max(source_keys.column(key))
         lows = actions.column(low).cast(column_type)
         highs = actions.column(high).cast(column_type)

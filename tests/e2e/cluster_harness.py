@@ -1,15 +1,17 @@
 """A cluster of separate OS processes for the Celery executor's e2e tests.
 
 Redis (a ``redis-server`` of the test's own, restartable), PostgreSQL metadata
-(a fresh database), two ``flowservice serve`` processes and two
-``flowservice worker`` processes with ``FLOWSERVICE_EXECUTOR=celery``, one
-shared data directory (key files and the local lake), and the SQL Server
-emulator in the test process behind a ``Gate`` that can pause a chosen read.
+(a fresh database), the lake on moto's S3-compatible server, two
+``flowservice serve`` processes and two ``flowservice worker`` processes with
+``FLOWSERVICE_EXECUTOR=celery``, one shared home directory (its key files), and
+the SQL Server emulator in the test process behind a ``Gate`` that can pause a
+chosen read.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -26,12 +28,15 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from deltalake import DeltaTable
 from flow_journey import Journey, build_flow
 from gated_engine import Gate, GatedEngine
+from moto_s3 import running_s3
 from server_process import FAST, ServerProcess, client_of
 from service_harness import ApiClient, fresh_postgres_database, new_org_id
 
 from flowservice.demo.processes import free_port
+from flowservice.lake.location import LakeLocation, dataset_location
 from mssql_emulator.testing import RunningEmulator, default_engine, running_emulator
 
 GATED_TABLE = "dbo.Events"
@@ -45,6 +50,20 @@ CLUSTER_ENV = {
     "FLOWSERVICE_BROKER_RESUBMIT_SECONDS": "5",
     "FLOWSERVICE_SOURCE_READ_PARTS": "1",
 }
+S3_KEY = "cluster"
+
+
+def s3_lake(endpoint: str) -> LakeLocation:
+    """The cluster's lake: bucket ``lake`` of moto's server, with conditional-put commits."""
+    options = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": S3_KEY,
+        "AWS_SECRET_ACCESS_KEY": S3_KEY,
+        "AWS_REGION": "us-east-1",
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_CONDITIONAL_PUT": "etag",
+    }
+    return LakeLocation("s3://lake/cluster", options)
 
 
 def wait_until(check: Callable[[], bool], *, timeout: float, what: str) -> None:
@@ -172,6 +191,7 @@ class Cluster:
     emulator: RunningEmulator
     gate: Gate
     org: str
+    lake: LakeLocation
     apis: list[ServerProcess] = field(default_factory=list)
     workers: list[WorkerProcess] = field(default_factory=list)
     clients: list[ApiClient] = field(default_factory=list)
@@ -181,6 +201,8 @@ class Cluster:
         env.update(CLUSTER_ENV)
         env["FLOWSERVICE_DATABASE_URL"] = self.database_url
         env["FLOWSERVICE_BROKER_URL"] = self.redis.url
+        env["FLOWSERVICE_LAKE_ROOT"] = self.lake.uri
+        env["FLOWSERVICE_LAKE_STORAGE_OPTIONS"] = json.dumps(dict(self.lake.storage_options))
         env.update(extra)
         return env
 
@@ -215,16 +237,36 @@ class Cluster:
         self.clients.append(api)
         return api
 
-    def flow(self, api: ApiClient, table: str = SMALL_TABLE) -> Journey:
-        """A flow of ``table`` that the scheduler never starts by itself (runs on demand)."""
+    def flow(
+        self, api: ApiClient, table: str = SMALL_TABLE, schedule: dict[str, Any] | None = None
+    ) -> Journey:
+        """A flow of ``table``; without ``schedule`` the scheduler never starts it by itself
+        (its runs are asked for on demand)."""
         later = int((datetime.now(UTC) + timedelta(days=1)).timestamp())
         return build_flow(
             api,
             self.emulator,
             table=table,
             delta_column="At",  # incremental: a replayed batch would show as duplicate rows
-            schedule={"startTime": later, "frequency": "once"},
+            schedule=schedule or {"startTime": later, "frequency": "once"},
         )
+
+    def _delta_table(self, dataset_id: str) -> DeltaTable | None:
+        where = dataset_location(self.lake, org=self.org, sandbox="prod", dataset_id=dataset_id)
+        if not DeltaTable.is_deltatable(where.uri, storage_options=where.options()):
+            return None
+        return DeltaTable(where.uri, storage_options=where.options())
+
+    def read_dataset(self, dataset_id: str) -> pa.Table:
+        """The dataset's rows, read from the lake on S3 with deltalake."""
+        table = self._delta_table(dataset_id)
+        assert table is not None, f"dataset {dataset_id} has no Delta table"
+        return table.to_pyarrow_table()
+
+    def commits(self, dataset_id: str) -> int:
+        """The number of commits in the dataset's Delta log (0 before its first)."""
+        table = self._delta_table(dataset_id)
+        return 0 if table is None else table.version() + 1
 
     def worker_that_ran(self, run_id: str) -> list[WorkerProcess]:
         """The workers that logged ``run_id``'s outcome (the line follows its commit in the
@@ -287,12 +329,13 @@ def running_cluster(tmp_path: Path, *, apis: int = 2, workers: int = 2) -> Itera
         database_url = stack.enter_context(fresh_postgres_database("flowservice_cluster"))
         redis = RedisServer(tmp_path / "redis")
         stack.callback(redis.kill)
+        lake = s3_lake(stack.enter_context(running_s3(access_key=S3_KEY, secret_key=S3_KEY)))
         engine = _source_engine()
         stack.callback(engine.close)
         gated = GatedEngine(engine, Gate(f"[dbo].[{GATED_TABLE.split('.')[1]}]"))
         emulator = stack.enter_context(running_emulator(engine=gated))  # type: ignore[arg-type]
         home = tmp_path / "home"
-        cluster = Cluster(home, database_url, redis, emulator, gated.gate, new_org_id())
+        cluster = Cluster(home, database_url, redis, emulator, gated.gate, new_org_id(), lake)
         stack.callback(cluster.close)
         stack.callback(gated.gate.release.set)  # never leave a read paused behind a failure
         for _ in range(apis):

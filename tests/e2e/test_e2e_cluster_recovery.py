@@ -13,7 +13,7 @@ from cluster_harness import (
     request_run,
     running_cluster,
 )
-from flow_journey import commits, read_dataset, wait_for_run
+from flow_journey import wait_for_run
 from sqlalchemy import create_engine, text
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.postgres]
@@ -35,11 +35,11 @@ def _holder_pid(cluster: Cluster, run_id: str) -> int:
     return int(str(holder).split(":")[1])
 
 
-def _assert_copied_once(cluster: Cluster, api: object, dataset_id: str) -> None:
-    table = read_dataset(api, cluster.home, dataset_id)  # type: ignore[arg-type]
+def _assert_copied_once(cluster: Cluster, dataset_id: str) -> None:
+    table = cluster.read_dataset(dataset_id)
     assert table.num_rows == GATED_ROWS
     assert len(table.column("ID").unique()) == GATED_ROWS
-    assert commits(cluster.home, dataset_id) == 1
+    assert cluster.commits(dataset_id) == 1
 
 
 def test_a_worker_killed_mid_run_leaves_the_run_to_the_other_worker(tmp_path: Path) -> None:
@@ -60,7 +60,7 @@ def test_a_worker_killed_mid_run_leaves_the_run_to_the_other_worker(tmp_path: Pa
         assert _status(run) == "success", run
         survivor = next(w for pid, w in by_pid.items() if pid != holder)
         assert survivor in cluster.worker_that_ran(run_id)
-        _assert_copied_once(cluster, api, journey.dataset_id)
+        _assert_copied_once(cluster, journey.dataset_id)
 
 
 def test_redis_restarted_mid_run_the_run_finishes_and_later_runs_work(tmp_path: Path) -> None:
@@ -78,11 +78,11 @@ def test_redis_restarted_mid_run_the_run_finishes_and_later_runs_work(tmp_path: 
         cluster.gate.release.set()
         run = wait_for_run(first, run_id, timeout=90)
         assert _status(run) == "success", run
-        _assert_copied_once(cluster, first, journey.dataset_id)
+        _assert_copied_once(cluster, journey.dataset_id)
         # sent once Redis is back (the leader's next ticks), executed by a reconnected worker
         done = wait_for_run(second, waiting, timeout=90)
         assert _status(done) == "success", done
         assert done["metrics"]["recordSummary"]["outputRecordCount"] == SMALL_ROWS
-        assert commits(cluster.home, later.dataset_id) == 1
+        assert cluster.commits(later.dataset_id) == 1
         newer = request_run(second, last.flow_id)
         assert _status(wait_for_run(second, newer, timeout=90)) == "success"

@@ -20,7 +20,7 @@ from cluster_harness import (
     running_cluster,
     wait_until,
 )
-from flow_journey import commits, read_dataset, wait_for_run
+from flow_journey import wait_for_run
 
 from flowservice.flows.executors.celery_app import RUN_TASK, celery_app
 from flowservice.settings import Settings
@@ -58,7 +58,7 @@ def test_a_run_submitted_through_one_server_executes_on_one_worker(tmp_path: Pat
         run = wait_for_run(api, run_id)
         assert _status(run) == "success", run
         assert run["metrics"]["recordSummary"]["outputRecordCount"] == SMALL_ROWS
-        assert commits(cluster.home, journey.dataset_id) == 1
+        assert cluster.commits(journey.dataset_id) == 1
         ran = cluster.worker_that_ran(run_id)
         assert len(ran) == 1
         # the worker process never loaded the API's web framework, even after a run
@@ -96,10 +96,10 @@ def test_a_repeated_message_runs_the_run_once(tmp_path: Path) -> None:
         finally:
             app.close()
         assert _runs_started(cluster, run_id) == 1
-        table = read_dataset(api, cluster.home, journey.dataset_id)
+        table = cluster.read_dataset(journey.dataset_id)
         assert table.num_rows == GATED_ROWS
         assert len(table.column("ID").unique()) == GATED_ROWS
-        assert commits(cluster.home, journey.dataset_id) == 1
+        assert cluster.commits(journey.dataset_id) == 1
 
 
 def test_cancel_through_the_other_server_stops_the_run_a_worker_holds(tmp_path: Path) -> None:
@@ -121,7 +121,7 @@ def test_cancel_through_the_other_server_stops_the_run_a_worker_holds(tmp_path: 
         took = time.monotonic() - asked
         assert _status(run) == "cancelled", run
         assert took < CANCEL_WITHIN_SECONDS
-        assert commits(cluster.home, journey.dataset_id) == 0
+        assert cluster.commits(journey.dataset_id) == 0
         assert len(cluster.worker_that_ran(run_id)) == 1
 
 
@@ -134,5 +134,5 @@ def test_a_worker_started_after_runs_were_queued_picks_them_up(tmp_path: Path) -
         for run_id, journey in zip(run_ids, journeys, strict=True):
             run = wait_for_run(api, run_id)
             assert _status(run) == "success", run
-            assert commits(cluster.home, journey.dataset_id) == 1
+            assert cluster.commits(journey.dataset_id) == 1
             assert cluster.worker_that_ran(run_id) == [worker]

@@ -29,6 +29,7 @@ API_PREFIX = "/data/foundation/flowservice"
 SANDBOX_PREFIX = "/data/foundation/sandbox-management"
 CATALOG_PREFIX = "/data/foundation/catalog"
 CONVERSION_PREFIX = "/data/foundation/conversion"
+EXPORT_PREFIX = "/data/foundation/export"
 
 
 class Settings(BaseSettings):
@@ -84,6 +85,12 @@ class Settings(BaseSettings):
     lake_storage_options: dict[str, SecretStr] = Field(
         default_factory=dict,
         description="delta-rs object-store options for `lake_root` (AWS_ENDPOINT_URL, ...).",
+    )
+    failed_records_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days a batch's failed records stay downloadable (Data Access API).",
     )
 
     scheduler_enabled: bool = Field(

@@ -24,7 +24,10 @@ from flowservice.api.routes import (
     source_connections,
     target_connections,
 )
+from flowservice.api.routes import data_access as data_access_routes
 from flowservice.api.routes import datasets as dataset_routes
+from flowservice.api.routes import expression_language as el_routes
+from flowservice.api.routes import schema_registry as schema_registry_routes
 from flowservice.api.runtime import Runtime
 from flowservice.flows.engine import FlowEngine
 from flowservice.flows.executors import executor_factory
@@ -93,6 +96,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dataset_routes.router, prefix=CATALOG_PREFIX)
     app.include_router(batch_routes.router, prefix=CATALOG_PREFIX)
     app.include_router(mapping_sets.router, prefix=CONVERSION_PREFIX)
+    app.include_router(el_routes.router, prefix=CONVERSION_PREFIX)
+    app.include_router(schema_registry_routes.router)
+    app.include_router(data_access_routes.router)
 
     @app.get("/health", tags=["Service"], summary="Liveness: the process answers")
     def health() -> dict[str, str]:

@@ -109,12 +109,21 @@ def get_scope(
 ScopeDep = Annotated[Scope, Depends(get_scope)]
 
 _JSON_TYPES = ("application/json", "application/json-patch+json")
+# Adobe's PATCH examples send no Content-Type header (curl -d then sends its form default):
+# a PATCH with either is read as application/json-patch+json; other methods still need JSON
+_PATCH_DEFAULT_TYPES = ("", "application/x-www-form-urlencoded")
+
+
+def _is_json(method: str, content_type: str) -> bool:
+    if content_type in _JSON_TYPES or content_type.endswith("+json"):
+        return True
+    return method == "PATCH" and content_type in _PATCH_DEFAULT_TYPES
 
 
 async def read_json_body(request: Request, runtime: RuntimeDep) -> Any:
     """The parsed JSON body; 400 on a wrong Content-Type, an empty, malformed or hostile body."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in _JSON_TYPES and not content_type.endswith("+json"):
+    if not _is_json(request.method, content_type):
         raise ContentTypeRequired()
     raw = await request.body()
     if not raw.strip():

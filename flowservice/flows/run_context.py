@@ -90,6 +90,7 @@ def resolve_copy_context(core: Core, session: Session, row: Resource, run: Run) 
         columns=columns or None,
         partial_ingestion_percent=options.get("partialIngestionPercent"),
         mode=mode,
+        failed_records_retention_days=core.settings.failed_records_retention_days,
     )
     dataset = dataset_of(core.settings, scope, dataset_row)
     mapper = None

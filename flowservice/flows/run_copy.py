@@ -13,7 +13,9 @@ so reading and writing overlap; the whole stream is still one commit.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +50,14 @@ from flowservice.flows.run_state import (
 from flowservice.flows.schedule import Window
 from flowservice.lake import Dataset
 from flowservice.lake.dataset import WriteResult
+from flowservice.lake.failed_records import (
+    FailedRowCollector,
+    purge_expired,
+    write_failed_records,
+)
+from flowservice.secrets import redact
+
+log = logging.getLogger(__name__)
 
 # Commit metadata keys (the lake namespaces them under "flowservice.")
 FLOW_KEY, RUN_KEY, BATCH_KEY = "flowId", "runId", "batchId"
@@ -68,6 +78,8 @@ class RowFailure(Protocol):
     @property
     def row(self) -> int: ...
     @property
+    def mapping(self) -> int: ...
+    @property
     def destination(self) -> str: ...
     @property
     def reason(self) -> str: ...
@@ -76,6 +88,8 @@ class RowFailure(Protocol):
 class MappedRows(Protocol):
     @property
     def records(self) -> pa.RecordBatch: ...
+    @property
+    def error_mask(self) -> pa.Array: ...
     @property
     def failed_count(self) -> int: ...
     @property
@@ -98,6 +112,8 @@ class CopyJob:
     partial_ingestion_percent: float | None = None
     batch_rows: int = 32768
     mode: CopyMode = field(default_factory=CopyMode)
+    # failed records older than this are purged when a run writes its own (None: never here)
+    failed_records_retention_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +132,8 @@ class _Attempt:
     failed: int = 0
     samples: list[ErrorSample] = field(default_factory=list)
     copy_done: datetime | None = None
+    failed_rows: FailedRowCollector = field(default_factory=FailedRowCollector)
+    secrets: tuple[str, ...] = ()
 
 
 def run_copy(
@@ -177,7 +195,7 @@ def run_copy(
 
     def one_attempt() -> WriteResult | None:
         nonlocal attempt
-        attempt = _Attempt()
+        attempt = _Attempt(secrets=tuple(secret_values))
         current, plan = attempt, changes
         # Source reads and mapping run in a reader thread, a few batches ahead of the writer.
         stream = read_ahead(
@@ -242,6 +260,8 @@ def run_copy(
             updated=written.changes.updated,
             deleted=written.changes.deleted,
         )
+    if attempt.failed:
+        _keep_failed_rows(job, dataset, batch_id, attempt, clock)
     run.succeed(clock(), batch_id=batch_id)
     return CopyOutcome(RunStatus.SUCCESS, batch_id, window.end if window else None)
 
@@ -302,8 +322,19 @@ def _mapped_stream(
         if mapper is None:
             yield batch
             continue
-        mapped = mapper.apply(batch)
+        # reasons for every failed row the download keeps (only failed rows cost anything)
+        mapped = mapper.apply(
+            batch, max_error_samples=max(MAX_ERROR_SAMPLES, attempt.failed_rows.room)
+        )
         attempt.failed += mapped.failed_count
+        if mapped.failed_count:
+            attempt.failed_rows.add(
+                batch,
+                mapped.error_mask,
+                mapped.errors,
+                offset=offset,
+                redact=functools.partial(redact, secrets=attempt.secrets),
+            )
         room = MAX_ERROR_SAMPLES - len(attempt.samples)
         for err in mapped.errors[: max(room, 0)]:
             attempt.samples.append(ErrorSample(offset + err.row, err.reason, err.destination))
@@ -316,6 +347,33 @@ def _mapped_stream(
     if error is not None:
         raise TooManyFailedRecords(error)
     attempt.copy_done = clock()
+
+
+def _keep_failed_rows(
+    job: CopyJob,
+    dataset: Dataset,
+    batch_id: str,
+    attempt: _Attempt,
+    clock: Callable[[], datetime],
+) -> None:
+    """Write the batch's failed rows beside the dataset; the commit stands if this fails."""
+    now_ms = int(clock().timestamp() * 1000)
+    try:
+        write_failed_records(
+            dataset.location,
+            batch_id,
+            attempt.failed_rows.lines,
+            failed_count=attempt.failed,
+            input_count=attempt.input_records,
+            table=job.table,
+            created_ms=now_ms,
+        )
+        if job.failed_records_retention_days is not None:
+            purge_expired(
+                dataset.location, now_ms=now_ms, retention_days=job.failed_records_retention_days
+            )
+    except Exception as exc:
+        log.warning("batch %s: failed records not kept (%s)", batch_id, type(exc).__name__)
 
 
 def _record_reads(run: Run, attempt: _Attempt) -> None:

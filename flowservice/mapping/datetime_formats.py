@@ -190,8 +190,11 @@ def parse_timestamps(strings: pa.Array, pattern: DateTimePattern, zone: str) -> 
         with_offset = None
     # Rows without a written offset are wall-clock times in `zone`: a time repeated by a DST
     # change takes its first instant, one skipped by it the first instant after the gap.
-    zoned = pc.assume_timezone(local, zone, ambiguous="earliest", nonexistent="latest")
-    zoned = zoned.cast(pa.timestamp("us", tz="UTC"))
+    if zone == "UTC":
+        zoned = local.cast(pa.timestamp("us", tz="UTC"))  # no DST: wall clock is the instant
+    else:
+        zoned = pc.assume_timezone(local, zone, ambiguous="earliest", nonexistent="latest")
+        zoned = zoned.cast(pa.timestamp("us", tz="UTC"))
     if with_offset is not None:
         values = pc.if_else(pc.is_null(offset_minutes), zoned, with_offset)
     else:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
-import zoneinfo
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -14,21 +15,16 @@ from flowservice.errors import ValidationFailed
 from flowservice.lake.conform import is_safe_cast
 from flowservice.lake.xdm import XdmField, arrow_type, parse_type
 from flowservice.mapping.casting import (
-    UTC_US,
     Evaluated,
-    Failure,
     can_cast,
     cast_checked,
-    describe_value,
     merge_failures,
 )
-from flowservice.mapping.datetime_formats import (
-    ISO_PATTERN,
-    DateFormatError,
-    DateTimePattern,
-    compile_pattern,
-    parse_dates,
-    parse_timestamps,
+from flowservice.mapping.function_registry import (
+    function,
+    function_names,
+    lookup_function,
+    lookup_operator,
 )
 from flowservice.mapping.syntax import Call, Column, Literal, Node
 
@@ -62,17 +58,81 @@ def resolve_column(name: str, schema: pa.Schema) -> str | None:
     return matches[0] if len(matches) == 1 else None
 
 
+# Calls whose value differs on every evaluation: never shared between mappings.
+VOLATILE = frozenset({"now", "uuid", "guid"})
+_SHARED: ContextVar[dict[Hashable, _Shared] | None] = ContextVar("shared_calls", default=None)
+
+
+@contextmanager
+def sharing_subexpressions() -> Iterator[None]:
+    """Within this block, equal calls compile once and each batch evaluates them once.
+
+    ``MappingSet.compile`` uses it, so ``to_timestamp(created, ...)`` written in two
+    mappings is parsed once per batch; the last batch's shared values stay referenced
+    until the next batch.
+    """
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+class _Shared:
+    """A compiled call used by more than one mapping: remembers its last batch's result."""
+
+    def __init__(self, compiled: CompiledExpression) -> None:
+        self.compiled = compiled
+        self.reused = False
+        self._last: tuple[pa.RecordBatch, Evaluated] | None = None
+
+    def evaluate(self, batch: pa.RecordBatch) -> Evaluated:
+        if not self.reused:
+            return self.compiled.evaluate(batch)
+        if self._last is not None and self._last[0] is batch:
+            return self._last[1]
+        result = self.compiled.evaluate(batch)
+        self._last = (batch, result)
+        return result
+
+
+def _key(node: Node) -> Hashable:
+    if isinstance(node, Column):
+        return ("column", node.name)
+    if isinstance(node, Literal):
+        return ("literal", type(node.value).__name__, node.value)
+    return ("call", node.name, tuple(_key(arg) for arg in node.args))
+
+
 def compile_expression(node: Node, schema: pa.Schema) -> CompiledExpression:
     """Bind ``node`` to ``schema``; raises ExpressionTypeError with the position of the fault."""
     if isinstance(node, Column):
         return _column(node, schema)
     if isinstance(node, Literal):
         return _literal(node)
-    builder = _BUILDERS.get(node.name)
-    if builder is None:
-        known = ", ".join(_BUILDERS)
+    shared = _SHARED.get()
+    if shared is None or node.name in VOLATILE:
+        return _call(node, schema)
+    key = _key(node)
+    found = shared.get(key)
+    if found is not None:
+        found.reused = True
+    else:
+        found = shared[key] = _Shared(_call(node, schema))
+    return CompiledExpression(found.compiled.type, found.evaluate, found.compiled.columns)
+
+
+def _call(node: Call, schema: pa.Schema) -> CompiledExpression:
+    if not node.name[:1].isalpha() and not node.name.startswith("_"):
+        op = lookup_operator(node.name, len(node.args))
+        if op is None:
+            raise ExpressionTypeError(f"unsupported operator {node.name!r}", node.position)
+        return op.build(node, schema)
+    spec = lookup_function(node.name)
+    if spec is None:
+        known = ", ".join(function_names())
         raise ExpressionTypeError(f"unknown function {node.name}(); known: {known}", node.position)
-    return builder(node, schema)
+    return spec.build(node, schema)
 
 
 def _column(node: Column, schema: pa.Schema) -> CompiledExpression:
@@ -104,7 +164,9 @@ def _literal(node: Literal) -> CompiledExpression:
     return CompiledExpression(scalar.type, evaluate, frozenset())
 
 
-def _args(node: Call, schema: pa.Schema, low: int, high: int | None) -> list[CompiledExpression]:
+def call_args(
+    node: Call, schema: pa.Schema, low: int, high: int | None
+) -> list[CompiledExpression]:
     count = len(node.args)
     if count < low or (high is not None and count > high):
         wanted = f"{low}" if high == low else f"{low} to {high}" if high else f"at least {low}"
@@ -114,19 +176,19 @@ def _args(node: Call, schema: pa.Schema, low: int, high: int | None) -> list[Com
     return [compile_expression(arg, schema) for arg in node.args]
 
 
-def _literal_text(node: Call, index: int, what: str) -> str:
+def literal_text(node: Call, index: int, what: str) -> str:
     arg = node.args[index]
     if not isinstance(arg, Literal) or not isinstance(arg.value, str):
         raise ExpressionTypeError(f"{node.name}() needs {what} as a string literal", arg.position)
     return arg.value
 
 
-def _is_text(t: pa.DataType) -> bool:
+def is_text(t: pa.DataType) -> bool:
     return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t))
 
 
-def _require_text(node: Call, index: int, compiled: CompiledExpression) -> None:
-    if not _is_text(compiled.type):
+def require_text(node: Call, index: int, compiled: CompiledExpression) -> None:
+    if not is_text(compiled.type):
         raise ExpressionTypeError(
             f"{node.name}() needs text but argument {index + 1} is {compiled.type}; "
             f'use cast(..., "string") first',
@@ -134,12 +196,12 @@ def _require_text(node: Call, index: int, compiled: CompiledExpression) -> None:
         )
 
 
-def _columns(parts: Sequence[CompiledExpression]) -> frozenset[str]:
+def columns_of(parts: Sequence[CompiledExpression]) -> frozenset[str]:
     return frozenset().union(*(p.columns for p in parts))
 
 
 def _concat(node: Call, schema: pa.Schema) -> CompiledExpression:
-    parts = _args(node, schema, 1, None)
+    parts = call_args(node, schema, 1, None)
     for i, part in enumerate(parts):
         if not can_cast(part.type, pa.string()):
             raise ExpressionTypeError(
@@ -157,15 +219,15 @@ def _concat(node: Call, schema: pa.Schema) -> CompiledExpression:
         values = pc.if_else(all_null, pa.scalar(None, pa.string()), joined)
         return Evaluated(values, merge_failures(*evaluated))
 
-    return CompiledExpression(pa.string(), evaluate, _columns(parts))
+    return CompiledExpression(pa.string(), evaluate, columns_of(parts))
 
 
-def _text_function(
+def text_function(
     kernel: Callable[[pa.Array], pa.Array],
 ) -> Callable[[Call, pa.Schema], CompiledExpression]:
     def build(node: Call, schema: pa.Schema) -> CompiledExpression:
-        (arg,) = _args(node, schema, 1, 1)
-        _require_text(node, 0, arg)
+        (arg,) = call_args(node, schema, 1, 1)
+        require_text(node, 0, arg)
 
         def evaluate(batch: pa.RecordBatch) -> Evaluated:
             inner = arg.evaluate(batch)
@@ -176,91 +238,21 @@ def _text_function(
     return build
 
 
-def _pattern(node: Call, index: int) -> DateTimePattern:
-    text = _literal_text(node, index, "a date format")
-    try:
-        return compile_pattern(text)
-    except DateFormatError as exc:
-        # +1 skips the opening quote of the literal.
-        position = node.args[index].position + 1 + exc.position
-        raise ExpressionTypeError(f"bad date format {text!r}: {exc.message}", position) from None
-
-
-def _to_date(node: Call, schema: pa.Schema) -> CompiledExpression:
-    parts = _args(node, schema, 1, 2)
-    value = parts[0]
-    pattern = _pattern(node, 1) if len(parts) == 2 else None
-    if pa.types.is_date(value.type) or pa.types.is_timestamp(value.type):
-        return _convert(value, pa.date32(), "date")
-    _require_text(node, 0, value)
-
-    def evaluate(batch: pa.RecordBatch) -> Evaluated:
-        inner = value.evaluate(batch)
-        if pattern is None:
-            return _merge(inner, cast_checked(inner.values.cast(pa.string()), pa.date32(), "date"))
-        parsed = parse_dates(inner.values, pattern)
-        return _merge(inner, _parsed(inner.values, parsed.values, parsed.failed, "a date", pattern))
-
-    return CompiledExpression(pa.date32(), evaluate, value.columns)
-
-
-def _to_timestamp(node: Call, schema: pa.Schema) -> CompiledExpression:
-    parts = _args(node, schema, 1, 3)
-    value = parts[0]
-    pattern = _pattern(node, 1) if len(parts) >= 2 else None
-    zone = _literal_text(node, 2, "a time zone name") if len(parts) == 3 else "UTC"
-    try:
-        zoneinfo.ZoneInfo(zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ExpressionTypeError(f"unknown time zone {zone!r}", node.args[2].position) from None
-    if pa.types.is_date(value.type) or pa.types.is_timestamp(value.type):
-        return _convert(value, UTC_US, "date-time")
-    _require_text(node, 0, value)
-
-    def evaluate(batch: pa.RecordBatch) -> Evaluated:
-        inner = value.evaluate(batch)
-        if pattern is None and zone == "UTC":
-            return _merge(inner, cast_checked(inner.values.cast(pa.string()), UTC_US, "date-time"))
-        parsed = parse_timestamps(inner.values, pattern or ISO_PATTERN, zone)
-        return _merge(
-            inner, _parsed(inner.values, parsed.values, parsed.failed, "a date-time", pattern)
-        )
-
-    return CompiledExpression(UTC_US, evaluate, value.columns)
-
-
-def _parsed(
-    original: pa.Array,
-    values: pa.Array,
-    failed: pa.Array,
-    what: str,
-    pattern: DateTimePattern | None,
-) -> Evaluated:
-    if not pc.any(failed).as_py():
-        return Evaluated(values)
-    fmt = f" with format {pattern.text!r}" if pattern else ""
-
-    def reason(row: int) -> str:
-        return f"cannot parse {describe_value(original[row].as_py())} as {what}{fmt}"
-
-    return Evaluated(values, (Failure(failed, reason),))
-
-
-def _merge(inner: Evaluated, outer: Evaluated) -> Evaluated:
+def merged(inner: Evaluated, outer: Evaluated) -> Evaluated:
     return Evaluated(outer.values, inner.failures + outer.failures)
 
 
-def _convert(value: CompiledExpression, target: pa.DataType, name: str) -> CompiledExpression:
+def converted(value: CompiledExpression, target: pa.DataType, name: str) -> CompiledExpression:
     def evaluate(batch: pa.RecordBatch) -> Evaluated:
         inner = value.evaluate(batch)
-        return _merge(inner, cast_checked(inner.values, target, name))
+        return merged(inner, cast_checked(inner.values, target, name))
 
     return CompiledExpression(target, evaluate, value.columns)
 
 
 def _cast(node: Call, schema: pa.Schema) -> CompiledExpression:
-    value, _ = _args(node, schema, 2, 2)
-    spelled = _literal_text(node, 1, "an XDM type name")
+    value, _ = call_args(node, schema, 2, 2)
+    spelled = literal_text(node, 1, "an XDM type name")
     try:
         xdm = parse_type(spelled)
     except ValidationFailed as exc:
@@ -270,37 +262,66 @@ def _cast(node: Call, schema: pa.Schema) -> CompiledExpression:
     target = arrow_type(XdmField("value", xdm))
     if not can_cast(value.type, target):
         raise ExpressionTypeError(f"cannot cast {value.type} to {xdm}", node.position)
-    return _convert(value, target, xdm)
+    return converted(value, target, xdm)
 
 
-def _coalesce(node: Call, schema: pa.Schema) -> CompiledExpression:
-    parts = _args(node, schema, 1, None)
-    # Columns and calls decide the type; literals adapt to it (coalesce(int32_col, 0)).
-    computed = [p.type for p, a in zip(parts, node.args, strict=True) if not isinstance(a, Literal)]
+def unify(
+    node: Call, parts: list[CompiledExpression], args: Sequence[Node], *, widen: bool = False
+) -> pa.DataType:
+    """One type for ``parts`` (the values of ``args``), adapting literals in place.
+
+    Columns and calls decide the type; literals adapt to it (``coalesce(int32_col, 0)``).
+    """
+    computed = [p.type for p, a in zip(parts, args, strict=True) if not isinstance(a, Literal)]
     typed = [t for t in [*computed, *(p.type for p in parts)] if not pa.types.is_null(t)]
     result = typed[0] if typed else pa.null()
     for i, part in enumerate(parts):
-        arg = node.args[i]
+        arg = args[i]
         if is_safe_cast(part.type, result):
             continue
-        if isinstance(arg, Literal) and _literal_fits(arg.value, result):
-            parts[i] = _typed_literal(arg.value, result)
+        if isinstance(arg, Literal) and literal_fits(arg.value, result):
+            parts[i] = typed_literal(arg.value, result)
             continue
-        raise ExpressionTypeError(
-            f"coalesce() arguments must share a type: {result} and {part.type}", arg.position
-        )
+        if widen and pa.types.is_integer(result) and pa.types.is_integer(part.type):
+            result = pa.int64()
+        elif widen and is_number(result) and is_number(part.type):
+            result = pa.float64()
+        else:
+            raise ExpressionTypeError(
+                f"{node.name}() arguments must share a type: {result} and {part.type}",
+                arg.position,
+            )
+    return result
+
+
+def is_number(t: pa.DataType) -> bool:
+    return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t))
+
+
+@function(
+    "coalesce",
+    category="Logical operators",
+    syntax="coalesce(VALUE_1, VALUE_2, ...)",
+    description="The first argument that is not null.",
+    returns="the arguments' type",
+    example='coalesce(null, null, "adobe")',
+    result='"adobe"',
+)
+def _coalesce(node: Call, schema: pa.Schema) -> CompiledExpression:
+    parts = call_args(node, schema, 1, None)
+    result = unify(node, parts, node.args)
 
     def evaluate(batch: pa.RecordBatch) -> Evaluated:
         evaluated = [p.evaluate(batch) for p in parts]
         values = pc.coalesce(*[e.values.cast(result) for e in evaluated])
         return Evaluated(values, merge_failures(*evaluated))
 
-    return CompiledExpression(result, evaluate, _columns(parts))
+    return CompiledExpression(result, evaluate, columns_of(parts))
 
 
-def _literal_fits(value: object, target: pa.DataType) -> bool:
+def literal_fits(value: object, target: pa.DataType) -> bool:
     """A literal that converts to ``target`` exactly (42 as int16, 1.5 as decimal(5,2))."""
-    if isinstance(value, str) and not _is_text(target):
+    if isinstance(value, str) and not is_text(target):
         return False  # text literals stay text; parse them with cast()/to_date() explicitly
     try:
         pc.cast(pa.array([value]), target, safe=True)
@@ -309,7 +330,7 @@ def _literal_fits(value: object, target: pa.DataType) -> bool:
     return True
 
 
-def _typed_literal(value: object, target: pa.DataType) -> CompiledExpression:
+def typed_literal(value: object, target: pa.DataType) -> CompiledExpression:
     scalar = pc.cast(pa.array([value]), target, safe=True)[0]
 
     def evaluate(batch: pa.RecordBatch) -> Evaluated:
@@ -318,18 +339,51 @@ def _typed_literal(value: object, target: pa.DataType) -> CompiledExpression:
     return CompiledExpression(target, evaluate, frozenset())
 
 
-_BUILDERS: dict[str, Callable[[Call, pa.Schema], CompiledExpression]] = {
-    "concat": _concat,
-    "lower": _text_function(pc.utf8_lower),
-    "upper": _text_function(pc.utf8_upper),
-    "trim": _text_function(pc.utf8_trim_whitespace),
-    "ltrim": _text_function(pc.utf8_ltrim_whitespace),
-    "rtrim": _text_function(pc.utf8_rtrim_whitespace),
-    "to_date": _to_date,
-    "to_timestamp": _to_timestamp,
-    "cast": _cast,
-    "coalesce": _coalesce,
-}
-
-#: The function names an expression may call.
-FUNCTIONS: tuple[str, ...] = tuple(_BUILDERS)
+_TEXT = "String"
+function(
+    "concat",
+    category=_TEXT,
+    syntax="concat(STRING_1, STRING_2, ...)",
+    description="Joins the arguments as text; null arguments are skipped.",
+    returns="string",
+    example='concat("Hi, ", "there", "!")',
+    result='"Hi, there!"',
+)(_concat)
+for _name, _alias, _kernel, _what in (
+    ("lower", "lcase", pc.utf8_lower, "Lower-cases the text."),
+    ("upper", "ucase", pc.utf8_upper, "Upper-cases the text."),
+):
+    for _spelled in (_name, _alias):
+        function(
+            _spelled,
+            category=_TEXT,
+            syntax=f"{_spelled}(INPUT)",
+            description=_what,
+            returns="string",
+            example=f'{_spelled}("HeLLo")',
+            result='"hello"' if _name == "lower" else '"HELLO"',
+        )(text_function(_kernel))
+for _name, _kernel, _what in (
+    ("trim", pc.utf8_trim_whitespace, "Removes leading and trailing whitespace."),
+    ("ltrim", pc.utf8_ltrim_whitespace, "Removes leading whitespace."),
+    ("rtrim", pc.utf8_rtrim_whitespace, "Removes trailing whitespace."),
+):
+    function(
+        _name,
+        category=_TEXT,
+        syntax=f"{_name}(STRING)",
+        description=_what,
+        returns="string",
+        example=f'{_name}("  hi  ")',
+        result={"trim": '"hi"', "ltrim": '"hi  "', "rtrim": '"  hi"'}[_name],
+    )(text_function(_kernel))
+function(
+    "cast",
+    category="Type conversions",
+    syntax='cast(VALUE, "XDM_TYPE")',
+    description="Converts to an XDM scalar type; values that do not convert fail their row.",
+    returns="the XDM type",
+    example='cast("42", "int")',
+    result="42",
+    adobe=False,
+)(_cast)

@@ -18,6 +18,7 @@ from flowservice.mapping.expressions import (
     ExpressionTypeError,
     compile_expression,
     resolve_column,
+    sharing_subexpressions,
 )
 from flowservice.mapping.problems import MappingInvalid, MappingProblem
 from flowservice.mapping.syntax import Column, ExpressionSyntaxError, Node, parse
@@ -100,12 +101,31 @@ class MappingSet:
         """Parse and check every mapping; raises MappingInvalid listing all the bad ones."""
         rules = [m if isinstance(m, MappingRule) else MappingRule.from_dict(m) for m in mappings]
         problems: list[MappingProblem] = []
-        bound: list[_Bound] = []
-        seen: dict[tuple[str, ...], int] = {}
         if not rules:
             problems.append(
                 MappingProblem(None, "", "", "a mapping set needs at least one mapping")
             )
+        with sharing_subexpressions():
+            bound = cls._bind_all(rules, source, dataset, problems)
+        if dataset is not None:
+            filled = {b.path[0] for b in bound}
+            for field in dataset:
+                if not field.nullable and field.type != "object" and field.name not in filled:
+                    message = "required dataset field has no mapping"
+                    problems.append(MappingProblem(None, "", field.name, message))
+        if problems:
+            raise MappingInvalid(problems)
+        return cls(bound, _output_schema(bound, dataset))
+
+    @staticmethod
+    def _bind_all(
+        rules: Sequence[MappingRule],
+        source: pa.Schema,
+        dataset: Sequence[XdmField] | None,
+        problems: list[MappingProblem],
+    ) -> list[_Bound]:
+        bound: list[_Bound] = []
+        seen: dict[tuple[str, ...], int] = {}
         for index, rule in enumerate(rules):
             try:
                 item = _bind(index, rule, source, dataset)
@@ -125,15 +145,7 @@ class MappingSet:
                 continue
             seen[key] = index
             bound.append(item)
-        if dataset is not None:
-            filled = {b.path[0] for b in bound}
-            for field in dataset:
-                if not field.nullable and field.type != "object" and field.name not in filled:
-                    message = "required dataset field has no mapping"
-                    problems.append(MappingProblem(None, "", field.name, message))
-        if problems:
-            raise MappingInvalid(problems)
-        return cls(bound, _output_schema(bound, dataset))
+        return bound
 
     def apply(
         self, batch: pa.RecordBatch, *, max_error_samples: int = DEFAULT_ERROR_SAMPLES

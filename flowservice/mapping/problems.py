@@ -40,3 +40,16 @@ class MappingInvalid(InvalidRequest):
         self.problems = tuple(problems)
         details = "; ".join(p.describe() for p in self.problems)
         super().__init__(f"{len(self.problems)} invalid mapping(s): {details}")
+
+
+class ExpressionInvalid(InvalidRequest):
+    """One expression (``POST /languages/el/validate``) that does not parse or type-check."""
+
+    code = 1419
+    title = "Expression validation failed"
+
+    def __init__(self, reason: str, position: int | None) -> None:
+        self.reason = reason
+        self.position = position
+        where = f" at position {position}" if position is not None else ""
+        super().__init__(f"Invalid expression{where}: {reason}")

@@ -1,8 +1,16 @@
 """Parse a mapping's ``sourceAttribute`` into a small expression tree.
 
-Grammar::
+Grammar (lowest precedence first; binary operators associate to the left)::
 
-    expr    := call | column | literal
+    expr    := or
+    or      := and (("||" | "or") and)*
+    and     := eq (("&&" | "and") eq)*
+    eq      := cmp (("==" | "!=") cmp)*
+    cmp     := sum (("<" | "<=" | ">" | ">=") sum)*
+    sum     := product (("+" | "-") product)*
+    product := unary (("*" | "/" | "%") unary)*
+    unary   := ("!" | "not" | "-") unary | primary
+    primary := call | column | literal | "(" expr ")"
     call    := NAME "(" [ expr ("," expr)* ] ")"
     column  := NAME | "`" any text, `` for a backtick "`"
     literal := STRING | NUMBER | true | false | null
@@ -10,6 +18,10 @@ Grammar::
     NAME    := letter or _ , then letters, digits, _ , $ or .
 
 A NAME followed by "(" is a function call; any other NAME is a column.
+An operator becomes a :class:`Call` named by its symbol (``a + b`` is
+``Call("+", (a, b))``; ``and``/``or``/``not`` are spelled ``&&``/``||``/``!``),
+so everything downstream walks one kind of node. ``-`` before a number literal
+folds into the literal.
 """
 
 from __future__ import annotations
@@ -19,6 +31,19 @@ from dataclasses import dataclass
 
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "t": "\t"}
 _KEYWORDS: dict[str, bool | None] = {"true": True, "false": False, "null": None}
+_WORD_OPERATORS = {"and": "&&", "or": "||", "not": "!"}
+# longest first, so "<=" is not read as "<" then "="
+_SYMBOLS = ("==", "!=", "<=", ">=", "&&", "||", "<", ">", "+", "-", "*", "/", "%", "!")
+#: binary operators by precedence level, lowest first
+BINARY_LEVELS: tuple[tuple[str, ...], ...] = (
+    ("||",),
+    ("&&",),
+    ("==", "!="),
+    ("<", "<=", ">", ">="),
+    ("+", "-"),
+    ("*", "/", "%"),
+)
+UNARY_OPERATORS = ("!", "-")
 
 
 class ExpressionSyntaxError(Exception):
@@ -54,7 +79,7 @@ Node = Column | Literal | Call
 
 @dataclass(frozen=True)
 class _Token:
-    kind: str  # name, string, number, quoted, punct, end
+    kind: str  # name, string, number, quoted, punct, operator, end
     text: str
     position: int
     value: str | int | float | None = None
@@ -86,7 +111,7 @@ def _tokenize(text: str) -> list[_Token]:
             value, end = _read_quoted_name(text, i)
             tokens.append(_Token("quoted", text[i:end], i, value))
             i = end
-        elif ch.isdigit() or (ch in "+-." and i + 1 < len(text) and text[i + 1].isdigit()):
+        elif ch.isdigit() or (ch == "." and i + 1 < len(text) and text[i + 1].isdigit()):
             number, end = _read_number(text, i)
             tokens.append(_Token("number", text[i:end], i, number))
             i = end
@@ -94,8 +119,15 @@ def _tokenize(text: str) -> list[_Token]:
             end = i + 1
             while end < len(text) and (text[end].isalnum() or text[end] in "_$."):
                 end += 1
-            tokens.append(_Token("name", text[i:end], i))
+            word = text[i:end]
+            if word.lower() in _WORD_OPERATORS:
+                tokens.append(_Token("operator", _WORD_OPERATORS[word.lower()], i))
+            else:
+                tokens.append(_Token("name", word, i))
             i = end
+        elif symbol := next((op for op in _SYMBOLS if text.startswith(op, i)), None):
+            tokens.append(_Token("operator", symbol, i))
+            i += len(symbol)
         else:
             raise ExpressionSyntaxError(f"unexpected character {ch!r}", i)
     tokens.append(_Token("end", "", len(text)))
@@ -149,7 +181,7 @@ def _read_number(text: str, start: int) -> tuple[int | float, int]:
         value = float(raw) if any(c in raw for c in ".eE") else int(raw)
     except ValueError:
         raise ExpressionSyntaxError(f"malformed number {raw[:40]!r}", start) from None
-    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+    if isinstance(value, int) and value > 2**63:
         raise ExpressionSyntaxError("integer literal out of the 64-bit range", start)
     if isinstance(value, float) and not math.isfinite(value):
         raise ExpressionSyntaxError("number literal out of the floating-point range", start)
@@ -177,6 +209,30 @@ class _Parser:
             )
 
     def expression(self) -> Node:
+        return self.binary(0)
+
+    def binary(self, level: int) -> Node:
+        if level == len(BINARY_LEVELS):
+            return _checked_range(self.unary())
+        left = self.binary(level + 1)
+        while self.peek().kind == "operator" and self.peek().text in BINARY_LEVELS[level]:
+            token = self.take()
+            right = self.binary(level + 1)
+            left = Call(token.text, (left, right), token.position)
+        return left
+
+    def unary(self) -> Node:
+        token = self.peek()
+        if token.kind == "operator" and token.text in UNARY_OPERATORS:
+            self.take()
+            operand = self.unary()
+            if token.text == "-" and isinstance(operand, Literal) and _is_number(operand.value):
+                assert isinstance(operand.value, int | float)
+                return Literal(-operand.value, token.position)
+            return Call(token.text, (_checked_range(operand),), token.position)
+        return self.primary()
+
+    def primary(self) -> Node:
         token = self.take()
         if token.kind == "string":
             assert isinstance(token.value, str)
@@ -193,6 +249,13 @@ class _Parser:
             if token.text.lower() in _KEYWORDS:
                 return Literal(_KEYWORDS[token.text.lower()], token.position)
             return Column(token.text, token.position)
+        if token.kind == "punct" and token.text == "(":
+            inner = self.expression()
+            closing = self.take()
+            if not (closing.kind == "punct" and closing.text == ")"):
+                where = "the end" if closing.kind == "end" else repr(closing.text)
+                raise ExpressionSyntaxError(f"expected ')', found {where}", closing.position)
+            return inner
         if token.kind == "end":
             raise ExpressionSyntaxError("expression ends too early", token.position)
         raise ExpressionSyntaxError(f"unexpected {token.text!r}", token.position)
@@ -214,3 +277,14 @@ class _Parser:
                     f"expected ',' or ')' in the call to {name.text}(), found {where}",
                     token.position,
                 )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _checked_range(node: Node) -> Node:
+    """2**63 is only readable as the operand of a minus sign."""
+    if isinstance(node, Literal) and isinstance(node.value, int) and node.value >= 2**63:
+        raise ExpressionSyntaxError("integer literal out of the 64-bit range", node.position)
+    return node

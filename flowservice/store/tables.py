@@ -133,3 +133,19 @@ class FlowWatermark(Base):
     watermark_us: Mapped[int | None] = mapped_column(BigInteger)
     failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     retry_at_us: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class XdmVersion(Base):
+    """A stored revision of a Schema Registry resource (the ``resources`` row is the latest).
+
+    ``revision`` 0 is version ``1.0``, each change adds one (``1.1``, ``1.2``, ...).
+    """
+
+    __tablename__ = "xdm_versions"
+
+    resource_id: Mapped[str] = mapped_column(
+        ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True
+    )
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    doc: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[int] = mapped_column(BigInteger)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from flow_fixtures import UNREACHABLE, flow_body
 from openapi_contract import check_contract
 from service_harness import (
     SQLSERVER_SPEC_ID,
@@ -14,7 +15,9 @@ from service_harness import (
     outsiders_of,
     problem_code,
     scope_of,
+    source_connection_body,
     sql_server_connection_body,
+    target_connection_body,
 )
 
 from flowservice.api.runtime import Runtime
@@ -340,3 +343,153 @@ def test_responses_match_the_data_prep_contract(api: ApiClient) -> None:
     check_contract("data-prep.yaml", "MapperSetPage", _dates_as_examples(page))
     put = conv(api, "PUT", f"/mappingSets/{made['id']}", json=request).json()
     check_contract("data-prep.yaml", "MappingSet", _dates_as_examples(put))
+
+
+def test_validate_reports_each_mapping(api: ApiClient) -> None:
+    body = {
+        "inputSchema": {"fields": [{"name": "ID", "type": "string"}, {"name": "n", "type": "int"}]},
+        "outputSchema": {"fields": FIELDS},
+        "mappings": [
+            {"sourceAttribute": "ID", "destinationXdmPath": "id"},
+            {"sourceAttribute": "lower(n)", "destinationXdmPath": "name"},
+            {"sourceAttribute": "missing", "destinationXdmPath": "email"},
+        ],
+    }
+    response = conv(api, "POST", "/mappingSets/validate", json=body)
+    assert response.status_code == 200, response.text
+    check_contract("data-prep.yaml", "MappingValidationResponse", response.json())
+    entries = response.json()["validationResponse"]
+    assert [e["status"] for e in entries] == ["SUCCESS", "FAILED", "FAILED"]
+    assert "needs text" in entries[1]["errors"][0]["exception"]
+    assert entries[2]["errors"][0]["source"] == "missing"
+    assert "no source column 'missing'" in entries[2]["errors"][0]["exception"]
+
+
+def test_preview_maps_rows_and_reports_row_errors(api: ApiClient) -> None:
+    body = {
+        "data": [
+            {"ID": "1", "name": "Ada", "dob": "10/12/1815"},
+            {"ID": "x", "name": "Bob", "dob": "31/02/2000"},
+        ],
+        "mappingSet": {
+            "outputSchema": {"fields": FIELDS},
+            "mappings": [
+                {"sourceAttribute": "ID", "destinationXdmPath": "id"},
+                {"sourceAttribute": "upper(name)", "destinationXdmPath": "name"},
+                {"sourceAttribute": 'to_date(dob, "dd/MM/yyyy")', "destinationXdmPath": "born"},
+            ],
+        },
+    }
+    response = conv(api, "POST", "/mappingSets/preview", json=body)
+    assert response.status_code == 200, response.text
+    got = response.json()
+    assert got["data"] == [{"id": 1, "name": "ADA", "born": "1815-12-10"}, None]
+    (error,) = got["errors"]
+    assert error["row"] == 1 and error["destination"] == "id"
+    assert "cannot convert 'x'" in error["exception"]
+
+
+def test_preview_refuses_a_bad_mapping_set(api: ApiClient) -> None:
+    body = {
+        "data": [{"a": 1}],
+        "mappingSet": {"mappings": [{"source": "nosuch(a)", "destination": "x"}]},
+    }
+    response = conv(api, "POST", "/mappingSets/preview", json=body)
+    assert response.status_code == 400
+    assert problem_code(response) == "FLOW-1419-400" and "unknown function" in response.text
+
+
+def _flow_parts(api: ApiClient, columns: list[str] | None) -> tuple[str, str]:
+    """(source connection, target connection) ids; the source declares ``columns``."""
+    base = api.post("/connections", json=sql_server_connection_body(UNREACHABLE)).json()["id"]
+    source_body = source_connection_body(name="people", base_id=base, table="dbo.People")
+    if columns is not None:
+        source_body["params"]["columns"] = [{"name": c, "type": "nvarchar"} for c in columns]
+    made = api.post("/sourceConnections", json=source_body)
+    assert made.status_code == 201, made.text
+    target_body = target_connection_body(name="people", dataset_id=dataset(api))
+    target = api.post("/targetConnections", json=target_body)
+    assert target.status_code == 201, target.text
+    return str(made.json()["id"]), str(target.json()["id"])
+
+
+def _mapping_flow(api: ApiClient, source: str, target: str, mapping_id: str) -> Any:
+    transformations = [{"name": "Mapping", "params": {"mappingId": mapping_id}}]
+    return api.post("/flows", json=flow_body(source, target, transformations=transformations))
+
+
+def test_flow_refuses_a_mapping_that_reads_a_column_the_source_lacks(api: ApiClient) -> None:
+    dataset_id = dataset(api)
+    body = {
+        "dataSetId": dataset_id,
+        "mappings": [
+            {"sourceAttribute": "ID", "destinationXdmPath": "id"},
+            {
+                "sourceAttribute": "upper(concat(`first name`, nickname))",
+                "destinationXdmPath": "name",
+            },
+        ],
+    }
+    made = conv(api, "POST", "/mappingSets", json=body)
+    assert made.status_code == 200, made.text
+    mapping_id = made.json()["id"]
+    source, target = _flow_parts(api, ["id", "First Name", "dob"])
+    refused = _mapping_flow(api, source, target, mapping_id)
+    assert refused.status_code == 400, refused.text
+    assert "'nickname'" in refused.text and source in refused.text
+    assert "'ID'" not in refused.text and "first name" not in refused.text
+    # the same mapping on a source that reads the whole table: its columns are not known yet
+    open_source, open_target = _flow_parts(api, None)
+    assert _mapping_flow(api, open_source, open_target, mapping_id).status_code == 201
+
+
+def test_flow_accepts_a_mapping_of_declared_columns(api: ApiClient) -> None:
+    body = {
+        "dataSetId": dataset(api),
+        "mappings": [
+            {"sourceAttribute": "ID", "destinationXdmPath": "id"},
+            {"sourceAttribute": "sha256(lower(`first name`))", "destinationXdmPath": "name"},
+        ],
+    }
+    mapping_id = conv(api, "POST", "/mappingSets", json=body).json()["id"]
+    source, target = _flow_parts(api, ["ID", "first name"])
+    created = _mapping_flow(api, source, target, mapping_id)
+    assert created.status_code == 201, created.text
+
+
+def test_validate_answers_failed_entries_not_400_for_bad_content(api: ApiClient) -> None:
+    body = {
+        "dataSetId": "no-such-dataset",
+        "mappings": [
+            {"sourceAttribute": "", "destinationXdmPath": "id"},
+            {"source": "a", "destination": "b"},
+        ],
+    }
+    response = conv(api, "POST", "/mappingSets/validate", json=body)
+    assert response.status_code == 200, response.text
+    check_contract("data-prep.yaml", "MappingValidationResponse", response.json())
+    entries = response.json()["validationResponse"]
+    assert [e["status"] for e in entries] == ["FAILED", "SUCCESS", "FAILED"]
+    assert "sourceAttribute must be a non-empty string" in entries[0]["errors"][0]["exception"]
+    assert "no-such-dataset" in entries[2]["errors"][0]["exception"]
+
+
+def test_preview_types_sample_values_from_json(api: ApiClient) -> None:
+    rows = [
+        {"n": 1, "x": 1.5, "big": 2**70, "mixed": True, "obj": {"a": 1}},
+        {"n": 2, "x": 2, "big": 1, "mixed": 3, "obj": None},
+    ]
+    mappings = [
+        {"source": "n * 2", "destination": "n2"},
+        {"source": "x / 2", "destination": "half"},
+        {"source": "length(big)", "destination": "digits"},
+        {"source": "mixed", "destination": "mixed"},
+        {"source": "obj", "destination": "obj"},
+    ]
+    body = {"data": rows, "mappingSet": {"mappings": mappings}}
+    response = conv(api, "POST", "/mappingSets/preview", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == [
+        {"n2": 2, "half": 0.75, "digits": 22, "mixed": "true", "obj": '{"a": 1}'},
+        {"n2": 4, "half": 1.0, "digits": 1, "mixed": "3"},
+    ]

@@ -259,8 +259,9 @@ def test_framing_id_and_missing_if_match_come_before_the_precondition(
     assert problem_code(unknown) == "FLOW-1101-404", unknown.text
     not_json = api.patch(url, content=b"[{", headers={"If-Match": STALE})
     assert problem_code(not_json) == "FLOW-1100-400", not_json.text
-    no_type = api.patch(url, content=b"[]", headers={"If-Match": STALE, "Content-Type": None})
-    assert no_type.status_code == 400 and no_type.json()["title"] == "BadRequestError"
+    # a PATCH without Content-Type is read as JSON Patch (Adobe's examples send none)
+    no_type = api.patch(url, content=b"[{", headers={"If-Match": STALE, "Content-Type": None})
+    assert problem_code(no_type) == "FLOW-1100-400", no_type.text
     missing = api.patch(url, json=ops)
     assert problem_code(missing) == "FLOW-1403-400", missing.text
     assert api.get(url).json()["items"][0]["etag"] == connection["etag"]

@@ -15,6 +15,7 @@ from flowservice.api.schemas.datasets import DataSetCreate
 from flowservice.api.services import batches, datasets
 from flowservice.api.services.catalog_query import parse_catalog_query, select
 from flowservice.api.services.dataset_preview import DEFAULT_PREVIEW_ROWS, preview_body
+from flowservice.api.services.json_decimals import DECIMALS_AS_STRINGS, DECIMALS_AS_STRINGS_HELP
 from flowservice.lake.preview import MAX_PREVIEW_ROWS
 from flowservice.settings import CATALOG_PREFIX
 from flowservice.store.repos import resources
@@ -167,7 +168,10 @@ def preview_dataset(
     limit: Annotated[
         int, Query(ge=1, le=MAX_PREVIEW_ROWS, description="Rows to return (1 to 1000)")
     ] = DEFAULT_PREVIEW_ROWS,
+    decimals_as_strings: Annotated[
+        bool, Query(alias=DECIMALS_AS_STRINGS, description=DECIMALS_AS_STRINGS_HELP)
+    ] = False,
 ) -> dict[str, Any]:
     with runtime.transaction() as session:
         dataset = datasets.open_dataset(session, runtime.settings, scope, dataset_id)
-    return preview_body(dataset, limit)
+    return preview_body(dataset, limit, decimals_as_strings=decimals_as_strings)

@@ -11,6 +11,7 @@ from flowservice.api.connector_lookup import require_connector
 from flowservice.api.deps import RuntimeDep, ScopeDep
 from flowservice.api.services import connections as service
 from flowservice.api.services.explore import object_to_wire, table_to_wire
+from flowservice.api.services.json_decimals import DECIMALS_AS_STRINGS, DECIMALS_AS_STRINGS_HELP
 from flowservice.connectors.base import Connector
 from flowservice.errors import ConnectorError, FlowServiceError, InvalidRequest
 from flowservice.secrets import redact
@@ -69,6 +70,9 @@ async def explore_connection(
     count: Annotated[int, Query(ge=1, le=MAX_PREVIEW_ROWS, description="rows to preview")] = 100,
     start: Annotated[int, Query(ge=0, description="first object (root listing)")] = 0,
     limit: Annotated[int | None, Query(ge=1, le=10000, description="objects (root)")] = None,
+    decimals_as_strings: Annotated[
+        bool, Query(alias=DECIMALS_AS_STRINGS, description=DECIMALS_AS_STRINGS_HELP)
+    ] = False,
 ) -> Any:
     kind = object_type.lower()
     if kind not in ("root", "table"):
@@ -82,5 +86,5 @@ async def explore_connection(
     assert object_path is not None
     if preview:
         schema, rows = await _call(secrets, connector.preview, object_path, count=count)
-        return table_to_wire(schema, rows)
+        return table_to_wire(schema, rows, decimals_as_strings=decimals_as_strings)
     return table_to_wire(await _call(secrets, connector.describe, object_path))

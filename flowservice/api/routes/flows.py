@@ -19,6 +19,7 @@ from flowservice.api.schemas.flows import FlowCreate
 from flowservice.api.services import flow_verify
 from flowservice.api.services import flows as service
 from flowservice.api.services import runs as run_service
+from flowservice.api.services.flow_operations import record_operation
 from flowservice.api.views import created
 from flowservice.flows.persistence.runs import run_of
 from flowservice.flows.run_state import Run
@@ -103,6 +104,7 @@ def patch_flow(
     with runtime.transaction() as session:
         row = resources.get_resource(session, scope=scope, kind=service.KIND, resource_id=flow_id)
         row = service.patch_flow(session, scope, row, expected_etag=etag, operations=body)
+        row = record_operation(session, scope, row, "update")
         return created(row)
 
 
@@ -120,6 +122,7 @@ def flow_action(
     with runtime.transaction() as session:
         row = resources.get_resource(session, scope=scope, kind=service.KIND, resource_id=flow_id)
         row = service.set_state(session, scope, row, op)
+        row = record_operation(session, scope, row, "enable" if op == "enable" else "disable")
         if row.state == "disabled":
             # a disabled flow starts no run: those waiting for their start time are cancelled
             # (a run already in progress finishes)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query
 from flowservice.api.deps import JsonBody, RuntimeDep, ScopeDep, WriteAccess
 from flowservice.api.patching import required_etag
 from flowservice.api.request_bodies import json_body
-from flowservice.api.schemas.mapping_sets import MappingSetCreate
+from flowservice.api.schemas.mapping_sets import MappingSetCreate, MappingSetPreview
 from flowservice.api.services import mapping_sets as service
 from flowservice.api.services.catalog_query import matching, parse_catalog_query
 from flowservice.errors import NotFound
@@ -29,6 +29,26 @@ def create_mapping_set(
     with runtime.transaction() as session:
         row = service.create_mapping_set(session, runtime.settings, scope, body)
         return service.summary(row)
+
+
+@router.post(
+    "/mappingSets/validate",
+    summary="Check a mapping set against the source schema in the body, without storing it",
+    openapi_extra=json_body(MappingSetCreate),
+)
+def validate_mapping_set(runtime: RuntimeDep, scope: ScopeDep, body: JsonBody) -> dict[str, Any]:
+    with runtime.transaction() as session:
+        return service.validate_mapping_set(session, runtime.settings, scope, body)
+
+
+@router.post(
+    "/mappingSets/preview",
+    summary="Map sample rows with a mapping set: mapped rows and per-row errors",
+    openapi_extra=json_body(MappingSetPreview),
+)
+def preview_mapping_set(runtime: RuntimeDep, scope: ScopeDep, body: JsonBody) -> dict[str, Any]:
+    with runtime.transaction() as session:
+        return service.preview_mapping_set(session, runtime.settings, scope, body)
 
 
 @router.get("/mappingSets", summary="List mapping sets ({data, _page})")

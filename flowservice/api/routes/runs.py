@@ -12,7 +12,7 @@ from flowservice.api.listing import ListParamsDep
 from flowservice.api.request_bodies import json_body
 from flowservice.api.resource_pages import list_page
 from flowservice.api.schemas.common import CreatedOut, ItemsOut, PageOut
-from flowservice.api.schemas.runs import RunCreate
+from flowservice.api.schemas.runs import RunCreate, RunCreatedOut
 from flowservice.api.services import runs as service
 from flowservice.api.views import created
 from flowservice.errors import InvalidRequest
@@ -32,7 +32,7 @@ def _submit_if_due(request: Request, run_id: str, start_at_us: int, now_us: int)
 @router.post(
     "/runs",
     status_code=201,
-    response_model=CreatedOut,
+    response_model=RunCreatedOut,
     summary="Run a dataflow now",
     openapi_extra=json_body(RunCreate),
 )
@@ -43,13 +43,19 @@ def create_run(
     scope: ScopeDep,
     body: JsonBody,
     response: Response,
-) -> dict[str, str]:
+) -> dict[str, Any]:
     now = service.utc_now()
     with runtime.transaction() as session:
         row = service.create_run(session, scope, body, now=now)
+        # the run as created (scheduled), before a worker can move it on, with the
+        # params it was asked for, as the on-demand tutorial's answer shows them
+        item = service.to_wire(row, scope)
+        if isinstance(body.get("params"), dict):
+            item["params"] = body["params"]
+        out: dict[str, Any] = {**created(row), "items": [item]}
     _submit_if_due(request, row.id, int(row.doc["startAtUs"]), to_us(now))
     response.headers["Location"] = f"{API_PREFIX}/runs/{row.id}"
-    return created(row)
+    return out
 
 
 @router.get(

@@ -12,7 +12,7 @@ SchemaPolicyIn = Literal["evolve", "freeze"]
 
 
 class SchemaRefIn(WireModel):
-    """A schema reference; without a Schema Registry its ``fields`` are given inline."""
+    """A schema reference: an ``id`` of the Schema Registry, or ``fields`` given inline."""
 
     id: str | None = Field(default=None, max_length=1024)
     content_type: str | None = Field(default=None, alias="contentType", max_length=255)

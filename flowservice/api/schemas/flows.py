@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from flowservice.api.schemas.common import SpecRef, WireModel
 
@@ -37,3 +37,11 @@ class FlowCreate(WireModel):
     options: dict[str, Any] | None = Field(
         default=None, description="errorDiagnosticsEnabled, partialIngestionPercent"
     )
+
+
+class LastOperationOut(BaseModel):
+    """A flow's ``lastOperation`` (``api.services.flow_operations``)."""
+
+    operation: str = Field(description="create, update, enable or disable")
+    started: int = Field(description="When it happened, epoch ms")
+    updated: int = Field(description="Operations on the flow since its creation")

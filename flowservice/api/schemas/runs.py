@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from flowservice.api.schemas.common import WireModel
+from flowservice.api.schemas.common import CreatedOut, WireModel
 
 
 class RunParamsIn(WireModel):
@@ -27,3 +27,9 @@ class RunParamsIn(WireModel):
 class RunCreate(WireModel):
     flow_id: str = Field(alias="flowId")
     params: RunParamsIn | None = None
+
+
+class RunCreatedOut(CreatedOut):
+    """``{id, etag}`` as the OpenAPI text says, plus ``items``: the run, as the tutorial shows."""
+
+    items: list[dict[str, Any]]

@@ -17,7 +17,12 @@ class TargetSchemaRef(WireModel):
 
 
 class TargetDataIn(WireModel):
-    format: str = Field(min_length=1, max_length=64)
+    format: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Default parquet_xdm for the Data Lake (the only format it takes)",
+    )
     schema_: TargetSchemaRef | None = Field(default=None, alias="schema")
 
 

@@ -28,6 +28,7 @@ from flowservice.flows.persistence.batches import (
 )
 from flowservice.lake import BatchInfo, WriteMode
 from flowservice.lake.dataset import BatchSource
+from flowservice.settings import EXPORT_PREFIX
 from flowservice.store.db import now_ms
 from flowservice.store.repos import resources
 from flowservice.store.repos.resources import Scope
@@ -50,6 +51,8 @@ FILTERABLE = frozenset(
     }
 )
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# a batch some of whose records did not fit the dataset (SchemaMismatch's number)
+PARTIAL_INGESTION_CODE = "FLOW-1425-400"
 
 
 def new_batch_id(now: int | None = None) -> str:
@@ -174,10 +177,26 @@ def to_wire(row: Resource, scope: Scope) -> dict[str, Any]:
         "updatedUser": row.updated_by,
         "version": "1.0.0",
     }
-    return item | _outcome(doc)
+    return item | _outcome(doc, row.id)
 
 
-def _outcome(doc: Mapping[str, Any]) -> dict[str, Any]:
+def _errors(doc: Mapping[str, Any], batch_id: str) -> list[dict[str, Any]]:
+    """The recorded errors; a partly ingested batch says how many records were left out."""
+    errors = [dict(e) for e in doc.get("errors") or []]
+    failed = int(doc.get("failedRecordCount") or 0)
+    if failed and doc.get("status") == "success" and not errors:
+        errors.append(
+            {
+                "code": PARTIAL_INGESTION_CODE,
+                "description": f"{failed} records failed mapping and were left out; "
+                f"GET {EXPORT_PREFIX}/batches/{batch_id}/failed lists them for download.",
+                "recordCount": failed,
+            }
+        )
+    return errors
+
+
+def _outcome(doc: Mapping[str, Any], batch_id: str) -> dict[str, Any]:
     # the Catalog's relatedObjects types stop at datasets and batches; the flow and run
     # that wrote a batch go in tags, where source batches carry them
     tags = {key: [doc[key]] for key in (FLOW_ID_KEY, RUN_ID_KEY) if doc.get(key)}
@@ -191,7 +210,7 @@ def _outcome(doc: Mapping[str, Any]) -> dict[str, Any]:
         "recordCount": doc["recordCount"],
         "failedRecordCount": doc.get("failedRecordCount", 0),
         "size": doc["size"],
-        "errors": list(doc.get("errors") or []),
+        "errors": _errors(doc, batch_id),
         "relatedObjects": [{"type": "dataSet", "id": doc["dataSetId"]}],
         "tags": tags,
         "metrics": metrics,
@@ -221,7 +240,7 @@ def lake_only_wire(info: BatchInfo, dataset_row: Resource, scope: Scope) -> dict
         "created": info.timestamp_ms,
         "updated": info.timestamp_ms,
         "version": "1.0.0",
-    } | _outcome(doc)
+    } | _outcome(doc, batch_id)
 
 
 def batches_of_dataset(

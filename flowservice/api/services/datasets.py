@@ -13,6 +13,7 @@ from flowservice.api.patching import apply_json_patch
 from flowservice.api.schemas.datasets import DataSetCreate, DataSetEditable
 from flowservice.api.services.body_checks import parse_body
 from flowservice.api.services.flow_usage import flows_referencing
+from flowservice.api.services.schema_registry import schema_fields
 from flowservice.errors import Conflict, InvalidRequest, ValidationFailed
 from flowservice.flows.persistence.batches import BATCH_KIND
 from flowservice.flows.persistence.datasets import DATASET_KIND, location_of
@@ -21,7 +22,7 @@ from flowservice.flows.persistence.datasets import DATASET_KIND, location_of
 # mapping checks reach it through this module
 from flowservice.flows.persistence.datasets import dataset_of as dataset_of
 from flowservice.flows.persistence.datasets import open_dataset as open_dataset
-from flowservice.lake import Dataset, XdmField, dataset_fields
+from flowservice.lake import Dataset, XdmField, dataset_fields, fields_from_dicts
 from flowservice.settings import Settings
 from flowservice.store.repos import resources
 from flowservice.store.repos.resources import Scope
@@ -76,11 +77,17 @@ def create_dataset(session: Session, settings: Settings, scope: Scope, body: Any
     model = _validated(DataSetCreate, body)
     assert isinstance(model, DataSetCreate)
     fields = dataset_fields(model.model_dump(by_alias=True, exclude_none=True))
+    ref = model.schema_ref
+    ref_id = None if ref is None else ref.id
+    if fields is None and ref is not None and ref.id is not None and ref.fields is None:
+        # a schema of the Schema Registry: the table takes its fields from the resolved schema
+        ref_id, raw = schema_fields(session, scope, ref.id, ref.content_type)
+        fields = fields_from_dicts(raw)
     doc = _descriptive(model)
     doc["revision"] = 0
     doc["fields"] = None if fields is None else [f.to_dict() for f in fields]
     if model.schema_ref is not None:
-        doc["schemaRef"] = {"id": model.schema_ref.id, "contentType": model.schema_ref.content_type}
+        doc["schemaRef"] = {"id": ref_id, "contentType": model.schema_ref.content_type}
     if isinstance(model.schema_, str):
         doc["schema"] = model.schema_
     dataset_id = new_dataset_id()

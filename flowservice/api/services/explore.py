@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyarrow as pa
+
+from flowservice.api.services.json_decimals import decimal_text_json
 from flowservice.connectors.base import (
     ChangeTrackingState,
     SourceColumn,
@@ -65,7 +68,30 @@ def change_tracking_to_wire(state: ChangeTrackingState) -> dict[str, Any]:
     }
 
 
-def table_to_wire(schema: TableSchema, rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _decimal_numbers(
+    schema: TableSchema, rows: list[dict[str, Any]], *, as_strings: bool
+) -> list[dict[str, Any]]:
+    """The connector sends decimals as exact text; numbers where a double holds them."""
+    names = [c.name for c in schema.columns if pa.types.is_decimal(c.arrow_type)]
+    if as_strings or not names:
+        return rows
+    out = []
+    for row in rows:
+        row = dict(row)
+        for name in names:
+            value = row.get(name)
+            if isinstance(value, str):
+                row[name] = decimal_text_json(value)
+        out.append(row)
+    return out
+
+
+def table_to_wire(
+    schema: TableSchema,
+    rows: list[dict[str, Any]] | None = None,
+    *,
+    decimals_as_strings: bool = False,
+) -> dict[str, Any]:
     """A table's explore answer: columns and primary key, change tracking when known, rows."""
     wire: dict[str, Any] = {
         "format": "flat",
@@ -77,5 +103,5 @@ def table_to_wire(schema: TableSchema, rows: list[dict[str, Any]] | None = None)
     if schema.change_tracking is not None:
         wire["changeTracking"] = change_tracking_to_wire(schema.change_tracking)
     if rows is not None:
-        wire["data"] = rows
+        wire["data"] = _decimal_numbers(schema, rows, as_strings=decimals_as_strings)
     return wire

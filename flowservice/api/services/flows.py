@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from flowservice.api.patching import apply_json_patch
+from flowservice.api.services.flow_mapping_check import check_mapping_columns
+from flowservice.api.services.flow_operations import last_operation
 from flowservice.api.views import AUDIT_FILTERABLE, named_fields, version_fields
 from flowservice.errors import InvalidRequest, NotFound, ValidationFailed
 from flowservice.flows.flow_definition import (
@@ -82,6 +84,7 @@ def check_references(session: Session, scope: Scope, flow: FlowDefinition) -> No
                 f"transformations: mapping set {mapping.mapping_id} is not found in this org "
                 "and sandbox"
             ) from None
+        check_mapping_columns(session, scope, flow)
 
 
 def _doc(flow: FlowDefinition) -> dict[str, Any]:
@@ -192,6 +195,7 @@ def to_wire(session: Session, row: Resource, scope: Scope, last_run: Run | None)
         if last_run.completed_at is not None:
             details["completedAtUTC"] = to_epoch_ms(last_run.completed_at)
         item["lastRunDetails"] = details
+    item["lastOperation"] = last_operation(row)
     item.update(version_fields(row))
     return item
 

@@ -64,6 +64,13 @@ def _schema_ids(model: MappingSetCreate) -> list[str]:
     return [i for i in ids if isinstance(i, str) and i]
 
 
+def names_destination(model: MappingSetCreate) -> bool:
+    """Whether the body says which schema the mappings write (else: typed by the expressions)."""
+    return bool(
+        model.data_set_id or _inline(model.output_schema, "outputSchema") or _schema_ids(model)
+    )
+
+
 def destination(
     session: Session, settings: Settings, scope: Scope, model: MappingSetCreate
 ) -> tuple[str | None, tuple[XdmField, ...] | None]:
@@ -106,6 +113,20 @@ def _columns_of(node: Node) -> Iterator[str]:
     elif isinstance(node, Call):
         for arg in node.args:
             yield from _columns_of(arg)
+
+
+def columns_named(text: str) -> list[str]:
+    """The columns an expression names (empty when it does not parse)."""
+    try:
+        return list(dict.fromkeys(_columns_of(parse(text))))
+    except ExpressionSyntaxError:
+        return []
+
+
+def inline_source(schema: SchemaIn | None) -> pa.Schema | None:
+    """An ``inputSchema`` with inline fields as an Arrow schema (None: no inline fields)."""
+    inline = _inline(schema, "inputSchema")
+    return arrow_schema(inline) if inline is not None else None
 
 
 def _named_columns(mappings: Sequence[Mapping[str, Any]]) -> pa.Schema:

@@ -92,12 +92,17 @@ def _base_spec(
 def _doc(
     session: Session, scope: Scope, model: TargetConnectionCreate, spec: ConnectionSpec
 ) -> dict[str, Any]:
-    if spec.id == DATA_LAKE_SPEC_ID and model.data.format != DATA_LAKE_FORMAT:
+    data_format = model.data.format
+    if data_format is None:
+        # Adobe's tutorial body leaves it out; the Data Lake takes only one format
+        if spec.id != DATA_LAKE_SPEC_ID:
+            raise ValidationFailed(f"data.format is required for connection spec {spec.id}.")
+        data_format = DATA_LAKE_FORMAT
+    if spec.id == DATA_LAKE_SPEC_ID and data_format != DATA_LAKE_FORMAT:
         raise ValidationFailed(
-            f"data.format must be {DATA_LAKE_FORMAT!r} for the Data Lake, "
-            f"not {model.data.format!r}."
+            f"data.format must be {DATA_LAKE_FORMAT!r} for the Data Lake, not {data_format!r}."
         )
-    data: dict[str, Any] = {"format": model.data.format}
+    data: dict[str, Any] = {"format": data_format}
     if model.data.schema_ is not None:
         data["schema"] = model.data.schema_.model_dump(exclude_none=True)
     return {

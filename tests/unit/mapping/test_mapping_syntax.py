@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -77,3 +78,65 @@ def test_number_literals_out_of_range_are_syntax_errors(text: str, reason: str) 
 def test_the_largest_integer_literals_parse() -> None:
     assert parse(str(2**63 - 1)) == Literal(2**63 - 1, 0)
     assert parse(str(-(2**63))).value == -(2**63)  # type: ignore[union-attr]
+
+
+def test_operators_parse_with_precedence() -> None:
+    tree = parse("a || b && !c == d + e * -2")
+    assert tree == Call(
+        "||",
+        (
+            Column("a", 0),
+            Call(
+                "&&",
+                (
+                    Column("b", 5),
+                    Call(
+                        "==",
+                        (
+                            Call("!", (Column("c", 11),), 10),
+                            Call(
+                                "+",
+                                (
+                                    Column("d", 16),
+                                    Call("*", (Column("e", 20), Literal(-2, 24)), 22),
+                                ),
+                                18,
+                            ),
+                        ),
+                        13,
+                    ),
+                ),
+                7,
+            ),
+        ),
+        2,
+    )
+    assert _shape(parse("not a and b or c")) == _shape(parse("!a && b || c"))
+    assert parse("(1 + 2) * 3") == Call(
+        "*", (Call("+", (Literal(1, 1), Literal(2, 5)), 3), Literal(3, 10)), 8
+    )
+    assert parse("a-1") == Call("-", (Column("a", 0), Literal(1, 2)), 1)
+    assert parse("-9223372036854775808") == Literal(-(2**63), 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "message"),
+    [
+        ("(a", 2, "expected ')'"),
+        ("a +", 3, "ends too early"),
+        ("a b", 2, "unexpected 'b'"),
+        ("a = b", 2, "unexpected character"),
+        ("a == == b", 5, "unexpected '=='"),
+    ],
+)
+def test_operator_syntax_errors(text: str, position: int, message: str) -> None:
+    with pytest.raises(ExpressionSyntaxError) as caught:
+        parse(text)
+    assert caught.value.position == position and message in caught.value.message
+
+
+def _shape(node: Any) -> Any:
+    """A tree without positions."""
+    if isinstance(node, Call):
+        return (node.name, tuple(_shape(a) for a in node.args))
+    return node.value if isinstance(node, Literal) else ("column", node.name)

@@ -206,7 +206,7 @@ def _bind(
     if not _assignable(expression.type, target):
         raise _Problem(
             f"expression gives {_type_name(expression.type)} but {rule.destination!r} is "
-            f"{field.type}; convert it explicitly (cast, to_date, to_timestamp)"
+            f"{field.type}; convert it explicitly (cast, to_float, to_date, to_timestamp)"
         )
     return _Bound(index, rule, path, expression, target, required=not field.nullable)
 
@@ -240,9 +240,16 @@ def _lookup(fields: Sequence[XdmField], path: tuple[str, ...]) -> XdmField:
     raise AssertionError("unreachable")
 
 
+# A double holds every decimal of at most 15 significant digits and gives it back unchanged.
+_DOUBLE_DIGITS = 15
+
+
 def _assignable(result: pa.DataType, target: pa.DataType) -> bool:
     if result == target or is_safe_cast(result, target):
         return True
+    if pa.types.is_float64(target) and pa.types.is_decimal(result):
+        # XDM's number is a double: decimals that round-trip exactly go in as Data Prep does.
+        return bool(result.precision <= _DOUBLE_DIGITS)
     if pa.types.is_string(target):
         return can_cast(result, target)
     # Text converts to any scalar type, row by row, as Data Prep does.

@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flowservice.lake import fields_from_dicts
 from flowservice.mapping import MappingInvalid, MappingSet
@@ -147,6 +149,54 @@ def test_lossy_implicit_conversions_need_an_explicit_cast() -> None:
     result = mapping.apply(pa.record_batch([pa.array([1.25, 0.125, 1e12])], schema=source))
     assert result.records.column("amount").to_pylist() == [Decimal("1.25"), Decimal("0.12")]
     assert result.failed_count == 1 and result.errors[0].row == 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), precision=st.integers(1, 15))
+def test_decimals_that_a_double_holds_go_into_an_xdm_number_unchanged(
+    data: st.DataObject, precision: int
+) -> None:
+    scale = data.draw(st.integers(0, precision))
+    values = data.draw(
+        st.lists(
+            st.none()
+            | st.decimals(
+                min_value=-(10 ** (precision - scale)) + 1,
+                max_value=10 ** (precision - scale) - 1,
+                places=scale,
+                allow_nan=False,
+                allow_infinity=False,
+            ),
+            max_size=20,
+        )
+    )
+    decimal_type = pa.decimal128(precision, scale)
+    source = pa.record_batch([pa.array(values, decimal_type)], names=["score"])
+    dataset = fields_from_dicts([{"name": "score", "type": "number"}])
+    rules = [{"sourceAttribute": "score", "destinationXdmPath": "score"}]
+    mapped = MappingSet.compile(rules, source=source.schema, dataset=dataset).apply(source)
+    assert mapped.failed_count == 0
+    back = [
+        None if v is None else Decimal(repr(v)).quantize(Decimal(1).scaleb(-scale))
+        for v in mapped.records.column(0).to_pylist()
+    ]
+    assert back == values
+
+
+def test_decimals_wider_than_a_double_need_an_explicit_to_float() -> None:
+    source = pa.schema([("score", pa.decimal128(18, 2))])
+    dataset = fields_from_dicts([{"name": "score", "type": "number"}])
+    with pytest.raises(MappingInvalid, match="to_float"):
+        MappingSet.compile(
+            [{"sourceAttribute": "score", "destinationXdmPath": "score"}],
+            source=source,
+            dataset=dataset,
+        )
+    MappingSet.compile(
+        [{"sourceAttribute": "to_float(score)", "destinationXdmPath": "score"}],
+        source=source,
+        dataset=dataset,
+    )
 
 
 def test_attribute_source_type_is_a_plain_column_even_if_it_looks_like_a_call() -> None:

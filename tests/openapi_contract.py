@@ -38,12 +38,15 @@ def reference_document(name: str) -> dict[str, Any]:
 
 
 def check_contract(document: str, schema_name: str, instance: Any) -> None:
-    """``instance`` validates against ``components/schemas/<schema_name>`` of ``document``."""
+    """``instance`` validates against the schema named ``schema_name`` in ``document``:
+    ``components/schemas`` of an OpenAPI 3 document, ``definitions`` of a Swagger 2 one."""
     uri = f"urn:{document}"
+    contents = reference_document(document)
     registry: Registry[Any] = Registry().with_resource(
-        uri, Resource.from_contents(reference_document(document), default_specification=DRAFT7)
+        uri, Resource.from_contents(contents, default_specification=DRAFT7)
     )
-    schema = {"$ref": f"{uri}#/components/schemas/{schema_name}"}
+    pointer = "definitions" if "swagger" in contents else "components/schemas"
+    schema = {"$ref": f"{uri}#/{pointer}/{schema_name}"}
     errors = [
         f"{list(e.path)}: {e.message}"
         for e in Draft7Validator(schema, registry=registry).iter_errors(instance)

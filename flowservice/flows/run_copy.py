@@ -52,6 +52,7 @@ from flowservice.lake import Dataset
 from flowservice.lake.dataset import WriteResult
 from flowservice.lake.failed_records import (
     FailedRowCollector,
+    RowFailure,
     purge_expired,
     write_failed_records,
 )
@@ -72,17 +73,6 @@ class TooManyFailedRecords(LakeError):
     def __init__(self, error: RunError) -> None:
         super().__init__(error.message)
         self.run_error = error
-
-
-class RowFailure(Protocol):
-    @property
-    def row(self) -> int: ...
-    @property
-    def mapping(self) -> int: ...
-    @property
-    def destination(self) -> str: ...
-    @property
-    def reason(self) -> str: ...
 
 
 class MappedRows(Protocol):

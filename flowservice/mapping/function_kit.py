@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -111,6 +113,29 @@ def bisect_kernel(kernel: Callable[..., pa.Array], arrays: list[pa.Array]) -> pa
             bisect_kernel(kernel, [a.slice(0, middle) for a in arrays]),
             bisect_kernel(kernel, [a.slice(middle) for a in arrays]),
         ]
+    )
+
+
+def checked(kernel: Callable[..., pa.Array], inputs: list[pa.Array]) -> tuple[pa.Array, pa.Array]:
+    """Run a checked kernel for :func:`failing`: its values and the mask of rows that failed.
+
+    A row the kernel rejects (overflow, division by zero, a value out of range) is null
+    and failed; a row with a null input is null but not failed — null in, null out.
+    """
+    values = bisect_kernel(kernel, inputs)
+    given = functools.reduce(pc.and_, [pc.is_valid(a) for a in inputs])
+    return values, pc.and_(given, pc.is_null(values))
+
+
+def keep_in_lists(lists: pa.Array, keep: pa.Array) -> pa.Array:
+    """Each list with only the values where ``keep`` (over the flattened values) is true."""
+    flat = pc.list_flatten(lists)
+    parents = pc.list_parent_indices(lists).to_numpy()
+    kept = pc.fill_null(keep, False).to_numpy(zero_copy_only=False)
+    counts = np.bincount(parents[kept], minlength=len(lists))
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    return pa.ListArray.from_arrays(
+        pa.array(offsets), flat.filter(pa.array(kept)), mask=pc.is_null(lists)
     )
 
 

@@ -1,10 +1,11 @@
-"""Date and time functions: to_date, to_timestamp, now, date, date_part, zone conversions."""
+"""Date and time functions: to_date, to_timestamp, now, date, date_part, set_date_part, zones."""
 
 from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -27,7 +28,7 @@ from flowservice.mapping.expressions import (
     merged,
     require_text,
 )
-from flowservice.mapping.function_kit import elementwise
+from flowservice.mapping.function_kit import elementwise, failing, need
 from flowservice.mapping.function_registry import function
 from flowservice.mapping.syntax import Call
 
@@ -329,3 +330,106 @@ for _function_name, _part, _result in (
     ("week", "week", "43"),
 ):
     _part_function(_function_name, _part, _result)
+
+
+# set_date_part components (Data Prep's spellings, any case) -> the field replaced
+_SETTABLE = {
+    **dict.fromkeys(("year", "yyyy", "yy"), "year"),
+    **dict.fromkeys(("month", "mm", "m"), "month"),
+    **dict.fromkeys(("day", "dd", "d"), "day"),
+    **dict.fromkeys(("hour", "hh"), "hour"),
+    **dict.fromkeys(("minute", "mi", "n"), "minute"),
+    **dict.fromkeys(("second", "ss", "s"), "second"),
+}
+# the values each field takes; years stay in 1..9999, as Python's datetime (and the previews)
+_RANGES = {
+    "year": (1, 9999),
+    "month": (1, 12),
+    "day": (1, 31),
+    "hour": (0, 23),
+    "minute": (0, 59),
+    "second": (0, 59),
+}
+_CLOCK = {
+    "hour": np.timedelta64(1, "h"),
+    "minute": np.timedelta64(1, "m"),
+    "second": np.timedelta64(1, "s"),
+}
+
+
+def set_part(stamps: pa.Array, values: pa.Array, field: str) -> tuple[pa.Array, pa.Array]:
+    """Replace one wall-clock field of each date-time (numpy calendar arithmetic, no row loop).
+
+    Returns the new date-times (microseconds, in the same zone) and the rows that failed: a
+    value out of range. As Java's ``ZonedDateTime.with``, a new year or month keeps the day
+    valid (Jan 31 → Feb 28) and the wall clock is read and written in the value's own zone.
+    """
+    zone = stamps.type.tz
+    micros = stamps.cast(pa.timestamp("us", tz=zone), safe=False)  # nanoseconds are dropped
+    wall = pc.local_timestamp(micros) if zone else micros
+    given = pc.and_(pc.is_valid(wall), pc.is_valid(values))
+    low, high = _RANGES[field]
+    times = pc.fill_null(wall, pa.scalar(0, wall.type)).to_numpy(zero_copy_only=False)
+    wanted = pc.fill_null(values.cast(pa.int64()), low).to_numpy(zero_copy_only=False)
+    ok = (wanted >= low) & (wanted <= high)
+    wanted = np.clip(wanted, low, high)
+    days = times.astype("datetime64[D]")
+    clock = times - days
+    if field in _CLOCK:
+        unit = _CLOCK[field]
+        current = (clock // unit) % (24 if field == "hour" else 60)
+        clock = clock + (wanted - current) * unit
+    else:
+        months = days.astype("datetime64[M]")
+        years = months.astype("datetime64[Y]")
+        parts = {
+            "year": years.astype(np.int64) + 1970,
+            "month": (months - years).astype(np.int64) + 1,
+            "day": (days - months).astype(np.int64) + 1,
+        }
+        parts[field] = wanted
+        month = (parts["year"] - 1970).astype("datetime64[Y]").astype("datetime64[M]")
+        month = month + (parts["month"] - 1)
+        first = month.astype("datetime64[D]")
+        length = ((month + 1).astype("datetime64[D]") - first).astype(np.int64)
+        if field == "day":
+            ok &= wanted <= length
+        days = first + (np.minimum(parts["day"], length) - 1)
+    keep = ok & given.to_numpy(zero_copy_only=False)
+    naive = pa.array(days + clock, pa.timestamp("us"), mask=~keep)
+    if zone:
+        naive = pc.assume_timezone(naive, zone, ambiguous="earliest", nonexistent="latest")
+    return naive, pc.and_(given, pa.array(~ok, pa.bool_()))
+
+
+@function(
+    "set_date_part",
+    category=_DATES,
+    syntax="set_date_part(COMPONENT, VALUE, DATE)",
+    description="DATE with one part replaced by VALUE: year, month, day, hour, minute or second "
+    "(or their short spellings); a VALUE out of range fails the row.",
+    returns="date-time",
+    example='set_date_part("m", 4, date("2016-11-09T11:44:44.797"))',
+    result="2016-04-09T11:44:44.797Z",
+)
+def _set_date_part(node: Call, schema: pa.Schema) -> CompiledExpression:
+    _, value, stamp = call_args(node, schema, 3, 3)
+    component = literal_text(node, 0, "COMPONENT")
+    field = _SETTABLE.get(component.lower())
+    if field is None:
+        raise ExpressionTypeError(
+            f"unknown date part {component!r}; known: {', '.join(_SETTABLE)}",
+            node.args[0].position,
+        )
+    whole = pa.types.is_integer(value.type) or pa.types.is_null(value.type)
+    need(node, 1, value, whole, "a whole number")
+    stamp = _timestamp_arg(node, 2, stamp)
+
+    def run(v: list[pa.Array]) -> tuple[pa.Array, pa.Array]:
+        return set_part(v[1], v[0], field)
+
+    def explain(v: list[pa.Array], row: int) -> str:
+        return f"cannot set the {field} of {v[1][row]} to {v[0][row]}"
+
+    result = pa.timestamp("us", tz=stamp.type.tz)
+    return failing([value, stamp], result, run, explain)

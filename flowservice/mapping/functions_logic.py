@@ -21,7 +21,7 @@ from flowservice.mapping.expressions import (
     is_text,
     unify,
 )
-from flowservice.mapping.function_kit import bisect_kernel, elementwise, failing, need
+from flowservice.mapping.function_kit import checked, elementwise, failing, need
 from flowservice.mapping.function_registry import function, operator
 from flowservice.mapping.syntax import Call
 
@@ -124,6 +124,8 @@ def _null_test(
 def _empty(values: pa.Array) -> pa.Array:
     if is_text(values.type):
         return pc.fill_null(pc.equal(pc.utf8_length(values), 0), True)
+    if pa.types.is_map(values.type):  # list_value_length has no map kernel
+        values = values.cast(pa.list_(values.type.field(0)))
     if pa.types.is_list(values.type):
         return pc.fill_null(pc.equal(pc.list_value_length(values), 0), True)
     return pc.is_null(values)
@@ -216,16 +218,14 @@ def _negate(node: Call, schema: pa.Schema) -> CompiledExpression:
     result = pa.int64() if pa.types.is_integer(part.type) else part.type
 
     def kernel(v: list[pa.Array]) -> tuple[pa.Array, pa.Array]:
-        values = v[0].cast(result)
-        out = bisect_kernel(pc.negate_checked, [values])
-        return out, pc.and_(pc.is_valid(values), pc.is_null(out))
+        return checked(pc.negate_checked, [v[0].cast(result)])
 
     return failing(
         [part], result, kernel, lambda v, row: f"cannot negate {describe_value(v[0][row].as_py())}"
     )
 
 
-def _arithmetic(symbol: str, method: str, checked: Callable[..., pa.Array], example: str) -> None:
+def _arithmetic(symbol: str, method: str, operation: Callable[..., pa.Array], example: str) -> None:
     @operator(symbol, method, 2, description=f"Arithmetic: {method}", example=example)
     def build(node: Call, schema: pa.Schema) -> CompiledExpression:
         parts = call_args(node, schema, 2, 2)
@@ -239,14 +239,15 @@ def _arithmetic(symbol: str, method: str, checked: Callable[..., pa.Array], exam
         if pa.types.is_integer(result):
             result = pa.int64()
 
-        def kernel(v: list[pa.Array]) -> tuple[pa.Array, pa.Array]:
-            left, right = v[0].cast(result), v[1].cast(result)
+        def compute(left: pa.Array, right: pa.Array) -> pa.Array:
             if symbol in "/%":
+                # a zero divisor gives null, which checked() reports as a failed row
                 zero = pc.fill_null(pc.equal(right, pa.scalar(0, result)), False)
                 right = pc.if_else(zero, pa.scalar(None, result), right)
-            out = bisect_kernel(checked, [left, right])
-            failed = pc.and_(pc.and_(pc.is_valid(left), pc.is_valid(v[1])), pc.is_null(out))
-            return out, failed
+            return operation(left, right)
+
+        def kernel(v: list[pa.Array]) -> tuple[pa.Array, pa.Array]:
+            return checked(compute, [v[0].cast(result), v[1].cast(result)])
 
         def explain(v: list[pa.Array], row: int) -> str:
             a, b = (describe_value(x[row].as_py()) for x in v)

@@ -15,7 +15,7 @@ from flowservice.mapping.expressions import (
     converted,
     unify,
 )
-from flowservice.mapping.function_kit import bisect_kernel, elementwise, failing, need_number
+from flowservice.mapping.function_kit import checked, elementwise, failing, need_number
 from flowservice.mapping.function_registry import function
 from flowservice.mapping.syntax import Call
 
@@ -97,12 +97,11 @@ def _rounding(
             return value
         out_type = pa.int64() if name == "round" else value.type
 
+        def to_long(values: pa.Array) -> pa.Array:
+            return pc.cast(kernel(values), pa.int64(), safe=True)
+
         def run(v: list[pa.Array]) -> tuple[pa.Array, pa.Array]:
-            rounded = kernel(v[0])
-            if out_type == pa.int64():
-                rounded = bisect_kernel(lambda a: pc.cast(a, pa.int64(), safe=True), [rounded])
-            failed = pc.and_(pc.is_valid(v[0]), pc.is_null(rounded))
-            return rounded, failed
+            return checked(to_long if out_type == pa.int64() else kernel, v)
 
         return failing(
             [value], out_type, run, lambda v, row: f"{name}({v[0][row].as_py()!r}) is not a long"
@@ -138,7 +137,6 @@ def _abs(node: Call, schema: pa.Schema) -> CompiledExpression:
     need_number(node, 0, value)
 
     def run(v: list[pa.Array]) -> tuple[pa.Array, pa.Array]:
-        out = bisect_kernel(pc.abs_checked, [v[0]])
-        return out, pc.and_(pc.is_valid(v[0]), pc.is_null(out))
+        return checked(pc.abs_checked, v)
 
     return failing([value], value.type, run, lambda v, row: f"abs({v[0][row].as_py()!r}) overflows")

@@ -1,4 +1,4 @@
-"""String functions: length, substr, replacestr, split, join, regular expressions, prefixes."""
+"""String functions: length, substr, left, right, lpad, rpad, replacestr, split, join, regexes."""
 
 from __future__ import annotations
 
@@ -14,9 +14,16 @@ from flowservice.mapping.expressions import (
     is_text,
     literal_text,
 )
-from flowservice.mapping.function_kit import Kernel, as_text, elementwise, literal_int, need_text
+from flowservice.mapping.function_kit import (
+    Kernel,
+    as_text,
+    elementwise,
+    keep_in_lists,
+    literal_int,
+    need_text,
+)
 from flowservice.mapping.function_registry import function
-from flowservice.mapping.syntax import Call
+from flowservice.mapping.syntax import Call, Literal
 
 _TEXT = "String"
 TEXT_LIST = pa.list_(pa.string())
@@ -88,21 +95,9 @@ def _replacestr(node: Call, schema: pa.Schema) -> CompiledExpression:
 def _split_kernel(separator: str) -> Kernel:
     def kernel(v: list[pa.Array]) -> pa.Array:
         lists = pc.split_pattern(as_text(v[0]), pattern=separator)
-        return _drop_empty(lists)
+        return keep_in_lists(lists, pc.not_equal(pc.list_flatten(lists), ""))
 
     return kernel
-
-
-def _drop_empty(lists: pa.Array) -> pa.Array:
-    """Remove empty parts from each list, vectorised over the flattened values."""
-    flat = pc.list_flatten(lists)
-    parents = pc.list_parent_indices(lists).to_numpy()
-    keep = pc.not_equal(flat, "").to_numpy(zero_copy_only=False)
-    counts = np.bincount(parents[keep], minlength=len(lists))
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    return pa.ListArray.from_arrays(
-        pa.array(offsets), flat.filter(pa.array(keep)), mask=pc.is_null(lists)
-    )
 
 
 @function(
@@ -162,15 +157,7 @@ def _join(node: Call, schema: pa.Schema) -> CompiledExpression:
 
 def _drop_nulls(lists: pa.Array) -> pa.Array:
     flat = pc.list_flatten(lists)
-    if flat.null_count == 0:
-        return lists
-    parents = pc.list_parent_indices(lists).to_numpy()
-    keep = pc.is_valid(flat).to_numpy(zero_copy_only=False)
-    counts = np.bincount(parents[keep], minlength=len(lists))
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    return pa.ListArray.from_arrays(
-        pa.array(offsets), flat.filter(pa.array(keep)), mask=pc.is_null(lists)
-    )
+    return lists if flat.null_count == 0 else keep_in_lists(lists, pc.is_valid(flat))
 
 
 def rows_as_lists(columns: list[pa.Array], mask: pa.Array | None = None) -> pa.Array:
@@ -299,3 +286,88 @@ def _affix(name: str, kernel_name: str, example: str) -> None:
 
 _affix("startswith", "starts_with", 'startswith("adobe.com", "adobe")')
 _affix("endswith", "ends_with", 'endswith("adobe.com", ".com")')
+
+
+def _padding(node: Call, index: int) -> str:
+    """PADDING: a text literal; null or empty text pads with one space, as in Data Prep."""
+    arg = node.args[index]
+    if isinstance(arg, Literal) and arg.value is None:
+        return " "
+    return literal_text(node, index, "PADDING") or " "
+
+
+def padded(text: pa.Array, count: int, padding: str, *, left: bool) -> pa.Array:
+    """Text widened to ``count`` characters with ``padding`` repeated; longer text is kept whole."""
+    if len(padding) == 1:
+        pad = pc.utf8_lpad if left else pc.utf8_rpad
+        return pad(text, width=max(count, 0), padding=padding)
+    missing = pc.max_element_wise(pc.subtract(count, pc.utf8_length(text)), 0)
+    # The fill of k characters is the first k of PADDING repeated, on either side. Arrow has no
+    # kernel that repeats text per row, so each distinct k of the batch is built once in Python
+    # (a loop over those few lengths, never over rows) and the rows take theirs.
+    lengths = pc.unique(pc.drop_null(missing))
+    repeated = padding * (max(count, 0) // len(padding) + 1)
+    fills = pa.array([repeated[:k] for k in lengths.to_pylist()], pa.string())
+    fill = pc.take(fills, pc.index_in(missing, lengths))
+    return pc.binary_join_element_wise(*((fill, text) if left else (text, fill)), "")
+
+
+def _pad(name: str, side: str, result: str) -> None:
+    @function(
+        name,
+        category=_TEXT,
+        syntax=f"{name}(INPUT, COUNT, PADDING)",
+        description=f"INPUT widened to COUNT characters by repeating PADDING on the {side} "
+        "(one space when PADDING is empty or null); longer text stays whole.",
+        returns="string",
+        example=f'{name}("bat", 8, "yz")',
+        result=result,
+    )
+    def build(node: Call, schema: pa.Schema) -> CompiledExpression:
+        value, _, _ = call_args(node, schema, 3, 3)
+        need_text(node, 0, value)
+        count = literal_int(node, 1, "COUNT")
+        padding = _padding(node, 2)
+
+        def kernel(v: list[pa.Array]) -> pa.Array:
+            return padded(as_text(v[0]), count, padding, left=side == "left")
+
+        return elementwise([value], pa.string(), kernel)
+
+    del build
+
+
+_pad("lpad", "left", '"yzyzybat"')
+_pad("rpad", "right", '"batyzyzy"')
+
+
+def _end(name: str, description: str, result: str) -> None:
+    @function(
+        name,
+        category=_TEXT,
+        syntax=f"{name}(STRING, COUNT)",
+        description=description,
+        returns="string",
+        example=f'{name}("abcde", 2)',
+        result=result,
+    )
+    def build(node: Call, schema: pa.Schema) -> CompiledExpression:
+        value, _ = call_args(node, schema, 2, 2)
+        need_text(node, 0, value)
+        count = literal_int(node, 1, "COUNT")
+        stop: int | None
+        if count <= 0:  # empty text, as Apache Commons' StringUtils.left/right
+            start, stop = 0, 0
+        else:
+            start, stop = (0, count) if name == "left" else (-count, None)
+
+        def kernel(v: list[pa.Array]) -> pa.Array:
+            return pc.utf8_slice_codeunits(as_text(v[0]), start=start, stop=stop)
+
+        return elementwise([value], pa.string(), kernel)
+
+    del build
+
+
+_end("left", "The first COUNT characters (all of a shorter text).", '"ab"')
+_end("right", "The last COUNT characters (all of a shorter text).", '"de"')

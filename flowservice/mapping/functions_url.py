@@ -1,15 +1,23 @@
-"""URL functions: get_url_protocol, get_url_host, get_url_port, get_url_path.
+"""URL functions: get_url_protocol, get_url_host, get_url_port, get_url_path, get_url_query_str.
 
 Each part is a vectorised RE2 ``extract_regex`` (after RFC 3986, appendix B);
-text that is not an absolute ``scheme://`` URL gives null, as in Data Prep.
+text that is not an absolute ``scheme://`` URL gives null, as in Data Prep. The
+query becomes a ``map<string, string>``: split on ``&`` and ``=`` with Arrow
+kernels, repeated names resolved by one group-by over the batch.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flowservice.mapping.expressions import CompiledExpression, ExpressionTypeError, call_args
+from flowservice.mapping.expressions import (
+    CompiledExpression,
+    ExpressionTypeError,
+    call_args,
+    literal_text,
+)
 from flowservice.mapping.function_kit import as_text, elementwise, need_text
 from flowservice.mapping.function_registry import function
 from flowservice.mapping.syntax import Call, Literal
@@ -146,3 +154,89 @@ def _get_path(node: Call, schema: pa.Schema) -> CompiledExpression:
         return pc.struct_field(pc.extract_regex(path, r"(?P<last>[^/]*)$"), "last")
 
     return elementwise(parts[:1], pa.string(), kernel)
+
+
+# the query ("?…") and the anchor ("#…") of an absolute URL, each with its leading mark, so an
+# empty query ("…?#x") differs from none
+_QUERY = r"(?s)^[A-Za-z][A-Za-z0-9+.-]*://[^?#]*(?P<query>\?[^#]*)?(?P<anchor>#.*)?$"
+# one "name=value" of a query; the value keeps its "=", so "flag" (no value) differs from "flag="
+_ENTRY = r"(?s)^(?P<key>[^=]*)(?P<value>=.*)?$"
+_ANCHOR_KEY = "_anchor_"
+QUERY_MAP = pa.map_(pa.string(), pa.string())
+
+
+def _after_mark(marked: pa.Array) -> pa.Array:
+    """``"?a=1"`` → ``"a=1"``; an empty group (the mark absent) → null."""
+    return pc.if_else(pc.equal(marked, ""), _NULL_TEXT, pc.utf8_slice_codeunits(marked, start=1))
+
+
+def query_map(values: pa.Array, anchor: str) -> pa.Array:
+    """Each URL's query as a map of name to value; null when the text has no query (or no URL)."""
+    found = pc.extract_regex(as_text(values), _QUERY)
+    query = _after_mark(pc.struct_field(found, "query"))
+    fragment = _after_mark(pc.struct_field(found, "anchor"))
+    if anchor == "retain":  # the query runs on to the end, so the anchor joins the last value
+        hashed = pc.binary_join_element_wise(query, "#", fragment, "")
+        query = pc.if_else(pc.is_null(fragment), query, hashed)
+    lists = pc.split_pattern(query, pattern="&")
+    parts = pc.list_flatten(lists)
+    keep = pc.not_equal(parts, "").to_numpy(zero_copy_only=False)
+    entry = pc.extract_regex(parts.filter(pa.array(keep)), _ENTRY)
+    rows = pc.list_parent_indices(lists).filter(pa.array(keep)).cast(pa.int64())
+    keys = pc.struct_field(entry, "key")
+    items = _after_mark(pc.struct_field(entry, "value"))
+    has_map = pc.is_valid(query)
+    if anchor == "append":
+        appended = pc.is_valid(fragment)
+        anchors = pc.filter(fragment, appended)
+        rows = pa.concat_arrays([rows, pc.indices_nonzero(appended).cast(pa.int64())])
+        keys = pa.concat_arrays([keys, pa.repeat(pa.scalar(_ANCHOR_KEY), len(anchors))])
+        items = pa.concat_arrays([items, anchors])
+        has_map = pc.or_(has_map, appended)
+    return _as_map(rows, keys, items, pc.invert(has_map), len(values))
+
+
+def _as_map(
+    rows: pa.Array, keys: pa.Array, items: pa.Array, null: pa.Array, count: int
+) -> pa.Array:
+    """One map per row from (row, key, value) entries, vectorised with a group-by.
+
+    A key given twice in a row keeps its first place and its last value, as a Java map does.
+    """
+    at = np.arange(len(rows), dtype=np.int64)
+    entries = pa.table({"row": rows, "key": keys, "at": at})
+    grouped = entries.group_by(["row", "key"], use_threads=False).aggregate(
+        [("at", "min"), ("at", "max")]
+    )
+    grouped = grouped.sort_by([("row", "ascending"), ("at_min", "ascending")])
+    counts = np.bincount(grouped["row"].to_numpy(), minlength=count)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int32())
+    return pa.MapArray.from_arrays(
+        offsets,
+        grouped["key"].combine_chunks(),
+        pc.take(items, grouped["at_max"]).combine_chunks(),
+        type=QUERY_MAP,
+        mask=null,
+    )
+
+
+@function(
+    "get_url_query_str",
+    category=_CATEGORY,
+    syntax="get_url_query_str(URL, ANCHOR)",
+    description='The URL\'s query as a map of name to value. ANCHOR: "retain" leaves the anchor '
+    'on the last value, "remove" drops it, "append" adds it as "_anchor_".',
+    returns="map",
+    example='get_url_query_str("foo://example.com:8042/over/there?name=ferret#nose", "append")',
+    result='{"name": "ferret", "_anchor_": "nose"}',
+)
+def _get_query(node: Call, schema: pa.Schema) -> CompiledExpression:
+    value, _ = call_args(node, schema, 2, 2)
+    need_text(node, 0, value)
+    anchor = literal_text(node, 1, "ANCHOR")
+    if anchor not in ("retain", "remove", "append"):
+        raise ExpressionTypeError(
+            'get_url_query_str() needs ANCHOR "retain", "remove" or "append"',
+            node.args[1].position,
+        )
+    return elementwise([value], QUERY_MAP, lambda v: query_map(v[0], anchor))

@@ -36,6 +36,7 @@ def _failed(result: Evaluated) -> list[int]:
     return rows
 
 
+_FERRET = "foo://example.com:8042/over/there?name=ferret#nose"
 ADOBE_EXAMPLES: list[tuple[str, Any]] = [
     ('concat("Hi, ", "there", "!")', "Hi, there!"),
     ('lcase("HeLLo")', "hello"),
@@ -84,6 +85,18 @@ ADOBE_EXAMPLES: list[tuple[str, Any]] = [
     ('to_bigint("1000000")', 1000000),
     ('coalesce(null, null, null, "first", null, "second")', "first"),
     ('is_empty("")', True),
+    ('lpad("bat", 8, "yz")', "yzyzybat"),
+    ('rpad("bat", 8, "yz")', "batyzyzy"),
+    ('left("abcde", 2)', "ab"),
+    ('right("abcde", 2)', "de"),
+    (f'get_url_query_str("{_FERRET}", "retain")', [("name", "ferret#nose")]),
+    (f'get_url_query_str("{_FERRET}", "remove")', [("name", "ferret")]),
+    (f'get_url_query_str("{_FERRET}", "append")', [("name", "ferret"), ("_anchor_", "nose")]),
+    # Adobe prints "2016-04-09T11:44:44Z"; only the month changes here, the .797 stays
+    (
+        'set_date_part("m", 4, date("2016-11-09T11:44:44.797"))',
+        dt.datetime(2016, 4, 9, 11, 44, 44, 797000, tzinfo=UTC),
+    ),
 ]
 
 
@@ -103,6 +116,7 @@ def test_every_listed_example_runs() -> None:
 def test_the_listing_covers_every_function_once() -> None:
     assert sorted(FUNCTIONS) == sorted(f.name for f in functions())
     assert {"sha256", "iif", "decode", "get_url_port", "date_part", "uuid"} <= set(FUNCTIONS)
+    assert {"lpad", "rpad", "left", "right", "get_url_query_str", "set_date_part"} <= set(FUNCTIONS)
     assert {(o.symbol, o.operands) for o in operators()} >= {("==", 2), ("!", 1), ("%", 2)}
 
 

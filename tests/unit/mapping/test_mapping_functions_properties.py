@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
+
 import pyarrow as pa
 import pyarrow.compute as pc
 from hypothesis import given, settings
@@ -50,6 +53,12 @@ NULL_PRESERVING_TEXT = [
     'date_part("dw", s)',
     's + "!"',
     's == "a"',
+    'lpad(s, 6, "yz")',
+    'rpad(s, 6, "0")',
+    "left(s, 3)",
+    "right(s, 3)",
+    'get_url_query_str(s, "retain")',
+    'get_url_query_str(s, "append")',
 ]
 TOTAL_TEXT = ["is_empty(s)", "is_null(s)", "is_not_null(s)", 'coalesce(s, "x")', "uuid()"]
 
@@ -151,3 +160,135 @@ def test_numeric_functions_keep_nulls_and_types(values: list[float | None]) -> N
                 assert got is None and not bad
             if expression == "round(f)" and value is not None and abs(value) < 2**62:
                 assert got == int(pc.round(pa.scalar(value), round_mode="half_up").as_py())
+
+
+def _java_pad(text: str, count: int, padding: str, left: bool) -> str:
+    """Apache Commons' leftPad/rightPad, whose results Adobe's lpad/rpad examples show."""
+    missing = count - len(text)
+    if missing <= 0:
+        return text
+    fill = (padding * count)[:missing]
+    return fill + text if left else text + fill
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=texts, count=st.integers(min_value=-3, max_value=40), padding=st.text(max_size=4))
+def test_padding_and_ends_match_the_java_definitions(
+    values: list[str | None], count: int, padding: str
+) -> None:
+    batch = pa.record_batch({"s": pa.array(values, pa.string())})
+    quoted = padding.replace("\\", "\\\\").replace('"', '\\"')
+    fill = padding or " "
+    expected = {
+        f'lpad(s, {count}, "{quoted}")': [
+            None if v is None else _java_pad(v, count, fill, left=True) for v in values
+        ],
+        f'rpad(s, {count}, "{quoted}")': [
+            None if v is None else _java_pad(v, count, fill, left=False) for v in values
+        ],
+        f"left(s, {count})": [None if v is None else v[: max(count, 0)] for v in values],
+        f"right(s, {count})": [
+            None if v is None else (v[-count:] if count > 0 else "") for v in values
+        ],
+    }
+    for expression, wanted in expected.items():
+        result = compile_expression(parse(expression), batch.schema).evaluate(batch)
+        assert result.values.to_pylist() == wanted, expression
+        assert not result.failures, expression
+
+
+query_texts = st.one_of(st.none(), st.text(alphabet="ab=&%_", max_size=12))
+
+
+@settings(max_examples=60, deadline=None)
+@given(queries=st.lists(st.tuples(query_texts, query_texts), min_size=1, max_size=20))
+def test_query_maps_keep_each_name_once_with_its_last_value(
+    queries: list[tuple[str | None, str | None]],
+) -> None:
+    urls = [
+        "http://h/p" + ("" if q is None else "?" + q) + ("" if a is None else "#" + a)
+        for q, a in queries
+    ]
+    batch = pa.record_batch({"u": pa.array([*urls, None], pa.string())})
+    for anchor in ("retain", "remove", "append"):
+        expression = f'get_url_query_str(u, "{anchor}")'
+        result = compile_expression(parse(expression), batch.schema).evaluate(batch)
+        assert result.values.type == pa.map_(pa.string(), pa.string()) and not result.failures
+        got = result.values.to_pylist()
+        assert got[-1] is None
+        for (query, fragment), value in zip(queries, got, strict=False):
+            assert value == _query_map(query, fragment, anchor), (query, fragment, anchor)
+
+
+def _query_map(query: str | None, fragment: str | None, anchor: str) -> list[object] | None:
+    entries: dict[str, str | None] = {}
+    if query is not None:
+        text = query + "#" + fragment if anchor == "retain" and fragment is not None else query
+        for part in text.split("&"):
+            if part:
+                name, equals, value = part.partition("=")
+                entries[name] = value if equals else None
+    if anchor == "append" and fragment is not None:
+        entries["_anchor_"] = fragment
+    elif query is None:
+        return None
+    return list(entries.items())
+
+
+moments = st.lists(
+    st.one_of(
+        st.none(),
+        st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 12, 31)).map(
+            lambda d: d.replace(tzinfo=dt.UTC)
+        ),
+    ),
+    min_size=1,
+    max_size=25,
+)
+_FIELDS = {"yyyy": "year", "mm": "month", "dd": "day", "hh": "hour", "mi": "minute", "ss": "second"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    stamps=moments,
+    numbers=st.lists(st.one_of(st.none(), st.integers(-5, 2100)), min_size=1, max_size=25),
+    component=st.sampled_from(sorted(_FIELDS)),
+)
+def test_set_date_part_keeps_nulls_and_fails_only_values_out_of_range(
+    stamps: list[dt.datetime | None], numbers: list[int | None], component: str
+) -> None:
+    rows = min(len(stamps), len(numbers))
+    stamps, numbers = stamps[:rows], numbers[:rows]
+    batch = pa.record_batch(
+        {"t": pa.array(stamps, pa.timestamp("us", tz="UTC")), "n": pa.array(numbers, pa.int64())}
+    )
+    compiled = compile_expression(parse(f'set_date_part("{component}", n, t)'), batch.schema)
+    result = compiled.evaluate(batch)
+    assert result.values.type == compiled.type
+    failed = _failed(result, rows)
+    for stamp, number, got, bad in zip(
+        stamps, numbers, result.values.to_pylist(), failed, strict=True
+    ):
+        if stamp is None or number is None:
+            assert got is None and not bad
+            continue
+        expected = _replaced(stamp, _FIELDS[component], number)
+        assert bad == (expected is None), (stamp, component, number)
+        assert got == expected
+        if bad:
+            assert isinstance(_reason(result, failed.index(True)), str)
+
+
+def _replaced(stamp: dt.datetime, field: str, number: int) -> dt.datetime | None:
+    """java.time's ZonedDateTime.with: a new year or month keeps the day valid."""
+    if field in ("year", "month"):
+        year = number if field == "year" else stamp.year
+        month = number if field == "month" else stamp.month
+        if not (1 <= year <= 9999 and 1 <= month <= 12):
+            return None
+        day = min(stamp.day, calendar.monthrange(year, month)[1])
+        return stamp.replace(year=year, month=month, day=day)
+    try:
+        return stamp.replace(**{field: number})
+    except ValueError:
+        return None

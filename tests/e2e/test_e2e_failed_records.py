@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from flow_journey import build_flow, wait_for_run
 from openapi_contract import check_contract
-from service_harness import ApiClient, RunningServer, make_settings, new_org_id, start_server
+from service_harness import ApiClient, new_org_id
 
 from flowservice.settings import CATALOG_PREFIX, EXPORT_PREFIX
 from mssql_emulator.testing import running_emulator
@@ -34,28 +32,6 @@ MAPPINGS = [
     {"sourceAttribute": "upper(Customer)", "destinationXdmPath": "customer"},
     {"sourceAttribute": 'to_date(ShipDate, "yyyy-MM-dd")', "destinationXdmPath": "shipped"},
 ]
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def server(home: Path) -> Iterator[RunningServer]:
-    settings = make_settings(
-        home, f"sqlite:///{home / 'flowservice.db'}", scheduler_interval_seconds=0.3
-    )
-    running = start_server(settings)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def client(server: RunningServer) -> Iterator[ApiClient]:
-    api = ApiClient(server, org_id=new_org_id(), client_id="e2e-client")
-    yield api
-    api.close()
 
 
 def _export(client: ApiClient, url: str, **params: str) -> httpx.Response:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -20,7 +20,7 @@ from flow_journey import (
     wait_for_run,
 )
 from gated_engine import Gate, GatedEngine
-from service_harness import ApiClient, RunningServer, make_settings, new_org_id, start_server
+from service_harness import ApiClient, RunningServer, start_server
 
 from flowservice.settings import CATALOG_PREFIX
 from mssql_emulator.contract import Engine
@@ -43,31 +43,18 @@ INSERT INTO sales.Orders VALUES
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return tmp_path / "home"
+def isolated_source_reads() -> bool:
+    # the default reads in fork-server children; a test may ask for in-thread reads
+    return True
 
 
 @pytest.fixture
-def server(home: Path, request: pytest.FixtureRequest) -> Iterator[RunningServer]:
-    settings = make_settings(
-        home,
-        f"sqlite:///{home / 'flowservice.db'}",
-        scheduler_interval_seconds=0.3,
-        run_retry_attempts=2,
-        run_retry_base_delay=0.1,
-        # the default reads in fork-server children; a test may ask for in-thread reads
-        isolated_source_reads=getattr(request, "param", True),
-    )
-    running = start_server(settings)
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def client(server: RunningServer) -> Iterator[ApiClient]:
-    api = ApiClient(server, org_id=new_org_id(), client_id="e2e-client")
-    yield api
-    api.close()
+def server_settings(isolated_source_reads: bool) -> dict[str, Any]:
+    return {
+        "run_retry_attempts": 2,
+        "run_retry_base_delay": 0.1,
+        "isolated_source_reads": isolated_source_reads,
+    }
 
 
 def _epoch(moment: datetime) -> int:
@@ -75,7 +62,7 @@ def _epoch(moment: datetime) -> int:
 
 
 @pytest.mark.parametrize(
-    "server", [True, False], ids=["child-process-reads", "in-thread-reads"], indirect=True
+    "isolated_source_reads", [True, False], ids=["child-process-reads", "in-thread-reads"]
 )
 def test_journey_backfill_then_incremental_window(client: ApiClient, home: Path) -> None:
     with running_emulator(init_sql=[INIT]) as emulator:

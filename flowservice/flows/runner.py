@@ -129,8 +129,7 @@ class Runner:
             # without this the run would be requeued by recovery and fail the same way forever
             stage = Stage.COPY if isinstance(exc, ConnectorError) else Stage.LOAD
             run.fail(RunError.from_exception(exc, stage=stage), self.clock())
-            self.repo.finish(run, watermark=None)
-            run_log.finished(run)
+            self._finish(run, watermark=None)
             return
         source = ctx.connector if self.reader is None else self.reader(ctx.connector)
         outcome = run_copy(
@@ -151,7 +150,16 @@ class Runner:
         watermark = outcome.watermark
         if watermark is None and outcome.status is RunStatus.SUCCESS:
             watermark = run.schedule_end  # a full snapshot: the schedule position moves on
-        self.repo.finish(run, watermark=watermark)
+        self._finish(run, watermark=watermark)
+
+    def _finish(self, run: Run, *, watermark: datetime | None) -> None:
+        try:
+            self.repo.finish(run, watermark=watermark)
+        except Conflict:
+            # the heartbeat lapsed (a stalled process) and recovery requeued this attempt
+            # before the heartbeat thread noticed: the requeued attempt is the one that counts
+            log.warning("run %s: requeued while running; result discarded", run.id)
+            return
         run_log.finished(run)
 
     def recover(self) -> list[str]:

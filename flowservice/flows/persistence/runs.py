@@ -9,7 +9,6 @@ A run row's ``state`` is the run status (indexed filtering), its ``doc`` holds
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -70,22 +69,31 @@ def run_of(row: Resource) -> Run:
 
 
 def save_run(
-    session: Session, *, run: Run, row: Resource | None = None, expected_state: str | None = None
+    session: Session,
+    *,
+    run: Run,
+    row: Resource | None = None,
+    expected_state: str | None = None,
+    expected_attempt: int | None = None,
 ) -> Resource:
     """Store the run's current state (a new etag every time).
 
     With ``expected_state`` the write is a compare-and-set on the stored
     status: a run cancelled by a request while a worker picked it up (or the
     reverse) is not overwritten; the loser gets ``Conflict`` (1416).
+    ``expected_attempt`` also fences on the stored attempt number, so a worker
+    whose attempt was requeued (and maybe started again) cannot write over it.
     """
     row = row if row is not None else run_row(session, run.id)
+    query = update(Resource).where(Resource.id == run.id)
+    if expected_state is not None:
+        query = query.where(Resource.state == expected_state)
+    if expected_attempt is not None:
+        query = query.where(Resource.doc["run"]["attempt"].as_integer() == expected_attempt)
     doc: dict[str, Any] = dict(row.doc)
     doc["run"] = run_to_record(run)
     if run.status is not RunStatus.IN_PROGRESS:
         doc.pop(CANCEL_FLAG, None)  # the request is answered (or a new attempt begins)
-    query = update(Resource).where(Resource.id == run.id)
-    if expected_state is not None:
-        query = query.where(Resource.state == expected_state)
     done = session.execute(
         query.values(
             doc=doc,
@@ -95,8 +103,13 @@ def save_run(
         ).execution_options(synchronize_session=False)
     )
     if getattr(done, "rowcount", 1) != 1:
+        expected = (
+            expected_state
+            if expected_attempt is None
+            else f"{expected_state} at attempt {expected_attempt}"
+        )
         raise Conflict(
-            f"run {run.id} changed meanwhile (no longer {expected_state}); read it again",
+            f"run {run.id} changed meanwhile (no longer {expected}); read it again",
             code=RUN_STATE_CONFLICT,
             resource_type=RUN_KIND,
             resource_id=run.id,
@@ -200,6 +213,21 @@ def forget_watermark(session: Session, flow_id: str) -> None:
         session.flush()
 
 
+def _save_fenced(session: Session, run: Run) -> None:
+    """Save a worker's step, provided the stored run is still where that step began.
+
+    A start moves ``scheduled`` at the previous attempt to ``inProgress`` at a
+    new one; a requeue or a finish leaves ``inProgress`` at the same attempt.
+    A worker whose run was requeued meanwhile (its heartbeat lapsed) gets
+    ``Conflict`` instead of overwriting the requeue or the next attempt.
+    """
+    if run.status is RunStatus.IN_PROGRESS:
+        state, attempt = RunStatus.SCHEDULED, run.attempt - 1
+    else:
+        state, attempt = RunStatus.IN_PROGRESS, run.attempt
+    save_run(session, run=run, expected_state=str(state), expected_attempt=attempt)
+
+
 class StoreRunRepository:
     """``flows.runner.RunRepository`` over the metadata DB; copy contexts come from ``resolve``."""
 
@@ -212,31 +240,15 @@ class StoreRunRepository:
         self._sessions = sessions
         self._resolve = resolve
         self._failure_policy = failure_policy or FailurePolicy()
-        # the status each run had when this worker last read or wrote it (compare-and-set)
-        self._known: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def _expected(self, run_id: str) -> str | None:
-        with self._lock:
-            return self._known.get(run_id)
-
-    def _remember(self, run: Run) -> None:
-        with self._lock:
-            if run.status in (RunStatus.SCHEDULED, RunStatus.IN_PROGRESS):
-                self._known[run.id] = str(run.status)
-            else:
-                self._known.pop(run.id, None)
 
     def load(self, run_id: str) -> Run:
         with db.transaction(self._sessions) as session:
-            run = run_of(run_row(session, run_id))
-        self._remember(run)
-        return run
+            return run_of(run_row(session, run_id))
 
     def save(self, run: Run) -> None:
+        """A worker's start or a recovery's requeue, fenced on the state it moved from."""
         with db.transaction(self._sessions) as session:
-            save_run(session, run=run, expected_state=self._expected(run.id))
-        self._remember(run)
+            _save_fenced(session, run)
 
     def finish(self, run: Run, *, watermark: datetime | None) -> None:
         with db.transaction(self._sessions) as session:
@@ -244,10 +256,9 @@ class StoreRunRepository:
                 run.window_attempt = record_failure(
                     session, run, self._failure_policy, now=run.completed_at or run.created_at
                 )
-            save_run(session, run=run, expected_state=self._expected(run.id))
+            _save_fenced(session, run)
             if watermark is not None:
                 advance_watermark(session, run.flow_id, watermark)
-        self._remember(run)
 
     def copy_context(self, run: Run) -> CopyContext:
         with db.transaction(self._sessions) as session:

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,13 +35,19 @@ from service_harness import (
     target_connection_body,
 )
 
+from flowservice.connectors.base import Connector
 from flowservice.core import Core
+from flowservice.errors import Conflict
 from flowservice.flows.cancellation import CancelEvent
+from flowservice.flows.catalog_runs import CatalogRunRepository
 from flowservice.flows.engine import FlowEngine
 from flowservice.flows.executors.base import Executor, RunHandler
 from flowservice.flows.persistence import runs
 from flowservice.flows.persistence.batches import BATCH_KIND
+from flowservice.flows.persistence.leases import DbLeaseStore
 from flowservice.flows.process_runner import build_runner
+from flowservice.flows.run_state import RunError, RunStatus
+from flowservice.flows.runner import Runner
 from flowservice.settings import CATALOG_PREFIX
 from flowservice.store.tables import Resource
 from mssql_emulator.testing import RunningEmulator, running_emulator
@@ -170,6 +177,83 @@ def test_a_runner_built_from_the_core_executes_a_run_and_records_its_batch(
     finally:
         runner.stop()
     _assert_copied_and_recorded(client, core, run_id, dataset_id, api_only.settings.home)
+
+
+class StalledHeartbeat:
+    """Lease times that jump past the heartbeat ttl once ``stall()`` is called."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def stall(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+def test_a_worker_requeued_while_it_ran_records_nothing_and_the_next_attempt_counts(
+    client: ApiClient, core: Core, emulator: RunningEmulator, api_only: RunningServer
+) -> None:
+    # the process stalls past its heartbeat ttl mid-copy and its own recovery requeues the
+    # run before the heartbeat thread notices: the stale attempt must not write its result
+    flow_id, dataset_id = _flow(client, emulator)
+    run_id = created_id(client.post("/runs", json={"flowId": flow_id}))
+    clock = StalledHeartbeat()
+    recovered: list[list[str]] = []
+
+    class RecoveringReader:
+        def __init__(self, connector: Connector) -> None:
+            self.connector = connector
+
+        def read(self, table: str, **kwargs: Any) -> Any:
+            if not recovered:
+                clock.stall(120)  # well past the ttl: the lease looks expired
+                recovered.append(runner.recover())
+            return self.connector.read(table, **kwargs)
+
+    repo = CatalogRunRepository(core)
+    runner = Runner(
+        repo, DbLeaseStore(core.sessions, clock=clock), holder="one-process", heartbeat_ttl=60
+    )
+    runner.reader = RecoveringReader
+    runner(run_id, CancelEvent())
+    assert recovered == [[run_id]]
+    stale = repo.load(run_id)
+    assert (stale.status, stale.attempt, stale.batch_id) == (RunStatus.SCHEDULED, 1, None)
+
+    runner(run_id, CancelEvent())  # the requeued attempt, as the scheduler resubmits it
+    done = repo.load(run_id)
+    assert (done.status, done.attempt) == (RunStatus.SUCCESS, 2)
+    _assert_copied_and_recorded(client, core, run_id, dataset_id, api_only.settings.home)
+
+
+def test_a_stale_attempt_cannot_overwrite_the_next_one(
+    client: ApiClient, core: Core, emulator: RunningEmulator
+) -> None:
+    flow_id, _ = _flow(client, emulator)
+    run_id = created_id(client.post("/runs", json={"flowId": flow_id}))
+    repo = CatalogRunRepository(core)
+    now = datetime.now(UTC)
+    first = repo.load(run_id)
+    first.start(now)
+    repo.save(first)
+    recovery = repo.load(run_id)
+    recovery.requeue(now)
+    repo.save(recovery)
+    second = repo.load(run_id)
+    second.start(now)
+    repo.save(second)
+    with pytest.raises(Conflict):
+        repo.save(first)  # a second start of the first attempt is refused too
+    first.fail(RunError(code="X", message="late"), now)
+    with pytest.raises(Conflict):
+        repo.finish(first, watermark=None)
+    stored = repo.load(run_id)
+    assert (stored.status, stored.attempt, stored.errors) == (RunStatus.IN_PROGRESS, 2, [])
+    second.succeed(now, batch_id=None)
+    repo.finish(second, watermark=None)
+    assert repo.load(run_id).status is RunStatus.SUCCESS
 
 
 class InlineExecutor(Executor):

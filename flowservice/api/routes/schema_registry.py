@@ -152,8 +152,10 @@ for _path, _kind in (
     _add_tenant_routes(_path, _kind)
 
 
-def _add_global_routes(path: str, catalog: Mapping[str, Mapping[str, Any]], noun: str) -> None:
-    @router.get(f"/global/{path}", summary=f"List the standard {noun}es")
+def _add_global_routes(
+    path: str, catalog: Mapping[str, Mapping[str, Any]], noun: str, nouns: str
+) -> None:
+    @router.get(f"/global/{path}", summary=f"List the standard {nouns}")
     def list_global(
         runtime: RuntimeDep,
         scope: ScopeDep,
@@ -181,9 +183,9 @@ def _add_global_routes(path: str, catalog: Mapping[str, Mapping[str, Any]], noun
             return reg.render(reg.Registry(session, scope), doc, view)
 
 
-_add_global_routes("classes", standard.CLASSES, "class")
-_add_global_routes("fieldgroups", standard.FIELD_GROUPS, "field group")
-_add_global_routes("mixins", standard.FIELD_GROUPS, "field group")
+_add_global_routes("classes", standard.CLASSES, "class", "classes")
+_add_global_routes("fieldgroups", standard.FIELD_GROUPS, "field group", "field groups")
+_add_global_routes("mixins", standard.FIELD_GROUPS, "field group", "field groups")
 
 
 def _descriptor_view(accept: str | None, *, listing: bool) -> tuple[bool, bool]:

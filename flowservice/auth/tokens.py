@@ -6,15 +6,22 @@ existing identity provider are verified against configured PEM public keys or
 a JWKS URL. Claims used: ``sub`` (the user), ``org`` (the IMS org),
 ``client_id`` (the API key that goes with the token; ``azp`` as fallback) and
 ``scope`` (space-separated; ``write`` allows changes, ``read`` only reads).
+
+Locally issued tokens carry a ``kid`` header: a fingerprint of the signing key
+(an HMAC of a fixed label, so it reveals nothing of the key). A token whose
+signature does not match the server's key gets a 401 that says so, since the
+usual cause is a token issued on another ``FLOWSERVICE_HOME``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +31,14 @@ from flowservice.errors import GatewayError, InvalidRequest
 from flowservice.settings import Settings
 
 Scope = Literal["read", "write"]
+
+INVALID_TOKEN = "Oauth token is not valid"
+SIGNATURE_MISMATCH = (
+    f"{INVALID_TOKEN}: its signature does not match this server's key "
+    "(was it issued from another FLOWSERVICE_HOME?)"
+)
+SECRET_SETTING = "FLOWSERVICE_TOKEN_SECRET"
+_KEY_ID_LABEL = b"flowservice token key id"
 
 
 @dataclass(frozen=True)
@@ -41,11 +56,36 @@ class Caller:
 
 
 @dataclass(frozen=True)
+class SigningKey:
+    """The HS256 key, where it comes from, and its public fingerprint ``key_id``."""
+
+    secret: bytes = field(repr=False)
+    source: str  # the key file's path, or the setting that holds the key
+    created: bool = False  # the key file was made just now
+
+    @property
+    def key_id(self) -> str:
+        return hmac.new(self.secret, _KEY_ID_LABEL, hashlib.sha256).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
 class IssuedToken:
     access_token: str
     api_key: str
     org_id: str
     expires_at: int  # epoch seconds
+    key_id: str = ""
+    key_source: str = ""
+    key_created: bool = False
+
+    def signer_note(self) -> str:
+        """Which key signed the token, and that only a server with that key accepts it."""
+        made = "a new key, created just now in" if self.key_created else "the key in"
+        return (
+            f"signed with {made} {self.key_source} (kid {self.key_id}); only a server "
+            "using that key accepts it: run the server and this command with the same "
+            "--home / FLOWSERVICE_HOME"
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -56,21 +96,28 @@ class IssuedToken:
         }
 
 
-def invalid_token() -> GatewayError:
-    return GatewayError("Oauth token is not valid", error_code="401013", status=401)
+def invalid_token(message: str = INVALID_TOKEN) -> GatewayError:
+    return GatewayError(message, error_code="401013", status=401)
+
+
+def signing_key(settings: Settings) -> SigningKey:
+    """The HS256 key: from settings, else the key file (created 0600 on first use)."""
+    if settings.token_secret is not None:
+        return SigningKey(settings.token_secret.get_secret_value().encode(), SECRET_SETTING)
+    path: Path = settings.token_key_file
+    created = False
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):  # a concurrent first use made it
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+            created = True
+    return SigningKey(path.read_text().strip().encode(), str(path), created)
 
 
 def hs256_key(settings: Settings) -> bytes:
-    """The HS256 key: from settings, else the key file (created 0600 on first use)."""
-    if settings.token_secret is not None:
-        return settings.token_secret.get_secret_value().encode()
-    path: Path = settings.token_key_file
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
+    return signing_key(settings).secret
 
 
 def parse_ttl(text: str) -> int:
@@ -109,8 +156,17 @@ def issue_token(
     }
     if settings.token_audience:
         claims["aud"] = settings.token_audience
-    token = jwt.encode(claims, hs256_key(settings), algorithm="HS256")
-    return IssuedToken(access_token=token, api_key=client_id, org_id=org_id, expires_at=expires)
+    key = signing_key(settings)
+    token = jwt.encode(claims, key.secret, algorithm="HS256", headers={"kid": key.key_id})
+    return IssuedToken(
+        access_token=token,
+        api_key=client_id,
+        org_id=org_id,
+        expires_at=expires,
+        key_id=key.key_id,
+        key_source=key.source,
+        key_created=key.created,
+    )
 
 
 class TokenVerifier:
@@ -148,6 +204,7 @@ class TokenVerifier:
             "require": ["exp", "sub"],
             "verify_aud": bool(self._settings.token_audience),
         }
+        mismatched = False
         for key in self._candidate_keys(token):
             try:
                 claims = jwt.decode(
@@ -158,9 +215,15 @@ class TokenVerifier:
                     audience=self._settings.token_audience,
                     options=options,
                 )
+            except jwt.InvalidSignatureError:
+                mismatched = True
+                continue
             except jwt.PyJWTError:
                 continue
             return _caller_from_claims(claims)
+        # the local key is the only candidate with HS256: a mismatch means another key signed it
+        if mismatched and self._hs_key is not None:
+            raise invalid_token(SIGNATURE_MISMATCH)
         raise invalid_token()
 
 

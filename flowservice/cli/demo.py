@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+import shlex
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -41,17 +43,40 @@ def _connection_string(port: int, password: str) -> str:
     )
 
 
+def _cli_command() -> str:
+    """``flowservice`` as this demo runs it: the interpreter's own, so it works off PATH too."""
+    return f"{shlex.quote(sys.executable)} -m flowservice"
+
+
 def _curl_help(base_url: str, home: Path) -> str:
-    token_cmd = f"flowservice auth token --org {DEMO_ORG} --client-id {DEMO_CLIENT} --home {home}"
+    token_cmd = (
+        f"{_cli_command()} auth token --org {DEMO_ORG} --client-id {DEMO_CLIENT} "
+        f"--home {shlex.quote(str(home))}"
+    )
     return "\n".join(
         [
             "Try it yourself (the token command prints a fresh token; it is never shown here):",
-            f"  TOKEN=$({token_cmd} 2>/dev/null)",
+            f"  TOKEN=$({token_cmd})",
             f"  curl -s {base_url}/data/foundation/flowservice/flows \\",
             '    -H "Authorization: Bearer $TOKEN" \\',
             f'    -H "x-api-key: {DEMO_CLIENT}" -H "x-gw-ims-org-id: {DEMO_ORG}" \\',
             '    -H "x-sandbox-name: prod"',
             f"  API docs: {base_url}/docs",
+        ]
+    )
+
+
+def _database_help(sql_port: int, password: str) -> str:
+    # the one password the demo prints: a throwaway login of a local in-memory emulator
+    return "\n".join(
+        [
+            "The demo database, for your own SQL client (a throwaway SQL Server emulator on this",
+            "machine, in memory, gone when the demo stops; its login is made fresh on every start,",
+            "so its password is shown here and nowhere else):",
+            f"  host 127.0.0.1, port {sql_port}, database {DATABASE}, user {SQL_USER}, "
+            f"password {password}",
+            "  it speaks TDS without TLS (Encrypt=False, or Encrypt=no for ODBC), e.g.:",
+            f"  {_connection_string(sql_port, password)}",
         ]
     )
 
@@ -97,10 +122,12 @@ def demo(
     # SIGTERM ends the demo like Ctrl-C: the children live in their own sessions and must be stopped
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        base_url, outcome = _start_and_walk(home, port, sql_port, rows, children)
+        password = "Demo_" + secrets.token_urlsafe(12)
+        base_url, outcome = _start_and_walk(home, port, sql_port, rows, password, children)
         _print_summary(outcome, home)
         if not no_wait:
-            _wait_for_ctrl_c(children, _curl_help(base_url, home))
+            help_text = _curl_help(base_url, home) + "\n\n" + _database_help(sql_port, password)
+            _wait_for_ctrl_c(children, help_text)
     except FlowServiceError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
@@ -115,10 +142,9 @@ def demo(
 
 
 def _start_and_walk(
-    home: Path, port: int, sql_port: int, rows: int, children: list[ChildProcess]
+    home: Path, port: int, sql_port: int, rows: int, password: str, children: list[ChildProcess]
 ) -> tuple[str, Outcome]:
     """Start both processes (appended to ``children`` as they start), then the walkthrough."""
-    password = "Demo_" + secrets.token_urlsafe(12)
     sizes = table_sizes(rows)
     init = home / "sample_sales.sql"
     init.write_text(init_script(rows), encoding="utf-8")

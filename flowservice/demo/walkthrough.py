@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from flowservice.client import Client, Run, RunTimeout
+from flowservice.client import FlowServiceError as SdkError
 from flowservice.demo.sample_db import DELTA_COLUMN
 from flowservice.errors import FlowServiceError
 from flowservice.settings import API_PREFIX, CATALOG_PREFIX, CONVERSION_PREFIX
@@ -85,16 +87,57 @@ def _short(value: Any) -> str:
     return text if len(text) <= _SHORT_BODY else text[: _SHORT_BODY - 1] + "…"
 
 
+class EchoTransport(httpx.BaseTransport):
+    """Prints each request and its answer (secrets masked) on its way through; ``quiet`` pauses."""
+
+    def __init__(self, echo: Echo, mask: Callable[[str], str]) -> None:
+        self._inner = httpx.HTTPTransport()
+        self._echo = echo
+        self._mask = mask
+        self.quiet = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        quiet = self.quiet
+        if not quiet:
+            shown = request.url.raw_path.decode("ascii")
+            body = json.loads(request.content) if request.content else None
+            line = f"→ {request.method} {shown}" + ("  " + _short(body) if body is not None else "")
+            self._echo(self._mask(line))
+        response = self._inner.handle_request(request)
+        if not quiet:
+            response.read()
+            answer = response.json() if response.content else None
+            self._echo(self._mask(f"  ← {response.status_code} {_short(answer)}"))
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
+
+
 class Walkthrough:
-    """Sends each request, printing method, path and a short body (secrets masked)."""
+    """The SDK (``flowservice.client``) where it has the call, raw HTTP where it has not yet.
+
+    Both go through one ``EchoTransport``, so every request is printed the same way.
+    """
 
     def __init__(self, access: Access, echo: Echo, *, secrets: tuple[str, ...]) -> None:
         self._access = access
         self.echo = echo
         self._secrets = tuple(s for s in secrets if s)
-        self._http = httpx.Client(base_url=access.base_url, timeout=60)
+        self.transport = EchoTransport(echo, self.masked)
+        self.sdk = Client(
+            access.base_url,
+            token=access.token,
+            api_key=access.api_key,
+            org=access.org_id,
+            sandbox=access.sandbox,
+            timeout=60,
+            transport=self.transport,
+        )
+        self._http = httpx.Client(base_url=access.base_url, timeout=60, transport=self.transport)
 
     def close(self) -> None:
+        self.sdk.close()
         self._http.close()
 
     def masked(self, text: str) -> str:
@@ -112,22 +155,19 @@ class Walkthrough:
         expect: int = 200,
         quiet: bool = False,
     ) -> Any:
-        """One request; the answer's JSON, or ``WalkthroughFailed`` naming the request."""
-        shown = path + ("?" + str(httpx.QueryParams(params)) if params else "")
-        if not quiet:
-            line = f"→ {method} {shown}"
-            self.echo(self.masked(line + ("  " + _short(body) if body is not None else "")))
-        response = self._http.request(
-            method, path, headers=self._access.headers(), json=body, params=params
-        )
+        """One raw request (for what the SDK lacks); its JSON, or ``WalkthroughFailed``."""
+        was_quiet, self.transport.quiet = self.transport.quiet, quiet or self.transport.quiet
+        try:
+            response = self._http.request(
+                method, path, headers=self._access.headers(), json=body, params=params
+            )
+        finally:
+            self.transport.quiet = was_quiet
         if response.status_code != expect:
             raise WalkthroughFailed(
-                self.masked(f"{method} {shown} answered {response.status_code}: {response.text}")
+                self.masked(f"{method} {path} answered {response.status_code}: {response.text}")
             )
-        answer = response.json() if response.content else None
-        if not quiet:
-            self.echo(self.masked(f"  ← {response.status_code} {_short(answer)}"))
-        return answer
+        return response.json() if response.content else None
 
 
 def _connection_body(connection_string: str) -> dict[str, Any]:
@@ -167,9 +207,7 @@ def run_walkthrough(
     try:
         echo("\n1. Connect the SQL Server database (the tutorial's request)")
         echo(f"  connectionString: {walk.masked(connection_string)}")
-        conn = walk.call(
-            "POST", f"{api}/connections", body=_connection_body(connection_string), expect=201
-        )["id"]
+        conn = walk.sdk.connections.create(_connection_body(connection_string)).id
         walk.call("GET", f"{api}/connections/{conn}/test")
         echo("\n2. Explore: list the tables")
         root = walk.call("GET", f"{api}/connections/{conn}/explore", params={"objectType": "root"})
@@ -178,6 +216,8 @@ def run_walkthrough(
             _dataflow(walk, step, conn, table, expressions, run_timeout=run_timeout)
             for step, (table, expressions) in enumerate(FLOWS, start=3)
         ]
+    except SdkError as exc:
+        raise WalkthroughFailed(walk.masked(str(exc))) from exc
     finally:
         walk.close()
     return Outcome(connection_id=conn, flows=tuple(flows))
@@ -204,36 +244,26 @@ def _dataflow(
     columns = [str(c["name"]) for c in described["schema"]["columns"]]
     echo(f"  {table}: {len(columns)} columns, {len(described.get('data', []))} rows previewed")
     mappings = _mappings(columns, expressions) if expressions else None
-    made = walk.call(
-        "POST",
-        f"{catalog}/dataSets",
-        body={"name": f"Demo {table}", "description": f"{table} from the demo database"},
-        expect=201,
-    )
-    dataset_id = str(made[0]).removeprefix("@/dataSets/")
-    source = walk.call(
-        "POST",
-        f"{api}/sourceConnections",
-        body={
+    dataset_id = walk.sdk.datasets.create(
+        {"name": f"Demo {table}", "description": f"{table} from the demo database"}
+    ).id
+    source = walk.sdk.source_connections.create(
+        {
             "name": f"{table} source connection",
             "baseConnectionId": conn,
             "data": {"format": "tabular"},
             "params": {"tableName": table},
             "connectionSpec": {"id": SQLSERVER_SPEC_ID, "version": "1.0"},
-        },
-        expect=201,
-    )["id"]
-    target = walk.call(
-        "POST",
-        f"{api}/targetConnections",
-        body={
+        }
+    ).id
+    target = walk.sdk.target_connections.create(
+        {
             "name": f"{table} target connection",
             "data": {"format": "parquet_xdm"},
             "params": {"dataSetId": dataset_id},
             "connectionSpec": {"id": DATA_LAKE_SPEC_ID, "version": "1.0"},
-        },
-        expect=201,
-    )["id"]
+        }
+    ).id
     copy = {"name": "Copy", "params": {"deltaColumn": {"name": DELTA_COLUMN, "timezone": "UTC"}}}
     transformations: list[dict[str, Any]] = [copy]
     if mappings:
@@ -245,59 +275,61 @@ def _dataflow(
         transformations.append(
             {"name": "Mapping", "params": {"mappingId": mapping, "mappingVersion": 0}}
         )
-    flow = walk.call(
-        "POST",
-        f"{api}/flows",
-        body={
+    flow = walk.sdk.flows.create(
+        {
             "name": f"Demo {table} dataflow",
             "flowSpec": {"id": FLOW_SPEC_ID, "version": "1.0"},
             "sourceConnectionIds": [source],
             "targetConnectionIds": [target],
             "transformations": transformations,
             "scheduleParams": {"startTime": str(int(time.time())), "frequency": "once"},
-        },
-        expect=201,
-    )["id"]
+        }
+    ).id
     echo("  the scheduler starts the run; poll it until it ends")
     run = _wait_for_run(walk, flow, timeout=run_timeout)
-    status = run["metrics"]["statusSummary"]
-    if status["status"] != "success":
-        raise WalkthroughFailed(f"run {run['id']} ended {status['status']}: {_short(status)}")
+    if not run.succeeded:
+        status = run.metrics.get("statusSummary", {})
+        raise WalkthroughFailed(f"run {run.id} ended {run.status}: {_short(status)}")
     echo("  the data: dataset, preview, batches")
-    dataset = walk.call("GET", f"{catalog}/dataSets/{dataset_id}")[dataset_id]
+    dataset = walk.sdk.datasets.get(dataset_id)
     preview = walk.call("GET", f"{catalog}/dataSets/{dataset_id}/preview", params={"limit": 3})
-    walk.call("GET", f"{catalog}/batches", params={"dataSet": dataset_id})
-    duration = run["metrics"]["durationSummary"]
+    list(walk.sdk.batches.list(params={"dataSet": dataset_id}))
+    duration = run.metrics["durationSummary"]
     return FlowOutcome(
         table=table,
         mapped=bool(mappings),
         dataset_id=dataset_id,
         flow_id=flow,
-        run_id=str(run["id"]),
-        rows_copied=int(run["metrics"]["recordSummary"]["outputRecordCount"]),
+        run_id=run.id,
+        rows_copied=int(run.metrics["recordSummary"]["outputRecordCount"]),
         run_seconds=(int(duration["completedAtUTC"]) - int(duration["startedAtUTC"])) / 1000,
-        dataset_path=str(dataset["basePath"]),
+        dataset_path=str(dataset.base_path),
         preview_rows=len(preview["data"]),
     )
 
 
-def _wait_for_run(walk: Walkthrough, flow_id: str, *, timeout: float) -> dict[str, Any]:
+def _wait_for_run(walk: Walkthrough, flow_id: str, *, timeout: float) -> Run:
+    """The flow's first run (started by the scheduler) once it ends; polls quietly."""
     deadline = time.monotonic() + timeout
-    params = {"property": f"flowId=={flow_id}"}
-    walk.call("GET", f"{API_PREFIX}/runs", params=params)
-    last = ""
-    while time.monotonic() < deadline:
-        items = walk.call("GET", f"{API_PREFIX}/runs", params=params, quiet=True)["items"]
-        if items:
-            run: dict[str, Any] = walk.call(
-                "GET", f"{API_PREFIX}/runs/{items[0]['id']}", quiet=True
-            )["items"][0]
-            status = str(run["metrics"]["statusSummary"]["status"])
-            if status != last:
-                walk.echo(f"  run {run['id']}: {status}")
-                last = status
-            if status in FINAL_STATUSES:
-                walk.call("GET", f"{API_PREFIX}/runs/{run['id']}")
-                return run
-        time.sleep(0.5)
-    raise WalkthroughFailed(f"the flow's run did not end within {timeout:.0f} s")
+    flow_filter = [f"flowId=={flow_id}"]
+    found = list(walk.sdk.runs.list(filters=flow_filter))
+    walk.transport.quiet = True
+    try:
+        while not found and time.monotonic() < deadline:
+            time.sleep(0.5)
+            found = list(walk.sdk.runs.list(filters=flow_filter))
+        if not found:
+            raise WalkthroughFailed(f"the flow's run did not start within {timeout:.0f} s")
+        run_id = found[0].id
+        walk.echo(f"  run {run_id}: {found[0].status}")
+        left = max(deadline - time.monotonic(), 1.0)
+        try:
+            walk.sdk.wait_for_run(run_id, timeout=left, poll_interval=0.5)
+        except RunTimeout as exc:
+            raise WalkthroughFailed(f"the flow's run did not end within {timeout:.0f} s") from exc
+    finally:
+        walk.transport.quiet = False
+    run = walk.sdk.runs.get(run_id)
+    if run.status != found[0].status:
+        walk.echo(f"  run {run.id}: {run.status}")
+    return run

@@ -6,7 +6,7 @@ import jwt
 import pytest
 from service_harness import ApiClient, RunningServer, problem_code, sql_server_connection_body
 
-from flowservice.auth.tokens import issue_token
+from flowservice.auth.tokens import SIGNATURE_MISMATCH, issue_token
 
 
 def _gateway(response: object, status: int, code: str, message: str) -> None:
@@ -63,7 +63,7 @@ def test_token_signed_with_another_key_is_401013(api: ApiClient) -> None:
         algorithm="HS256",
     )
     response = api.get("/connections", headers={"Authorization": f"Bearer {forged}"})
-    _gateway(response, 401, "401013", "Oauth token is not valid")
+    _gateway(response, 401, "401013", SIGNATURE_MISMATCH)
 
 
 def test_missing_api_key_is_403000(api: ApiClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -12,7 +13,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
@@ -33,7 +33,7 @@ STEPS = (
     "→ POST /data/foundation/conversion/mappingSets ",
     "→ POST /data/foundation/flowservice/flows ",
     "→ GET /data/foundation/flowservice/runs/",
-    "→ GET /data/foundation/catalog/batches?dataSet=",
+    "→ GET /data/foundation/catalog/batches?",
     "Stopped the service and the emulator.",
 )
 
@@ -70,12 +70,21 @@ def _listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+DATABASE_BLOCK = "The demo database, for your own SQL client"
+
+
 def _assert_no_secrets(output: str) -> None:
-    assert "Password=****;" in output
-    assert not re.search(r"Password=(?!\*\*\*\*;)", output), "a password was printed"
+    """No token anywhere; the demo database's password only in the block meant to show it."""
+    masked, _, database_block = output.partition(DATABASE_BLOCK)
+    assert "Password=****;" in masked
+    assert not re.search(r"Password=(?!\*\*\*\*;)", masked), "a password was printed"
     assert "PWD=" not in output
     assert "eyJ" not in output, "a token was printed"  # every JWT starts with eyJ
     assert "Bearer ****" in output
+    if database_block:
+        password = re.search(r", password (\S+)\n", database_block)
+        assert password, database_block
+        assert password.group(1) not in masked
 
 
 def test_demo_default_rows_copies_orders_and_customers(tmp_path: Path) -> None:
@@ -90,6 +99,8 @@ def test_demo_default_rows_copies_orders_and_customers(tmp_path: Path) -> None:
     for step in STEPS:
         assert step in output, f"{step!r} missing from:\n{output}"
     _assert_no_secrets(output + done.stderr)
+    assert DATABASE_BLOCK not in output  # nothing to connect to once the demo has stopped
+    assert "→ GET /data/foundation/catalog/batches?limit=50&start=0&dataSet=" in output
     sizes = table_sizes(100_000)
     assert sizes.total == 100_000
     assert "sales.orders 40,000" in output
@@ -143,11 +154,13 @@ def test_demo_waits_until_ctrl_c_then_stops_both(tmp_path: Path) -> None:
     output = "".join(lines)
     assert "press Ctrl-C" in output, output
     assert "curl -s http://127.0.0.1:" in output and "x-sandbox-name: prod" in output
-    assert "TOKEN=$(flowservice auth token --org DEMO@AdobeOrg" in output
+    assert f"TOKEN=$({sys.executable} -m flowservice auth token --org DEMO@AdobeOrg" in output
+    assert "2>/dev/null" not in output
     _assert_no_secrets(output)
     sql_port, api_port = _ports(output)
     assert _listening(api_port) and _listening(sql_port)
-    _try_it_yourself(output, api_port)
+    _try_it_yourself_in_bash(output, tmp_path)
+    _query_the_demo_database(output, sql_port)
     demo.send_signal(signal.SIGINT)
     rest, _ = demo.communicate(timeout=60)
     assert demo.returncode == 0, output + rest
@@ -155,20 +168,55 @@ def test_demo_waits_until_ctrl_c_then_stops_both(tmp_path: Path) -> None:
     assert not _listening(api_port) and not _listening(sql_port)
 
 
-def _try_it_yourself(output: str, api_port: int) -> None:
-    """The printed token command and headers work against the running service."""
-    command = re.search(r"TOKEN=\$\(flowservice (auth token [^)]*?) 2>/dev/null\)", output)
-    assert command, output
-    argv = [sys.executable, "-m", "flowservice", *command.group(1).split()]
-    token = subprocess.run(argv, capture_output=True, text=True, env=_env(), check=True).stdout
-    headers = dict(re.findall(r'-H "([\w-]+): ([^"$]+)"', output))
-    headers["Authorization"] = f"Bearer {token.strip()}"
-    answer = httpx.get(
-        f"http://127.0.0.1:{api_port}/data/foundation/flowservice/flows", headers=headers
+def _try_it_yourself_in_bash(output: str, tmp_path: Path) -> None:
+    """The printed lines, as printed, in bash with a PATH that has no ``flowservice``."""
+    block = output.split("Try it yourself", 1)[1].split("API docs", 1)[0]
+    commands = [line.strip() for line in block.splitlines()[1:] if line.strip()]
+    assert commands[0].startswith("TOKEN=$(") and commands[1].startswith("curl -s ")
+    script = "\n".join(
+        [
+            "set -eu",
+            *commands[:1],
+            'echo "token length ${#TOKEN}" >&2',
+            # the printed curl, plus a flag that writes its status after the body
+            "\n".join(commands[1:]) + " -w '\\n%{http_code}'",
+        ]
     )
-    assert answer.status_code == 200, answer.text
-    names = sorted(flow["name"] for flow in answer.json()["items"])
+    env = {**_env(), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    token_length = re.search(r"token length (\d+)", done.stderr)
+    assert token_length and int(token_length.group(1)) > 0, done.stderr
+    body, _, status = done.stdout.rpartition("\n")
+    assert status == "200", done.stdout
+    names = sorted(flow["name"] for flow in json.loads(body)["items"])
     assert names == ["Demo sales.customers dataflow", "Demo sales.orders dataflow"]
+    assert "eyJ" not in done.stderr  # the token went into TOKEN, not onto the terminal
+
+
+def _query_the_demo_database(output: str, sql_port: int) -> None:
+    """The printed host, port, user and password let one's own client in."""
+    import mssql_python
+
+    found = re.search(
+        r"host (\S+), port (\d+), database (\w+), user (\w+), password (\S+)\n", output
+    )
+    assert found, output
+    host, port, database, user, password = found.groups()
+    assert int(port) == sql_port
+    conn = mssql_python.connect(
+        f"Server={host},{port};Database={database};UID={user};PWD={password};Encrypt=no",
+        timeout=10,
+    )
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SELECT COUNT(*) FROM sales.customers")
+        row = cursor.fetchone()
+        assert row is not None and row[0] == table_sizes(500).customers
+    finally:
+        conn.close()
 
 
 def test_demo_without_the_emulator_says_how_to_get_it(tmp_path: Path) -> None:

@@ -42,7 +42,11 @@ def ensure_client(session: Session, *, org_id: str, client_id: str) -> ApiClient
         session.add(client)
         session.flush()
     elif client.org_id != org_id:
-        raise Conflict(f"API client {client_id} belongs to another organization", code=1100)
+        raise Conflict(
+            f"API key {client_id} belongs to org {client.org_id} (one API key serves one org); "
+            f"for org {org_id}, use --client-id with a new key",
+            code=1100,
+        )
     return client
 
 

@@ -19,7 +19,8 @@ Branches are grouped by what the caller should do about them::
     │   └── SchemaMismatch     400   a batch does not fit the dataset's schema
     └── InternalError          500   a bug; logged with the request id
 
-``code`` is the Flow Service error number (the ``1101`` in ``FLOW-1101-404``);
+``code`` is the Flow Service error number (the ``1101`` in ``FLOW-1101-404``; ``service``
+is the prefix, e.g. ``INSGHT`` for Observability Insights);
 ``status`` the HTTP status. Exactly one place, ``flowservice.api.errors``,
 turns these into HTTP responses. Messages must never contain secrets: build
 them from names and ids, and pass anything user-supplied through
@@ -35,6 +36,7 @@ class FlowServiceError(Exception):
     code: int = 1102
     status: int = 500
     title: str = "Internal server error"
+    service: str = "FLOW"  # the problem type's prefix; other Adobe APIs have their own
 
     def __init__(
         self,

@@ -107,6 +107,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Run heartbeat lease; a crashed run is picked up again after it expires.",
     )
+    run_progress_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often a running run's live record counts are saved for its watchers.",
+    )
     executor_workers: int = Field(default=2, ge=1, description="Runs executed at once (threads).")
     isolated_source_reads: bool = Field(
         default=True,
@@ -158,6 +163,37 @@ class Settings(BaseSettings):
         gt=0,
         description="A run still scheduled this long after the leader sent it is sent again "
         "(its message was lost, e.g. with a broker restart); a duplicate runs nothing twice.",
+    )
+
+    alert_retry_window_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How long an alert webhook is retried after its first attempt before its "
+        "delivery is marked failed.",
+    )
+    alert_backoff_base_seconds: float = Field(
+        default=5.0, gt=0, description="Wait before an alert's second attempt; doubles each time."
+    )
+    alert_backoff_max_seconds: float = Field(
+        default=600.0, gt=0, description="Longest wait between two attempts of an alert."
+    )
+    alert_delivery_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="HTTP timeout of one alert webhook request."
+    )
+    alert_dispatch_interval_seconds: float = Field(
+        default=1.0, gt=0, description="How often each process looks for alerts to send."
+    )
+    alert_delivery_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days a delivered or failed alert stays in its subscription's delivery log.",
+    )
+
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Serve GET /metrics (Prometheus text, no authentication: counts labelled "
+        "by org, sandbox and state, never names); false answers 404.",
     )
 
     @classmethod

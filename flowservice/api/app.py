@@ -11,6 +11,7 @@ from flowservice import __version__
 from flowservice.api.errors import install_error_handlers
 from flowservice.api.middleware import RequestContextMiddleware
 from flowservice.api.openapi_document import install_openapi_document
+from flowservice.api.routes import alerts as alert_routes
 from flowservice.api.routes import batches as batch_routes
 from flowservice.api.routes import (
     connection_specs,
@@ -27,6 +28,8 @@ from flowservice.api.routes import (
 from flowservice.api.routes import data_access as data_access_routes
 from flowservice.api.routes import datasets as dataset_routes
 from flowservice.api.routes import expression_language as el_routes
+from flowservice.api.routes import metrics as metrics_routes
+from flowservice.api.routes import observability as observability_routes
 from flowservice.api.routes import schema_registry as schema_registry_routes
 from flowservice.api.runtime import Runtime
 from flowservice.flows.engine import FlowEngine
@@ -92,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(flow_specs.router, prefix=API_PREFIX)
     app.include_router(flows.router, prefix=API_PREFIX)
     app.include_router(runs.router, prefix=API_PREFIX)
+    app.include_router(alert_routes.router, prefix=API_PREFIX)
     app.include_router(sandboxes.router, prefix=SANDBOX_PREFIX)
     app.include_router(dataset_routes.router, prefix=CATALOG_PREFIX)
     app.include_router(batch_routes.router, prefix=CATALOG_PREFIX)
@@ -99,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(el_routes.router, prefix=CONVERSION_PREFIX)
     app.include_router(schema_registry_routes.router)
     app.include_router(data_access_routes.router)
+    app.include_router(observability_routes.router)
+    app.include_router(metrics_routes.router)
 
     @app.get("/health", tags=["Service"], summary="Liveness: the process answers")
     def health() -> dict[str, str]:

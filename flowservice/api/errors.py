@@ -2,7 +2,8 @@
 
 Gateway errors (headers, tokens, API keys) answer ``{"error_code", "message"}``;
 a missing or wrong Content-Type answers the gateway's problem body; every
-other error is a ``FLOW-{code}-{status}`` problem body carrying the request
+other error is a ``{service}-{code}-{status}`` problem body (``FLOW-`` unless
+the error belongs to another Adobe API, e.g. ``INSGHT-``) carrying the request
 id. A method a path does not serve is a 405 problem whose ``Allow`` lists the
 methods it does serve. Unexpected exceptions become a 500 in the same format,
 logged with the request id and never with a stack trace in the response.
@@ -60,7 +61,7 @@ def problem_body(exc: FlowServiceError, request_id: str) -> dict[str, Any]:
     if exc.resource_type is not None:
         report["type"] = exc.resource_type
     return {
-        "type": f"{ERROR_TYPE_BASE}FLOW-{exc.code}-{exc.status}",
+        "type": f"{ERROR_TYPE_BASE}{exc.service}-{exc.code}-{exc.status}",
         "title": exc.title,
         "status": exc.status,
         "report": report,

@@ -48,10 +48,11 @@ FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 ERROR_SCHEMAS: dict[str, Any] = {
     PROBLEM: {
         "type": "object",
-        "description": "An error of the service: type ends in FLOW-{code}-{status}",
+        "description": "An error of the service: type ends in FLOW-{code}-{status} "
+        "(INSGHT- for Observability Insights)",
         "required": ["type", "title", "status", "report"],
         "properties": {
-            "type": {"type": "string", "pattern": "/FLOW-[0-9]+-[0-9]{3}$"},
+            "type": {"type": "string", "pattern": "/(FLOW|INSGHT)-[0-9]+-[0-9]{3}$"},
             "title": {"type": "string"},
             "status": {"type": "integer"},
             "report": {

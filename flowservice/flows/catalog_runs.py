@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from flowservice.alerts import outbox as alert_outbox
+from flowservice.alerts.facts import RunFacts, ScopedRun
+from flowservice.alerts.kinds import Phase
 from flowservice.core import Core
 from flowservice.flows.failure_policy import FailurePolicy
 from flowservice.flows.persistence import runs
@@ -30,14 +33,28 @@ class CatalogRunRepository(StoreRunRepository):
         )
         self._core = core
 
+    def save(self, run: Run) -> None:
+        super().save(run)
+        if run.status is RunStatus.IN_PROGRESS:
+            alert_outbox.record(self._core.sessions, Phase.STARTED, alert_facts(run))
+
     def finish(self, run: Run, *, watermark: datetime | None) -> None:
         super().finish(run, watermark=watermark)
+        alert_outbox.record(self._core.sessions, Phase.FINISHED, alert_facts(run))
         if run.status is RunStatus.SUCCESS and run.batch_id is not None:
             try:
                 self._register(run)
             except Exception as exc:
                 # the lake still lists the commit as a batch (its metadata names flow and run)
                 log.warning("run %s: batch not recorded (%s)", run.id, type(exc).__name__)
+
+    def alert_runs_in_progress(self) -> list[ScopedRun]:
+        """Every ``inProgress`` run with its org and sandbox, for the delay alert."""
+        with self._core.transaction() as session:
+            return [
+                ScopedRun(row.org_id, row.sandbox_id, alert_facts(runs.run_of(row)))
+                for row in runs.run_ids_with_status(session, RunStatus.IN_PROGRESS)
+            ]
 
     def _register(self, run: Run) -> None:
         assert run.batch_id is not None
@@ -64,3 +81,19 @@ class CatalogRunRepository(StoreRunRepository):
                 flow_id=run.flow_id,
                 run_id=run.id,
             )
+
+
+def alert_facts(run: Run) -> RunFacts:
+    """What the alerts of ``flowservice.alerts`` are told about a run."""
+    return RunFacts(
+        run_id=run.id,
+        flow_id=run.flow_id,
+        status=str(run.status),
+        attempt=run.attempt,
+        started_at_ms=None if run.started_at is None else to_epoch_ms(run.started_at),
+        completed_at_ms=None if run.completed_at is None else to_epoch_ms(run.completed_at),
+        input_records=run.counts.input_records,
+        output_records=run.counts.output_records,
+        failed_records=run.counts.failed_records,
+        error_code=run.errors[-1].code if run.errors else None,
+    )

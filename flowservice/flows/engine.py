@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from flowservice.alerts.delay_watch import DelayWatch
+from flowservice.alerts.dispatcher import AlertDispatcher
 from flowservice.core import Core
 from flowservice.flows.executors.base import Executor, RunHandler
 from flowservice.flows.executors.local import LocalExecutor
@@ -39,6 +41,12 @@ class FlowEngine:
         self.holder = self.process_runner.holder
         self.runner = self.process_runner.runner
         self.executor = (executor or local_executor(settings))(self.process_runner)
+        self.alerts = AlertDispatcher(core)
+        delays = DelayWatch(
+            core.sessions,
+            self.process_runner.repo.alert_runs_in_progress,
+            retry_window_ms=int(settings.alert_retry_window_seconds * 1000),
+        )
         self.loop = SchedulerLoop(
             StoreScheduleRepository(core.sessions),
             self.runner,
@@ -48,17 +56,20 @@ class FlowEngine:
             ),
             interval=settings.scheduler_interval_seconds,
             failure_policy=failure_policy(settings),
+            on_lead=delays.watch,
         )
 
     def start(self) -> None:
         self.process_runner.start()  # imports the drivers in the background, before the first run
         self.loop.start()
+        self.alerts.start()
 
     def submit(self, run_id: str) -> None:
         self.executor.submit(run_id)
 
     def stop(self) -> None:
         self.loop.stop(timeout=10)
+        self.alerts.stop(timeout=10)
         # running runs are not cancelled: one still running when the process exits keeps its
         # status and is requeued by whichever process leads once its heartbeat lease expires
         self.executor.shutdown(wait=True, timeout=5)

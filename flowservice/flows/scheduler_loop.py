@@ -54,10 +54,13 @@ class SchedulerLoop:
         catch_up: CatchUp = CatchUp.COALESCE,
         failure_policy: FailurePolicy | None = None,
         clock: Callable[[], datetime] = utc_now,
+        on_lead: Callable[[], object] | None = None,
     ) -> None:
+        """``on_lead`` is called on each tick this process leads (e.g. the delay alert)."""
         self.repo, self.runner, self.executor, self.leadership = repo, runner, executor, leadership
         self.interval, self.catch_up, self.clock = interval, catch_up, clock
         self.failure_policy = failure_policy or FailurePolicy()
+        self.on_lead = on_lead
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -66,6 +69,11 @@ class SchedulerLoop:
         if not self.leadership.ensure():
             return []
         self.runner.recover()  # requeued runs are ``scheduled`` again: submitted below
+        if self.on_lead is not None:
+            try:
+                self.on_lead()
+            except Exception as exc:
+                log.error("scheduler leader hook failed: %s", type(exc).__name__)
         now = self.clock()
         flows = self.repo.flow_schedules()
         for planned in plan_runs(

@@ -149,3 +149,54 @@ class XdmVersion(Base):
     revision: Mapped[int] = mapped_column(Integer, primary_key=True)
     doc: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class AlertOutboxRow(Base):
+    """A run event (started, finished) waiting to be matched against alert subscriptions.
+
+    Written by the worker right after the run's status is saved, only when the
+    run's org and sandbox have a subscription; ``flowservice.alerts`` turns it
+    into deliveries and deletes it.
+    """
+
+    __tablename__ = "alert_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(36))
+    org_id: Mapped[str] = mapped_column(String(255))
+    sandbox_id: Mapped[str] = mapped_column(String(36))
+    phase: Mapped[str] = mapped_column(String(16))
+    facts: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class AlertDeliveryRow(Base):
+    """One alert event for one subscription, and where its webhook delivery stands.
+
+    ``(subscription_id, event_id)`` is unique: an event is delivered once per
+    subscription however often it is derived. ``claimed_until`` is the
+    compare-and-set a dispatcher takes before sending.
+    """
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "event_id", name="uq_alert_deliveries_event"),
+        Index("ix_alert_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_alert_deliveries_subscription", "subscription_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[str] = mapped_column(String(36))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    next_attempt_at: Mapped[int | None] = mapped_column(BigInteger)
+    claimed_until: Mapped[int] = mapped_column(BigInteger, default=0)
+    give_up_at: Mapped[int] = mapped_column(BigInteger)
+    delivered_at: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger)

@@ -199,7 +199,7 @@ def test_required_if_match_is_declared_so(api: ApiClient) -> None:
         else:
             assert response.status_code == 404, (path, response.text)
         checked += 1
-    assert checked == 6
+    assert checked == 7
 
 
 def test_a_wrong_method_is_405_with_allow_in_the_problem_format(api: ApiClient) -> None:

@@ -95,5 +95,6 @@ def build_runner(core: Core, *, holder: str | None = None) -> ProcessRunner:
         retry=retry_policy(settings),
         heartbeat_ttl=settings.run_heartbeat_seconds,
         reader=None if sources is None else in_children,
+        progress_interval=settings.run_progress_seconds,
     )
     return ProcessRunner(runner, repo, leases, sources)

@@ -38,6 +38,7 @@ from flowservice.flows.change_range import ChangeRange
 from flowservice.flows.copy_modes import CopyMode, TableReader
 from flowservice.flows.read_ahead import read_ahead
 from flowservice.flows.retry import RetryPolicy, call_with_retry
+from flowservice.flows.run_progress import LiveProgress
 from flowservice.flows.run_state import (
     MAX_ERROR_SAMPLES,
     ErrorSample,
@@ -124,6 +125,7 @@ class _Attempt:
     copy_done: datetime | None = None
     failed_rows: FailedRowCollector = field(default_factory=FailedRowCollector)
     secrets: tuple[str, ...] = ()
+    progress: LiveProgress = field(default_factory=LiveProgress)
 
 
 def run_copy(
@@ -137,13 +139,16 @@ def run_copy(
     retry: RetryPolicy,
     clock: Callable[[], datetime],
     secrets: Iterable[str] = (),
+    progress: LiveProgress | None = None,
 ) -> CopyOutcome:
     """Copy ``run.window`` (or a full snapshot) of ``job.table`` into ``dataset``; update ``run``.
 
     ``run`` must be ``inProgress``. Transient source errors restart the whole
     attempt (nothing is committed before the end). Never raises for run
-    failures: they end up in ``run`` as ``failed``/``cancelled``.
+    failures: they end up in ``run`` as ``failed``/``cancelled``. ``progress``
+    follows the current attempt's rows while it runs.
     """
+    live = progress if progress is not None else LiveProgress()
     window = run.window
     secret_values = list(secrets)
     if window is not None:
@@ -185,7 +190,8 @@ def run_copy(
 
     def one_attempt() -> WriteResult | None:
         nonlocal attempt
-        attempt = _Attempt(secrets=tuple(secret_values))
+        attempt = _Attempt(secrets=tuple(secret_values), progress=live)
+        live.restart()
         current, plan = attempt, changes
         # Source reads and mapping run in a reader thread, a few batches ahead of the writer.
         stream = read_ahead(
@@ -198,7 +204,7 @@ def run_copy(
             if first is None and not (replace and dataset.exists()):
                 return None  # nothing to commit: no rows, and no dataset to empty
             schema = first.schema if first is not None else dataset.arrow_schema()
-            data = itertools.chain([first] if first is not None else [], stream)
+            data = _counted(itertools.chain([first] if first is not None else [], stream), live)
             return copy_modes.write(
                 dataset,
                 pa.RecordBatchReader.from_batches(schema, data),
@@ -310,6 +316,7 @@ def _mapped_stream(
         attempt.input_records += batch.num_rows
         attempt.input_bytes += batch.nbytes
         if mapper is None:
+            attempt.progress.read(records=attempt.input_records, failed=0)
             yield batch
             continue
         # reasons for every failed row the download keeps (only failed rows cost anything)
@@ -317,6 +324,7 @@ def _mapped_stream(
             batch, max_error_samples=max(MAX_ERROR_SAMPLES, attempt.failed_rows.room)
         )
         attempt.failed += mapped.failed_count
+        attempt.progress.read(records=attempt.input_records, failed=attempt.failed)
         if mapped.failed_count:
             attempt.failed_rows.add(
                 batch,
@@ -364,6 +372,13 @@ def _keep_failed_rows(
             )
     except Exception as exc:
         log.warning("batch %s: failed records not kept (%s)", batch_id, type(exc).__name__)
+
+
+def _counted(batches: Iterable[pa.RecordBatch], live: LiveProgress) -> Iterator[pa.RecordBatch]:
+    """The batches, counted as written as the writer takes them."""
+    for batch in batches:
+        live.wrote(batch.num_rows)
+        yield batch
 
 
 def _record_reads(run: Run, attempt: _Attempt) -> None:

@@ -22,6 +22,7 @@ from flowservice.flows.copy_modes import TableReader
 from flowservice.flows.lease import Heartbeat, LeaseStore, orphaned_runs, run_lease_name
 from flowservice.flows.retry import RetryPolicy
 from flowservice.flows.run_copy import BatchMapper, CopyJob, run_copy
+from flowservice.flows.run_progress import LiveProgress, ProgressReporter, ProgressSnapshot
 from flowservice.flows.run_state import Run, RunError, RunStatus, Stage
 from flowservice.lake import Dataset
 
@@ -52,6 +53,10 @@ class RunRepository(Protocol):
         A failed scheduled run (``window_attempt`` set) also goes through the failure
         policy there, and ``run.window_attempt`` says what comes next.
         """
+        ...
+
+    def save_progress(self, run: Run, live: ProgressSnapshot) -> None:
+        """Best effort: show a running attempt's live counts (``run`` as it was started)."""
         ...
 
     def copy_context(self, run: Run) -> CopyContext: ...
@@ -97,6 +102,7 @@ class Runner:
         heartbeat_ttl: float = 60.0,
         clock: Callable[[], datetime] = utc_now,
         reader: Callable[[Connector], TableReader] | None = None,
+        progress_interval: float = 2.0,
     ) -> None:
         """``reader`` wraps each run's connector (e.g. to read in child processes); None reads
         with the connector itself, in the run's thread."""
@@ -105,6 +111,7 @@ class Runner:
         self.retry = retry or RetryPolicy()
         self.heartbeat_ttl = heartbeat_ttl
         self.clock = clock
+        self.progress_interval = progress_interval
 
     def __call__(self, run_id: str, cancel: CancelSignal) -> None:
         lost = CancelEvent()
@@ -132,17 +139,25 @@ class Runner:
             self._finish(run, watermark=None)
             return
         source = ctx.connector if self.reader is None else self.reader(ctx.connector)
-        outcome = run_copy(
-            run,
-            ctx.job,
-            connector=source,
-            dataset=ctx.dataset,
-            mapper=ctx.mapper,
-            cancel=cancel,
-            retry=self.retry,
-            clock=self.clock,
-            secrets=ctx.secrets,
-        )
+        live = LiveProgress()
+        with ProgressReporter(
+            live,
+            lambda now: self.repo.save_progress(run, now),
+            interval=self.progress_interval,
+            name=f"progress-{run_id}",
+        ):
+            outcome = run_copy(
+                run,
+                ctx.job,
+                connector=source,
+                dataset=ctx.dataset,
+                mapper=ctx.mapper,
+                cancel=cancel,
+                retry=self.retry,
+                clock=self.clock,
+                secrets=ctx.secrets,
+                progress=live,
+            )
         if lost.is_cancelled():
             # another process has requeued the run; what we did is not ours to record
             log.warning("run %s: heartbeat lease lost while running; result discarded", run_id)

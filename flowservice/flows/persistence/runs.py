@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from flowservice.errors import Conflict, InternalError, NotFound
 from flowservice.flows.failure_policy import FailurePolicy, WindowAttempt
 from flowservice.flows.run_json import run_from_record, run_to_record
+from flowservice.flows.run_progress import ProgressSnapshot
 from flowservice.flows.run_state import RUN_STATE_CONFLICT, Run, RunStatus
 from flowservice.flows.runner import CopyContext
 from flowservice.flows.schedule import EPOCH
@@ -119,6 +120,31 @@ def save_run(
 
 
 CANCEL_FLAG = "cancelRequested"
+
+
+def save_progress(session: Session, *, run_id: str, attempt: int, live: ProgressSnapshot) -> bool:
+    """Put a running attempt's live counts into its stored record; False if it moved on.
+
+    Best effort: written only over the row just read (its etag), so a cancel
+    request or a requeue in between is never overwritten; the next report retries.
+    """
+    row = session.get(Resource, run_id)
+    if row is None or row.state != str(RunStatus.IN_PROGRESS):
+        return False
+    record = row.doc["run"]
+    if record.get("attempt") != attempt:
+        return False
+    counts = dict(record["counts"])
+    counts.update(input_records=live.read, output_records=live.written, failed_records=live.failed)
+    doc: dict[str, Any] = dict(row.doc)
+    doc["run"] = {**record, "counts": counts}
+    done = session.execute(
+        update(Resource)
+        .where(Resource.id == run_id, Resource.etag == row.etag)
+        .values(doc=doc, etag=new_etag(), updated_at=max(now_ms(), row.updated_at))
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(done, "rowcount", 0) == 1
 
 
 def request_cancel(session: Session, *, row: Resource) -> None:
@@ -259,6 +285,10 @@ class StoreRunRepository:
             _save_fenced(session, run)
             if watermark is not None:
                 advance_watermark(session, run.flow_id, watermark)
+
+    def save_progress(self, run: Run, live: ProgressSnapshot) -> None:
+        with db.transaction(self._sessions) as session:
+            save_progress(session, run_id=run.id, attempt=run.attempt, live=live)
 
     def copy_context(self, run: Run) -> CopyContext:
         with db.transaction(self._sessions) as session:

@@ -46,6 +46,7 @@ from flowservice.flows.persistence import runs
 from flowservice.flows.persistence.batches import BATCH_KIND
 from flowservice.flows.persistence.leases import DbLeaseStore
 from flowservice.flows.process_runner import build_runner
+from flowservice.flows.run_progress import ProgressSnapshot
 from flowservice.flows.run_state import RunError, RunStatus
 from flowservice.flows.runner import Runner
 from flowservice.settings import CATALOG_PREFIX
@@ -254,6 +255,68 @@ def test_a_stale_attempt_cannot_overwrite_the_next_one(
     second.succeed(now, batch_id=None)
     repo.finish(second, watermark=None)
     assert repo.load(run_id).status is RunStatus.SUCCESS
+
+
+def test_a_running_run_shows_its_live_counts(
+    client: ApiClient, core: Core, emulator: RunningEmulator
+) -> None:
+    # the source holds its last batch back until GET /runs shows the rows read so far:
+    # only the progress reports, saved while the run is still inProgress, can show them
+    flow_id, _ = _flow(client, emulator)
+    run_id = created_id(client.post("/runs", json={"flowId": flow_id}))
+    seen: list[dict[str, Any]] = []
+
+    class WatchedReader:
+        def __init__(self, connector: Connector) -> None:
+            self.connector = connector
+
+        def read(self, table: str, **kwargs: Any) -> Any:
+            yield from self.connector.read(table, **kwargs)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                metrics = _status(client, run_id)
+                if metrics["recordSummary"]["inputRecordCount"] == 3:
+                    seen.append(metrics)
+                    return
+                time.sleep(0.05)
+
+    runner = Runner(
+        CatalogRunRepository(core),
+        DbLeaseStore(core.sessions),
+        holder="progress",
+        reader=WatchedReader,
+        progress_interval=0.05,
+    )
+    runner(run_id, CancelEvent())
+    assert len(seen) == 1, "the live counts never showed"
+    assert seen[0]["statusSummary"]["status"] == "inProgress"
+    assert seen[0]["recordSummary"]["outputRecordCount"] <= 3
+    final = _status(client, run_id)
+    assert final["statusSummary"]["status"] == "success"
+    assert final["recordSummary"]["inputRecordCount"] == 3  # the final counts replace them
+    assert final["recordSummary"]["outputRecordCount"] == 3
+
+
+def test_progress_is_never_saved_over_another_attempt(
+    client: ApiClient, core: Core, emulator: RunningEmulator
+) -> None:
+    flow_id, _ = _flow(client, emulator)
+    run_id = created_id(client.post("/runs", json={"flowId": flow_id}))
+    repo = CatalogRunRepository(core)
+    live = ProgressSnapshot(read=7, written=5, failed=1)
+    waiting = repo.load(run_id)
+    with core.transaction() as session:  # not started: nothing to show
+        assert not runs.save_progress(session, run_id=run_id, attempt=0, live=live)
+    waiting.start(datetime.now(UTC))
+    repo.save(waiting)
+    with core.transaction() as session:
+        assert not runs.save_progress(session, run_id=run_id, attempt=2, live=live)
+        assert runs.save_progress(session, run_id=run_id, attempt=1, live=live)
+    counts = repo.load(run_id).counts
+    assert (counts.input_records, counts.output_records, counts.failed_records) == (7, 5, 1)
+    waiting.cancel(datetime.now(UTC))
+    repo.finish(waiting, watermark=None)  # the attempt's own final counts replace them
+    assert repo.load(run_id).counts.input_records == 0
 
 
 class InlineExecutor(Executor):

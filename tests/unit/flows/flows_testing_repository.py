@@ -11,6 +11,7 @@ from flows_testing_source import TableConnector
 from flowservice.flows.flow_spec import CRM_TO_AEP_ID
 from flowservice.flows.run_copy import CopyJob
 from flowservice.flows.run_json import run_from_record, run_to_record
+from flowservice.flows.run_progress import ProgressSnapshot
 from flowservice.flows.run_state import Run, RunStatus
 from flowservice.flows.runner import CopyContext
 from flowservice.flows.schedule import Schedule, Window
@@ -35,6 +36,7 @@ class MemoryRepository:
         self.lock = threading.Condition()
         self.context_error: Exception | None = None
         self.finished: list[str] = []
+        self.progress: list[tuple[str, ProgressSnapshot]] = []
 
     def add(self, run: Run) -> None:
         self.save(run)
@@ -55,6 +57,10 @@ class MemoryRepository:
                 self.watermark = watermark
             self.finished.append(run.id)
             self.lock.notify_all()
+
+    def save_progress(self, run: Run, live: ProgressSnapshot) -> None:
+        with self.lock:
+            self.progress.append((run.id, live))
 
     def copy_context(self, run: Run) -> CopyContext:
         if self.context_error is not None:

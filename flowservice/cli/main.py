@@ -1,14 +1,19 @@
-"""`flowservice serve | worker | auth token | sandboxes ... | keys rotate | db upgrade`."""
+"""`flowservice serve | worker | auth token | sandboxes ... | keys rotate | db upgrade`, and the
+resource commands on the SDK (`login`, `profiles`, `connections`, `flows`, `runs`, `datasets`)."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from flowservice.cli import flow_actions, previews, resources
 from flowservice.cli.flows import flows_app
+from flowservice.cli.help_text import plain_metavars
+from flowservice.cli.login import login, profiles_app
 from flowservice.cli.worker import worker
 from flowservice.errors import FlowServiceError
 from flowservice.settings import Settings, load_settings
@@ -23,11 +28,24 @@ app.add_typer(sandboxes_app, name="sandboxes")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(flows_app, name="flows")
+app.add_typer(resources.connections_app, name="connections")
+app.add_typer(resources.runs_app, name="runs")
+app.add_typer(resources.datasets_app, name="datasets")
+app.add_typer(profiles_app, name="profiles")
 app.command()(worker)
+app.command()(login)
+resources.register_all()
+flow_actions.register_all()
+previews.register_all()
 
+_DEFAULTS = Settings.model_fields
 HomeOption = Annotated[
     Path | None,
-    typer.Option("--home", help="Data directory (default $FLOWSERVICE_HOME or ./.flowservice)"),
+    typer.Option(
+        "--home",
+        help="Data directory",
+        show_default="$FLOWSERVICE_HOME or ./.flowservice",
+    ),
 ]
 OrgOption = Annotated[str, typer.Option("--org", help="IMS org id, e.g. ACME@AdobeOrg")]
 
@@ -50,8 +68,19 @@ def _fail(exc: FlowServiceError) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
-    port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Interface to listen on ($FLOWSERVICE_HOST)",
+            show_default=str(_DEFAULTS["host"].default),
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="TCP port ($FLOWSERVICE_PORT)", show_default=str(_DEFAULTS["port"].default)
+        ),
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """Start the API server (migrations are applied first)."""
@@ -81,29 +110,20 @@ def auth_token(
     home: HomeOption = None,
 ) -> None:
     """Print an access token for ORG (the org and client are registered if new)."""
-    from flowservice.auth.tokens import issue_token, parse_ttl
-    from flowservice.store import db
-    from flowservice.store.repos import identity
+    from flowservice.cli.local_tokens import mint_token
 
     if scope not in ("read", "write"):
         typer.echo("error: --scope must be read or write", err=True)
         raise typer.Exit(2)
     settings = _settings(home)
     try:
-        ttl_seconds = parse_ttl(ttl) if ttl else None
-        engine = db.engine_for(settings)
-        db.upgrade(engine)
-        with db.transaction(db.session_factory(engine)) as session:
-            identity.ensure_org(session, org_id=org)
-            identity.ensure_client(session, org_id=org, client_id=client_id)
-        engine.dispose()
-        issued = issue_token(
+        issued = mint_token(
             settings,
-            org_id=org,
+            org=org,
             client_id=client_id,
-            subject=subject or f"{client_id}@AdobeID",
+            subject=subject,
             scope="write" if scope == "write" else "read",
-            ttl_seconds=ttl_seconds,
+            ttl=ttl,
         )
     except FlowServiceError as exc:
         _fail(exc)
@@ -114,6 +134,7 @@ def auth_token(
     typer.echo(issued.access_token)
     # stdout stays the bare token (for $(...)); the header that goes with it is a hint on stderr
     typer.echo(f"x-api-key: {issued.api_key}  x-gw-ims-org-id: {issued.org_id}", err=True)
+    typer.echo(issued.signer_note(), err=True)
 
 
 def _with_session(home: Path | None) -> Any:
@@ -133,6 +154,7 @@ def sandboxes_list(org: OrgOption, home: HomeOption = None) -> None:
     engine, tx = _with_session(home)
     with tx as session:
         identity.ensure_org(session, org_id=org)
+        typer.echo("NAME\tTYPE\tTITLE")
         for sandbox in identity.list_sandboxes(session, org_id=org):
             typer.echo(f"{sandbox.name}\t{sandbox.type}\t{sandbox.title}")
     engine.dispose()
@@ -167,10 +189,23 @@ def sandboxes_create(
 def sandboxes_delete(
     org: OrgOption,
     name: Annotated[str, typer.Argument(help="Sandbox to delete with all its resources")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")] = False,
     home: HomeOption = None,
 ) -> None:
-    """Delete a sandbox of ORG and everything in it."""
+    """Delete a sandbox of ORG and everything in it (asks first unless --yes)."""
     from flowservice.store.repos import identity
+
+    if not yes:
+        if not sys.stdin.isatty():
+            typer.echo(
+                f"error: deleting sandbox {name!r} removes every resource in it; "
+                "pass --yes to confirm when not at a terminal",
+                err=True,
+            )
+            raise typer.Exit(2)
+        if not typer.confirm(f"Delete sandbox {name!r} of {org} and everything in it?"):
+            typer.echo("nothing deleted", err=True)
+            raise typer.Exit(1)
 
     engine, tx = _with_session(home)
     try:
@@ -241,7 +276,7 @@ _register_demo()
 
 
 def main() -> None:
-    app(prog_name="flowservice")
+    plain_metavars(typer.main.get_command(app))(prog_name="flowservice")
 
 
 if __name__ == "__main__":

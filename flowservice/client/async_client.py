@@ -10,8 +10,10 @@ from typing import Any, Generic, TypeVar
 import httpx
 from pydantic import SecretStr
 
+from flowservice.client import actions
 from flowservice.client import operations as ops
-from flowservice.client.errors import transport_error
+from flowservice.client.downloads import Destination, opened
+from flowservice.client.errors import error_from_response, transport_error
 from flowservice.client.exchange import (
     Credentials,
     build_request,
@@ -27,12 +29,18 @@ from flowservice.client.models import (
     ConnectionSpec,
     Created,
     Dataset,
+    DatasetFile,
+    Explored,
     Flow,
     FlowSpec,
+    MappingSet,
     Model,
     Run,
+    RunErrors,
+    Sandbox,
     SourceConnection,
     TargetConnection,
+    run_errors,
 )
 from flowservice.client.retry import RetryPolicy
 
@@ -96,6 +104,112 @@ class AsyncFlows(AsyncWritable[Flow]):
     ) -> Run:
         return await self._client.execute(ops.run_flow_op(flow_id, params, idempotent=idempotent))
 
+    async def enable(self, flow_id: str) -> Created:
+        return await self._client.execute(actions.flow_action_op(flow_id, "enable"))
+
+    async def disable(self, flow_id: str) -> Created:
+        return await self._client.execute(actions.flow_action_op(flow_id, "disable"))
+
+
+class AsyncConnections(AsyncWritable[Connection]):
+    """As ``Client.connections``: also test, explore, describe and preview."""
+
+    async def test(self, connection_id: str) -> dict[str, Any]:
+        return await self._client.execute(actions.test_connection_op(connection_id))
+
+    async def explore(self, connection_id: str) -> list[Explored]:
+        return await self._client.execute(actions.explore_root_op(connection_id))
+
+    async def describe(self, connection_id: str, table: str) -> dict[str, Any]:
+        return await self._client.execute(actions.explore_table_op(connection_id, table))
+
+    async def preview(self, connection_id: str, table: str, *, count: int = 100) -> dict[str, Any]:
+        op = actions.explore_table_op(connection_id, table, preview=count)
+        return await self._client.execute(op)
+
+
+class AsyncRuns(AsyncCollection[Run]):
+    """As ``Client.runs``: also cancel and errors."""
+
+    async def cancel(self, run_id: str) -> Created:
+        return await self._client.execute(actions.cancel_run_op(run_id))
+
+    async def errors(self, run_id: str) -> RunErrors:
+        run = await self.get(run_id)
+        records: list[dict[str, Any]] = []
+        for batch_id in actions.batch_ids_of(run.activities):
+            for href in await self._client.execute(actions.failed_files_op(batch_id)):
+                downloaded = await self._client.execute(actions.download_records_op(href))
+                records.extend(downloaded)
+        return RunErrors(
+            run_id=run.id, status=run.status, errors=run_errors(run), failed_records=records
+        )
+
+
+class AsyncDatasets(AsyncWritable[Dataset]):
+    async def preview(self, dataset_id: str, *, limit: int = 100) -> dict[str, Any]:
+        return await self._client.execute(actions.dataset_preview_op(dataset_id, limit=limit))
+
+    async def export(self, dataset_id: str, file_format: str, destination: Destination) -> int:
+        """As ``Client.datasets.export``: the dataset as one file, streamed into ``destination``."""
+        op = actions.dataset_export_op(dataset_id, file_format)
+        return await self._client.download(op, destination)
+
+
+class AsyncBatches(AsyncCollection[Batch]):
+    """As ``Client.batches``: also their dataset files."""
+
+    async def files(self, batch_id: str) -> list[DatasetFile]:
+        found: list[DatasetFile] = []
+        op: ops.Operation[ops.Page[DatasetFile]] | None = actions.batch_files_page_op(batch_id)
+        while op is not None:
+            page = await self._client.execute(op)
+            found += page.items
+            op = page.next
+        return found
+
+
+class AsyncFiles:
+    """As ``Client.files``."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def names(self, dataset_file_id: str) -> list[str]:
+        return await self._client.execute(actions.file_names_op(dataset_file_id))
+
+    async def download(self, dataset_file_id: str, destination: Destination) -> int:
+        (name,) = await self.names(dataset_file_id)
+        op = actions.file_download_op(dataset_file_id, name)
+        return await self._client.download(op, destination)
+
+
+class AsyncMappingSets:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def list(self) -> AsyncIterator[MappingSet]:
+        op: ops.Operation[ops.Page[MappingSet]] | None = actions.mapping_sets_page_op()
+        while op is not None:
+            page = await self._client.execute(op)
+            for item in page.items:
+                yield item
+            op = page.next
+
+    async def get(self, mapping_set_id: str) -> MappingSet:
+        return await self._client.execute(actions.mapping_set_op(mapping_set_id))
+
+    async def create(self, body: Mapping[str, Any]) -> Created:
+        return await self._client.execute(actions.create_mapping_set_op(body))
+
+
+class AsyncSandboxes:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def list(self) -> list[Sandbox]:
+        return await self._client.execute(actions.sandboxes_op())
+
 
 class AsyncClient:
     """``Client``'s twin for asyncio: ``async with AsyncClient(...) as client``."""
@@ -116,15 +230,18 @@ class AsyncClient:
         self.retry = retry or RetryPolicy()
         self._credentials = Credentials(SecretStr(token), SecretStr(api_key), org, sandbox)
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
-        self.connections = AsyncWritable[Connection](self, ops.CONNECTIONS)
+        self.connections = AsyncConnections(self, ops.CONNECTIONS)
         self.connection_specs = AsyncCollection[ConnectionSpec](self, ops.CONNECTION_SPECS)
         self.source_connections = AsyncWritable[SourceConnection](self, ops.SOURCE_CONNECTIONS)
         self.target_connections = AsyncWritable[TargetConnection](self, ops.TARGET_CONNECTIONS)
         self.flows = AsyncFlows(self, ops.FLOWS)
         self.flow_specs = AsyncCollection[FlowSpec](self, ops.FLOW_SPECS)
-        self.runs = AsyncCollection[Run](self, ops.RUNS)
-        self.datasets = AsyncWritable[Dataset](self, ops.DATASETS)
-        self.batches = AsyncCollection[Batch](self, ops.BATCHES)
+        self.runs = AsyncRuns(self, ops.RUNS)
+        self.datasets = AsyncDatasets(self, ops.DATASETS)
+        self.batches = AsyncBatches(self, ops.BATCHES)
+        self.files = AsyncFiles(self)
+        self.mapping_sets = AsyncMappingSets(self)
+        self.sandboxes = AsyncSandboxes(self)
 
     @property
     def org(self) -> str:
@@ -141,11 +258,39 @@ class AsyncClient:
 
     async def execute(self, op: ops.Operation[T]) -> T:
         """Send one operation, retrying as the policy allows; its result or the error."""
+        response = await self._send(op, stream=False)
+        return read_answer(op, response, self._credentials)
+
+    async def download(self, op: ops.Operation[None], destination: Destination) -> int:
+        """Send ``op`` and copy its answer into ``destination`` as it arrives; bytes written.
+
+        Retried as ``execute`` is until the answer starts; a failure after that is raised
+        (and a path destination is left as it was)."""
+        response = await self._send(op, stream=True)
+        try:
+            if not response.is_success:
+                await response.aread()
+                raise error_from_response(response, self._credentials.secrets)
+            written = 0
+            with opened(destination) as sink:
+                try:
+                    async for chunk in response.aiter_bytes():
+                        sink.write(chunk)
+                        written += len(chunk)
+                except httpx.TransportError as exc:
+                    secrets = self._credentials.secrets
+                    raise transport_error(response.request, exc, secrets) from exc
+            return written
+        finally:
+            await response.aclose()
+
+    async def _send(self, op: ops.Operation[T], *, stream: bool) -> httpx.Response:
+        """The answer to ``op`` once retrying is over (a streamed one's body still unread)."""
         request = build_request(self._http, self._credentials, op)
         state = start_retries(self.retry, op, time.monotonic())
         while True:
             try:
-                response = await self._http.send(request)
+                response = await self._http.send(request, stream=stream)
             except httpx.TransportError as exc:
                 delay = state.after_transport_error(time.monotonic())
                 if delay is None:
@@ -154,7 +299,7 @@ class AsyncClient:
             else:
                 delay = retry_delay(state, response, time.monotonic())
                 if delay is None:
-                    return read_answer(op, response, self._credentials)
+                    return response
                 await response.aclose()
                 log_retry(request, f"answered {response.status_code}", delay, state)
             await asyncio.sleep(delay)

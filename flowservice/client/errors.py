@@ -17,7 +17,7 @@ Branches are grouped by what the caller should do about them::
 
 ``code`` is the service's code: ``FLOW-1101-404`` from a problem body's ``type``,
 or a gateway's ``error_code`` (``401013``). Messages pass through
-``flowservice.secrets.redact`` with the client's own token and API key, and
+``flowservice.secrets.redact`` with the client's own token, and
 neither ``str`` nor ``repr`` shows request headers, so secrets never reach a
 traceback or a log line.
 """

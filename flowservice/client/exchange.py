@@ -35,7 +35,9 @@ class Credentials:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return (self.token.get_secret_value(), self.api_key.get_secret_value())
+        # the API key is a client id, sent in the clear beside every request and printed by
+        # `auth token`: masking it would garble messages that happen to contain a short one
+        return (self.token.get_secret_value(),)
 
     def headers(self) -> dict[str, str]:
         return {

@@ -165,3 +165,72 @@ class Batch(Model):
     errors: list[dict[str, Any]] = []
     related_objects: list[dict[str, Any]] = []
     tags: dict[str, Any] = {}
+
+
+class DatasetFile(Model):
+    """One of a batch's dataset files (Data Access ``/batches/{id}/files``): one Parquet file.
+
+    Numbers are strings on the wire, as Adobe's API spells them."""
+
+    data_set_file_id: str
+    data_set_view_id: str | None = None
+    records: str | None = None
+    size: str | None = None
+    created: str | None = None
+    is_valid: bool | None = None
+
+    @property
+    def id(self) -> str:
+        return self.data_set_file_id
+
+
+class MappingSet(Model):
+    """A Data Prep mapping set (``/data/foundation/conversion/mappingSets``)."""
+
+    id: str
+    version: int | str | None = None
+    name: str | None = None
+    description: str | None = None
+    created_date: int | None = None
+    modified_date: int | None = None
+    output_schema: dict[str, Any] = {}
+    mappings: list[dict[str, Any]] = []
+
+
+class Sandbox(Model):
+    """A sandbox of the caller's org (keyed by ``name`` in the API's paths)."""
+
+    id: str | None = None
+    name: str
+    title: str | None = None
+    state: str | None = None
+    type: str | None = None
+    region: str | None = None
+    is_default: bool | None = None
+
+
+class Explored(Model):
+    """One object of a connection's root listing (a table: ``path`` is ``schema.table``)."""
+
+    type: str | None = None
+    name: str | None = None
+    path: str | None = None
+    can_preview: bool | None = None
+    can_fetch_schema: bool | None = None
+
+
+class RunErrors(Model):
+    """Why a run failed (``errors``: code and message) and the rows it could not load
+    (``failed_records``: ``row``, ``record`` and the ``errors`` of each, from Data Access)."""
+
+    run_id: str
+    status: str | None = None
+    errors: list[dict[str, Any]] = []
+    failed_records: list[dict[str, Any]] = []
+
+
+def run_errors(run: Run) -> list[dict[str, Any]]:
+    """The run-level errors of ``metrics.statusSummary.errors``."""
+    summary = run.metrics.get("statusSummary")
+    errors = summary.get("errors") if isinstance(summary, dict) else None
+    return [dict(e) for e in errors or [] if isinstance(e, dict)]

@@ -164,15 +164,17 @@ def test_invalid_settings_are_reported_clearly(tmp_path: Path) -> None:
 def test_sandboxes_cli(tmp_path: Path) -> None:
     _cli(tmp_path, "sandboxes", "create", "--org", "ACME@AdobeOrg", "dev")
     listed = _cli(tmp_path, "sandboxes", "list", "--org", "ACME@AdobeOrg").stdout
-    assert [line.split("\t")[0] for line in listed.splitlines()] == ["dev", "prod"]
+    header, *rows = listed.splitlines()
+    assert header.split("\t")[0] == "NAME"
+    assert [line.split("\t")[0] for line in rows] == ["dev", "prod"]
     dup = _cli(tmp_path, "sandboxes", "create", "--org", "ACME@AdobeOrg", "dev", check=False)
     assert dup.returncode == 1 and "already exists" in dup.stderr
-    _cli(tmp_path, "sandboxes", "delete", "--org", "ACME@AdobeOrg", "dev")
+    _cli(tmp_path, "sandboxes", "delete", "--org", "ACME@AdobeOrg", "dev", "--yes")
     listed = _cli(tmp_path, "sandboxes", "list", "--org", "ACME@AdobeOrg").stdout
-    assert [line.split("\t")[0] for line in listed.splitlines()] == ["prod"]
+    assert [line.split("\t")[0] for line in listed.splitlines()[1:]] == ["prod"]
     assert (
         _cli(
-            tmp_path, "sandboxes", "delete", "--org", "ACME@AdobeOrg", "prod", check=False
+            tmp_path, "sandboxes", "delete", "--org", "ACME@AdobeOrg", "prod", "--yes", check=False
         ).returncode
         == 1
     )

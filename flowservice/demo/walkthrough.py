@@ -14,7 +14,6 @@ from flowservice.client import Client, Run, RunTimeout
 from flowservice.client import FlowServiceError as SdkError
 from flowservice.demo.sample_db import DELTA_COLUMN
 from flowservice.errors import FlowServiceError
-from flowservice.settings import API_PREFIX, CATALOG_PREFIX, CONVERSION_PREFIX
 
 SQLSERVER_SPEC_ID = "1f372ff9-38a4-4492-96f5-b9a4e4bd00ec"
 DATA_LAKE_SPEC_ID = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
@@ -48,15 +47,6 @@ class Access:
     api_key: str
     org_id: str
     sandbox: str = "prod"
-
-    def headers(self) -> dict[str, str]:
-        return {
-            "Authorization": f"Bearer {self.token}",
-            "x-api-key": self.api_key,
-            "x-gw-ims-org-id": self.org_id,
-            "x-sandbox-name": self.sandbox,
-            "Content-Type": "application/json",
-        }
 
 
 @dataclass(frozen=True)
@@ -115,13 +105,9 @@ class EchoTransport(httpx.BaseTransport):
 
 
 class Walkthrough:
-    """The SDK (``flowservice.client``) where it has the call, raw HTTP where it has not yet.
-
-    Both go through one ``EchoTransport``, so every request is printed the same way.
-    """
+    """The SDK (``flowservice.client``) over an ``EchoTransport`` that prints every request."""
 
     def __init__(self, access: Access, echo: Echo, *, secrets: tuple[str, ...]) -> None:
-        self._access = access
         self.echo = echo
         self._secrets = tuple(s for s in secrets if s)
         self.transport = EchoTransport(echo, self.masked)
@@ -134,40 +120,14 @@ class Walkthrough:
             timeout=60,
             transport=self.transport,
         )
-        self._http = httpx.Client(base_url=access.base_url, timeout=60, transport=self.transport)
 
     def close(self) -> None:
         self.sdk.close()
-        self._http.close()
 
     def masked(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "****")
         return text
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        params: dict[str, Any] | None = None,
-        expect: int = 200,
-        quiet: bool = False,
-    ) -> Any:
-        """One raw request (for what the SDK lacks); its JSON, or ``WalkthroughFailed``."""
-        was_quiet, self.transport.quiet = self.transport.quiet, quiet or self.transport.quiet
-        try:
-            response = self._http.request(
-                method, path, headers=self._access.headers(), json=body, params=params
-            )
-        finally:
-            self.transport.quiet = was_quiet
-        if response.status_code != expect:
-            raise WalkthroughFailed(
-                self.masked(f"{method} {path} answered {response.status_code}: {response.text}")
-            )
-        return response.json() if response.content else None
 
 
 def _connection_body(connection_string: str) -> dict[str, Any]:
@@ -203,15 +163,16 @@ def run_walkthrough(
 ) -> Outcome:
     """Connection, test, explore; per table: dataset, connections, [mapping set], flow, run."""
     walk = Walkthrough(access, echo, secrets=secrets)
-    api = API_PREFIX
     try:
         echo("\n1. Connect the SQL Server database (the tutorial's request)")
         echo(f"  connectionString: {walk.masked(connection_string)}")
         conn = walk.sdk.connections.create(_connection_body(connection_string)).id
-        walk.call("GET", f"{api}/connections/{conn}/test")
+        tested = walk.sdk.connections.test(conn)
+        if not tested.get("result", True):
+            raise WalkthroughFailed(walk.masked(f"the connection test failed: {tested}"))
         echo("\n2. Explore: list the tables")
-        root = walk.call("GET", f"{api}/connections/{conn}/explore", params={"objectType": "root"})
-        echo(f"  tables: {', '.join(item['path'] for item in root)}")
+        root = walk.sdk.connections.explore(conn)
+        echo(f"  tables: {', '.join(str(item.path) for item in root)}")
         flows = [
             _dataflow(walk, step, conn, table, expressions, run_timeout=run_timeout)
             for step, (table, expressions) in enumerate(FLOWS, start=3)
@@ -233,14 +194,10 @@ def _dataflow(
     run_timeout: float,
 ) -> FlowOutcome:
     """Explore the table; dataset, connections, mapping set, flow; its run; the data."""
-    api, catalog, echo = API_PREFIX, CATALOG_PREFIX, walk.echo
+    echo = walk.echo
     how = "with a mapping set" if expressions else "every column as it is"
     echo(f"\n{step}. A dataflow for {table} ({how}), by {DELTA_COLUMN}, once, starting now")
-    described = walk.call(
-        "GET",
-        f"{api}/connections/{conn}/explore",
-        params={"objectType": "table", "object": table, "preview": "true", "count": 3},
-    )
+    described = walk.sdk.connections.preview(conn, table, count=3)
     columns = [str(c["name"]) for c in described["schema"]["columns"]]
     echo(f"  {table}: {len(columns)} columns, {len(described.get('data', []))} rows previewed")
     mappings = _mappings(columns, expressions) if expressions else None
@@ -267,11 +224,9 @@ def _dataflow(
     copy = {"name": "Copy", "params": {"deltaColumn": {"name": DELTA_COLUMN, "timezone": "UTC"}}}
     transformations: list[dict[str, Any]] = [copy]
     if mappings:
-        mapping = walk.call(
-            "POST",
-            f"{CONVERSION_PREFIX}/mappingSets",
-            body={"name": f"{table} mapping", "dataSetId": dataset_id, "mappings": mappings},
-        )["id"]
+        mapping = walk.sdk.mapping_sets.create(
+            {"name": f"{table} mapping", "dataSetId": dataset_id, "mappings": mappings}
+        ).id
         transformations.append(
             {"name": "Mapping", "params": {"mappingId": mapping, "mappingVersion": 0}}
         )
@@ -292,7 +247,7 @@ def _dataflow(
         raise WalkthroughFailed(f"run {run.id} ended {run.status}: {_short(status)}")
     echo("  the data: dataset, preview, batches")
     dataset = walk.sdk.datasets.get(dataset_id)
-    preview = walk.call("GET", f"{catalog}/dataSets/{dataset_id}/preview", params={"limit": 3})
+    preview = walk.sdk.datasets.preview(dataset_id, limit=3)
     list(walk.sdk.batches.list(params={"dataSet": dataset_id}))
     duration = run.metrics["durationSummary"]
     return FlowOutcome(

@@ -7,6 +7,7 @@ click's help always did, unless the parameter chose a metavar itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
@@ -22,9 +23,20 @@ def _label(param: Any) -> str:
         return "[" + "|".join(str(c) for c in choices) + "]"
     if getattr(param, "param_type_name", "") == "argument":
         return str(param.name or "VALUE").upper()
+    return _type_name(param)
+
+
+def _type_name(param: Any) -> str:
     bare = param.bare_type() if hasattr(param, "bare_type") else "str"
     bare = bare.removeprefix("list[").removesuffix("]")
     return _NAMES.get(bare, bare.upper())
+
+
+def _shown_as(name: str) -> Callable[..., str]:
+    def display_type_rich(ctx: Any = None) -> str:
+        return name
+
+    return display_type_rich
 
 
 def plain_metavars(command: Any) -> Any:
@@ -32,6 +44,11 @@ def plain_metavars(command: Any) -> Any:
     for param in command.params:
         if param.metavar is None:
             param.metavar = _label(param)
+        if getattr(param, "param_type_name", "") == "argument" and hasattr(
+            param, "display_type_rich"
+        ):
+            # an argument's type column ignores its metavar: name its type plainly too
+            param.display_type_rich = _shown_as(_type_name(param))
     built_help_option = command.get_help_option
 
     def help_option(ctx: Any) -> Any:

@@ -121,6 +121,10 @@ def test_serve_help_shows_defaults_and_plain_metavars(config_dir: Path) -> None:
         check=False,
     )
     assert installed.returncode == 0 and installed.stdout == shown.stdout
+    # arguments too: their type column reads TEXT, not <str>
+    argument = run_cli("flows", "get", "--help", config_dir=config_dir)
+    assert argument.returncode == 0 and "ID" in argument.stdout and "TEXT" in argument.stdout
+    assert "<str>" not in argument.stdout
 
 
 def test_sandboxes_list_has_a_header_and_delete_asks_first(

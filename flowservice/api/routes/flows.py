@@ -21,11 +21,9 @@ from flowservice.api.services import flows as service
 from flowservice.api.services import runs as run_service
 from flowservice.api.services.flow_operations import record_operation
 from flowservice.api.views import created
-from flowservice.flows.persistence.runs import run_of
-from flowservice.flows.run_state import Run
 from flowservice.flows.verify_limits import DEFAULT_SAMPLES, MAX_SAMPLES
 from flowservice.settings import API_PREFIX
-from flowservice.store.repos import resource_lists, resources
+from flowservice.store.repos import resources
 from flowservice.store.tables import Resource
 
 router = APIRouter(tags=["Dataflows"])
@@ -54,16 +52,7 @@ def create_flow(
 )
 def list_flows(runtime: RuntimeDep, scope: ScopeDep, params: ListParamsDep) -> dict[str, Any]:
     def to_wire(session: Session, rows: Sequence[Resource]) -> list[dict[str, Any]]:
-        # each flow's newest run is among its runs of the newest millisecond: no flow's
-        # whole history is read
-        last: dict[str, Run] = {}
-        newest = resource_lists.newest_children(
-            session, scope=scope, kind=run_service.KIND, parent_ids=[r.id for r in rows]
-        )
-        for run in map(run_of, newest):
-            held = last.get(run.flow_id)
-            if held is None or (run.created_at, run.id) > (held.created_at, held.id):
-                last[run.flow_id] = run
+        last = service.last_runs(session, scope, [r.id for r in rows])
         return [service.to_wire(session, r, scope, last.get(r.id)) for r in rows]
 
     return list_page(

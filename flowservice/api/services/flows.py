@@ -23,7 +23,7 @@ from flowservice.flows.persistence import runs
 from flowservice.flows.run_state import Run
 from flowservice.flows.schedule import to_epoch_ms
 from flowservice.settings import API_PREFIX
-from flowservice.store.repos import resources
+from flowservice.store.repos import resource_lists, resources
 from flowservice.store.repos.resources import Scope
 from flowservice.store.tables import Resource
 
@@ -144,9 +144,12 @@ def set_state(session: Session, scope: Scope, row: Resource, op: str) -> Resourc
 
 
 def last_runs(session: Session, scope: Scope, flow_ids: list[str]) -> dict[str, Run]:
-    """The newest run of each flow."""
+    """The newest run of each flow, from its runs of the newest millisecond (no history read)."""
     latest: dict[str, Run] = {}
-    for row in runs.runs_of_flows(session, scope=scope, flow_ids=flow_ids):
+    newest = resource_lists.newest_children(
+        session, scope=scope, kind=runs.RUN_KIND, parent_ids=flow_ids
+    )
+    for row in newest:
         run = runs.run_of(row)
         held = latest.get(run.flow_id)
         if held is None or (run.created_at, run.id) > (held.created_at, held.id):

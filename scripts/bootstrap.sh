@@ -9,7 +9,8 @@ profile=${1:-runtime}
 # FreeTDS ODBC (pyodbc), a PostgreSQL server and Redis (the Celery executor's broker).
 packages=(libltdl7)
 if [ "$profile" = test ]; then
-  packages+=(unixodbc tdsodbc postgresql redis-server)
+  # chromium: the console's browser tests (Playwright drives Debian's build, no download)
+  packages+=(unixodbc tdsodbc postgresql redis-server chromium)
 fi
 missing=()
 for p in "${packages[@]}"; do

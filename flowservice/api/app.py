@@ -32,6 +32,7 @@ from flowservice.api.routes import metrics as metrics_routes
 from flowservice.api.routes import observability as observability_routes
 from flowservice.api.routes import schema_registry as schema_registry_routes
 from flowservice.api.runtime import Runtime
+from flowservice.console.router import router as console_router
 from flowservice.flows.engine import FlowEngine
 from flowservice.flows.executors import executor_factory
 from flowservice.log_format import configure_logging
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(data_access_routes.router)
     app.include_router(observability_routes.router)
     app.include_router(metrics_routes.router)
+    app.include_router(console_router)
 
     @app.get("/health", tags=["Service"], summary="Liveness: the process answers")
     def health() -> dict[str, str]:

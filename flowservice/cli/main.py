@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from flowservice.cli import flow_actions, previews, resources
+from flowservice.cli.console_link import console_link
 from flowservice.cli.flows import flows_app
 from flowservice.cli.help_text import plain_metavars
 from flowservice.cli.login import login, profiles_app
@@ -34,6 +35,7 @@ app.add_typer(resources.datasets_app, name="datasets")
 app.add_typer(profiles_app, name="profiles")
 app.command()(worker)
 app.command()(login)
+auth_app.command("console-link")(console_link)
 resources.register_all()
 flow_actions.register_all()
 previews.register_all()

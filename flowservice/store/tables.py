@@ -200,3 +200,34 @@ class AlertDeliveryRow(Base):
     give_up_at: Mapped[int] = mapped_column(BigInteger)
     delivered_at: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ConsoleSessionRow(Base):
+    """A signed-in browser of the console: who it acts as, in which sandbox, until when.
+
+    ``id_hash`` is the SHA-256 of the cookie's secret, so a copy of the table
+    signs no one in. ``csrf_token`` goes into every form of the session.
+    """
+
+    __tablename__ = "console_sessions"
+    __table_args__ = (Index("ix_console_sessions_expires", "expires_at"),)
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(255))
+    client_id: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    scope: Mapped[str] = mapped_column(String(16))
+    sandbox_name: Mapped[str] = mapped_column(String(255))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ConsoleLinkUseRow(Base):
+    """The nonce of a one-time console link that has been used (a second use hits the key)."""
+
+    __tablename__ = "console_link_uses"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,29 @@
+"""The console's router, mounted at ``/console`` and kept out of the OpenAPI document."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from flowservice.console import pages_flows, pages_runs, pages_sign_in, pages_sources
+from flowservice.console.rendering import SECURITY_HEADERS, STATIC
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+router.include_router(pages_sign_in.router)
+router.include_router(pages_sources.router)
+router.include_router(pages_flows.router)
+router.include_router(pages_runs.router)
+
+STYLESHEET = "console.css"
+
+
+@router.get("")
+@router.get("/")
+def console_home() -> Response:
+    return RedirectResponse(pages_sign_in.HOME_PATH, status_code=303)
+
+
+@router.get(f"/static/{STYLESHEET}")
+def stylesheet() -> Response:
+    headers = {**SECURITY_HEADERS, "Cache-Control": "max-age=3600"}
+    return FileResponse(STATIC / STYLESHEET, media_type="text/css", headers=headers)

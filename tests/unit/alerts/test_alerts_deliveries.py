@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from service_harness import fresh_postgres_database
 from sqlalchemy.orm import Session
 
 from flowservice.alerts import deliveries, delivery_counts, outbox
@@ -21,10 +23,15 @@ from flowservice.store.tables import AlertOutboxRow
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def core(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Core]:
-    url = None if request.param == "sqlite" else request.getfixturevalue("postgres_database")
-    started = Core.start(Settings(home=tmp_path, database_url=url, token_secret="x" * 40))
-    yield started
-    started.close()
+    # a database of its own: the shared test server's alert dispatcher would fan the outbox
+    # out under the counting tests' feet
+    with ExitStack() as stack:
+        url = None
+        if request.param == "postgres":
+            url = stack.enter_context(fresh_postgres_database("flowservice_alerts"))
+        started = Core.start(Settings(home=tmp_path, database_url=url, token_secret="x" * 40))
+        yield started
+        started.close()
 
 
 def _scope(core: Core) -> Scope:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from flowservice.console import pages_flows, pages_runs, pages_sign_in, pages_sources
+from flowservice.console import (
+    pages_connect,
+    pages_explore,
+    pages_flows,
+    pages_monitoring,
+    pages_runs,
+    pages_settings,
+    pages_sign_in,
+    pages_sources,
+)
 from flowservice.console.rendering import SECURITY_HEADERS, STATIC
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -13,6 +22,10 @@ router.include_router(pages_sign_in.router)
 router.include_router(pages_sources.router)
 router.include_router(pages_flows.router)
 router.include_router(pages_runs.router)
+router.include_router(pages_monitoring.router)
+router.include_router(pages_settings.router)
+router.include_router(pages_connect.router)
+router.include_router(pages_explore.router)
 
 STYLESHEET = "console.css"
 

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -62,6 +62,15 @@ def find_session(session: Session, *, secret: str, now: int) -> ConsoleSession |
     scope: Literal["read", "write"] = "write" if row.scope == "write" else "read"
     caller = Caller(org_id=row.org_id, client_id=row.client_id, subject=row.subject, scope=scope)
     return ConsoleSession(caller, row.sandbox_name, row.csrf_token, row.expires_at)
+
+
+def switch_sandbox(session: Session, *, secret: str, sandbox_name: str) -> None:
+    """Point the session at another sandbox (the caller checks that the org has it)."""
+    session.execute(
+        update(ConsoleSessionRow)
+        .where(ConsoleSessionRow.id_hash == _hash(secret))
+        .values(sandbox_name=sandbox_name)
+    )
 
 
 def end_session(session: Session, *, secret: str) -> None:

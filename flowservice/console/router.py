@@ -14,6 +14,7 @@ from flowservice.console import (
     pages_settings,
     pages_sign_in,
     pages_sources,
+    pages_wizard,
 )
 from flowservice.console.rendering import SECURITY_HEADERS, STATIC
 
@@ -26,6 +27,7 @@ router.include_router(pages_monitoring.router)
 router.include_router(pages_settings.router)
 router.include_router(pages_connect.router)
 router.include_router(pages_explore.router)
+router.include_router(pages_wizard.router)
 
 STYLESHEET = "console.css"
 

@@ -6,8 +6,10 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from flowservice.console import (
+    pages_accounts_edit,
     pages_connect,
     pages_explore,
+    pages_failed_records,
     pages_flows,
     pages_monitoring,
     pages_runs,
@@ -28,6 +30,8 @@ router.include_router(pages_settings.router)
 router.include_router(pages_connect.router)
 router.include_router(pages_explore.router)
 router.include_router(pages_wizard.router)
+router.include_router(pages_accounts_edit.router)
+router.include_router(pages_failed_records.router)
 
 STYLESHEET = "console.css"
 

@@ -2,6 +2,10 @@
 
 The rows are written straight into the metadata DB (copies of one flow created through
 the API; runs from real run records), then each page is timed over HTTP.
+
+The dataflow wizard's first step (``/console/accounts/{id}/dataflow``) is not timed here:
+it describes the account's table through the explore route, which needs a live SQL Server
+(the emulator), and this test's account points at a closed port.
 """
 
 from __future__ import annotations
@@ -98,11 +102,17 @@ def test_pages_stay_under_a_second_at_scale(
             "/console/accounts",
             f"/console/dataflows/{flow_id}/runs",
             f"/console/dataflows/{flow_id}/runs?failures=1",
+            "/console/monitoring?days=7",
+            "/console/monitoring?days=90",
+            f"/console/monitoring?days=7&flow={flow_id}",
+            f"/console/monitoring?days=90&flow={flow_id}",
+            "/console/settings",
         ]
         first = http.get(pages[0])
         more = re.search(r'href="(/console/dataflows\?continuationToken=[^"]+)"', first.text)
         assert more
         pages.append(more.group(1).replace("&amp;", "&"))
+        timings: list[str] = []
         for path in pages:
             http.get(path)  # warm: the first request of a kind compiles its templates
             best = 60.0
@@ -111,7 +121,8 @@ def test_pages_stay_under_a_second_at_scale(
                 answer = http.get(path)
                 best = min(best, time.perf_counter() - started)
                 assert answer.status_code == 200, (path, answer.text[:300])
-            print(f"{path[:60]}: {best * 1000:.0f} ms")
-            assert best < 1.0, f"{path} took {best:.2f} s"
+            timings.append(f"{path[:70]}: {best * 1000:.0f} ms")
+            assert best < 1.0, f"{path} took {best:.2f} s; so far: {timings}"
+        print("\n".join(["page timings (best of three):", *timings]))
         runs_page = http.get(f"/console/dataflows/{flow_id}/runs").text
         assert runs_page.count("data-run-id=") == 50 and "Next page" in runs_page

@@ -76,6 +76,7 @@ def _table(request: Request, scope: Scope, connection_id: str, table: str) -> di
         "account": {"id": item["id"], "name": item.get("name") or item["id"]},
         "spec_id": str((item.get("connectionSpec") or {}).get("id")),
         "columns": columns,
+        "primary_key": list(described["schema"].get("primaryKey") or []),
         "delta_columns": [c["name"] for c in columns if c["xdm_type"] in DELTA_TYPES],
         "change_tracking": bool(tracking.get("enabled")),
     }
@@ -132,6 +133,8 @@ def _default_schedule() -> dict[str, Any]:
         "backfill": False,
         "incremental": "full",
         "write_mode": "append",
+        "key_columns": [],
+        "delete_mode": "hard",
     }
 
 
@@ -187,6 +190,8 @@ async def wizard_step(request: Request, connection_id: str) -> Response:
             elif step == 3:
                 schedule = schedule_of(
                     form,
+                    columns=[c["name"] for c in source["columns"]],
+                    primary_key=source["primary_key"],
                     delta_columns=source["delta_columns"],
                     change_tracking=source["change_tracking"],
                 )

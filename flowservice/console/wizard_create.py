@@ -20,7 +20,7 @@ from flowservice.api.runtime import Runtime
 from flowservice.api.services import source_connections, target_connections
 from flowservice.console.page_runner import plain_message
 from flowservice.console.session_store import ConsoleSession
-from flowservice.console.wizard_state import schedule_params
+from flowservice.console.wizard_state import schedule_params, target_params
 from flowservice.errors import FlowServiceError
 from flowservice.flows.flow_spec import CRM_TO_AEP_ID, DATA_LAKE_SPEC_ID
 from flowservice.store.repos import resources
@@ -131,7 +131,7 @@ def create_dataflow(
             {
                 "name": f"{state['flow_name']} target",
                 "data": {"format": "parquet_xdm"},
-                "params": {"dataSetId": dataset_id, "writeMode": schedule["write_mode"]},
+                "params": target_params(dataset_id, schedule),
                 "connectionSpec": {"id": DATA_LAKE_SPEC_ID, "version": "1.0"},
             },
         )

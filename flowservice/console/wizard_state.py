@@ -20,6 +20,7 @@ from flowservice.errors import InvalidRequest, PermissionDenied
 
 FREQUENCIES = ("once", "minute", "hour", "day", "week")
 WRITE_MODES = ("append", "merge")
+DELETE_MODES = ("hard", "soft")
 DELTA_TYPES = frozenset({"date-time", "date", "integer", "long", "short", "byte"})
 MAX_MAPPINGS = 50
 _PURPOSE = b"console-dataflow-wizard"
@@ -89,9 +90,14 @@ def utc_local_text(seconds: int) -> str:
 
 
 def schedule_of(
-    form: dict[str, str], *, delta_columns: list[str], change_tracking: bool
+    form: dict[str, str],
+    *,
+    columns: list[str],
+    primary_key: list[str],
+    delta_columns: list[str],
+    change_tracking: bool,
 ) -> dict[str, Any]:
-    """Step 3: frequency, interval, start, backfill, how runs pick rows, and write mode."""
+    """Step 3: frequency, interval, start, backfill, how runs pick rows, and how they write."""
     frequency = form.get("frequency", "once")
     if frequency not in FREQUENCIES:
         raise InvalidRequest(f"Frequency must be one of {', '.join(FREQUENCIES)}.")
@@ -107,6 +113,14 @@ def schedule_of(
     write_mode = form.get("write_mode", "append")
     if write_mode not in WRITE_MODES:
         raise InvalidRequest("Write mode must be append or merge.")
+    delete_mode = form.get("delete_mode", "hard")
+    if delete_mode not in DELETE_MODES:
+        raise InvalidRequest("Deleted rows are either removed (hard) or kept and marked (soft).")
+    keys = key_columns_of(form.get("key_columns", ""), columns=columns)
+    if write_mode == "merge" and not keys and not primary_key:
+        raise InvalidRequest(
+            "This table has no primary key: name the columns that identify a row to merge by."
+        )
     return {
         "frequency": frequency,
         "interval": form.get("interval", "").strip(),
@@ -114,7 +128,35 @@ def schedule_of(
         "backfill": form.get("backfill") == "true",
         "incremental": incremental,
         "write_mode": write_mode,
+        "key_columns": keys if write_mode == "merge" else [],
+        "delete_mode": delete_mode if write_mode == "merge" else "hard",
     }
+
+
+def key_columns_of(text: str, *, columns: list[str]) -> list[str]:
+    """The merge key typed as comma-separated column names (blank: the primary key)."""
+    by_lower = {c.lower(): c for c in columns}
+    keys: list[str] = []
+    for typed in (part.strip() for part in text.split(",")):
+        if not typed:
+            continue
+        name = by_lower.get(typed.lower())
+        if name is None:
+            raise InvalidRequest(f"The key column {typed} is not a column of this table.")
+        if name in keys:
+            raise InvalidRequest(f"The key column {name} is named twice.")
+        keys.append(name)
+    return keys
+
+
+def target_params(dataset_id: str, schedule: dict[str, Any]) -> dict[str, Any]:
+    """The target connection's ``params``: the dataset and how runs write into it."""
+    params: dict[str, Any] = {"dataSetId": dataset_id, "writeMode": schedule["write_mode"]}
+    if schedule["write_mode"] == "merge":
+        if schedule.get("key_columns"):
+            params["keyColumns"] = list(schedule["key_columns"])
+        params["deleteMode"] = schedule.get("delete_mode", "hard")
+    return params
 
 
 def schedule_params(schedule: dict[str, Any]) -> dict[str, Any]:

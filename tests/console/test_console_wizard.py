@@ -117,6 +117,40 @@ def test_the_wizard_creates_a_flow_whose_run_fills_a_new_dataset(
     assert [(r["PersonID"], r["name_lower"]) for r in rows] == [(1, "ann"), (2, "bob"), (3, "cleo")]
 
 
+def test_a_merge_flow_keeps_the_key_and_delete_mode_chosen_in_the_wizard(
+    console_server: RunningServer, org_api: ApiClient, page: Any, emulator: RunningEmulator
+) -> None:
+    account = _account(org_api, emulator)
+    _open_wizard(page, console_server, org_api.org_id, account)
+    page.get_by_label("Dataflow name").fill("People mirror")
+    page.get_by_label("Name of the new dataset").fill("people mirror")
+    page.get_by_role("button", name="Next: mapping").click()
+    page.get_by_role("button", name="Next: schedule").click()
+    assert "the primary key (PersonID)" in page.locator("#key-columns-help").inner_text()
+    page.get_by_label("Write mode").select_option("merge")
+    page.get_by_label("Key columns (merge only)").fill("personid, Nope")
+    page.get_by_role("button", name="Next: review").click()
+    assert "Nope is not a column" in page.get_by_test_id("problem").inner_text()
+    assert page.get_by_label("Key columns (merge only)").input_value() == "personid, Nope"
+    page.get_by_label("Key columns (merge only)").fill("personid")
+    page.get_by_label("Rows deleted at the source (merge only)").select_option("soft")
+    page.get_by_role("button", name="Next: review").click()
+    review = page.get_by_test_id("review").inner_text()
+    assert "merging by PersonID; rows deleted at the source are kept and marked" in review
+    page.get_by_role("button", name="Create").click()
+    page.wait_for_url(re.compile(r"/console/dataflows/[^/]+/runs$"))
+
+    (flow,) = _flows(org_api)
+    target = org_api.get(f"/targetConnections/{flow['targetConnectionIds'][0]}").json()
+    params = target["items"][0]["params"]
+    assert (params["writeMode"], params["keyColumns"], params["deleteMode"]) == (
+        "merge",
+        ["PersonID"],
+        "soft",
+    )
+    assert _first_run(org_api, flow["id"])["metrics"]["statusSummary"]["status"] == "success"
+
+
 def test_an_invalid_expression_is_shown_at_step_2_and_blocks_the_way(
     console_server: RunningServer, org_api: ApiClient, page: Any, emulator: RunningEmulator
 ) -> None:

@@ -15,6 +15,7 @@ from flowservice.console.paging import list_params, next_token
 from flowservice.console.rendering import render
 from flowservice.console.session_store import ConsoleSession
 from flowservice.errors import Conflict
+from flowservice.store.repos import connection_tests
 from flowservice.store.repos.resources import Scope
 
 router = APIRouter()
@@ -69,6 +70,8 @@ def _accounts_page(
     spec_names = {
         spec.doc["id"]: spec.doc.get("name", spec.doc["id"]) for spec in runtime.specs.all()
     }
+    with runtime.transaction() as session:  # the ids come from this scope's own listing
+        tests = connection_tests.last_tests(session, [item["id"] for item in page["items"]])
     accounts = [
         {
             "id": item["id"],
@@ -76,6 +79,7 @@ def _accounts_page(
             "spec": spec_names.get(item.get("connectionSpec", {}).get("id"), "unknown"),
             "state": item.get("state") or "—",
             "created": item.get("createdAt"),
+            "test": tests.get(item["id"]),
         }
         for item in page["items"]
     ]

@@ -231,3 +231,16 @@ class ConsoleLinkUseRow(Base):
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     used_at: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ConnectionTestRow(Base):
+    """The outcome of a base connection's last test (``GET /connections/{id}/test``)."""
+
+    __tablename__ = "connection_tests"
+
+    connection_id: Mapped[str] = mapped_column(
+        ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True
+    )
+    ok: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str | None] = mapped_column(Text)
+    tested_at: Mapped[int] = mapped_column(BigInteger)  # epoch milliseconds

@@ -49,6 +49,10 @@ def test_test_route(api: ApiClient, emulator: RunningEmulator) -> None:
     assert failed.status_code == 200
     assert failed.json()["result"] is False and failed.json()["message"]
     assert "Wr0ngPassw0rd" not in failed.text and emulator.password not in failed.text
+    # the last test is kept for the console, and goes with its connection
+    for tested in (good, bad):
+        assert api.delete(f"/connections/{tested}").status_code == 204
+        assert api.get(f"/connections/{tested}/test").status_code == 404
 
 
 def test_explore_root_table_and_preview(api: ApiClient, emulator: RunningEmulator) -> None:

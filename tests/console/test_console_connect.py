@@ -78,6 +78,17 @@ def test_connect_then_test_succeeds(
     assert "The connection works" in result.inner_text()
     assert result.get_attribute("role") == "status"
     assert emulator.password not in page.content()
+    page.goto(f"{console_server.base_url}/console/accounts")
+    row = page.locator(f"tr[data-account-id='{account_id}']")
+    assert row.get_by_test_id("last-test").inner_text().startswith("passed ")
+
+
+def _last_test(page: Any, server: RunningServer, account_id: str) -> str:
+    page.goto(f"{server.base_url}/console/accounts")
+    text: str = (
+        page.locator(f"tr[data-account-id='{account_id}']").get_by_test_id("last-test").inner_text()
+    )
+    return text
 
 
 def test_a_wrong_password_shows_the_classified_error_and_never_the_password(
@@ -88,13 +99,19 @@ def test_a_wrong_password_shows_the_classified_error_and_never_the_password(
     _create(page, "Wrong password", _connection_string(emulator, WRONG_PASSWORD))
     page.wait_for_url(re.compile(r"/console/accounts/[^/]+/test$"))
     assert WRONG_PASSWORD not in page.content()
+    account_id = page.url.rsplit("/", 2)[-2]
+    assert _last_test(page, console_server, account_id).startswith("never")
+    page.go_back()
     page.get_by_role("button", name="Test connection").click()
     result = page.get_by_role("alert")
     assert "The connection failed." in result.inner_text()
-    account_id = page.url.rsplit("/", 2)[-2]
     api_answer = org_api.get(f"/connections/{account_id}/test").json()
     assert api_answer["result"] is False
     assert api_answer["message"] in result.inner_text()
+    assert WRONG_PASSWORD not in page.content()
+    # the accounts list shows the last test (here the API's), with its message, and no secret
+    last = _last_test(page, console_server, account_id)
+    assert last.startswith("failed ") and api_answer["message"] in last
     assert WRONG_PASSWORD not in page.content()
 
 

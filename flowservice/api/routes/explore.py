@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from flowservice.api.connector_lookup import require_connector
@@ -15,9 +18,10 @@ from flowservice.api.services.json_decimals import DECIMALS_AS_STRINGS, DECIMALS
 from flowservice.connectors.base import Connector
 from flowservice.errors import ConnectorError, FlowServiceError, InvalidRequest
 from flowservice.secrets import redact
-from flowservice.store.repos import resources
+from flowservice.store.repos import connection_tests, resources
 
 router = APIRouter(tags=["Connections"])
+log = logging.getLogger(__name__)
 
 MAX_PREVIEW_ROWS = 1000
 
@@ -52,11 +56,28 @@ async def test_connection(
         result = await _call(secrets, connector.check)
     except ConnectorError as exc:
         # a failing source is the answer to "does this connection work?", not a server error
-        return {"result": False, "message": exc.message}
-    body: dict[str, Any] = {"result": bool(result.ok)}
-    if result.message:
-        body["message"] = redact(result.message, secrets)
+        body: dict[str, Any] = {"result": False, "message": exc.message}
+    else:
+        body = {"result": bool(result.ok)}
+        if result.message:
+            body["message"] = redact(result.message, secrets)
+    await run_in_threadpool(_remember_test, runtime, connection_id, body)
     return body
+
+
+def _remember_test(runtime: Any, connection_id: str, body: dict[str, Any]) -> None:
+    """Keep the outcome for the console's Accounts; losing a race or a deleted row is fine."""
+    try:
+        with runtime.transaction() as session:
+            connection_tests.record_test(
+                session,
+                connection_id,
+                ok=body["result"],
+                message=body.get("message"),
+                tested_at=int(time.time() * 1000),
+            )
+    except IntegrityError:
+        log.debug("the test of connection %s was not kept: it changed meanwhile", connection_id)
 
 
 @router.get("/connections/{connection_id}/explore", summary="Explore tables, schemas, rows")

@@ -18,7 +18,7 @@ from flowservice.secrets import SecretBox, redact
 from flowservice.specs.catalog import AuthSpec, ConnectionSpec
 from flowservice.store.connection_auth import auth_params as auth_params
 from flowservice.store.connection_auth import secret_params as secret_params
-from flowservice.store.repos import resources
+from flowservice.store.repos import connection_tests, resources
 from flowservice.store.repos.resources import Scope
 from flowservice.store.tables import Resource
 
@@ -186,4 +186,5 @@ def delete_connection(session: Session, scope: Scope, row: Resource) -> None:
                 resource_type=KIND,
                 resource_id=row.id,
             )
+    connection_tests.forget_test(session, row.id)
     resources.delete_resource(session, row=row)

@@ -101,9 +101,15 @@ def _login_or_database(
 
 @contextmanager
 def session(settings: ConnectionSettings, login_timeout: int | None = None) -> Iterator[Cursor]:
-    """A cursor on a fresh connection, closed afterwards; driver errors translated."""
+    """A cursor on a fresh connection, closed afterwards; driver errors translated.
+
+    Without ``login_timeout`` the host and port are probed first (``preflight``): a
+    refused port then fails at once instead of after the driver's retries.
+    """
     import mssql_python
 
+    if login_timeout is None:
+        login_timeout = preflight(settings)
     connection = connect(settings, login_timeout)
     try:
         cursor = connection.cursor()

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from flowservice.connectors.sqlserver import odbc
 from flowservice.connectors.sqlserver.connector import SqlServerConnector
 from flowservice.errors import SourceConfigError, TransientSourceError
 
@@ -53,15 +54,24 @@ def test_unknown_host_fails_with_its_own_message() -> None:
 
 
 def test_driver_errors_are_translated_when_the_port_is_closed() -> None:
-    """Past the pre-flight (here: describe), the ODBC driver's failure is classified too."""
+    """Past the pre-flight (a direct ``connect``), the ODBC driver's failure is classified too."""
     port = closed_port()
-    started = time.monotonic()
+    settings = connector(f"tcp:127.0.0.1,{port}", timeout=2).settings
     with pytest.raises(TransientSourceError) as caught:
-        connector(f"tcp:127.0.0.1,{port}", timeout=2).describe("dbo.t")
-    assert time.monotonic() - started < 2 + 2
+        odbc.connect(settings)
     assert "connection refused" in caught.value.message
     assert SECRET not in caught.value.message
     assert caught.value.__cause__ is not None  # raised from the driver's exception
+
+
+def test_explore_of_a_closed_port_fails_without_waiting_for_the_driver() -> None:
+    """Every call probes the port first: the driver alone retries until its login timeout."""
+    port = closed_port()
+    started = time.monotonic()
+    with pytest.raises(TransientSourceError) as caught:
+        connector(f"127.0.0.1,{port}", timeout=30).describe("dbo.t")
+    assert time.monotonic() - started < 15  # the driver alone would wait out the 30 s
+    assert "connection refused" in caught.value.message and SECRET not in caught.value.message
 
 
 def test_driver_errors_are_translated_for_an_unknown_host() -> None:

@@ -11,7 +11,15 @@ import re
 from typing import Any
 
 from console_harness import console_link, create_account, create_flow
-from service_harness import ApiClient, RunningServer
+from service_harness import (
+    SQLSERVER_SPEC_ID,
+    ApiClient,
+    RunningServer,
+    created_id,
+    sql_server_connection_body,
+)
+
+from mssql_emulator.testing import running_emulator
 
 RGBA = tuple[float, float, float, float]
 
@@ -253,5 +261,80 @@ def test_main_screens_meet_wcag_contrast(
     ]:
         page.goto(f"{base}{path}")
         check(screen)
+    print("\n".join(checked))
+    assert not failures, "\n".join(failures)
+
+
+INIT = [
+    "CREATE SCHEMA crm; CREATE TABLE crm.People (PersonID INT PRIMARY KEY, Name NVARCHAR(40),"
+    " Updated DATETIME2 NOT NULL);",
+    "INSERT INTO crm.People VALUES (1, N'Ann', '2020-01-01T10:00:00');",
+]
+
+
+def test_connect_explore_wizard_and_chart_meet_wcag_contrast(
+    console_server: RunningServer, org_api: ApiClient, page: Any
+) -> None:
+    base = console_server.base_url
+    failures: list[str] = []
+    checked: list[str] = []
+
+    def check(screen: str) -> None:
+        count, bad = _text_failures(page, screen)
+        assert count > 0, f"{screen}: no text found"
+        rings, bad_rings = _focus_failures(page, screen)
+        checked.append(f"{screen}: {count} texts, {rings} focus rings")
+        failures.extend(bad + bad_rings)
+
+    with running_emulator(init_sql=INIT) as emulator:
+        text = (
+            f"Data Source={emulator.host},{emulator.port};Initial Catalog={emulator.database};"
+            f"Integrated Security=False;User ID={emulator.user};"
+            f"Password={emulator.password};Encrypt=False;"
+        )
+        account = created_id(org_api.post("/connections", json=sql_server_connection_body(text)))
+        broken = create_account(org_api, "Closed port")
+        page.goto(console_link(console_server, org_api.org_id))
+        page.wait_for_url(re.compile(r"/console/dataflows$"))
+        for screen, path in [
+            ("connect: catalog", "/console/connect"),
+            ("connect: form", f"/console/connect/{SQLSERVER_SPEC_ID}"),
+            ("add data: accounts", "/console/explore"),
+            ("add data: tree", f"/console/accounts/{account}/explore"),
+            ("add data: table", f"/console/accounts/{account}/explore/table?object=crm.People"),
+            ("add data: an unreachable source", f"/console/accounts/{broken}/explore"),
+        ]:
+            page.goto(f"{base}{path}")
+            check(screen)
+        page.goto(f"{base}/console/accounts/{broken}/test")
+        page.get_by_role("button", name="Test connection").click()
+        assert page.get_by_role("alert").count() == 1
+        check("connect: a failed test")
+        page.goto(f"{base}/console/accounts/{account}/dataflow?table=crm.People")
+        check("wizard: dataset")
+        page.get_by_label("Name of the new dataset").fill("people")
+        page.get_by_role("button", name="Next: mapping").click()
+        page.get_by_label("Destination 1").fill("bad")
+        page.get_by_label("Expression 1").fill("lower(NoSuchColumn)")
+        page.get_by_role("button", name="Check").click()
+        check("wizard: mapping with a problem")
+        page.get_by_label("Expression 1").fill("lower(Name)")
+        page.get_by_role("button", name="Next: schedule").click()
+        check("wizard: schedule")
+        page.get_by_role("button", name="Next: review").click()
+        check("wizard: review")
+        page.get_by_role("button", name="Create").click()
+        page.wait_for_url(re.compile(r"/console/dataflows/[^/]+/runs$"))
+        flow_id = page.url.rsplit("/", 2)[-2]
+        for _ in range(120):
+            runs = org_api.get(f"/runs?property=flowId=={flow_id}").json()["items"]
+            if runs and runs[0]["metrics"]["statusSummary"]["status"] == "success":
+                break
+            page.wait_for_timeout(500)
+    # the chart with a bar of records: its axis and value labels are SVG text
+    page.goto(f"{base}/console/monitoring?days=7&flow={flow_id}")
+    labels = page.evaluate(TEXTS_JS)
+    assert any(item["where"].startswith("text") for item in labels), labels
+    check("monitoring chart with data")
     print("\n".join(checked))
     assert not failures, "\n".join(failures)

@@ -200,7 +200,8 @@ class Connector(ABC):
 
     @abstractmethod
     def list_objects(self, *, start: int = 0, limit: int | None = None) -> list[SourceObject]:
-        """Tables and views of all user schemas, sorted by name."""
+        """Tables and views of all user schemas, ordered by schema then name as the source's
+        catalog sorts them (its collation, not Python's string order)."""
 
     @abstractmethod
     def describe(self, table: str) -> TableSchema:

@@ -8,7 +8,7 @@ from typing import Any
 from flowservice.connectors.base import KeyRange, ReadWindow
 from flowservice.connectors.sqlserver.catalog import CatalogColumn, CatalogObject
 from flowservice.connectors.sqlserver.types import quote_identifier, select_items
-from flowservice.errors import SourceConfigError
+from flowservice.errors import InvalidRequest, SourceConfigError
 
 # Aliases in a changes query: the change table and the tracked table (fixed, never user text).
 CHANGES_ALIAS = "CT"
@@ -137,4 +137,9 @@ def utc_naive(moment: datetime) -> datetime:
     """A naive UTC datetime: aware values are converted, naive ones are taken as UTC."""
     if moment.tzinfo is None:
         return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise InvalidRequest(
+            f"The window bound {moment.isoformat()} is outside the years 1 to 9999 in UTC."
+        ) from None

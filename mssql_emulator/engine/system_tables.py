@@ -214,6 +214,25 @@ def _views(db: str) -> dict[str, str]:
             f"JOIN {s}.schemas sc ON sc.schema_id = o.schema_id "
             "WHERE i.is_primary_key OR i.is_unique_constraint"
         ),
+        # foreign keys are parsed and not kept (sys.foreign_keys is empty too): no rows
+        "is_referential_constraints": (
+            "SELECT "
+            + ", ".join(
+                f"CAST(NULL AS VARCHAR) AS {name}"
+                for name in (
+                    "CONSTRAINT_CATALOG",
+                    "CONSTRAINT_SCHEMA",
+                    "CONSTRAINT_NAME",
+                    "UNIQUE_CONSTRAINT_CATALOG",
+                    "UNIQUE_CONSTRAINT_SCHEMA",
+                    "UNIQUE_CONSTRAINT_NAME",
+                    "MATCH_OPTION",
+                    "UPDATE_RULE",
+                    "DELETE_RULE",
+                )
+            )
+            + " WHERE false"
+        ),
         "is_key_column_usage": (
             f"SELECT {q} AS CONSTRAINT_CATALOG, sc.name AS CONSTRAINT_SCHEMA, "
             f"i.name AS CONSTRAINT_NAME, {q} AS TABLE_CATALOG, sc.name AS TABLE_SCHEMA, "

@@ -84,5 +84,10 @@ def test_sqlalchemy_inspector_lists_tables_and_columns(emulator: RunningEmulator
         assert set(columns) == {"id", "label"}
         assert columns["label"]["nullable"] is True and columns["id"]["nullable"] is False
         assert inspector.get_pk_constraint(table, schema="dbo")["constrained_columns"] == ["id"]
+        # the emulator keeps no foreign keys: none are reflected, and reflecting asks
+        # INFORMATION_SCHEMA.REFERENTIAL_CONSTRAINTS, which must exist
+        assert inspector.get_foreign_keys(table, schema="dbo") == []
+        reflected = sa.Table(table, sa.MetaData(), schema="dbo", autoload_with=engine)
+        assert [c.name for c in reflected.columns] == ["id", "label"]
     finally:
         engine.dispose()

@@ -3,4 +3,4 @@
 Listed lazily so a case whose driver is not installed is skipped, not a collection error.
 """
 
-CASES: tuple[str, ...] = ("sqlserver:SqlServerCase",)
+CASES: tuple[str, ...] = ("sqlserver:SqlServerCase", "postgresql:PostgresCase")

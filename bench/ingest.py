@@ -1,7 +1,8 @@
 """A 10-column table from the emulator into a dataset through real flow runs over HTTP.
 
-Usage: ``.venv/bin/python bench/ingest.py [--rows 1000000] [--repeat 3] [--scale-check]``
-(also ``--poll-seconds 0.5``, and ``--set FLOWSERVICE_X=value`` for service settings, e.g.
+Usage: ``.venv/bin/python bench/ingest.py [--rows 1000000] [--repeat 3] [--scale-check
+[--scale-factor 10] [--scale-repeat 1]]`` (also ``--poll-seconds 0.5``, and
+``--set FLOWSERVICE_X=value`` for service settings, e.g.
 ``--set FLOWSERVICE_SOURCE_READ_PARTS=1`` or ``--set FLOWSERVICE_ISOLATED_SOURCE_READS=false``
 to compare read strategies)
 
@@ -14,12 +15,16 @@ to the end (one ``GET /runs/{id}`` every ``--poll-seconds``: API work that compe
 with the run). Alternating puts both under the same machine noise; each pair gives
 a ratio run time / raw read time (the run time is the run's own
 ``durationSummary``: connect, read, Delta commit), and the median of the pairs is
-compared with the target (≤ 1.3). Memory: the peak, over the whole measurement, of
+compared with the target (≤ 1.3). The service process's own CPU time per run (it
+conforms and writes; the source is read in forked processes) is printed too: on
+shared cores it is steadier than the ratio. Memory: the peak, over the whole measurement, of
 the service's process tree, as PSS (shared pages split between the processes that
 map them, so the service and the source-read processes it forks are each counted
 once; target under 500 MB), next to the service process's own peak RSS.
-``--scale-check`` runs ``--rows`` and 5 × ``--rows`` on fresh processes and prints
-both memory peaks: they should stay flat while the table grows.
+``--scale-check`` runs ``--rows`` and ``--scale-factor`` × ``--rows`` (default 5; 10
+compares 1 M with 10 M rows) on fresh processes and prints both ratios and memory peaks:
+the peaks should stay flat while the table grows. ``--scale-repeat`` sets the pairs for the
+larger size (default: ``--repeat``), since a 10 M-row pair takes minutes.
 """
 
 from __future__ import annotations
@@ -32,7 +37,6 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import psutil
 from bench_table import DATABASE, PASSWORD, USER, init_script, read_raw, run_child
@@ -40,13 +44,11 @@ from bench_table import DATABASE, PASSWORD, USER, init_script, read_raw, run_chi
 from flowservice.demo.processes import free_port, issue_token, start_emulator, start_service
 from flowservice.demo.walkthrough import (
     DATA_LAKE_SPEC_ID,
-    FINAL_STATUSES,
     FLOW_SPEC_ID,
     SQLSERVER_SPEC_ID,
     Access,
     Walkthrough,
 )
-from flowservice.settings import API_PREFIX, CATALOG_PREFIX
 
 MB = 1024 * 1024
 
@@ -99,6 +101,7 @@ class Measured:
     baseline_pss: int
     peak_pss: int
     peak_rss: int
+    service_cpu: list[float]  # CPU seconds of the service process itself per run (the writer)
 
     @property
     def ratios(self) -> list[float]:
@@ -109,20 +112,14 @@ class Measured:
         return statistics.median(self.ratios)
 
 
-def _created(walk: Walkthrough, path: str, body: dict[str, Any]) -> str:
-    return str(walk.call("POST", path, body=body, expect=201, quiet=True)["id"])
-
-
 def create_flow(walk: Walkthrough, port: int) -> str:
     """Every resource up to a full-copy flow whose own schedule lies a day ahead."""
-    api = API_PREFIX
     connection_string = (
         f"Data Source=127.0.0.1,{port};Initial Catalog={DATABASE};Integrated Security=False;"
         f"User ID={USER};Password={PASSWORD};Encrypt=False;"
     )
-    conn = _created(
-        walk,
-        f"{api}/connections",
+    sdk = walk.sdk
+    conn = sdk.connections.create(
         {
             "name": "bench",
             "auth": {
@@ -130,36 +127,27 @@ def create_flow(walk: Walkthrough, port: int) -> str:
                 "params": {"connectionString": connection_string},
             },
             "connectionSpec": {"id": SQLSERVER_SPEC_ID, "version": "1.0"},
-        },
-    )
-    made = walk.call(
-        "POST", f"{CATALOG_PREFIX}/dataSets", body={"name": "bench"}, expect=201, quiet=True
-    )
-    dataset_id = str(made[0]).removeprefix("@/dataSets/")
-    source = _created(
-        walk,
-        f"{api}/sourceConnections",
+        }
+    ).id
+    dataset_id = sdk.datasets.create({"name": "bench"}).id
+    source = sdk.source_connections.create(
         {
             "name": "bench source",
             "baseConnectionId": conn,
             "data": {"format": "tabular"},
             "params": {"tableName": "dbo.bench"},
             "connectionSpec": {"id": SQLSERVER_SPEC_ID, "version": "1.0"},
-        },
-    )
-    target = _created(
-        walk,
-        f"{api}/targetConnections",
+        }
+    ).id
+    target = sdk.target_connections.create(
         {
             "name": "bench target",
             "data": {"format": "parquet_xdm"},
             "params": {"dataSetId": dataset_id},
             "connectionSpec": {"id": DATA_LAKE_SPEC_ID, "version": "1.0"},
-        },
-    )
-    return _created(
-        walk,
-        f"{api}/flows",
+        }
+    ).id
+    return sdk.flows.create(
         {
             "name": "bench flow",
             "flowSpec": {"id": FLOW_SPEC_ID, "version": "1.0"},
@@ -167,21 +155,20 @@ def create_flow(walk: Walkthrough, port: int) -> str:
             "targetConnectionIds": [target],
             "transformations": [{"name": "Copy", "params": {}}],
             "scheduleParams": {"startTime": str(int(time.time()) + 86400), "frequency": "once"},
-        },
-    )
+        }
+    ).id
 
 
 def run_on_demand(walk: Walkthrough, flow: str, rows: int, poll_seconds: float) -> float:
     """``POST /runs`` for ``flow``, polled to the end; the run's own duration in seconds."""
-    run_id = _created(walk, f"{API_PREFIX}/runs", {"flowId": flow})
+    run_id = walk.sdk.flows.run(flow).id
     while True:
         time.sleep(poll_seconds)
-        run = walk.call("GET", f"{API_PREFIX}/runs/{run_id}", quiet=True)["items"][0]
-        metrics = run["metrics"]
-        status = metrics["statusSummary"]
-        if status["status"] in FINAL_STATUSES:
+        run = walk.sdk.runs.get(run_id)
+        if run.finished:
             break
-    assert status["status"] == "success", status
+    metrics = run.metrics
+    assert run.succeeded, metrics.get("statusSummary")
     copied = int(metrics["recordSummary"]["outputRecordCount"])
     assert copied == rows, f"the run copied {copied} rows, expected {rows}"
     duration = metrics["durationSummary"]
@@ -216,23 +203,32 @@ def measure(rows: int, repeat: int, poll_seconds: float, settings: dict[str, str
                 issued["orgId"],
             )
             walk = Walkthrough(access, print, secrets=(PASSWORD, issued["accessToken"]))
+            walk.transport.quiet = True
             flow = create_flow(walk, sql_port)
             sampler = MemorySampler(service.pid)
             time.sleep(1.0)  # let the service finish starting its helpers
             baseline = sampler.tree_pss()
             pairs = []
+            cpu: list[float] = []
             with sampler:
                 for _ in range(repeat):
                     raw = raw_read_seconds(sql_port, rows)
+                    spent = _cpu_seconds(service.pid)
                     run = run_on_demand(walk, flow, rows, poll_seconds)
                     print(f"[{rows:,} rows] raw read {raw:.2f} s, flow run {run:.2f} s", flush=True)
                     pairs.append((raw, run))
+                    cpu.append(_cpu_seconds(service.pid) - spent)
             walk.close()
         finally:
             if service is not None:
                 service.stop()
             emulator.stop()
-    return Measured(rows, pairs, baseline, sampler.peak_tree_pss, sampler.peak_rss)
+    return Measured(rows, pairs, baseline, sampler.peak_tree_pss, sampler.peak_rss, cpu)
+
+
+def _cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def report(m: Measured) -> None:
@@ -243,6 +239,11 @@ def report(m: Measured) -> None:
     print(f"  flow run, read+write (best):  {run:7.2f} s  {m.rows / run:12,.0f} rows/s")
     pairs = ", ".join(f"{r:.2f}" for r in m.ratios)
     print(f"  ratio run / raw read: median {m.ratio:.2f} of pairs [{pairs}]  (target <= 1.3)")
+    cpu = ", ".join(f"{c:.2f}" for c in m.service_cpu)
+    print(
+        f"  service process CPU per run (its writer; source reads are other processes): "
+        f"median {statistics.median(m.service_cpu):.2f} s of [{cpu}]"
+    )
     print(
         f"  memory: service tree PSS {m.baseline_pss / MB:.0f} MB before the runs, "
         f"peak {m.peak_pss / MB:.0f} MB (target < 500 MB); "
@@ -262,7 +263,13 @@ def main() -> int:
         help="how often the run is polled (each poll is an API request the service serves)",
     )
     parser.add_argument(
-        "--scale-check", action="store_true", help="also run 5 x --rows and compare memory peaks"
+        "--scale-check",
+        action="store_true",
+        help="also run --scale-factor x --rows and compare ratios and memory peaks",
+    )
+    parser.add_argument("--scale-factor", type=int, default=5, help="the larger size's multiple")
+    parser.add_argument(
+        "--scale-repeat", type=int, default=None, help="pairs at the larger size (default --repeat)"
     )
     parser.add_argument(
         "--set",
@@ -273,17 +280,21 @@ def main() -> int:
     )
     args = parser.parse_args()
     settings = dict(item.split("=", 1) for item in args.set)
-    sizes = [args.rows, args.rows * 5] if args.scale_check else [args.rows]
+    sizes = [(args.rows, args.repeat)]
+    if args.scale_check:
+        large_repeat = args.repeat if args.scale_repeat is None else args.scale_repeat
+        sizes.append((args.rows * args.scale_factor, large_repeat))
     results = []
-    for rows in sizes:
-        results.append(measure(rows, args.repeat, args.poll_seconds, settings))
+    for rows, repeat in sizes:
+        results.append(measure(rows, repeat, args.poll_seconds, settings))
         report(results[-1])
     if args.scale_check:
         small, large = results
         print(
             f"scale check: peak PSS {small.peak_pss / MB:.0f} MB at {small.rows:,} rows, "
             f"{large.peak_pss / MB:.0f} MB at {large.rows:,} rows "
-            f"(x{large.peak_pss / small.peak_pss:.2f} for x{large.rows / small.rows:.0f} rows)"
+            f"(x{large.peak_pss / small.peak_pss:.2f} for x{large.rows / small.rows:.0f} rows); "
+            f"run / raw read median {small.ratio:.2f} and {large.ratio:.2f}"
         )
     return 0
 

@@ -14,8 +14,9 @@ from flowservice.lake.location import LakeLocation
 # the keys delta-rs writes itself (version, operation, ...).
 METADATA_PREFIX = "flowservice."
 WRITE_ID_KEY = "writeId"
-# Written by merges: their commits are MERGE, or WRITE when a merge creates the table or
-# changes nothing, so the mode and the input's row count are kept explicitly.
+# The write's mode (append, overwrite, merge): a merge's commit is MERGE, or WRITE when a
+# merge creates the table or changes nothing, and the lake's own writes commit a first batch
+# as CREATE TABLE, so the mode is kept explicitly. Merges also keep the input's row count.
 WRITE_MODE_KEY = "writeMode"
 RECORD_COUNT_KEY = "recordCount"
 # Written by merges the lake rewrites itself (merge_rewrite.py): a WRITE commit whose
@@ -24,6 +25,8 @@ MERGED_KEY = "merged"
 RESERVED_KEYS = frozenset({WRITE_ID_KEY, WRITE_MODE_KEY, RECORD_COUNT_KEY, MERGED_KEY})
 MERGE_MODE = "merge"
 _DATA_OPERATIONS = {"WRITE", "CREATE OR REPLACE TABLE", "MERGE"}
+# a table created with its first batch (parquet_files.py); an empty create has no write id
+_CREATE_OPERATION = "CREATE TABLE"
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,9 @@ def _parse_commit(raw: bytes, version: int) -> BatchInfo | None:
         elif "add" in action:
             size += int(action["add"].get("size", 0))
             records += _records(action["add"])
-    if info.get("operation") not in _DATA_OPERATIONS:
+    operation = info.get("operation")
+    created_with_data = operation == _CREATE_OPERATION and METADATA_PREFIX + WRITE_ID_KEY in info
+    if operation not in _DATA_OPERATIONS and not created_with_data:
         return None
     # History reports versions by counting back from a snapshot, which races with
     # concurrent writers; the commit file's own number is exact.
@@ -97,7 +102,8 @@ def _parse_commit(raw: bytes, version: int) -> BatchInfo | None:
         mode = MERGE_MODE
         changes = _merge_counts(info["operation"], metrics, merged)
     else:
-        mode = str((info.get("operationParameters") or {}).get("mode", "Append")).lower()
+        declared = declared_mode or (info.get("operationParameters") or {}).get("mode", "Append")
+        mode = str(declared).lower()
         changes = None
     if declared_count is not None:
         record_count = int(declared_count)

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Schema, WriterProperties, write_deltalake
 from deltalake.exceptions import DeltaError, TableNotFoundError
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from flowservice.errors import Conflict, FlowServiceError, LakeError
 from flowservice.lake.batches import (
@@ -25,11 +26,16 @@ from flowservice.lake.batches import (
     encode_metadata,
     iter_batches,
 )
-from flowservice.lake.conform import SCHEMA_POLICIES, SchemaPolicy, conform_stream, plan_write
+from flowservice.lake.conform import (
+    SCHEMA_POLICIES,
+    SchemaPolicy,
+    WritePlan,
+    conform_stream,
+    plan_write,
+)
 from flowservice.lake.location import LakeLocation
 from flowservice.lake.merge import (
     DELETE_MODES,
-    DICTIONARY_PAGE_BYTES,
     DeleteMode,
     check_keys,
     merge_into,
@@ -37,6 +43,14 @@ from flowservice.lake.merge import (
     upserts,
 )
 from flowservice.lake.merge_rewrite import can_rewrite, rewrite_merge
+from flowservice.lake.parquet_files import (
+    DICTIONARY_PAGE_BYTES,
+    ROW_GROUP_ROWS,
+    TARGET_FILE_BYTES,
+    TARGET_FILE_SIZE_KEY,
+    FileLayout,
+    write_stream,
+)
 from flowservice.lake.xdm import XdmField, arrow_schema, fields_from_arrow
 
 WriteMode = Literal["append", "overwrite"]
@@ -59,14 +73,7 @@ class WriteResult:
     changes: MergeCounts | None = None
 
 
-# Parquet row groups of 256 Ki rows (delta-rs' default is 1 Mi): the writer holds one row
-# group being encoded, so a 5 M-row write peaks ~60 MB lower, for a few percent more CPU
-ROW_GROUP_ROWS = 262_144
-# Data files of ~16 MiB (delta-rs' default is 100 MiB), set on every table the lake
-# creates: a merge rewrites each file holding a changed row and holds up to one file's
-# rows while it does, so small files bound a merge's memory and work (docs/lake.md).
-TARGET_FILE_BYTES = 16 * 1024 * 1024
-TABLE_CONFIGURATION: Mapping[str, str | None] = {"delta.targetFileSize": str(TARGET_FILE_BYTES)}
+TABLE_CONFIGURATION: Mapping[str, str | None] = {TARGET_FILE_SIZE_KEY: str(TARGET_FILE_BYTES)}
 
 
 class Dataset:
@@ -147,30 +154,33 @@ class Dataset:
         write_id = uuid.uuid4().hex
         metadata = encode_metadata(dict(commit_metadata or {}))
         metadata[METADATA_PREFIX + WRITE_ID_KEY] = write_id
+        metadata[METADATA_PREFIX + WRITE_MODE_KEY] = mode
         counter = [0]
         failure: list[BaseException] = []
-        reader = pa.RecordBatchReader.from_batches(
-            plan.target, _remember_failure(conform_stream(batches, plan.target, counter), failure)
-        )
+        commit = CommitProperties(custom_metadata=metadata)
+        stream = _remember_failure(conform_stream(batches, plan.target, counter), failure)
         try:
-            write_deltalake(
-                table if table is not None else self.location.uri,
-                reader,
-                mode=mode,
-                schema_mode="merge" if plan.added else None,
-                storage_options=None if table is not None else self.location.options(),
-                configuration=None if table is not None else TABLE_CONFIGURATION,
-                commit_properties=CommitProperties(custom_metadata=metadata),
-                writer_properties=WriterProperties(
-                    max_row_group_size=ROW_GROUP_ROWS,
-                    dictionary_page_size_limit=DICTIONARY_PAGE_BYTES,
-                ),
-            )
+            if table is not None and plan.added and mode == "append":
+                # Only delta-rs' writer puts new columns and an append in one commit.
+                _append_with_new_columns(table, plan, stream, commit)
+            else:
+                # Written first, committed after: until the commit nothing of it is visible.
+                layout = FileLayout.of_table(
+                    TABLE_CONFIGURATION if table is None else table.metadata().configuration
+                )
+                fs, root = self.location.filesystem()
+                added = write_stream(fs, root, plan.target, stream, layout)
+                self._commit_files(table, added, plan, mode=mode, commit=commit)
         except Exception as exc:
-            # Errors raised while delta-rs pulled our batches come back wrapped; show ours.
-            if failure:
+            if failure and failure[0] is not exc:
+                # delta-rs wraps errors raised while it pulled our batches; show ours
                 raise failure[0] from exc
+            if failure or isinstance(exc, FlowServiceError):
+                raise  # the source's or a cast's own error, or already ours
             raise LakeError(f"writing the batch failed: {exc}") from exc
+        finally:
+            # Arrow's allocator keeps freed pages for reuse; a service would hold them idle
+            pa.default_memory_pool().release_unused()
         batch = self._committed(write_id)
         return WriteResult(
             version=batch.version,
@@ -178,6 +188,36 @@ class Dataset:
             size_bytes=batch.size_bytes,
             added_columns=plan.added,
         )
+
+    def _commit_files(
+        self,
+        table: DeltaTable | None,
+        added: list[AddAction],
+        plan: WritePlan,
+        *,
+        mode: WriteMode,
+        commit: CommitProperties,
+    ) -> None:
+        """One commit of the written files; a table that does not exist yet is created by it."""
+        try:
+            if table is None:
+                create_table_with_add_actions(
+                    self.location.uri,
+                    Schema.from_arrow(plan.target),
+                    added,
+                    mode="error",
+                    configuration=TABLE_CONFIGURATION,
+                    storage_options=self.location.options(),
+                    commit_properties=commit,
+                )
+                return
+            actions: list[AddAction | RemoveAction] = [*added]
+            table.create_write_transaction(
+                actions, mode=mode, schema=plan.target, commit_properties=commit
+            )
+        except Exception as exc:
+            # nothing was committed: the written files stay as orphans no commit references
+            raise LakeError(f"committing the batch failed: {exc}") from exc
 
     def merge_batch(
         self,
@@ -343,6 +383,24 @@ def _open_source(
             raise LakeError("cannot create a dataset's schema from an empty batch stream")
         return table_schema, iter(())
     return first.schema, itertools.chain([first], iterator)
+
+
+def _append_with_new_columns(
+    table: DeltaTable, plan: WritePlan, stream: Iterator[pa.RecordBatch], commit: CommitProperties
+) -> None:
+    """An append that adds columns, through delta-rs' writer: the transaction API cannot
+    change a table's schema in an append commit, and a separate schema commit would be
+    visible on its own (and shift the batch's version)."""
+    write_deltalake(
+        table,
+        pa.RecordBatchReader.from_batches(plan.target, stream),
+        mode="append",
+        schema_mode="merge",
+        commit_properties=commit,
+        writer_properties=WriterProperties(
+            max_row_group_size=ROW_GROUP_ROWS, dictionary_page_size_limit=DICTIONARY_PAGE_BYTES
+        ),
+    )
 
 
 def _remember_failure(

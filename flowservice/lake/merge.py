@@ -31,11 +31,6 @@ UPSERT = "u"
 DELETE = "d"
 DELETED_AT_TYPE = pa.timestamp("us", tz="UTC")
 
-# Dictionary pages of at most 16 KiB (the Parquet writer's default is 1 MiB): a column of
-# mostly distinct values (names, notes) then falls back to plain encoding after a few
-# hundred values instead of hashing ~50,000 first, which made rewriting a 1 M-row table
-# take ~2.1 s of CPU instead of ~1.2 s; files grow ~5 % (docs/lake.md, "Merge writes").
-DICTIONARY_PAGE_BYTES = 16 * 1024
 
 _SEQ = "__flowservice_seq"
 _TARGET = "t"

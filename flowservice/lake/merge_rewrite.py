@@ -17,11 +17,9 @@ import dataclasses
 import datetime as dt
 import json
 import os
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,12 +34,13 @@ from flowservice.lake.merge import (
     CHANGE_TYPE_COLUMN,
     DELETE,
     DELETED_AT_COLUMN,
-    DICTIONARY_PAGE_BYTES,
     DeleteMode,
     MergeSource,
 )
+from flowservice.lake.parquet_files import write_file
 
-# New files of at most ~1 M rows, written in row groups of 64 Ki rows (see _write_file).
+# New files of at most ~1 M rows, written in row groups of 64 Ki rows (see _write_file):
+# a thread holds one file and one slice of its copy.
 FILE_ROWS = 1_048_576
 SLICE_ROWS = 65_536
 # Files are matched and rewritten in this many threads: Arrow's reads, joins and Parquet
@@ -308,68 +307,5 @@ def _chunks(table: pa.Table, rows: int) -> list[pa.Table]:
 
 
 def _write_file(plan: _Plan, rows: pa.Table, keep: pa.Array | None = None) -> AddAction:
-    """One new data file of ``rows`` (those ``keep`` marks), with its Delta statistics.
-
-    Written in slices of ``SLICE_ROWS``, each its own row group, so filtering a file being
-    rewritten never copies more than a slice of it.
-    """
-    path = f"part-{uuid.uuid4()}-c000.parquet"
-    full_path = f"{plan.root}/{path}"
-    stats = _Stats(rows.schema)
-    with pq.ParquetWriter(
-        full_path,
-        rows.schema,
-        filesystem=plan.fs,
-        dictionary_pagesize_limit=DICTIONARY_PAGE_BYTES,
-        compression="none",
-    ) as writer:
-        for start in range(0, rows.num_rows, SLICE_ROWS):
-            piece = rows.slice(start, SLICE_ROWS)
-            if keep is not None:
-                piece = piece.filter(keep.slice(start, SLICE_ROWS))
-            if piece.num_rows:
-                writer.write_table(piece)
-                stats.add(piece)
-    size = plan.fs.get_file_info(full_path).size
-    return AddAction(
-        path=path,
-        size=int(size or 0),
-        partition_values={},
-        modification_time=int(dt.datetime.now(dt.UTC).timestamp() * 1000),
-        data_change=True,
-        stats=json.dumps(stats.to_json()),
-    )
-
-
-class _Stats:
-    """Delta file statistics, gathered batch by batch: exact bounds of integers and dates,
-    null counts of every flat column."""
-
-    def __init__(self, schema: pa.Schema) -> None:
-        self.rows = 0
-        self._nulls = {f.name: 0 for f in schema if not pa.types.is_nested(f.type)}
-        self._bounded = [f.name for f in schema if _orderable(f.type)]
-        self._low: dict[str, Any] = {}
-        self._high: dict[str, Any] = {}
-
-    def add(self, batch: pa.Table) -> None:
-        self.rows += batch.num_rows
-        for name in self._nulls:
-            self._nulls[name] += batch.column(name).null_count
-        for name in self._bounded:
-            bounds = pc.min_max(batch.column(name))
-            low, high = bounds["min"].as_py(), bounds["max"].as_py()
-            if low is not None:
-                self._low[name] = low if name not in self._low else min(self._low[name], low)
-                self._high[name] = high if name not in self._high else max(self._high[name], high)
-
-    def to_json(self) -> dict[str, Any]:
-        def shown(value: Any) -> Any:
-            return value.isoformat() if isinstance(value, dt.date) else value
-
-        return {
-            "numRecords": self.rows,
-            "minValues": {k: shown(v) for k, v in self._low.items()},
-            "maxValues": {k: shown(v) for k, v in self._high.items()},
-            "nullCount": self._nulls,
-        }
+    """One new data file of ``rows`` (those ``keep`` marks), in row groups of ``SLICE_ROWS``."""
+    return write_file(plan.fs, plan.root, rows, keep=keep, row_group_rows=SLICE_ROWS)

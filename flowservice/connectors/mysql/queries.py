@@ -17,7 +17,7 @@ from flowservice.connectors.mysql.types import (
     quote_identifier,
     select_item,
 )
-from flowservice.errors import SourceConfigError
+from flowservice.errors import InvalidRequest, SourceConfigError
 
 
 def _select_list(cols: list[CatalogColumn]) -> str:
@@ -87,11 +87,20 @@ def window_conditions(
 
 
 def datetime_literal(moment: datetime) -> str:
-    """``'YYYY-MM-DD HH:MM:SS.ffffff'`` in UTC; naive datetimes are taken as UTC."""
+    """``'YYYY-MM-DD HH:MM:SS.ffffff'`` in UTC; naive datetimes are taken as UTC.
+
+    An aware bound whose instant falls outside the years 1 to 9999 in UTC is refused
+    with ``InvalidRequest``.
+    """
     if not isinstance(moment, datetime):
         raise SourceConfigError("A window bound must be a datetime.")
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # e.g. 0001-01-01T00:00+02:00 is in year 0 in UTC
+            raise InvalidRequest(
+                f"The window bound {moment.isoformat()} is outside the years 1 to 9999 in UTC."
+            ) from None
     date = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
     time = f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{moment.microsecond:06d}"
     return f"'{date} {time}'"

@@ -3,4 +3,9 @@
 Listed lazily so a case whose driver is not installed is skipped, not a collection error.
 """
 
-CASES: tuple[str, ...] = ("sqlserver:SqlServerCase", "postgresql:PostgresCase")
+CASES: tuple[str, ...] = (
+    "sqlserver:SqlServerCase",
+    "postgresql:PostgresCase",
+    "mysql:MariaDbCase",
+    "mysql:MySqlCase",
+)

@@ -18,7 +18,7 @@ import pytest
 
 from flowservice.connectors.base import KeyRange, ReadWindow
 from flowservice.connectors.mysql.connector import MySqlConnector
-from flowservice.errors import SourceConfigError
+from flowservice.errors import InvalidRequest, SourceConfigError
 
 MARIADB_ENV = "FLOWSERVICE_TEST_MARIADB_URL"
 ROWS = 5000
@@ -188,6 +188,23 @@ def test_bad_window_and_key_columns(source: tuple[MySqlConnector, Any]) -> None:
         list(connector.read("facts", window=ReadWindow("v", START, None)))
     with pytest.raises(SourceConfigError, match="integer"):
         list(connector.read("facts", key_range=KeyRange("at", 1, 2)))
+
+
+@pytest.mark.parametrize(
+    "bound",
+    [
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=2))),  # year 0 in UTC
+        datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-2))),  # year 10000
+    ],
+)
+def test_a_bound_outside_utcs_years_is_invalid(
+    source: tuple[MySqlConnector, Any], bound: datetime
+) -> None:
+    connector, _ = source
+    with pytest.raises(InvalidRequest, match="years 1 to 9999"):
+        list(connector.read("facts", window=ReadWindow("at", start=bound)))
+    with pytest.raises(InvalidRequest, match="years 1 to 9999"):
+        connector.split("facts", parts=3, window=ReadWindow("at", end=bound))
 
 
 def test_ordered_read(source: tuple[MySqlConnector, Any]) -> None:

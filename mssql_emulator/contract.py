@@ -168,12 +168,14 @@ class StatementResult:
     ``rowcount`` is the affected/selected row count when SQL Server reports one
     (SELECT after its rows are read, INSERT/UPDATE/DELETE), else ``None``.
     ``database`` is set when the statement changed the current database.
+    ``return_status`` is a stored procedure's return status (``EXEC``), else ``None``.
     """
 
     result_set: ResultSet | None = None
     rowcount: int | None = None
     messages: list[Message] = field(default_factory=list)
     database: str | None = None
+    return_status: int | None = None
 
 
 @dataclass(frozen=True)

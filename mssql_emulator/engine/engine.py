@@ -19,6 +19,7 @@ from mssql_emulator.engine import (
     server_views,
     system_tables,
 )
+from mssql_emulator.engine.applocks import AppLocks
 from mssql_emulator.engine.catalog import (
     SCHEMA_IDS,
     ColumnDef,
@@ -63,6 +64,7 @@ class DuckDBEngine:
         self._catalogs: dict[str, DatabaseCatalog] = {}
         self._sessions: dict[int, DuckDBSession] = {}
         self._spids = itertools.count(51)
+        self.applocks = AppLocks()
         self._pending: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
         self._pending_lock = threading.Lock()
         # Bumped by every DDL; prepared INSERTs from an older generation are stale.
@@ -236,6 +238,7 @@ class DuckDBEngine:
     def session_closed(self, session: DuckDBSession) -> None:
         with self._lock:
             self._sessions.pop(session.spid, None)
+        self.applocks.release_all(session.spid)
 
     def server_view(self, name: str) -> str | None:
         """DuckDB SQL for a server-wide ``sys`` view (sessions, databases), else None."""

@@ -71,6 +71,7 @@ class DuckDBSession:
         self.user = user
         self.spid = spid
         self._con = engine.connect(database)
+        self.applocks = engine.applocks
         self._lock = threading.RLock()
         self._reader: pa.RecordBatchReader | None = None
         self._trancount = 0
@@ -220,6 +221,7 @@ class DuckDBSession:
         # The session may have closed meanwhile: then there is nothing left to interrupt.
         with suppress(duckdb.Error):
             self._con.interrupt()
+        self._engine.applocks.cancel(self.spid)
 
     def close(self) -> None:
         with self._lock:
@@ -400,6 +402,7 @@ class DuckDBSession:
         self._txn_log = []
         self._txn_ddl = False
         self._txn_db = None
+        self._engine.applocks.release_all(self.spid, "transaction")
 
     def _rollback_duckdb(self) -> None:
         with suppress(duckdb.Error):
@@ -410,6 +413,7 @@ class DuckDBSession:
             self._engine.reload_catalogs(self._con)
         self._txn_ddl = False
         self._txn_db = None
+        self._engine.applocks.release_all(self.spid, "transaction")
 
     def _close_reader(self) -> None:
         if self._reader is not None:

@@ -37,8 +37,15 @@ _COMMIT = re.compile(r"^COMMIT(?:\s+(?:TRAN|TRANSACTION|WORK)\b.*)?$", re.I | re
 _ROLLBACK = re.compile(r"^ROLLBACK(?:\s+(?:TRAN|TRANSACTION|WORK)\b.*)?$", re.I | re.S)
 _USE = re.compile(r"^USE\s+(.+?)\s*$", re.I | re.S)
 _PRINT = re.compile(r"^PRINT\s+(.+)$", re.I | re.S)
+_NAME_PART = r'(?:\[(?:[^\]]|\]\])+\]|"(?:[^"]|"")+"|[\w#$]+)'
+_PROC_NAME = rf"{_NAME_PART}(?:\s*\.\s*(?:{_NAME_PART})?){{0,3}}"
+# EXEC[UTE] [@status =] [db.][schema.]procedure [arguments]
 _EXEC = re.compile(
-    r"^(?:EXEC(?:UTE)?\s+)?((?:\[?\w+\]?\.){0,2}\[?sp_\w+\]?)(?:\s+(.*))?$", re.I | re.S
+    rf"^EXEC(?:UTE)?\s+(?:@(\w+)\s*=\s*)?({_PROC_NAME})(?:\s+(.*?))?\s*;?\s*$", re.I | re.S
+)
+# A batch may also start with a system procedure call without EXEC.
+_BARE_SP = re.compile(
+    rf"^((?:{_NAME_PART}\s*\.\s*){{0,2}}\[?sp_\w+\]?)(?:\s+(.*?))?\s*$", re.I | re.S
 )
 
 
@@ -96,9 +103,11 @@ def _run(session: DuckDBSession, text: str) -> StatementResult:
         return _declare(session, text)
     if first in ("CREATE", "DROP", "ALTER", "TRUNCATE"):
         return ddl.run(session, text)
-    match = _EXEC.match(text)
-    if match and (first.startswith(("EXEC", "SP_", "[SP_"))):
-        return procedures.run(session, split_name(match.group(1))[-1], match.group(2) or "")
+    if first in ("EXEC", "EXECUTE"):
+        return _exec(session, text)
+    match = _BARE_SP.match(text)
+    if match and first.startswith(("SP_", "[SP_")):
+        return procedures.run(session, split_name(match.group(1)), match.group(2) or "")
     if first in (
         "IF",
         "WHILE",
@@ -158,6 +167,23 @@ def _run(session: DuckDBSession, text: str) -> StatementResult:
             session.remember_insert(key, (sql, hints, shown))
         return session.select(sql, hints, shown)
     raise errors.syntax_error(text.split()[0])
+
+
+def _exec(session: DuckDBSession, text: str) -> StatementResult:
+    """``EXEC [@status =] procedure [arguments]``; the status goes into the variable."""
+    match = _EXEC.match(text)
+    if match is None:
+        if re.match(r"^EXEC(?:UTE)?\s*\(", text, re.I):
+            raise errors.not_supported("EXECUTE (string)")
+        raise errors.syntax_error(text.split()[0])
+    status_var = match.group(1)
+    if status_var is not None and status_var.lower() not in session.variables:
+        raise errors.must_declare("@" + status_var)
+    result = procedures.run(session, split_name(match.group(2)), match.group(3) or "")
+    if status_var is not None:
+        key = status_var.lower()
+        session.variables[key] = _coerce(session, key, result.return_status)
+    return result
 
 
 def _lookup(session: DuckDBSession, translator: Translator | None = None) -> Any:

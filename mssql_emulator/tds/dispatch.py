@@ -137,7 +137,9 @@ class RequestHandler:
             elif name == "sp_describe_undeclared_parameters":
                 self._describe(params, more_after=more_after)
             else:
-                self._run(self._exec_text(call.name, params), params, more_after=more_after)
+                self._run(
+                    self._exec_text(call.name, params), params, more_after=more_after, proc=True
+                )
         except SqlError as exc:
             self._error_proc(exc, more_after=more_after)
 
@@ -208,17 +210,28 @@ class RequestHandler:
         *,
         more_after: bool,
         handle: tuple[str, int] | None = None,
+        proc: bool = False,
     ) -> None:
-        ok = self.streamer.stream(
-            self._execute(sql, params), sql, done_token=Token.DONEINPROC, more_after=True
-        )
+        statuses: list[int] = []
+
+        def results() -> Iterator[StatementResult]:
+            for result in self._execute(sql, params):
+                if result.return_status is not None:
+                    statuses.append(result.return_status)
+                yield result
+
+        ok = self.streamer.stream(results(), sql, done_token=Token.DONEINPROC, more_after=True)
         if handle is not None:
             self.writer.write(tokens.return_value_int(0, handle[0], handle[1]))
-        self._finish_proc(more_after=more_after, error=not ok, status_value=0 if ok else 1)
+        # A procedure called by RPC reports its own return status (sp_getapplock's -1, …).
+        status = statuses[-1] if proc and ok and statuses else 0 if ok else 1
+        self._finish_proc(more_after=more_after, error=not ok, status_value=status)
 
     @staticmethod
     def _exec_text(name: str, params: list[Param]) -> str:
-        args = ", ".join(p.name if p.name else f"@P{i + 1}" for i, p in enumerate(params))
+        args = ", ".join(
+            f"{p.name} = {p.name}" if p.name else f"@P{i + 1}" for i, p in enumerate(params)
+        )
         return f"EXEC {name} {args}".strip()
 
     def _describe(self, params: list[Param], *, more_after: bool) -> None:

@@ -131,9 +131,11 @@ class ResultStreamer:
             )
             self.database = result.database
         if result.result_set is None:
+            # An error that does not end the batch (sp_releaseapplock's 1223) flags its DONE.
+            failed = DoneStatus.ERROR if any(m.severity > 10 for m in result.messages) else 0
             if result.rowcount is None:
-                return _PendingDone(DoneStatus.FINAL, 0, 0)
-            return _PendingDone(DoneStatus.COUNT, result.rowcount, 0)
+                return _PendingDone(DoneStatus.FINAL | failed, 0, 0)
+            return _PendingDone(DoneStatus.COUNT | failed, result.rowcount, 0)
         columns = result.result_set.columns
         types = [column.type for column in columns]
         self.writer.write(tokens.colmetadata(columns))

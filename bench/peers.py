@@ -115,20 +115,21 @@ def _dlt(ready: Prepared, scratch: Path) -> int:
         schema=ready.dlt_schema,
         backend="pyarrow",
         chunk_size=100_000,
-        type_adapter_callback=_floats_as_floats,
+        table_adapter_callback=_floats_as_floats,
     )
     pipeline.run(resource_, table_format="delta")
     return int(DeltaTable(str(scratch / "lake" / "bench" / name)).to_pyarrow_dataset().count_rows())
 
 
-def _floats_as_floats(sql_type: Any) -> Any:
-    """SQLAlchemy reflects MySQL's DOUBLE as a decimal (``asdecimal``), which dlt then fails to
-    write to Delta; a dlt user reading MySQL would map it back to a float like this."""
+def _floats_as_floats(table: Any) -> Any:
+    """SQLAlchemy reads MySQL's DOUBLE as decimals (``asdecimal``), whose varying scale makes
+    dlt's Delta write fail; a dlt user reading MySQL would turn them back into floats so."""
     import sqlalchemy as sa
 
-    if isinstance(sql_type, sa.Float) and sql_type.asdecimal:
-        return sa.Float(asdecimal=False)
-    return sql_type
+    for column in table.columns:
+        if isinstance(column.type, sa.Float) and column.type.asdecimal:
+            column.type = sa.Float(asdecimal=False)
+    return table
 
 
 def _child(tool: str, ready: Prepared, out: mp.Queue[Timing]) -> None:

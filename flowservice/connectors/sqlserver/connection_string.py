@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from flowservice.connectors.keyword_strings import MASK as MASK
+from flowservice.connectors.keyword_strings import Grammar, excerpt
 from flowservice.errors import InvalidRequest
 
 Encrypt = Literal["mandatory", "optional", "strict"]
@@ -21,7 +23,6 @@ Intent = Literal["ReadWrite", "ReadOnly"]
 
 DEFAULT_CONNECT_TIMEOUT = 15
 MAX_CONNECT_TIMEOUT = 600
-MASK = "****"
 
 # Canonical setting name for every keyword (after lower-casing and collapsing spaces).
 KEYWORDS: dict[str, str] = {
@@ -128,6 +129,15 @@ _ENCRYPT: dict[str, Encrypt] = {
     "strict": "strict",
 }
 _SQL_AUTH = frozenset({"sqlpassword", "sql password"})
+
+
+GRAMMAR = Grammar(
+    KEYWORDS,
+    IGNORED_KEYWORDS,
+    "Password",
+    "docs/sqlserver-connector.md",
+    refused_later=UNSUPPORTED_KEYWORDS,
+)
 _SPACES = re.compile(r"\s+")
 
 
@@ -151,116 +161,9 @@ class ConnectionSettings:
     packet_size: int | None = None
 
 
-@dataclass(frozen=True)
-class Pair:
-    """One ``keyword=value`` pair and where its value sits in the original string."""
-
-    keyword: str  # normalised: lower case, single spaces
-    written: str  # the keyword as the user wrote it, for messages
-    value: str
-    value_start: int
-    value_end: int
-
-
-def split_pairs(text: str) -> list[Pair]:
-    """Tokenise a connection string; raise ``InvalidRequest`` on a syntax error."""
-    pairs: list[Pair] = []
-    pos, end = 0, len(text)
-    while pos < end:
-        if text[pos] in "; \t\r\n":
-            pos += 1
-            continue
-        eq = text.find("=", pos)
-        semi = text.find(";", pos)
-        if eq < 0 or (0 <= semi < eq):
-            # The stray text is not shown: it may be the tail of a password cut at a ';'.
-            raise InvalidRequest(
-                f"Connection string: part {len(pairs) + 1} has no '=' (expected "
-                "'keyword=value'); quote values that contain ';'."
-            )
-        written = text[pos:eq].strip()
-        keyword = _SPACES.sub(" ", written).lower()
-        if not keyword:
-            raise InvalidRequest("Connection string: a value is missing its keyword before '='.")
-        value, value_start, value_end, pos = _read_value(text, eq + 1, written)
-        pairs.append(Pair(keyword, written, value, value_start, value_end))
-    return pairs
-
-
-def _read_value(text: str, pos: int, keyword: str) -> tuple[str, int, int, int]:
-    """Read one value starting at ``pos``: (value, start, end, position after the ``;``)."""
-    end = len(text)
-    while pos < end and text[pos] in " \t":
-        pos += 1
-    if pos < end and text[pos] in "'\"{":
-        opening = text[pos]
-        closing = "}" if opening == "{" else opening
-        start = pos
-        pos += 1
-        chars: list[str] = []
-        while True:
-            if pos >= end:
-                raise InvalidRequest(
-                    f"Connection string: the value of '{keyword}' opens with {opening} "
-                    "but is never closed."
-                )
-            if text[pos] == closing:
-                if pos + 1 < end and text[pos + 1] == closing:
-                    chars.append(closing)
-                    pos += 2
-                    continue
-                pos += 1
-                break
-            chars.append(text[pos])
-            pos += 1
-        value_end = pos
-        while pos < end and text[pos] in " \t\r\n":
-            pos += 1
-        if pos < end and text[pos] != ";":
-            raise InvalidRequest(
-                f"Connection string: unexpected characters after the quoted value of '{keyword}'."
-            )
-        return "".join(chars), start, value_end, pos + 1
-    semi = text.find(";", pos)
-    stop = end if semi < 0 else semi
-    raw = text[pos:stop]
-    value = raw.rstrip()
-    return value, pos, pos + len(value), stop + 1
-
-
-def _safe_fragment(fragment: str) -> str:
-    """A short excerpt for an error message; anything long may be part of a secret."""
-    fragment = fragment.strip()
-    return fragment if len(fragment) <= 30 else fragment[:27] + "..."
-
-
 def parse_connection_string(text: str) -> ConnectionSettings:
     """Parse and validate an ADO.NET connection string."""
-    if not isinstance(text, str) or not text.strip():
-        raise InvalidRequest("Connection string is empty.")
-    if "\x00" in text:
-        raise InvalidRequest("Connection string must not contain a NUL character.")
-    values: dict[str, str] = {}
-    previous: str | None = None
-    for pair in split_pairs(text):
-        if pair.keyword in IGNORED_KEYWORDS:
-            previous = None
-            continue
-        setting = KEYWORDS.get(pair.keyword)
-        if setting is None and previous == "password" and pair.keyword not in UNSUPPORTED_KEYWORDS:
-            # most likely the rest of a password that contains ';': never echo it
-            raise InvalidRequest(
-                "Connection string: unknown keyword right after the Password value; "
-                "if the password contains ';', quote it: Password='...'."
-            )
-        if setting is None:
-            raise InvalidRequest(
-                f"Connection string: unknown keyword '{_safe_fragment(pair.written)}'. "
-                "See docs/sqlserver-connector.md for the keywords supported."
-            )
-        values[setting] = pair.value
-        previous = setting
-    return _settings_from(values)
+    return _settings_from(GRAMMAR.values(text))
 
 
 def _settings_from(values: dict[str, str]) -> ConnectionSettings:
@@ -272,7 +175,7 @@ def _settings_from(values: dict[str, str]) -> ConnectionSettings:
     authentication = values.get("authentication")
     if authentication is not None and _SPACES.sub(" ", authentication.lower()) not in _SQL_AUTH:
         raise InvalidRequest(
-            f"Connection string: Authentication='{_safe_fragment(authentication)}' is not "
+            f"Connection string: Authentication='{excerpt(authentication)}' is not "
             "available here; only SQL Server authentication (User ID and Password) is."
         )
     server = values.get("server", "").strip()
@@ -320,7 +223,7 @@ def parse_server(server: str) -> tuple[str, str | None, int | None]:
         text, port_text = (part.strip() for part in text.rsplit(",", 1))
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise InvalidRequest(
-                f"Connection string: port '{_safe_fragment(port_text)}' in Data Source "
+                f"Connection string: port '{excerpt(port_text)}' in Data Source "
                 "is not a number between 1 and 65535."
             )
         port = int(port_text)
@@ -349,8 +252,7 @@ def _flag(values: dict[str, str], setting: str, *, allow_sspi: bool = False) -> 
     if value in _FALSE:
         return False
     raise InvalidRequest(
-        f"Connection string: {_DISPLAY[setting]} must be true or false, "
-        f"not '{_safe_fragment(raw)}'."
+        f"Connection string: {_DISPLAY[setting]} must be true or false, not '{excerpt(raw)}'."
     )
 
 
@@ -361,7 +263,7 @@ def _encrypt(raw: str | None) -> Encrypt:
     if found is None:
         raise InvalidRequest(
             f"Connection string: Encrypt must be true, false, yes, no, mandatory, optional "
-            f"or strict, not '{_safe_fragment(raw)}'."
+            f"or strict, not '{excerpt(raw)}'."
         )
     return found
 
@@ -373,7 +275,7 @@ def _connect_timeout(raw: str | None) -> int:
     if not value.isdigit() or not 1 <= int(value) <= MAX_CONNECT_TIMEOUT:
         raise InvalidRequest(
             f"Connection string: Connect Timeout must be a whole number of seconds from 1 "
-            f"to {MAX_CONNECT_TIMEOUT}, not '{_safe_fragment(raw)}'."
+            f"to {MAX_CONNECT_TIMEOUT}, not '{excerpt(raw)}'."
         )
     return int(value)
 
@@ -386,7 +288,7 @@ def _intent(raw: str | None) -> Intent:
         return "ReadOnly"
     raise InvalidRequest(
         f"Connection string: ApplicationIntent must be ReadWrite or ReadOnly, "
-        f"not '{_safe_fragment(raw or '')}'."
+        f"not '{excerpt(raw or '')}'."
     )
 
 
@@ -397,7 +299,7 @@ def _packet_size(raw: str | None) -> int | None:
     if not value.isdigit() or not 512 <= int(value) <= 32767:
         raise InvalidRequest(
             f"Connection string: Packet Size must be a number from 512 to 32767, "
-            f"not '{_safe_fragment(raw)}'."
+            f"not '{excerpt(raw)}'."
         )
     return int(value)
 
@@ -411,16 +313,4 @@ _DISPLAY = {
 
 def mask_password(text: str) -> str:
     """The connection string as written, with every password value replaced by ``****``."""
-    try:
-        pairs = split_pairs(text)
-    except InvalidRequest:
-        return MASK  # unparseable: any part of it might be the secret
-    pieces: list[str] = []
-    last = 0
-    for pair in pairs:
-        if KEYWORDS.get(pair.keyword) == "password":
-            pieces.append(text[last : pair.value_start])
-            pieces.append(MASK)
-            last = pair.value_end
-    pieces.append(text[last:])
-    return "".join(pieces)
+    return GRAMMAR.mask(text)

@@ -1,7 +1,8 @@
 """flowservice against the tools it is compared with, on the same table of each source.
 
 Usage: ``.venv/bin/python bench/peers.py [--rows 1000000] [--repeat 3]
-[--sources sqlserver,postgresql,mariadb] [--tools raw,flowservice,connectorx,dlt]``
+[--sources sqlserver,postgresql,mariadb] [--tools raw,flowservice,connectorx,dlt]
+[--set FLOWSERVICE_X=value]``
 (the ``bench`` extra installs dlt and ConnectorX: ``pip install -e ".[bench]"``)
 
 For each source (``peer_sources.py``: SQL Server emulator, PostgreSQL, MariaDB) one
@@ -161,10 +162,13 @@ def in_child(tool: str, ready: Prepared) -> Timing:
 class Service:
     """``flowservice serve`` with a flow from the source's table into a new dataset."""
 
-    def __init__(self, home: Path, ready: Prepared) -> None:
+    def __init__(self, home: Path, ready: Prepared, settings: dict[str, str]) -> None:
         port = free_port()
         self.process = start_service(
-            home=home, port=port, timeout=120, settings={"FLOWSERVICE_LOG_LEVEL": "WARNING"}
+            home=home,
+            port=port,
+            timeout=120,
+            settings={"FLOWSERVICE_LOG_LEVEL": "WARNING", **settings},
         )
         token = issue_token(home, org="PEERS@AdobeOrg", client_id="peers")
         self.http = httpx.Client(
@@ -294,14 +298,16 @@ class Results:
         return statistics.median(self.wall[tool])
 
 
-def measure(source: str, rows: int, repeat: int, tools: list[str]) -> Results:
+def measure(
+    source: str, rows: int, repeat: int, tools: list[str], settings: dict[str, str]
+) -> Results:
     results = Results(rows)
     print(f"[{source}] loading {rows:,} rows ...", flush=True)
     with (
         prepared(source, rows) as ready,
         tempfile.TemporaryDirectory(prefix="flowservice-peers-") as scratch,
     ):
-        service = Service(Path(scratch), ready) if "flowservice" in tools else None
+        service = Service(Path(scratch), ready, settings) if "flowservice" in tools else None
         try:
             for round_ in range(repeat):
                 for tool in tools:
@@ -365,13 +371,19 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sources", default=",".join(SOURCES))
     parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a service setting"
+    )
     args = parser.parse_args()
     sources = [s for s in args.sources.split(",") if s]
     tools = [t for t in args.tools.split(",") if t]
     unknown = (set(sources) - set(SOURCES)) | (set(tools) - set(TOOLS))
     if unknown:
         parser.error(f"unknown source or tool: {', '.join(sorted(unknown))}")
-    measured = {source: measure(source, args.rows, args.repeat, tools) for source in sources}
+    settings = dict(item.split("=", 1) for item in args.set)
+    measured = {
+        source: measure(source, args.rows, args.repeat, tools, settings) for source in sources
+    }
     missed = [line for source, results in measured.items() for line in report(source, results)]
     print("\nall targets met" if not missed else "\nmissed:\n  " + "\n  ".join(missed))
     return 0

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowservice.connectors.mysql.types import MySqlType, quote_identifier
+from flowservice.connectors.object_names import dotted_splits, quoted_parts
 from flowservice.errors import NotFound
 
 SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
@@ -99,45 +100,15 @@ def name_candidates(name: str, database: str | None) -> list[tuple[str, str]]:
     ``a.b``+``c``; a name without a dot is a table of the connection's database.
     """
     text = name.strip()
-    quoted = _backticked_parts(text)
+    quoted = quoted_parts(text, "`", "`")
     if quoted is not None:
         if len(quoted) == 2:
             return [(quoted[0], quoted[1])]
         return [(database, quoted[0])] if database else []
-    found = [(text[:i], text[i + 1 :]) for i, ch in enumerate(text) if ch == "."]
+    found = dotted_splits(text)
     if database and text:
         found.append((database, text))
     return found
-
-
-def _backticked_parts(text: str) -> list[str] | None:
-    """Parse ```a`.`b``` or ```b``` (doubled backticks escape); None if not in that form."""
-    parts: list[str] = []
-    pos = 0
-    while pos < len(text) and text[pos] == "`":
-        chars: list[str] = []
-        pos += 1
-        while pos < len(text):
-            if text[pos] == "`":
-                if text[pos + 1 : pos + 2] == "`":
-                    chars.append("`")
-                    pos += 2
-                    continue
-                break
-            chars.append(text[pos])
-            pos += 1
-        else:
-            return None
-        parts.append("".join(chars))
-        pos += 1
-        if pos == len(text):
-            break
-        if text[pos] != ".":
-            return None
-        pos += 1
-    if pos != len(text) or len(parts) not in (1, 2):
-        return None
-    return parts
 
 
 def resolve(cursor: Any, name: str, database: str | None) -> CatalogObject:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flowservice.connectors.object_names import dotted_splits, quoted_parts
 from flowservice.connectors.postgresql.types import PostgresType, numeric_modifiers
 from flowservice.connectors.postgresql.types import quote_identifier as quote
 from flowservice.errors import NotFound
@@ -114,42 +115,12 @@ def name_candidates(name: str) -> list[tuple[str, str]]:
     ``""`` inside) is read as written; a name without a schema means ``public``.
     """
     text = name.strip()
-    quoted = _quoted_parts(text)
+    quoted = quoted_parts(text, '"', '"')
     if quoted is not None:
         return [("public", quoted[0])] if len(quoted) == 1 else [(quoted[0], quoted[1])]
     if "." not in text:
         return [("public", text)] if text else []
-    return [(text[:i], text[i + 1 :]) for i, ch in enumerate(text) if ch == "."]
-
-
-def _quoted_parts(text: str) -> list[str] | None:
-    """Parse ``"a"."b"`` or ``"b"``; None when ``text`` is not in that form."""
-    parts: list[str] = []
-    pos = 0
-    while pos < len(text) and text[pos] == '"':
-        chars: list[str] = []
-        pos += 1
-        while pos < len(text):
-            if text[pos] == '"':
-                if text[pos + 1 : pos + 2] == '"':
-                    chars.append('"')
-                    pos += 2
-                    continue
-                break
-            chars.append(text[pos])
-            pos += 1
-        else:
-            return None
-        parts.append("".join(chars))
-        pos += 1
-        if pos == len(text):
-            break
-        if text[pos] != ".":
-            return None
-        pos += 1
-    if pos != len(text) or len(parts) not in (1, 2):
-        return None
-    return parts
+    return dotted_splits(text)
 
 
 def resolve(cursor: Any, name: str) -> CatalogObject:

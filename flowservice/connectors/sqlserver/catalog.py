@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flowservice.connectors.object_names import dotted_splits, quoted_parts
 from flowservice.connectors.sqlserver.types import SqlServerType, quote_identifier
 from flowservice.errors import NotFound
 
@@ -97,42 +98,12 @@ def name_candidates(name: str) -> list[tuple[str, str]]:
     ``[schema].[table]`` is accepted too; a name without a schema means ``dbo``.
     """
     text = name.strip()
-    bracketed = _bracketed_parts(text)
+    bracketed = quoted_parts(text, "[", "]")
     if bracketed is not None:
         return [("dbo", bracketed[0])] if len(bracketed) == 1 else [(bracketed[0], bracketed[1])]
     if "." not in text:
         return [("dbo", text)] if text else []
-    return [(text[:i], text[i + 1 :]) for i, ch in enumerate(text) if ch == "."]
-
-
-def _bracketed_parts(text: str) -> list[str] | None:
-    """Parse ``[a].[b]`` or ``[b]`` (``]]`` escapes ``]``); None if ``text`` is not in that form."""
-    parts: list[str] = []
-    pos = 0
-    while pos < len(text) and text[pos] == "[":
-        chars: list[str] = []
-        pos += 1
-        while pos < len(text):
-            if text[pos] == "]":
-                if text[pos + 1 : pos + 2] == "]":
-                    chars.append("]")
-                    pos += 2
-                    continue
-                break
-            chars.append(text[pos])
-            pos += 1
-        else:
-            return None
-        parts.append("".join(chars))
-        pos += 1
-        if pos == len(text):
-            break
-        if text[pos] != ".":
-            return None
-        pos += 1
-    if pos != len(text) or len(parts) not in (1, 2):
-        return None
-    return parts
+    return dotted_splits(text)
 
 
 def resolve(cursor: Any, name: str) -> CatalogObject:

@@ -19,7 +19,7 @@ from flowservice.errors import NotFound
 SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
 
 _LIST = """
-SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE
+SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, ENGINE
 FROM information_schema.TABLES
 WHERE TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
   AND TABLE_TYPE IN ('BASE TABLE', 'VIEW', 'SYSTEM VERSIONED'){only}
@@ -28,7 +28,7 @@ LIMIT %s OFFSET %s
 """
 
 _FIND = """
-SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE
+SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, ENGINE
 FROM information_schema.TABLES
 WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s
 """
@@ -54,6 +54,7 @@ class CatalogObject:
     schema: str
     name: str
     kind: str  # "table" | "view"
+    engine: str | None = None  # the storage engine of a table ("InnoDB", "Aria", ...)
 
     @property
     def path(self) -> str:
@@ -79,7 +80,8 @@ def _text(value: Any) -> str:
 
 def _object(row: Any) -> CatalogObject:
     kind = "view" if _text(row[2]).upper() == "VIEW" else "table"
-    return CatalogObject(_text(row[0]), _text(row[1]), kind)
+    engine = None if row[3] is None else _text(row[3])
+    return CatalogObject(_text(row[0]), _text(row[1]), kind, engine)
 
 
 def list_objects(

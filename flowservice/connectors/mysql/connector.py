@@ -22,6 +22,7 @@ from flowservice.connectors.mysql.connection_string import (
     mask_password,
     parse_connection_string,
 )
+from flowservice.connectors.mysql.errors import ZeroDateRead
 from flowservice.connectors.mysql.preview_values import json_rows
 from flowservice.connectors.mysql.queries import (
     bounds_statement,
@@ -29,7 +30,13 @@ from flowservice.connectors.mysql.queries import (
     read_statement,
 )
 from flowservice.connectors.mysql.session import arrow_batches, preflight, session
-from flowservice.connectors.mysql.types import INTEGER_TYPES, conform, map_type
+from flowservice.connectors.mysql.types import (
+    INTEGER_TYPES,
+    ZERO_DATE_TYPES,
+    MySqlType,
+    conform,
+    map_type,
+)
 from flowservice.errors import ConnectorError, InvalidRequest, SourceConfigError
 
 CONNECTION_STRING = "connectionString"
@@ -110,21 +117,55 @@ class MySqlConnector(Connector):
 
         The window predicate is ``column >= start AND column < end`` in UTC; a key
         range adds the same half-open predicate on its integer key.
+
+        A zero date cannot be converted by the Arrow reader, so dates are selected through
+        a guard that makes them NULL, which the server evaluates on every value (a flow run
+        took ~1.4x the raw read with it, ~1.2x without). An InnoDB table keyed by one
+        integer column is therefore read in key order with bare dates, and should a zero
+        date stop the reader, the rows after the last key it delivered are read again with
+        the guard: every row arrives once either way.
         """
         if batch_rows < 1:
             raise InvalidRequest("batch_rows must be at least 1.")
         with session(self.settings) as cursor:
             obj, all_cols = self._table(cursor, table)
         cols = _pick(obj, all_cols, columns)
-        sql = read_statement(
+        typed = [(c.name, c.sql_type) for c in cols]
+        order_key = _key(all_cols) if ordered else None
+        key = _resumable_key(obj, all_cols, cols)
+        if key is None:
+            sql = read_statement(
+                obj, all_cols, cols, window=window, key_range=key_range, order_key=order_key
+            )
+            yield from self._batches(sql, typed, batch_rows)
+            return
+        position = [c.name for c in cols].index(key)
+        bare = read_statement(
             obj,
             all_cols,
             cols,
             window=window,
             key_range=key_range,
-            order_key=_key(all_cols) if ordered else None,
+            order_key=[key],
+            guard_zero_dates=False,
         )
-        typed = [(c.name, c.sql_type) for c in cols]
+        last: int | None = None
+        try:
+            for batch in self._batches(bare, typed, batch_rows):
+                last = batch.column(position)[-1].as_py()
+                yield batch
+        except ZeroDateRead:
+            start = key_range.start if key_range is not None else None
+            end = key_range.end if key_range is not None else None
+            rest = KeyRange(key, start if last is None else last + 1, end)
+            guarded = read_statement(
+                obj, all_cols, cols, window=window, key_range=rest, order_key=[key]
+            )
+            yield from self._batches(guarded, typed, batch_rows)
+
+    def _batches(
+        self, sql: str, typed: list[tuple[str, MySqlType]], batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
         for batch in arrow_batches(self.settings, sql, batch_rows=batch_rows):
             if batch.num_rows:
                 yield conform(batch, typed)
@@ -192,6 +233,22 @@ def _key(cols: list[catalog.CatalogColumn]) -> list[str]:
         key=lambda c: c.primary_key_position or 0,
     )
     return [c.name for c in keyed]
+
+
+def _resumable_key(
+    obj: catalog.CatalogObject,
+    all_cols: list[catalog.CatalogColumn],
+    cols: list[catalog.CatalogColumn],
+) -> str | None:
+    """The integer key a read with bare dates can resume after: when some selected column
+    needs the zero-date guard, the key is selected, and InnoDB keeps rows in key order
+    (so ordering by it costs no sort)."""
+    if (obj.engine or "").lower() != "innodb":
+        return None
+    if not any(c.sql_type.name in ZERO_DATE_TYPES for c in cols):
+        return None
+    key = _integer_key(all_cols)
+    return key if key is not None and any(c.name == key for c in cols) else None
 
 
 def _integer_key(cols: list[catalog.CatalogColumn]) -> str | None:

@@ -181,6 +181,19 @@ def classify(exc: BaseException, settings: ConnectionSettings) -> ConnectorError
     )
 
 
+class ZeroDateRead(TransientSourceError):
+    """The Arrow reader stopped at a zero date ('0000-00-00', or a zero month or day), which
+    it cannot convert. Raised only by reads whose dates go out unguarded; the connector then
+    reads the rest with the guard, so it never reaches a caller."""
+
+    reason = "zero_date"
+
+
+def zero_date_panic(exc: BaseException) -> bool:
+    """Whether ``exc`` is ConnectorX's panic on a date value it cannot convert."""
+    return type(exc).__name__ == "PanicException" and "convert the value `Date(" in str(exc)
+
+
 def reader_failed(settings: ConnectionSettings) -> ConnectorError:
     """A failure of the Arrow reader, whose text may quote data: a fixed message instead."""
     return _tag(

@@ -20,8 +20,10 @@ from flowservice.connectors.mysql.types import (
 from flowservice.errors import InvalidRequest, SourceConfigError
 
 
-def _select_list(cols: list[CatalogColumn]) -> str:
-    return ", ".join(select_item(c.name, c.sql_type) for c in cols)
+def _select_list(cols: list[CatalogColumn], *, guard_zero_dates: bool = True) -> str:
+    return ", ".join(
+        select_item(c.name, c.sql_type, guard_zero_dates=guard_zero_dates) for c in cols
+    )
 
 
 def _order_by(key: list[str]) -> str:
@@ -48,9 +50,10 @@ def read_statement(
     window: ReadWindow | None,
     key_range: KeyRange | None = None,
     order_key: list[str] | None = None,
+    guard_zero_dates: bool = True,
 ) -> str:
     """The read query: an optional half-open window on a date or time column and an
-    optional half-open range of an integer key."""
+    optional half-open range of an integer key (``select_item`` for ``guard_zero_dates``)."""
     conditions = window_conditions(obj, all_cols, window)
     if key_range is not None:
         key = quote_identifier(key_column(obj, all_cols, key_range.column).name)
@@ -58,7 +61,8 @@ def read_statement(
             conditions.append(f"{key} >= {int(key_range.start)}")
         if key_range.end is not None:
             conditions.append(f"{key} < {int(key_range.end)}")
-    sql = f"SELECT {_select_list(cols)} FROM {obj.quoted}{_where(conditions)}"
+    selected = _select_list(cols, guard_zero_dates=guard_zero_dates)
+    sql = f"SELECT {selected} FROM {obj.quoted}{_where(conditions)}"
     return sql + _order_by(order_key or [])
 
 

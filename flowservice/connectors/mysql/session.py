@@ -19,7 +19,15 @@ from urllib.parse import quote
 import pyarrow as pa
 
 from flowservice.connectors.mysql.connection_string import ConnectionSettings
-from flowservice.connectors.mysql.errors import classify, reader_failed, tls_error, unreachable
+from flowservice.connectors.mysql.errors import (
+    ZeroDateRead,
+    classify,
+    reader_failed,
+    tls_error,
+    unreachable,
+    zero_date_panic,
+)
+from flowservice.errors import ConnectorError
 
 if TYPE_CHECKING:
     from pymysql.cursors import Cursor
@@ -114,7 +122,8 @@ def reader_url(settings: ConnectionSettings) -> str:
 
 
 def arrow_batches(settings: ConnectionSettings, sql: str, *, batch_rows: int) -> Iterator[Any]:
-    """Stream ``sql`` as Arrow record batches through ConnectorX; failures get a fixed message."""
+    """Stream ``sql`` as Arrow record batches through ConnectorX; failures get a fixed message
+    (``ZeroDateRead`` when it stopped at a zero date)."""
     import connectorx
 
     try:
@@ -128,7 +137,7 @@ def arrow_batches(settings: ConnectionSettings, sql: str, *, batch_rows: int) ->
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # its Rust panics derive from BaseException
-        raise reader_failed(settings) from exc
+        raise _reader_error(exc, settings) from exc
     if not isinstance(reader, pa.RecordBatchReader):
         raise reader_failed(settings)
     while True:
@@ -139,8 +148,14 @@ def arrow_batches(settings: ConnectionSettings, sql: str, *, batch_rows: int) ->
         except (KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
         except BaseException as exc:
-            raise reader_failed(settings) from exc
+            raise _reader_error(exc, settings) from exc
         yield batch
+
+
+def _reader_error(exc: BaseException, settings: ConnectionSettings) -> ConnectorError:
+    if zero_date_panic(exc):
+        return ZeroDateRead(f"A date read from {settings.where} has a zero year, month or day.")
+    return reader_failed(settings)
 
 
 def preflight(settings: ConnectionSettings) -> None:

@@ -44,6 +44,7 @@ _SPATIAL = frozenset(
 # MariaDB's own types whose text form is exact
 _AS_TEXT = frozenset({"uuid", "inet4", "inet6"})
 _ZERO_DATES = frozenset({"date", "datetime", "timestamp"})
+ZERO_DATE_TYPES = _ZERO_DATES
 INTEGER_TYPES = frozenset(_SIGNED)
 WINDOW_TYPES = frozenset({"date", "datetime", "timestamp"})
 
@@ -126,8 +127,12 @@ def quote_identifier(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def select_item(column: str, sql_type: MySqlType) -> str:
-    """The SELECT-list expression that fetches ``column`` exactly, aliased to its own name."""
+def select_item(column: str, sql_type: MySqlType, *, guard_zero_dates: bool = True) -> str:
+    """The SELECT-list expression that fetches ``column`` exactly, aliased to its own name.
+
+    Without ``guard_zero_dates`` dates go out bare: the reader then fails on a zero date
+    (``ZeroDateRead``) instead of the server testing every value.
+    """
     quoted = quote_identifier(column)
     name = sql_type.name.lower()
     if name in ("decimal", "numeric") and reader_decimal(sql_type):
@@ -137,7 +142,7 @@ def select_item(column: str, sql_type: MySqlType) -> str:
         expression = f"CAST({quoted} AS CHAR)"
     elif name == "bit":
         expression = f"CAST({quoted} AS UNSIGNED)"
-    elif name in _ZERO_DATES:
+    elif name in _ZERO_DATES and guard_zero_dates:
         # '0000-00-00' and dates with a zero month or day are not dates: NULL
         expression = f"IF(MONTH({quoted}) = 0 OR DAYOFMONTH({quoted}) = 0, NULL, {quoted})"
     elif name in _SPATIAL:

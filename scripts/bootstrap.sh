@@ -6,12 +6,12 @@ cd "$(dirname "$0")/.."
 profile=${1:-runtime}
 
 # System libraries: mssql-python's bundled ODBC driver needs libltdl; the tests also use
-# FreeTDS ODBC (pyodbc), PostgreSQL and MariaDB servers (metadata DB and sources) and Redis
-# (the Celery executor's broker).
+# FreeTDS ODBC (pyodbc) and its tsql client, PostgreSQL and MariaDB servers (metadata DB and
+# sources) and Redis (the Celery executor's broker).
 packages=(libltdl7)
 if [ "$profile" = test ]; then
   # chromium: the console's browser tests (Playwright drives Debian's build, no download)
-  packages+=(unixodbc tdsodbc postgresql mariadb-server redis-server chromium)
+  packages+=(unixodbc tdsodbc freetds-bin postgresql mariadb-server redis-server chromium)
 fi
 missing=()
 for p in "${packages[@]}"; do

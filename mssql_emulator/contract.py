@@ -169,6 +169,8 @@ class StatementResult:
     (SELECT after its rows are read, INSERT/UPDATE/DELETE), else ``None``.
     ``database`` is set when the statement changed the current database.
     ``return_status`` is a stored procedure's return status (``EXEC``), else ``None``.
+    ``outputs`` holds the new values of arguments passed ``OUTPUT`` to that procedure: one
+    row, a column per formal parameter (named ``@name``) in declared order.
     """
 
     result_set: ResultSet | None = None
@@ -176,6 +178,7 @@ class StatementResult:
     messages: list[Message] = field(default_factory=list)
     database: str | None = None
     return_status: int | None = None
+    outputs: ResultSet | None = None
 
 
 @dataclass(frozen=True)
@@ -213,7 +216,7 @@ class Session(Protocol):
         """
         ...
 
-    def begin(self) -> None: ...
+    def begin(self, isolation_level: int = 0) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
 

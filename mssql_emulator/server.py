@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import selectors
@@ -33,7 +34,8 @@ from mssql_emulator.tds.prelogin import (
     parse_prelogin,
 )
 from mssql_emulator.tds.responses import Cancelled
-from mssql_emulator.tds.tls import TlsConfig, handshake
+from mssql_emulator.tds.smp import SmpMux, SmpSessionTransport
+from mssql_emulator.tds.tls import TlsConfig, handshake, self_signed
 from mssql_emulator.tds.tokens import DoneStatus
 
 log = logging.getLogger("mssql_emulator")
@@ -100,6 +102,7 @@ class EmulatorServer:
         self.config = config
         self.engine = engine
         self._ssl_context: ssl.SSLContext | None = config.tls.context() if config.tls else None
+        self._fallback_tls: ssl.SSLContext | None = None
         self._listener = socket.create_server((config.host, config.port), backlog=128)
         self.port: int = self._listener.getsockname()[1]
         self._spids = itertools.count(51)
@@ -108,6 +111,13 @@ class EmulatorServer:
         self._closing = threading.Event()
         self._watcher = AttentionWatcher()
         self._thread = threading.Thread(target=self._accept_loop, name="tds-accept", daemon=True)
+
+    def fallback_tls_context(self) -> ssl.SSLContext:
+        """A self-signed certificate for clients that insist on TLS when none is configured."""
+        with self._lock:
+            if self._fallback_tls is None:
+                self._fallback_tls = self_signed().context()
+            return self._fallback_tls
 
     def start(self) -> EmulatorServer:
         self._thread.start()
@@ -172,6 +182,7 @@ class Connection:
         self.reader = MessageReader(self.transport)
         self.writer = MessageWriter(self.transport, DEFAULT_PACKET_SIZE, spid)
         self.session: Session | None = None
+        self.mars = False
         self._attention = threading.Event()
 
     def interrupt(self) -> None:
@@ -204,12 +215,20 @@ class Connection:
         if first is None:
             return
         ptype, payload = first
+        if ptype == PacketType.LOGIN7:
+            # TDS 7.0 clients log in without PRELOGIN (and so without TLS).
+            if self._login(ptype, payload):
+                self._serve_requests()
+            return
         if ptype != PacketType.PRELOGIN:
             raise ProtocolError("expected PRELOGIN")
         request = parse_prelogin(payload)
         ctx = self.server._ssl_context
         encryption, mode = negotiate(request.encryption, tls_available=ctx is not None)
-        self.writer.send_message(PacketType.REPLY, build_prelogin_reply(encryption))
+        self.mars = request.mars
+        self.writer.send_message(
+            PacketType.REPLY, build_prelogin_reply(encryption, mars=request.mars)
+        )
         plain = self.transport
         if mode != EncryptionMode.NONE:
             assert ctx is not None
@@ -217,6 +236,16 @@ class Connection:
         login_message = self._read()
         if login_message is None:
             return
+        if mode == EncryptionMode.NONE and login_message[0] == PacketType.PRELOGIN:
+            # tiberius reads our NOT_SUP against its OFF as "encrypt everything" and starts
+            # TLS anyway; SQL Server always has a certificate, so follow with a made-up one.
+            fallback = self.server.fallback_tls_context()
+            self._use(
+                handshake(self.sock, self.reader, self.writer, fallback, first=login_message[1])
+            )
+            login_message = self._read()
+            if login_message is None:
+                return
         if mode == EncryptionMode.LOGIN_ONLY:
             # Only LOGIN7 travels inside TLS; both sides go back to plain TCP (no shutdown).
             self._use(plain)
@@ -257,7 +286,12 @@ class Connection:
         self.writer.packet_size = size
         self.writer.send_message(
             PacketType.REPLY,
-            login_reply(self.session.database, size, feature_ext=login.has_extension),
+            login_reply(
+                self.session.database,
+                size,
+                feature_ext=login.has_extension,
+                tds_version=login.tds_version,
+            ),
         )
         return True
 
@@ -266,60 +300,130 @@ class Connection:
         if self.session is not None:
             self.session.cancel()
 
-    def _serve_requests(self) -> None:
-        assert self.session is not None
-        handler = RequestHandler(self.session, self.writer, self._attention.is_set)
-        handlers = {
+    def _actions(self, handler: RequestHandler) -> dict[int, Callable[[bytes], None]]:
+        return {
             PacketType.SQL_BATCH: handler.sql_batch,
             PacketType.RPC: handler.rpc,
             PacketType.TRANSACTION: handler.transaction,
+            PacketType.BULK_LOAD: handler.bulk_load,
         }
+
+    def _serve_requests(self) -> None:
+        assert self.session is not None
+        if self.mars:
+            self._serve_smp()
+            return
+        actions = self._actions(RequestHandler(self.session, self.writer, self._attention.is_set))
         watcher = self.server._watcher
         while True:
             message = self._read()
             if message is None:
                 return
             ptype, payload = message
-            self.writer.start(PacketType.REPLY)
-            if ptype == PacketType.ATTENTION:
-                # The request already finished; acknowledge so the client stops waiting.
+            if ptype != PacketType.ATTENTION:
                 self._attention.clear()
-                self.writer.write(tokens.done(DoneStatus.ATTN))
-                self.writer.finish()
-                continue
-            action = handlers.get(PacketType(ptype)) if ptype in handlers else None
-            if action is None:
-                raise ProtocolError(f"unsupported packet type 0x{ptype:02x}")
-            self._attention.clear()
-            watcher.watch(self.sock, self._on_attention)
-            if self.reader.has_buffered():
-                # The attention came in the same read as the request: it is already here.
-                self._on_attention()
+                watcher.watch(self.sock, self._on_attention)
+                if self.reader.has_buffered():
+                    # The attention came in the same read as the request: it is already here.
+                    self._on_attention()
             try:
-                action(payload)
-            except Cancelled:
-                watcher.unwatch(self.sock)
-                self._acknowledge_attention()
-                continue
-            except ProtocolError:
-                raise
-            except (OSError, ssl.SSLError):
-                raise
-            except Exception as exc:  # an engine or encoder bug answers as an error
-                log.exception("request failed on session %s", self.spid)
-                number = exc.number if isinstance(exc, SqlError) else 50000
-                self.writer.write(
-                    tokens.message(number, f"Internal emulator error: {exc}", severity=16)
-                )
-                self.writer.write(tokens.done(DoneStatus.ERROR))
+                cancelled = self._answer(actions, self.writer, ptype, payload)
             finally:
+                # Before the reply's last packet: the client's next request is no attention.
                 watcher.unwatch(self.sock)
-            self.writer.finish()
+            if cancelled:
+                self._acknowledge_attention(self._read(), self.writer)
+            else:
+                self.writer.finish()
 
-    def _acknowledge_attention(self) -> None:
-        message = self._read()
+    def _serve_smp(self) -> None:
+        """MARS: requests of every SMP session, one at a time, in the order they complete."""
+        session = self.session
+        assert session is not None
+        mux = SmpMux(self.transport, self.reader.take_buffered())
+        running: list[int] = []  # the SMP session whose request runs now, if any
+
+        def attention(sid: int) -> None:
+            if sid in running:
+                session.cancel()
+
+        mux.on_attention = attention
+        threading.Thread(target=mux.pump, name=f"tds-smp-{self.spid}", daemon=True).start()
+        sessions: dict[int, tuple[MessageWriter, dict[int, Callable[[bytes], None]]]] = {}
+        while True:
+            with mux.changed:
+                while True:
+                    for sid in mux.opened:
+                        transport = SmpSessionTransport(mux, sid)
+                        writer = MessageWriter(transport, self.writer.packet_size, self.spid)
+                        waiting = functools.partial(mux.attention_waiting, sid)
+                        handler = RequestHandler(session, writer, waiting)
+                        sessions[sid] = (writer, self._actions(handler))
+                    mux.opened.clear()
+                    for sid in mux.finished:
+                        sessions.pop(sid, None)
+                        mux.close_session(sid)
+                    mux.finished.clear()
+                    ready = next(
+                        ((sid, m) for sid in sessions if (m := mux.take_message(sid))), None
+                    )
+                    if ready is not None or mux.eof:
+                        break
+                    mux.changed.wait()
+            if ready is None:
+                if mux.error is not None:
+                    raise mux.error
+                return
+            sid, (ptype, payload) = ready
+            writer, actions = sessions[sid]
+            running.append(sid)
+            try:
+                cancelled = self._answer(actions, writer, ptype, payload)
+            finally:
+                running.clear()
+            if not cancelled:
+                writer.finish()
+                continue
+            self._acknowledge_attention(mux.wait_message(sid), writer)
+
+    def _answer(
+        self,
+        actions: dict[int, Callable[[bytes], None]],
+        writer: MessageWriter,
+        ptype: int,
+        payload: bytes,
+    ) -> bool:
+        """Write the reply to one request but its last packet (the caller finishes it).
+
+        True when the client cancelled the request: its ATTENTION follows.
+        """
+        writer.start(PacketType.REPLY)
+        if ptype == PacketType.ATTENTION:
+            # The request already finished; acknowledge so the client stops waiting.
+            self._attention.clear()
+            writer.write(tokens.done(DoneStatus.ATTN))
+            return False
+        action = actions.get(ptype)
+        if action is None:
+            raise ProtocolError(f"unsupported packet type 0x{ptype:02x}")
+        try:
+            action(payload)
+        except Cancelled:
+            return True
+        except (ProtocolError, OSError, ssl.SSLError):
+            raise
+        except Exception as exc:  # an engine or encoder bug answers as an error
+            log.exception("request failed on session %s", self.spid)
+            number = exc.number if isinstance(exc, SqlError) else 50000
+            writer.write(tokens.message(number, f"Internal emulator error: {exc}", severity=16))
+            writer.write(tokens.done(DoneStatus.ERROR))
+        return False
+
+    def _acknowledge_attention(
+        self, message: tuple[int, bytes] | None, writer: MessageWriter
+    ) -> None:
         if message is None or message[0] != PacketType.ATTENTION:
             raise ProtocolError("expected ATTENTION")
         self._attention.clear()
-        self.writer.write(tokens.done(DoneStatus.ATTN))
-        self.writer.finish()
+        writer.write(tokens.done(DoneStatus.ATTN))
+        writer.finish()

@@ -56,12 +56,21 @@ MACROS = [
         CASE WHEN strlen(x) = length(x) THEN length(x)
              ELSE length(x) + length(regexp_replace(x, '[^\\x{10000}-\\x{10FFFF}]', '', 'g'))
         END)""",
+    # SQL Server also reads 'yyyymmdd[ time]' and a bare 'yyyy' as dates.
+    """CREATE OR REPLACE TEMP MACRO mssql_date_text(x) AS (
+        CASE WHEN regexp_full_match(x, '\\s*\\d{8}(\\s.*)?') THEN
+                 substr(trim(x), 1, 4) || '-' || substr(trim(x), 5, 2) || '-' || substr(trim(x), 7)
+             WHEN regexp_full_match(x, '\\s*\\d{4}\\s*') THEN trim(x) || '-01-01'
+             ELSE x END)""",
     """CREATE OR REPLACE TEMP MACRO mssql_divide_check(b) AS (
         CASE WHEN b = 0 THEN error('MSSQL|8134|16|Divide by zero error encountered.')
              ELSE b END)""",
 ]
 
 _INTS = {"tinyint", "smallint", "int", "bigint"}
+_DATES = {"date", "datetime", "smalldatetime", "datetime2"}
+# Integers convert to binary as their big-endian two's complement bytes.
+_INT_BYTES = {"BOOLEAN": 1, "UTINYINT": 1, "SMALLINT": 2, "INTEGER": 4, "BIGINT": 8}
 
 
 def _quote(text: str) -> str:
@@ -80,6 +89,8 @@ def _numeric_src(src: str) -> bool:
 def _to_type(x: str, t: SqlType, src: str) -> str:
     """Convert ``x`` (DuckDB type ``src``) to the storage type of ``t``, no length rules."""
     duck = sqltypes.duckdb_type(t)
+    if _is_text(src) and t.name in _DATES:
+        x = f"mssql_date_text({x})"
     if t.name in _INTS:
         if _is_text(src):
             return f"CAST(mssql_int_text({x}, {_quote(t.name)}) AS {duck})"
@@ -104,6 +115,9 @@ def _to_type(x: str, t: SqlType, src: str) -> str:
     if sqltypes.is_binary(t):
         if _is_text(src):
             return f"encode({x})"
+        width = _INT_BYTES.get(src.upper())
+        if width is not None:
+            return f"unhex(right(lpad(hex(CAST({x} AS BIGINT)), 16, '0'), {2 * width}))"
         return f"CAST({x} AS BLOB)"
     if t.name in ("datetime", "smalldatetime"):
         return f"mssql_{t.name}(CAST({x} AS TIMESTAMP))"
@@ -171,4 +185,14 @@ def cast_expr(x: str, t: SqlType, src: str) -> str:
     if sqltypes.is_string(t):
         cut = f"left({value}, {t.length})"
         return f"rpad({cut}, {t.length}, ' ')" if t.name in ("char", "nchar") else cut
-    return f"CAST(substr(CAST({value} AS BLOB), 1, {t.length}) AS BLOB)"
+    # DuckDB cannot slice a BLOB by function; its hex text can be cut and padded instead.
+    digits = 2 * t.length
+    if src.upper() in _INT_BYTES:
+        # A number keeps its low-order bytes; binary(n) pads it with zeros on the left.
+        if t.name == "binary":
+            return f"unhex(lpad(right(hex({value}), {digits}), {digits}, '0'))"
+        return f"unhex(right(hex({value}), {digits}))"
+    cut = f"left(hex({value}), {digits})"
+    if t.name == "binary":
+        cut = f"rpad({cut}, {digits}, '0')"
+    return f"unhex({cut})"

@@ -12,10 +12,14 @@ from mssql_emulator.engine import (
     alter_table,
     change_tracking,
     change_tracking_admin,
+    databases,
     errors,
+    foreign_keys,
+    procedure_ddl,
     results,
     sqltypes,
     system_tables,
+    temp_tables,
 )
 from mssql_emulator.engine.catalog import ColumnDef, DatabaseCatalog, IndexDef, TableDef
 from mssql_emulator.engine.table_parser import index_columns, parse_create_table, tokenize
@@ -53,8 +57,16 @@ def run(session: DuckDBSession, text: str) -> StatementResult:
         raise SqlError(
             262, f"{what} permission denied in database '{session.database}'.", severity=14
         )
+    if procedure_ddl.handles(text):
+        return procedure_ddl.run(session, text)
     if _CREATE_TABLE.match(text):
         return create_table(session, text)
+    match = databases.CREATE_DATABASE.match(text)
+    if match:
+        return databases.create(session, session.database_host, match)
+    match = databases.DROP_DATABASE.match(text)
+    if match:
+        return databases.drop(session, session.database_host, match)
     match = _CREATE_SCHEMA.match(text)
     if match:
         return create_schema(session, split_name(match.group(1))[-1])
@@ -106,6 +118,10 @@ def _qualified(database: str, table: TableDef) -> str:
 def _target(session: DuckDBSession, parts: list[str]) -> tuple[DatabaseCatalog, str, str]:
     """Catalog, schema and name for a new object named by ``parts``."""
     name = parts[-1]
+    if temp_tables.is_temp_name(name):
+        if session.temp_catalog.get(temp_tables.TEMP_SCHEMA, name) is not None:
+            raise errors.object_exists(name)
+        return session.temp_catalog, temp_tables.TEMP_SCHEMA, name
     schema = parts[-2] if len(parts) >= 2 and parts[-2] else "dbo"
     db = parts[-3] if len(parts) >= 3 and parts[-3] else session.database
     database = session.resolve_database(db)
@@ -136,9 +152,8 @@ def _default_sql(session: DuckDBSession, default: str) -> str:
 
 def create_table(session: DuckDBSession, text: str) -> StatementResult:
     spec = parse_create_table(text)
-    if spec.parts[-1].startswith("#"):
-        raise errors.not_supported("temporary tables")
     catalog, schema, name = _target(session, spec.parts)
+    temporary = catalog.name == temp_tables.TEMP_DATABASE
     db = catalog.name
     oid = catalog.new_object_id()
     table = TableDef(oid, schema, name, "U", spec.columns)
@@ -191,7 +206,7 @@ def create_table(session: DuckDBSession, text: str) -> StatementResult:
     for col in table.columns:
         piece = f"{_q(col.name)} {sqltypes.duckdb_type(col.type)}"
         if col.identity is not None:
-            piece += f' DEFAULT nextval(\'{_q(db)}."__sys"."seq_{oid}"\')'
+            piece += f" DEFAULT nextval('{temp_tables.sequence_name(db, oid)}')"
         elif col.default is not None:
             piece += f" DEFAULT ({_default_sql(session, col.default)})"
         if not col.nullable:
@@ -204,6 +219,10 @@ def create_table(session: DuckDBSession, text: str) -> StatementResult:
             col_sql.append("UNIQUE (" + ", ".join(_q(c) for c, _ in ix.columns) + ")")
     identity = table.identity_column
     rows = system_tables.object_rows(catalog, table)
+    if spec.foreign_keys and not temporary:
+        resolve = foreign_keys.resolver(session.translator(), table)
+        for meta, values in foreign_keys.rows(catalog, table, spec.foreign_keys, resolve).items():
+            rows.setdefault(meta, []).extend(values)
     # Outside a user transaction the catalog rows are queued and written in bulk later:
     # one DuckDB statement per CREATE TABLE keeps creating 10,000 tables fast.
     with (
@@ -213,12 +232,16 @@ def create_table(session: DuckDBSession, text: str) -> StatementResult:
         if identity is not None and identity.identity is not None:
             seed, inc = identity.identity
             session.ddl_statement(
-                f'CREATE SEQUENCE {_q(db)}."__sys"."seq_{oid}" START {seed} INCREMENT {inc}'
+                f"CREATE {'TEMP ' if temporary else ''}SEQUENCE "
+                f"{temp_tables.sequence_name(db, oid)} START {seed} INCREMENT {inc}"
             )
         session.ddl_statement(
-            f"CREATE TABLE {_q(db)}.{_q(schema)}.{_q(name)} ({', '.join(col_sql)})"
+            f"CREATE {'TEMP ' if temporary else ''}TABLE {_q(db)}.{_q(schema)}.{_q(name)} "
+            f"({', '.join(col_sql)})"
         )
-        if session.in_transaction:
+        if temporary:
+            pass  # temporary tables are not listed in the database's catalog views
+        elif session.in_transaction:
             for stmt in system_tables.insert_statements(db, rows):
                 session.ddl_statement(stmt)
         else:
@@ -349,13 +372,14 @@ def drop(session: DuckDBSession, kind: str, if_exists: bool, names: str) -> Stat
             session.ddl_statement(f"DROP {kind} {_qualified(db, table)}")
             if table.identity_column is not None:
                 session.ddl_statement(
-                    f'DROP SEQUENCE IF EXISTS {_q(db)}."__sys"."seq_{table.object_id}"'
+                    f"DROP SEQUENCE IF EXISTS {temp_tables.sequence_name(db, table.object_id)}"
                 )
             if table.change_tracking:
                 for stmt in change_tracking.disable_statements(db, table):
                     session.ddl_statement(stmt)
-            for stmt in system_tables.delete_object_statements(db, table.object_id):
-                session.ddl_statement(stmt)
+            if db != temp_tables.TEMP_DATABASE:
+                for stmt in system_tables.delete_object_statements(db, table.object_id):
+                    session.ddl_statement(stmt)
             catalog.remove(table)
             session.mark_ddl()
     return StatementResult()
@@ -432,9 +456,7 @@ def select_into(session: DuckDBSession, node: exp.Select) -> StatementResult:
     elif target.db:
         parts = [target.db, target.name]
     else:
-        parts = [target.name]
-    if parts[-1].startswith("#"):
-        raise errors.not_supported("temporary tables")
+        parts = [temp_tables.special_name(target) or target.name]
     catalog, schema, name = _target(session, parts)
     from mssql_emulator.engine.statements import _lookup
 
@@ -462,10 +484,14 @@ def select_into(session: DuckDBSession, node: exp.Select) -> StatementResult:
     col_sql = ", ".join(f"{_q(c.name)} {sqltypes.duckdb_type(c.type)}" for c in table.columns)
     target_sql = f"{_q(db)}.{_q(schema)}.{_q(name)}"
     with session.write_scope(db), catalog.lock:
-        session.ddl_statement(f"CREATE TABLE {target_sql} ({col_sql})")
+        temporary = "TEMP " if db == temp_tables.TEMP_DATABASE else ""
+        session.ddl_statement(f"CREATE {temporary}TABLE {target_sql} ({col_sql})")
         inserted = session.run(f"INSERT INTO {target_sql} SELECT * FROM ({sql})")
         rows = inserted.fetchall() if inserted is not None else []
-        for stmt in system_tables.insert_statements(db, system_tables.object_rows(catalog, table)):
+        catalog_rows = system_tables.object_rows(catalog, table)
+        if db == temp_tables.TEMP_DATABASE:
+            catalog_rows = {}  # temporary tables are not listed in the database's catalog views
+        for stmt in system_tables.insert_statements(db, catalog_rows):
             session.ddl_statement(stmt)
         catalog.add(table)
         session.mark_ddl()

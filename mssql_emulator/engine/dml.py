@@ -9,7 +9,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from mssql_emulator.contract import Column, ResultSet, SqlError, StatementResult
-from mssql_emulator.engine import change_tracking, conversions, errors
+from mssql_emulator.engine import change_tracking, conversions, errors, temp_tables
 from mssql_emulator.engine.catalog import ColumnDef, TableDef
 from mssql_emulator.engine.translate import duck_expression
 
@@ -33,7 +33,8 @@ def _target(session: DuckDBSession, node: exp.Expression) -> tuple[str, TableDef
     elif table_node.db:
         parts = [table_node.db, table_node.name]
     else:
-        parts = [table_node.name]
+        parts = [temp_tables.special_name(table_node, session.variables) or table_node.name]
+        shown = parts[0]
     database, _, table = translator.resolve_table(parts, shown)
     if session.read_only:
         verb = type(node.parent).__name__.upper() if node.parent else "INSERT"
@@ -73,7 +74,7 @@ def execute_insert(session: DuckDBSession, prepared: PreparedInsert) -> Statemen
     count, data = run_tracked(session, database, table, prepared.sql, "I", output)
     if table.identity_column is not None and count:
         rel = session.relation(
-            f'SELECT currval(\'{_q(database)}."__sys"."seq_{table.object_id}"\')'
+            f"SELECT currval('{temp_tables.sequence_name(database, table.object_id)}')"
         )
         rows = rel.fetchall()
         row = rows[0] if rows else None

@@ -15,6 +15,7 @@ from mssql_emulator.engine import (
     change_tracking,
     changetable,
     conversions,
+    databases,
     dml,
     server_views,
     system_tables,
@@ -160,7 +161,7 @@ class DuckDBEngine:
 
     def create_database(self, name: str) -> None:
         with self._lock:
-            if self.resolve_database(name) is not None:
+            if name.lower() in self._catalogs:
                 return
             target = (
                 ":memory:" if self._path is None else os.path.join(self._path, f"{name}.duckdb")
@@ -173,7 +174,7 @@ class DuckDBEngine:
             ).fetchone()[0]  # type: ignore[index]
             for stmt in system_tables.create_statements(name):
                 self._con.execute(stmt)
-            catalog = DatabaseCatalog(name, len(self._catalogs) + 5)
+            catalog = DatabaseCatalog(name, self._new_database_id(name))
             if fresh:
                 self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(name)}.dbo")
                 self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(name)}.guest")
@@ -181,6 +182,36 @@ class DuckDBEngine:
                 self._con.execute(f'INSERT INTO {_q(name)}."__sys".schemas VALUES {rows}')
             self._catalogs[name.lower()] = catalog
             self._load_catalog(self._con, catalog)
+
+    def _new_database_id(self, name: str) -> int:
+        system_id = databases.system_database_id(name)
+        if system_id is not None:
+            return system_id
+        taken = [c.database_id for c in self._catalogs.values()]
+        return max([databases.FIRST_USER_DATABASE_ID - 1, *taken]) + 1
+
+    def drop_database(self, name: str) -> None:
+        """Detach a database (and delete its file); the caller checked it is unused."""
+        with self._lock:
+            catalog = self._catalogs.pop(name.lower(), None)
+            if catalog is None:
+                return
+            self._pending.pop(catalog.name, None)
+            self._con.execute(f"DETACH {_q(catalog.name)}")
+            self.ddl_generation += 1
+            if self._path is not None:
+                for suffix in ("", ".wal"):
+                    target = os.path.join(self._path, f"{catalog.name}.duckdb{suffix}")
+                    if os.path.exists(target):
+                        os.remove(target)
+
+    def database_in_use(self, name: str, *, besides: int) -> bool:
+        with self._lock:
+            return any(
+                s.database.lower() == name.lower()
+                for spid, s in self._sessions.items()
+                if spid != besides
+            )
 
     def connect(self, database: str) -> duckdb.DuckDBPyConnection:
         """A new DuckDB connection set up for a session (own transactions, T-SQL macros)."""
@@ -230,6 +261,10 @@ class DuckDBEngine:
 
     def resolve_database(self, name: str) -> str | None:
         catalog = self._catalogs.get(name.lower())
+        if catalog is None and databases.system_database_id(name) is not None:
+            # System databases always exist; each is attached when first used.
+            self.create_database(name.lower())
+            catalog = self._catalogs.get(name.lower())
         return catalog.name if catalog else None
 
     def database_names(self) -> list[str]:
@@ -242,6 +277,9 @@ class DuckDBEngine:
 
     def server_view(self, name: str) -> str | None:
         """DuckDB SQL for a server-wide ``sys`` view (sessions, databases), else None."""
+        if name.lower() == "databases":
+            for system_name in databases.SYSTEM_DATABASES:
+                self.resolve_database(system_name)
         return server_views.server_view(name, self._catalogs, list(self._sessions.values()))
 
     def reload_catalogs(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -267,7 +305,8 @@ class DuckDBEngine:
             catalog.schemas[name.lower()] = (sid, name)
         tables: dict[int, TableDef] = {}
         for oid, name, sid, kind in con.execute(
-            f"SELECT object_id, name, schema_id, type FROM {s}.objects WHERE type IN ('U', 'V')"
+            f"SELECT object_id, name, schema_id, type FROM {s}.objects "
+            "WHERE type IN ('U', 'V', 'P')"
         ).fetchall():
             schema = next(n for i, n in catalog.schemas.values() if i == sid)
             tables[oid] = TableDef(oid, schema, name, kind)
@@ -327,7 +366,8 @@ class DuckDBEngine:
                 )
             )
         for oid, definition in con.execute(
-            f"SELECT object_id, definition FROM {s}.views"
+            f"SELECT object_id, definition FROM {s}.views UNION ALL "
+            f"SELECT object_id, definition FROM {s}.modules"  # procedures' text
         ).fetchall():
             tables[oid].definition = definition
         for table in tables.values():

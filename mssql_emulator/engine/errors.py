@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import duckdb
@@ -9,6 +10,8 @@ import duckdb
 from mssql_emulator.contract import SqlError
 from mssql_emulator.engine.catalog import TableDef
 from mssql_emulator.engine.conversions import ERROR_PREFIX
+
+_log = logging.getLogger(__name__)
 
 _DUCK_TO_SQL = {
     "INT8": "tinyint",
@@ -20,7 +23,31 @@ _DUCK_TO_SQL = {
     "BOOL": "bit",
     "DOUBLE": "float",
     "FLOAT": "real",
+    "VARCHAR": "varchar",
+    "STRING_LITERAL": "varchar",
+    "INTEGER_LITERAL": "int",
+    "INTEGER": "int",
+    "BIGINT": "bigint",
+    "SMALLINT": "smallint",
+    "UTINYINT": "tinyint",
+    "BOOLEAN": "bit",
+    "BLOB": "varbinary",
+    "DATE": "date",
+    "TIME": "time",
+    "TIMESTAMP": "datetime2",
+    "UUID": "uniqueidentifier",
 }
+_OPERATORS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "modulo"}
+
+
+# Errors that end the batch and roll back the open transaction even with XACT_ABORT OFF
+# (SQL Server dooms the transaction): deadlock victims, conversion failures, and DDL that
+# found its object already there.
+_TRANSACTION_ABORTING = frozenset({1205, 241, 242, 245, 2714, 8114, 8169})
+
+
+def aborts_transaction(number: int) -> bool:
+    return number in _TRANSACTION_ABORTING
 
 
 def syntax_error(near: str) -> SqlError:
@@ -78,6 +105,12 @@ _COLUMN = re.compile(r'Referenced column "?(.*?)"? not found')
 _TABLE = re.compile(r"Table with name \"?(.*?)\"? does not exist")
 _FUNCTION = re.compile(r"(?:Scalar|Table) Function with name \"?(\w+)\"? does not exist")
 _NEAR = re.compile(r'at or near "(.*?)"')
+_NO_TABLE = re.compile(r'Referenced table "?(.*?)"? not found')
+_NO_COLUMN_IN = re.compile(r'Table "(.*?)" does not have a column named "(.*?)"')
+_CALL = re.compile(r"(?:function call \"|argument types ')([^(\"']+)\(([^)]*)\)")
+_GROUP_BY = re.compile(r'column "(.*?)" must appear in the GROUP BY clause')
+_ORDER_TERM = re.compile(r"ORDER term out of range")
+_MISSING_PARAM = re.compile(r"prepared statement parameters?: (\w+)")
 _OVERFLOW = re.compile(r"Overflow in \w+ of (\w+)")
 
 
@@ -181,6 +214,9 @@ def from_duckdb(exc: duckdb.Error, ctx: ErrorContext) -> SqlError:
         match = _COLUMN.search(text)
         if match:
             return invalid_column(match.group(1).split(".")[-1])
+        mapped = _binder_error(text)
+        if mapped is not None:
+            return mapped
     if isinstance(exc, duckdb.CatalogException):
         match = _TABLE.search(text)
         if match:
@@ -192,7 +228,11 @@ def from_duckdb(exc: duckdb.Error, ctx: ErrorContext) -> SqlError:
             )
     if isinstance(exc, duckdb.ParserException):
         match = _NEAR.search(text)
-        return syntax_error(match.group(1) if match else "")
+        # The engine binds variables as DuckDB parameters ``$name``; clients wrote ``@name``.
+        return syntax_error(match.group(1).replace("$", "@") if match else "")
+    match = _MISSING_PARAM.search(text)
+    if match:
+        return must_declare("@" + match.group(1))
     if isinstance(exc, duckdb.TransactionException) and "onflict" in text:
         return SqlError(
             1205,
@@ -202,5 +242,71 @@ def from_duckdb(exc: duckdb.Error, ctx: ErrorContext) -> SqlError:
             severity=13,
             state=51,
         )
-    first = text.splitlines()[0] if text else type(exc).__name__
-    return SqlError(50000, first)
+    if isinstance(exc, duckdb.CatalogException):
+        return SqlError(208, "Invalid object name.", state=1)
+    if isinstance(exc, duckdb.NotImplementedException):
+        return not_supported("this statement")
+    if isinstance(exc, duckdb.ConversionException | duckdb.InvalidInputException):
+        return SqlError(8114, "Error converting data type varchar to numeric.")
+    # Nothing DuckDB says reaches the client: the log keeps its text for debugging.
+    _log.warning("unmapped DuckDB error: %s", text)
+    return SqlError(
+        8630,
+        "Internal Query Processor Error: The query processor encountered an unexpected error "
+        "during execution.",
+        severity=17,
+    )
+
+
+def _sql_type(duck: str) -> str:
+    base = duck.strip().split("(")[0].upper()
+    if base.startswith("DECIMAL"):
+        return "numeric"
+    return _DUCK_TO_SQL.get(base, base.lower())
+
+
+def _binder_error(text: str) -> SqlError | None:
+    """SQL Server's error for what DuckDB's binder refused."""
+    match = _NO_TABLE.search(text)
+    if match:
+        return SqlError(4104, f'The multi-part identifier "{match.group(1)}" could not be bound.')
+    match = _NO_COLUMN_IN.search(text)
+    if match:
+        return invalid_column(match.group(2))
+    match = _CALL.search(text)
+    if match:
+        name, types = match.group(1).strip(), [t for t in match.group(2).split(",") if t.strip()]
+        shown = _sql_type(types[0]) if types else "varchar"
+        if name in _OPERATORS:
+            wanted = next((t for t in types if "VARCHAR" in t or "STRING" in t), types[0])
+            return SqlError(
+                8117,
+                f"Operand data type {_sql_type(wanted)} is invalid for {_OPERATORS[name]} "
+                "operator.",
+            )
+        if not types:
+            return SqlError(174, f"The {name} function requires 1 argument(s).", severity=15)
+        return SqlError(
+            8116, f"Argument data type {shown} is invalid for argument 1 of {name} function."
+        )
+    match = _GROUP_BY.search(text)
+    if match:
+        return SqlError(
+            8120,
+            f"Column '{match.group(1)}' is invalid in the select list because it is not "
+            "contained in either an aggregate function or the GROUP BY clause.",
+        )
+    if _ORDER_TERM.search(text):
+        return SqlError(
+            108,
+            "The ORDER BY position number is out of range of the number of items in the "
+            "select list.",
+            severity=15,
+        )
+    if "Set operations can only apply to expressions with the same number" in text:
+        return SqlError(
+            205,
+            "All queries combined using a UNION, INTERSECT or EXCEPT operator must have an "
+            "equal number of expressions in their target lists.",
+        )
+    return None

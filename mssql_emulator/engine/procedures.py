@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from mssql_emulator.contract import Message, SqlError, StatementResult
+from mssql_emulator.contract import Message, SqlError, SqlType, StatementResult
 from mssql_emulator.engine import applocks, change_tracking_admin, errors
-from mssql_emulator.engine.tsql_text import parse_tsql
+from mssql_emulator.engine.tsql_text import parse_tsql, split_name
 
 if TYPE_CHECKING:
     from mssql_emulator.engine.session import DuckDBSession
@@ -46,6 +46,9 @@ def arguments(session: DuckDBSession, text: str) -> list[tuple[str | None, Any]]
         name = None
         if isinstance(item, exp.EQ) and isinstance(item.this, exp.Parameter):
             name, item = item.this.name, item.expression
+        if isinstance(item, exp.Column) and not item.table:
+            out.append((name, item.name))  # EXEC p name: a bare identifier is a string
+            continue
         out.append((name, session.expression_value(item)))
     return out
 
@@ -89,7 +92,10 @@ def run(session: DuckDBSession, parts: list[str], args: str) -> StatementResult:
         result = session.select(_TYPE_INFO, None)
         result.return_status = 0
         return result
-    if lowered in ("sp_reset_connection", "sp_set_session_context"):
+    if lowered == "sp_reset_connection":  # a pooled connection is handed to a new user
+        session.reset_connection()
+        return StatementResult(return_status=0)
+    if lowered == "sp_set_session_context":
         return StatementResult(return_status=0)
     if lowered == change_tracking_admin.CLEANUP_PROCEDURE:
         result = change_tracking_admin.cleanup(session, args)
@@ -97,6 +103,11 @@ def run(session: DuckDBSession, parts: list[str], args: str) -> StatementResult:
         return result
     if lowered in ("sp_executesql", "sp_prepare", "sp_execute", "sp_prepexec"):
         raise errors.not_supported(f"EXECUTE {lowered} in a batch")
+    if lowered == "sp_helptext":
+        bound = _bind(lowered, ("objname", "columnname"), arguments(session, args))
+        result = _helptext(session, str(bound.get("objname") or ""))
+        result.return_status = 0
+        return result
     if lowered in _APPLOCK_PARAMS:
         bound = _bind(lowered, _APPLOCK_PARAMS[lowered], arguments(session, args))
         if lowered == "sp_getapplock":
@@ -186,3 +197,24 @@ def _releaseapplock(session: DuckDBSession, bound: dict[str, Any]) -> StatementR
         f"Resource: '{key[2]}') because it is not currently held."
     )
     return StatementResult(return_status=_FAILED, messages=[Message(1223, text, severity=16)])
+
+
+# -- sp_helptext -------------------------------------------------------------------------------
+
+
+def _helptext(session: DuckDBSession, name: str) -> StatementResult:
+    """The text of a procedure or view, one row per line (column ``Text``)."""
+    try:
+        obj = session.translator().resolve_table(split_name(name), name)[2]
+    except SqlError:
+        raise SqlError(
+            15009,
+            f"The object '{name}' does not exist in database '{session.database}' or is "
+            "invalid for this operation.",
+        ) from None
+    if obj.definition is None:
+        raise SqlError(15197, f"There is no text for object '{name}'.")
+    lines = obj.definition.splitlines(keepends=True) or [""]
+    values = ", ".join("('" + line.replace("'", "''") + "')" for line in lines)
+    hint = (SqlType("nvarchar", length=255), True, False)
+    return session.select(f'SELECT * FROM (VALUES {values}) AS t("Text")', [hint])

@@ -41,7 +41,7 @@ def _databases(catalogs: Iterable[DatabaseCatalog]) -> str:
         f"{'true' if c.change_tracking else 'false'}, "
         f"{1 if c.allow_snapshot_isolation else 0}, "
         f"{_literal('ON' if c.allow_snapshot_isolation else 'OFF')})"
-        for c in catalogs
+        for c in sorted(catalogs, key=lambda c: c.database_id)
     ]
     return (
         "SELECT name, database_id, compatibility_level, state_desc, state, "

@@ -24,7 +24,17 @@ from mssql_emulator.contract import (
     SqlType,
     StatementResult,
 )
-from mssql_emulator.engine import change_tracking, errors, results, statements
+from mssql_emulator.engine import (
+    change_tracking,
+    errors,
+    isolation,
+    procedure_calls,
+    procedure_text,
+    results,
+    statements,
+    table_types,
+    temp_tables,
+)
 from mssql_emulator.engine.catalog import DatabaseCatalog, TableDef
 from mssql_emulator.engine.splitter import Statement, block_body, split_statements
 from mssql_emulator.engine.translate import VERSION, Scope, Translator
@@ -93,6 +103,10 @@ class DuckDBSession:
         self._closed = False
         self.read_only = user.lower() in engine.read_only_users
         self.insert_cache: dict[tuple[Any, ...], Any] = {}
+        self.temp_catalog = temp_tables.new_catalog()  # #temp tables and @table variables
+        self.cancelled = threading.Event()  # set by cancel(): ends a WAITFOR early
+        self.xact_abort = False  # SET XACT_ABORT ON: any error rolls the transaction back
+        self.nocount = False  # SET NOCOUNT ON: statements report no row counts to the client
 
     # -- contract ---------------------------------------------------------------------------
 
@@ -109,12 +123,27 @@ class DuckDBSession:
             self._close_reader()
             call_params: dict[str, Any] = {}
             call_types: dict[str, SqlType | None] = {}
-            for p in params or []:
+            for p in table_types.bind_table_params(self, params or []):
                 key = p.name.lstrip("@").lower()
                 call_params[key] = _bindable(p.value)
                 call_types[key] = p.type
-            parts = split_statements(sql)
-        yield from self._run_units(parts, call_params, call_types)
+            # CREATE/ALTER PROCEDURE takes the whole batch: its body runs to the batch's end.
+            parts = procedure_text.batch_statements(sql)
+        try:
+            yield from self._run_units(parts, call_params, call_types)
+        except procedure_calls.ProcedureReturn:
+            return  # RETURN outside a procedure ends the batch
+
+    def run_statements(self, sql: str) -> Iterator[StatementResult]:
+        """Run a procedure body in the current variables (RETURN propagates to the caller).
+
+        SET NOCOUNT and SET XACT_ABORT inside it last until it returns, as in SQL Server.
+        """
+        options = (self.nocount, self.xact_abort)
+        try:
+            yield from self._run_units(split_statements(sql), {}, {})
+        finally:
+            self.nocount, self.xact_abort = options
 
     def _run_units(
         self,
@@ -154,6 +183,10 @@ class DuckDBSession:
         if body is not None:
             yield from self._run_units(split_statements(body), call_params, call_types)
             return
+        call = procedure_calls.find_call(self, head.text)
+        if call is not None:
+            yield from procedure_calls.run(self, call, call_params, call_types, head.line)
+            return
         with self._bound(call_params, call_types):
             result = self._run_guarded(head.text, head.line)
         yield result
@@ -183,9 +216,13 @@ class DuckDBSession:
         values = [v for b in found.result_set.batches for v in b.column(0).to_pylist()]
         return values == [1]
 
-    def begin(self) -> None:
+    def begin(self, isolation_level: int = 0) -> None:
+        """BEGIN TRANSACTION; a TDS transaction-manager request may set the isolation level
+        too (its codes are sys.dm_exec_sessions' 1-5, 0 keeps the current level)."""
         with self._lock:
             self._close_reader()
+            if isolation_level in isolation.LEVELS.values():
+                self.isolation_level = isolation_level
             if self._trancount == 0:
                 self._con.execute("BEGIN TRANSACTION")
                 self._txn_log = []
@@ -217,7 +254,53 @@ class DuckDBSession:
     def describe_parameters(self, sql: str) -> list[Column]:
         return []
 
+    def bulk_insert(
+        self,
+        table: str,
+        columns: list[str],
+        data: pa.Table,
+        source_types: list[str],
+        *,
+        keep_identity: bool,
+    ) -> int:
+        """The rows of a TDS bulk load (``tds.bulk_load``), inserted as one statement."""
+        from mssql_emulator.engine.bulk_insert import bulk_insert
+
+        with self._lock:
+            self._close_reader()
+            self.error_table, self.error_verb = None, ""
+            try:
+                self._engine.flush_catalog_rows()
+                count = bulk_insert(
+                    self, table, columns, data, source_types, keep_identity=keep_identity
+                )
+            except SqlError:
+                self._after_error()
+                raise
+            except duckdb.Error as exc:
+                context = errors.ErrorContext(self.database, self.error_table, self.error_verb)
+                error = errors.from_duckdb(exc, context)
+                self._after_error()
+                raise error from exc
+            self.rowcount = count
+            return count
+
+    def reset_connection(self) -> None:
+        """What ``sp_reset_connection`` (a pooled connection reused) resets: the SET options
+        this engine keeps, the isolation level, variables and temporary tables."""
+        with self._lock:
+            self._close_reader()
+            self.nocount = self.xact_abort = False
+            self.isolation_level = 2
+            self.variables.clear()
+            self.variable_types.clear()
+            for table in list(self.temp_catalog.objects.values()):
+                with suppress(duckdb.Error):
+                    self._con.execute(f'DROP TABLE IF EXISTS "temp"."main"."{table.name}"')
+                self.temp_catalog.remove(table)
+
     def cancel(self) -> None:
+        self.cancelled.set()
         # The session may have closed meanwhile: then there is nothing left to interrupt.
         with suppress(duckdb.Error):
             self._con.interrupt()
@@ -240,6 +323,11 @@ class DuckDBSession:
 
     def resolve_database(self, name: str) -> str | None:
         return self._engine.resolve_database(name)
+
+    @property
+    def database_host(self) -> DuckDBEngine:
+        """The engine, as the owner of databases (CREATE/DROP DATABASE)."""
+        return self._engine
 
     def catalog(self, name: str) -> DatabaseCatalog | None:
         return self._engine.catalog(name)
@@ -279,6 +367,7 @@ class DuckDBSession:
             globals=globals_,
             user=self.user,
             server_view=engine.server_view,
+            temp_catalog=self.temp_catalog,
         )
 
     def params_for(self, sql: str) -> dict[str, Any] | None:
@@ -369,6 +458,9 @@ class DuckDBSession:
         if not atomic and self._trancount == 0:
             yield
             return
+        if self._trancount > 0 and database == temp_tables.TEMP_DATABASE:
+            yield  # DuckDB lets a transaction write to its temporary tables and one database
+            return
         if self._trancount > 0:
             if self._txn_db is not None and self._txn_db.lower() != database.lower():
                 raise SqlError(
@@ -411,6 +503,7 @@ class DuckDBSession:
         self._txn_log = []
         if self._txn_ddl:
             self._engine.reload_catalogs(self._con)
+            temp_tables.prune(self._con, self.temp_catalog)
         self._txn_ddl = False
         self._txn_db = None
         self._engine.applocks.release_all(self.spid, "transaction")
@@ -451,20 +544,32 @@ class DuckDBSession:
             result = statements.run(self, text)
         except SqlError as exc:
             exc.line = line
-            self._after_error()
+            self._after_error(exc)
             raise
         except duckdb.Error as exc:
             error = errors.from_duckdb(
                 exc, errors.ErrorContext(self.database, self.error_table, self.error_verb)
             )
             error.line = line
-            self._after_error()
+            self._after_error(error)
             raise error from exc
         if result.rowcount is not None:
             self.rowcount = result.rowcount
+            if self.nocount and result.result_set is None:
+                result.rowcount = None  # @@ROWCOUNT still counts; the client is not told
         return result
 
-    def _after_error(self) -> None:
+    def _after_error(self, error: SqlError | None = None) -> None:
+        """Undo what a failed statement did: itself only, or the whole transaction when
+        SQL Server would (``SET XACT_ABORT ON``, or an error that dooms the transaction)."""
+        if (
+            self._trancount > 0
+            and error is not None
+            and (self.xact_abort or errors.aborts_transaction(error.number))
+        ):
+            self._trancount = 0
+            self._rollback_duckdb()
+            return
         if self._trancount > 0 and self._transaction_aborted():
             try:
                 self._statement_rollback()

@@ -41,6 +41,7 @@ _STARTERS = {
     "WAITFOR",
     "IF",
     "WHILE",
+    "RETURN",
 }
 _SET_OPS = {"UNION", "ALL", "EXCEPT", "INTERSECT", "AS", "(", "DISTINCT"}
 

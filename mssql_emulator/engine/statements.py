@@ -15,9 +15,12 @@ from mssql_emulator.engine import (
     dml,
     errors,
     isolation,
+    procedure_calls,
     procedures,
     results,
     sqltypes,
+    temp_tables,
+    waitfor,
 )
 from mssql_emulator.engine.translate import Translator, prepare, tsql_type
 from mssql_emulator.engine.tsql_text import parse_tsql, split_name
@@ -31,6 +34,7 @@ _SET_OPTION = re.compile(
     r"DEADLOCK_PRIORITY\s+\w+|TRANSACTION\s+ISOLATION\s+LEVEL\s+.+|ROWCOUNT\s+\d+)$",
     re.IGNORECASE | re.DOTALL,
 )
+_SWITCH = re.compile(r"^SET\s+(XACT_ABORT|NOCOUNT)\s+(ON|OFF)\s*;?$", re.I)
 _IDENTITY_INSERT = re.compile(r"^SET\s+IDENTITY_INSERT\s+(.+?)\s+(ON|OFF)$", re.I | re.S)
 _BEGIN = re.compile(r"^BEGIN\s+(?:TRAN|TRANSACTION|DISTRIBUTED\s+TRAN(?:SACTION)?)\b", re.I)
 _COMMIT = re.compile(r"^COMMIT(?:\s+(?:TRAN|TRANSACTION|WORK)\b.*)?$", re.I | re.S)
@@ -101,6 +105,8 @@ def _run(session: DuckDBSession, text: str) -> StatementResult:
         return StatementResult(messages=[Message(0, "" if value is None else str(value))])
     if first == "DECLARE":
         return _declare(session, text)
+    if first == "RETURN":
+        raise procedure_calls.return_from(session, text)
     if first in ("CREATE", "DROP", "ALTER", "TRUNCATE"):
         return ddl.run(session, text)
     if first in ("EXEC", "EXECUTE"):
@@ -108,13 +114,14 @@ def _run(session: DuckDBSession, text: str) -> StatementResult:
     match = _BARE_SP.match(text)
     if match and first.startswith(("SP_", "[SP_")):
         return procedures.run(session, split_name(match.group(1)), match.group(2) or "")
+    if first == "WAITFOR":
+        return waitfor.run(session, text, session.cancelled)
     if first in (
         "IF",
         "WHILE",
         "GOTO",
         "RAISERROR",
         "THROW",
-        "WAITFOR",
         "MERGE",
         "GRANT",
         "REVOKE",
@@ -197,8 +204,9 @@ def _lookup(session: DuckDBSession, translator: Translator | None = None) -> Any
                 return changetable.result_table(
                     call, changetable.resolve(translator, table.name)[1]
                 )
-            parts = [p for p in (table.catalog, table.db, table.name) if p]
-            return translator.resolve_table(parts, table.name)[2]
+            name = temp_tables.special_name(table, session.variables) or table.name
+            parts = [p for p in (table.catalog, table.db, name) if p]
+            return translator.resolve_table(parts, name)[2]
         except SqlError:
             return None
 
@@ -214,6 +222,14 @@ def _set(session: DuckDBSession, text: str) -> StatementResult:
             session.identity_insert.add(table.object_id)
         else:
             session.identity_insert.discard(table.object_id)
+        return StatementResult()
+    switch = _SWITCH.match(text.strip())
+    if switch:
+        on = switch.group(2).upper() == "ON"
+        if switch.group(1).upper() == "XACT_ABORT":
+            session.xact_abort = on
+        else:
+            session.nocount = on
         return StatementResult()
     level = isolation.ISOLATION.match(text.strip())
     if level:
@@ -247,6 +263,9 @@ def _coerce(session: DuckDBSession, key: str, value: Any) -> Any:
 
 
 def _declare(session: DuckDBSession, text: str) -> StatementResult:
+    table_variable = temp_tables.TABLE_VARIABLE.match(text)
+    if table_variable:
+        return temp_tables.declare_table_variable(session, table_variable)
     node = parse_tsql(text)
     if not isinstance(node, exp.Declare):
         raise errors.syntax_error("DECLARE")

@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 
 from mssql_emulator.contract import SYSTEM_TYPE_IDS, SqlType
-from mssql_emulator.engine import sqltypes
+from mssql_emulator.engine import foreign_keys, routine_catalog, sqltypes
 from mssql_emulator.engine.catalog import ColumnDef, DatabaseCatalog, IndexDef, TableDef
 
 META_TABLES = {
@@ -44,6 +44,8 @@ META_TABLES = {
     ),
     "ct_commits": "txn BIGINT, version BIGINT, commit_time TIMESTAMP",
     "database_options": "allow_snapshot_isolation BOOLEAN",
+    **routine_catalog.META_TABLES,
+    **foreign_keys.META_TABLES,
 }
 
 _TYPES_ROWS = [
@@ -95,7 +97,8 @@ def _views(db: str) -> dict[str, str]:
             "CAST(NULL AS INTEGER) AS principal_id, max_length, 0 AS precision, 0 AS scale, "
             "CAST(NULL AS VARCHAR) AS collation_name, true AS is_nullable, "
             "false AS is_user_defined, false AS is_assembly_type, false AS is_table_type "
-            f"FROM (VALUES {types_values}) AS t(name, system_type_id, max_length)"
+            f"FROM (VALUES {types_values}) AS t(name, system_type_id, max_length) "
+            f"UNION ALL {routine_catalog.user_types_sql(db)}"
         ),
         "sys_indexes": (
             "SELECT object_id, name, index_id, type, type_desc, is_unique, 1 AS data_space_id, "
@@ -158,15 +161,12 @@ def _views(db: str) -> dict[str, str]:
             f"FROM {s}.indexes i JOIN {s}.objects o2 ON o2.parent_object_id = i.object_id "
             "AND o2.name = i.name WHERE i.is_primary_key OR i.is_unique_constraint"
         ),
-        "sys_foreign_keys": (
-            "SELECT CAST(NULL AS VARCHAR) AS name, 0 AS object_id, 0 AS parent_object_id, "
-            "0 AS referenced_object_id WHERE false"
-        ),
         "sys_extended_properties": (
             "SELECT 0 AS class, 'OBJECT_OR_COLUMN' AS class_desc, 0 AS major_id, "
             "0 AS minor_id, CAST(NULL AS VARCHAR) AS name, CAST(NULL AS VARCHAR) AS value "
             "WHERE false"
         ),
+        **routine_catalog.views(db),
         "is_schemata": (
             f"SELECT {q} AS CATALOG_NAME, name AS SCHEMA_NAME, 'dbo' AS SCHEMA_OWNER, "
             "CAST(NULL AS VARCHAR) AS DEFAULT_CHARACTER_SET_CATALOG, "
@@ -212,27 +212,10 @@ def _views(db: str) -> dict[str, str]:
             "'NO' AS IS_DEFERRABLE, 'NO' AS INITIALLY_DEFERRED "
             f"FROM {s}.indexes i JOIN {s}.objects o ON o.object_id = i.object_id "
             f"JOIN {s}.schemas sc ON sc.schema_id = o.schema_id "
-            "WHERE i.is_primary_key OR i.is_unique_constraint"
+            "WHERE i.is_primary_key OR i.is_unique_constraint "
+            f"UNION ALL {foreign_keys.table_constraints_sql(db)}"
         ),
-        # foreign keys are parsed and not kept (sys.foreign_keys is empty too): no rows
-        "is_referential_constraints": (
-            "SELECT "
-            + ", ".join(
-                f"CAST(NULL AS VARCHAR) AS {name}"
-                for name in (
-                    "CONSTRAINT_CATALOG",
-                    "CONSTRAINT_SCHEMA",
-                    "CONSTRAINT_NAME",
-                    "UNIQUE_CONSTRAINT_CATALOG",
-                    "UNIQUE_CONSTRAINT_SCHEMA",
-                    "UNIQUE_CONSTRAINT_NAME",
-                    "MATCH_OPTION",
-                    "UPDATE_RULE",
-                    "DELETE_RULE",
-                )
-            )
-            + " WHERE false"
-        ),
+        **foreign_keys.views(db),
         "is_key_column_usage": (
             f"SELECT {q} AS CONSTRAINT_CATALOG, sc.name AS CONSTRAINT_SCHEMA, "
             f"i.name AS CONSTRAINT_NAME, {q} AS TABLE_CATALOG, sc.name AS TABLE_SCHEMA, "
@@ -242,7 +225,8 @@ def _views(db: str) -> dict[str, str]:
             f"JOIN {s}.index_columns ic ON ic.object_id = i.object_id "
             "AND ic.index_id = i.index_id "
             f"JOIN {s}.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id "
-            "WHERE i.is_primary_key OR i.is_unique_constraint"
+            "WHERE i.is_primary_key OR i.is_unique_constraint "
+            f"UNION ALL {foreign_keys.key_column_usage_sql(db)}"
         ),
     }
 
@@ -370,8 +354,9 @@ def object_rows(catalog: DatabaseCatalog, table: TableDef) -> dict[str, list[tup
         "indexes": indexes,
         "index_columns": index_columns,
     }
-    if table.definition is not None:
+    if table.definition is not None and table.kind == "V":
         rows["views"] = [(table.object_id, table.definition)]
+        rows["modules"] = [(table.object_id, table.definition)]  # sys.sql_modules has views
     return rows
 
 
@@ -448,6 +433,8 @@ def delete_object_statements(db: str, object_id: int) -> list[str]:
         f"DELETE FROM {s}.indexes WHERE object_id = {object_id}",
         f"DELETE FROM {s}.index_columns WHERE object_id = {object_id}",
         f"DELETE FROM {s}.views WHERE object_id = {object_id}",
+        f"DELETE FROM {s}.modules WHERE object_id = {object_id}",
+        *foreign_keys.delete_statements(db, object_id),
         f"DELETE FROM {s}.ct_tables WHERE object_id = {object_id}",
     ]
 

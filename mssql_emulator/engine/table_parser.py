@@ -9,6 +9,7 @@ from sqlglot.tokenizer_core import Token, TokenType
 
 from mssql_emulator.engine import errors, sqltypes
 from mssql_emulator.engine.catalog import ColumnDef
+from mssql_emulator.engine.foreign_keys import ForeignKeySpec
 
 _COLUMN_STOP = {
     "NOT",
@@ -41,6 +42,7 @@ class TableSpec:
     parts: list[str]
     columns: list[ColumnDef] = field(default_factory=list)
     keys: list[KeySpec] = field(default_factory=list)
+    foreign_keys: list[ForeignKeySpec] = field(default_factory=list)
 
 
 def tokenize(text: str) -> list[Token]:
@@ -82,16 +84,25 @@ def _paren_group(tokens: list[Token], start: int) -> tuple[list[Token], int]:
     raise errors.syntax_error(tokens[-1].text)
 
 
+def _name_part(tokens: list[Token], i: int) -> tuple[str, int]:
+    """One name part; ``#t``/``##t`` arrive as hash tokens before the name."""
+    prefix = ""
+    while i < len(tokens) - 1 and tokens[i].token_type == TokenType.HASH:
+        prefix += "#"
+        i += 1
+    return prefix + tokens[i].text, i + 1
+
+
 def parse_name(tokens: list[Token], i: int) -> tuple[list[str], int]:
-    parts = [tokens[i].text]
-    i += 1
+    first, i = _name_part(tokens, i)
+    parts = [first]
     while i < len(tokens) and tokens[i].token_type == TokenType.DOT:
         if i + 1 < len(tokens) and tokens[i + 1].token_type == TokenType.DOT:
             parts.append("")
             i += 1
             continue
-        parts.append(tokens[i + 1].text)
-        i += 2
+        part, i = _name_part(tokens, i + 1)
+        parts.append(part)
     return parts, i
 
 
@@ -120,6 +131,39 @@ def _key(tokens: list[Token], i: int, name: str | None) -> KeySpec:
     return KeySpec(name, primary, clustered, cols)
 
 
+def _foreign_key(
+    item: list[Token], i: int, name: str | None, column: str | None
+) -> tuple[ForeignKeySpec, int]:
+    """Parse ``[FOREIGN KEY (cols)] REFERENCES t [(cols)] [ON DELETE|UPDATE action]…``."""
+    spec = ForeignKeySpec(name, [column] if column else [], [])
+    if _word(item[i]) == "FOREIGN":
+        i += 1
+        if i < len(item) and _word(item[i]) == "KEY":
+            i += 1
+        if i < len(item) and item[i].token_type == TokenType.L_PAREN:
+            inner, i = _paren_group(item, i)
+            spec.columns = [c for c, _ in index_columns(inner)]
+    if i >= len(item) or _word(item[i]) != "REFERENCES":
+        raise errors.syntax_error(item[min(i, len(item) - 1)].text)
+    spec.referenced, i = parse_name(item, i + 1)
+    if i < len(item) and item[i].token_type == TokenType.L_PAREN:
+        inner, i = _paren_group(item, i)
+        spec.referenced_columns = [c for c, _ in index_columns(inner)]
+    while i + 2 < len(item) and _word(item[i]) == "ON":
+        event = _word(item[i + 1])
+        words = [_word(item[i + 2])]
+        i += 3
+        if words[0] in ("SET", "NO") and i < len(item):
+            words.append(_word(item[i]))
+            i += 1
+        action = " ".join(words)
+        if event == "DELETE":
+            spec.on_delete = action
+        elif event == "UPDATE":
+            spec.on_update = action
+    return spec, i
+
+
 def parse_create_table(text: str) -> TableSpec:
     """``CREATE TABLE name (columns and constraints) [ON ...] [WITH (...)]``."""
     tokens = tokenize(text)
@@ -136,11 +180,16 @@ def parse_create_table(text: str) -> TableSpec:
             name = item[1].text
             if _word(item[2]) in ("PRIMARY", "UNIQUE"):
                 spec.keys.append(_key(item, 2, name))
+            elif _word(item[2]) == "FOREIGN":
+                spec.foreign_keys.append(_foreign_key(item, 2, name, None)[0])
             continue
         if first in ("PRIMARY", "UNIQUE"):
             spec.keys.append(_key(item, 0, None))
             continue
-        if first in ("CHECK", "FOREIGN", "PERIOD"):
+        if first == "FOREIGN":
+            spec.foreign_keys.append(_foreign_key(item, 0, None, None)[0])
+            continue
+        if first in ("CHECK", "PERIOD"):
             continue
         if first == "INDEX":
             key = _key(item, 1, None)
@@ -204,6 +253,9 @@ def _column(item: list[Token], spec: TableSpec, text: str) -> ColumnDef:
                 key.columns = [(name, False)]
                 spec.keys.append(key)
                 i = _skip_key(item, i)
+            elif i < len(item) and _word(item[i]) in ("FOREIGN", "REFERENCES"):
+                foreign, i = _foreign_key(item, i, constraint_name, name)
+                spec.foreign_keys.append(foreign)
         elif word in ("PRIMARY", "UNIQUE"):
             key = _key(item, i, None)
             key.columns = [(name, False)]
@@ -223,7 +275,10 @@ def _column(item: list[Token], spec: TableSpec, text: str) -> ColumnDef:
                 j += 1
             col.default = text[item[i + 1].start : item[j - 1].end + 1].strip()
             i = j
-        elif word in ("CHECK", "REFERENCES"):
+        elif word in ("FOREIGN", "REFERENCES"):
+            foreign, i = _foreign_key(item, i, None, name)
+            spec.foreign_keys.append(foreign)
+        elif word == "CHECK":
             i += 1
             while (
                 i < len(item)
@@ -235,6 +290,14 @@ def _column(item: list[Token], spec: TableSpec, text: str) -> ColumnDef:
                 _, i = _paren_group(item, i)
         elif word == "COLLATE":
             i += 2
+        elif word == "GENERATED":
+            # GENERATED ALWAYS AS ROW START|END: a system-time period column of a temporal table.
+            words = [_word(t) for t in item[i : i + 6]]
+            if "START" in words:
+                col.default = "SYSUTCDATETIME()"
+            elif "END" in words:
+                col.default = "'9999-12-31 23:59:59.9999999'"
+            i += 1
         else:
             i += 1
     primary = any(k.primary and k.columns == [(name, False)] for k in spec.keys)

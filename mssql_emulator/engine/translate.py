@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -10,7 +11,18 @@ import sqlglot
 from sqlglot import exp
 
 from mssql_emulator.contract import SqlError, SqlType
-from mssql_emulator.engine import changetable, conversions, errors, offsets, sqltypes, system_tables
+from mssql_emulator.engine import (
+    builtin_functions,
+    changetable,
+    conversions,
+    databases,
+    errors,
+    offsets,
+    sqltypes,
+    system_tables,
+    table_types,
+    temp_tables,
+)
 from mssql_emulator.engine.catalog import DatabaseCatalog, TableDef
 from mssql_emulator.engine.tsql_text import split_name
 
@@ -35,6 +47,15 @@ SERVER_PROPERTIES: dict[str, Any] = {
 }
 
 
+# ``FROM ::fn_helpcollations()``: the SQL Server 2000 spelling of a system function call.
+_OLD_FUNCTION_CALL = re.compile(r"::\s*(fn_\w+\s*\()", re.I)
+
+
+# Columns of catalog views holding names; ``+`` on them concatenates.
+_TEXT_COLUMN = re.compile(r"(?:^|_)(?:name|schema|catalog|definition|desc)$", re.I)
+_TEXT_FUNCTIONS = (exp.Left, exp.Right, exp.Upper, exp.Lower, exp.Substring, exp.Trim)
+
+
 @dataclass
 class Scope:
     """Everything a statement's translation may look at."""
@@ -50,10 +71,13 @@ class Scope:
     used_params: set[str] = field(default_factory=set)
     volatile: bool = False
     changetables: dict[str, changetable.Call] = field(default_factory=dict)
+    temp_catalog: DatabaseCatalog | None = None
 
 
 def prepare(text: str, scope: Scope) -> str:
-    """Rewrite what sqlglot cannot parse (CHANGETABLE) into placeholder table names."""
+    """Rewrite what sqlglot cannot parse (CHANGETABLE, ``::fn``) into what it can."""
+    if "::" in text:
+        text = _OLD_FUNCTION_CALL.sub(r"\1", text)
     return changetable.extract(text, scope.changetables)
 
 
@@ -113,6 +137,8 @@ class Translator:
         if len(parts) > 3:
             parts = parts[-3:]
         name = parts[-1]
+        if temp_tables.is_temp_name(name):
+            return self._resolve_temp(name, shown)
         schema = parts[-2] if len(parts) >= 2 and parts[-2] else "dbo"
         db_part = parts[-3] if len(parts) == 3 else self.scope.database
         database = self.scope.resolve_db(db_part) if db_part else self.scope.database
@@ -122,11 +148,21 @@ class Translator:
             raise errors.invalid_object(shown)
         return database, catalog, table
 
+    def _resolve_temp(self, name: str, shown: str) -> tuple[str, DatabaseCatalog, TableDef]:
+        catalog = self.scope.temp_catalog
+        table = catalog.get(temp_tables.TEMP_SCHEMA, name) if catalog else None
+        if catalog is None or table is None:
+            if name.startswith("@"):
+                raise SqlError(1087, f'Must declare the table variable "{name}".', severity=15)
+            raise errors.invalid_object(shown)
+        return temp_tables.TEMP_DATABASE, catalog, table
+
     def sql(self, node: exp.Expression) -> str:
         return self.rewrite(node).sql(dialect="duckdb")
 
     def rewrite(self, node: exp.Expression) -> exp.Expression:
         """Rewrite ``node`` bottom-up, so replaced nodes are built from rewritten children."""
+        temp_tables.mark_special_names(node, self.scope.variables)
         self.ctes |= {cte.alias_or_name.lower() for cte in node.find_all(exp.CTE)}
         for table in node.find_all(exp.Table):
             self._register_alias(table)
@@ -158,6 +194,9 @@ class Translator:
             node.set("db", None)
             node.set("catalog", None)
             return node
+        if isinstance(node, exp.Collate):
+            # SQL Server collations name no DuckDB collation; strings compare case-insensitively.
+            return cast(exp.Expression, node.this)
         if isinstance(node, exp.Cast | exp.TryCast):
             return self._cast(node.this, node.args["to"], node)
         if isinstance(node, exp.Convert):
@@ -176,6 +215,9 @@ class Translator:
         return self._function(node)
 
     def _table(self, node: exp.Table) -> exp.Expression:
+        tvp = table_types.table_reference(self.scope.variables, node)  # FROM @table_param
+        if tvp is not None:
+            return tvp
         if isinstance(node.this, exp.GenerateSeries):
             # T-SQL names the column ``value``; DuckDB's range() calls it ``range``.
             series = node.this
@@ -192,6 +234,11 @@ class Translator:
             return exp.Subquery(
                 this=body,
                 alias=exp.TableAlias(this=exp.to_identifier(node.alias or "generate_series")),
+            )
+        if isinstance(node.this, exp.Anonymous) and node.this.name.lower() == "fn_helpcollations":
+            return exp.Subquery(
+                this=builtin_functions.helpcollations_query(),
+                alias=exp.TableAlias(this=exp.to_identifier(node.alias or "fn_helpcollations")),
             )
         if not isinstance(node.this, exp.Identifier):
             return node
@@ -228,6 +275,8 @@ class Translator:
         else:
             parts = [name]
         database, _, table = self.resolve_table(parts, shown)
+        if temp_tables.is_temp_name(alias):
+            alias = alias.lstrip("#@")
         self.aliases[alias.lower()] = table
         return exp.Table(
             this=exp.to_identifier(table.name, quoted=True),
@@ -294,8 +343,22 @@ class Translator:
                 col = t.column(node.name)
                 if col is not None:
                     return sqltypes.duckdb_type(col.type)
+            if _TEXT_COLUMN.search(node.name):
+                return "VARCHAR"  # a catalog view's name columns (TABLE_SCHEMA, COLUMN_NAME…)
+        if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEXT_TYPES):
+            return "VARCHAR"
+        if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.INTEGER_TYPES):
+            return node.to.sql("duckdb").upper()
+        if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
+            return self.guess_src(node.this)
+        if isinstance(node, _TEXT_FUNCTIONS) or (
+            isinstance(node, exp.Anonymous) and node.name.lower() in ("left", "rpad", "decode")
+        ):
+            return "VARCHAR"
         if isinstance(node, exp.DPipe | exp.Concat):
             return "VARCHAR"
+        if isinstance(node, exp.HexString):
+            return "BLOB"
         return ""
 
     def _cast(self, inner: exp.Expression, to: Any, node: exp.Expression) -> exp.Expression:
@@ -324,12 +387,22 @@ class Translator:
             name, args = "SCHEMA_NAME", [node.this] if node.this else []
         elif isinstance(node, exp.CurrentUser):
             return exp.Literal.string(self.scope.user)
+        elif isinstance(node, exp.CurrentTimestampLTZ):
+            return duck_expression(builtin_functions.SYSDATETIMEOFFSET)
         elif isinstance(node, exp.CurrentTimestamp):
             return duck_expression("mssql_datetime(CAST(current_localtimestamp() AS TIMESTAMP))")
         elif isinstance(node, exp.Uuid):
             return duck_expression("gen_random_uuid()")
         else:
             return node
+        system_type = builtin_functions.type_id(args) if name == "TYPE_ID" else None
+        if system_type is not None and not isinstance(system_type, exp.Null):
+            return system_type
+        if name == "TYPE_ID":  # user-defined table types too
+            return table_types.type_id_expression(self.scope.database, self._const_arg(args, 0))
+        replaced = builtin_functions.rewrite(name, args)
+        if replaced is not None:
+            return replaced
         return self._builtin(name, args, node)
 
     def _const_arg(self, args: list[exp.Expression], i: int) -> Any:
@@ -348,7 +421,7 @@ class Translator:
 
     def object_id(self, name: str, kind: str | None = None) -> int | None:
         parts = split_name(name)
-        if not parts or parts[-1].startswith("#"):
+        if not parts:
             return None
         try:
             table = self.resolve_table(parts, name)[2]
@@ -374,7 +447,8 @@ class Translator:
         if name == "DB_NAME":
             if args:
                 dbid = self._const_arg(args, 0)
-                names = {c.database_id: n for n, c in self._all_catalogs()}
+                names = {i: n for n, i in databases.SYSTEM_DATABASES.items()}
+                names.update({c.database_id: n for n, c in self._all_catalogs()})
                 return _literal(names.get(dbid))
             return _literal(scope.database)
         if name == "DB_ID":
@@ -389,8 +463,16 @@ class Translator:
             arg = self._const_arg(args, 0)
             if isinstance(arg, str):
                 kind = self._const_arg(args, 1)
-                return _literal(self.object_id(arg, kind if isinstance(kind, str) else None))
+                found = self.object_id(arg, kind if isinstance(kind, str) else None)
+                if found is None and kind is None and arg.count(".") < 2:
+                    # Constraints and procedures have ids too, though not in the table catalog.
+                    return builtin_functions.object_id_lookup(meta, exp.Literal.string(arg))
+                return _literal(found)
+            if arg is None and args and not isinstance(args[0], exp.Null | exp.Placeholder):
+                return builtin_functions.object_id_lookup(meta, args[0])
             return exp.Null()
+        if name == "OBJECTPROPERTY":
+            return builtin_functions.object_property(meta, args, self._const_arg(args, 1))
         if name == "OBJECT_NAME":
             return duck_expression(
                 f"(SELECT name FROM {meta}.objects WHERE object_id = __arg0__)"
@@ -424,11 +506,6 @@ class Translator:
             return duck_expression(fn if name == "SYSUTCDATETIME" else f"mssql_datetime({fn})")
         if name == "SYSDATETIME":
             return duck_expression("CAST(current_localtimestamp() AS TIMESTAMP)")
-        if name == "SYSDATETIMEOFFSET":
-            return duck_expression(
-                "struct_pack(utc := CAST(timezone('UTC', now()) AS TIMESTAMP), "
-                '"offset" := CAST(0 AS SMALLINT))'
-            )
         if name in ("USER_NAME", "SUSER_NAME", "SUSER_SNAME", "ORIGINAL_LOGIN", "SESSION_USER"):
             return _literal("dbo" if name == "USER_NAME" else scope.user)
         if name == "HOST_NAME":

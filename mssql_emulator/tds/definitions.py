@@ -23,13 +23,21 @@ class Definition:
     output: bool
 
 
-def _split(text: str) -> list[str]:
-    """Split on commas outside parentheses (``decimal(19,4)`` stays whole)."""
+def split_top_level(text: str) -> list[str]:
+    """Split on commas outside parentheses, brackets and quotes (``decimal(19,4)`` stays whole)."""
     parts: list[str] = []
     depth = 0
     current: list[str] = []
+    quote = ""
     for char in text:
-        if char == "(":
+        if quote:
+            current.append(char)
+            if char == quote:
+                quote = ""
+            continue
+        if char in "[\"'":
+            quote = "]" if char == "[" else char
+        elif char == "(":
             depth += 1
         elif char == ")":
             depth -= 1
@@ -63,7 +71,7 @@ def parse_definitions(text: str | None) -> list[Definition]:
     if not text:
         return []
     result: list[Definition] = []
-    for part in _split(text):
+    for part in split_top_level(text):
         match = _DEF.match(part)
         if match is None:
             continue

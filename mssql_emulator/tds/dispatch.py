@@ -6,14 +6,16 @@ from collections.abc import Callable, Iterator
 
 from mssql_emulator.contract import (
     Param,
+    ResultSet,
     Session,
     SqlError,
     StatementResult,
 )
-from mssql_emulator.tds import tokens
+from mssql_emulator.tds import procedure_rpc, tokens
+from mssql_emulator.tds.bulk_load import BulkLoader
 from mssql_emulator.tds.definitions import Definition, parse_definitions
 from mssql_emulator.tds.describe import describe_result
-from mssql_emulator.tds.packets import MessageWriter, ProtocolError
+from mssql_emulator.tds.packets import MessageWriter, ProtocolError, UnknownDataType
 from mssql_emulator.tds.reader import ByteReader, skip_all_headers
 from mssql_emulator.tds.responses import ResultStreamer, TransactionTracker
 from mssql_emulator.tds.rpc import RpcCall, base_name, parse_rpc
@@ -35,6 +37,8 @@ class RequestHandler:
         self.tracker = TransactionTracker()
         self.streamer = ResultStreamer(writer, session, self.tracker, attention)
         self.prepared: dict[int, tuple[str, list[Definition]]] = {}
+        self.prepared_procedures: dict[int, str] = {}  # sp_prepexecrpc handles
+        self.bulk = BulkLoader(writer, session)
         self._next_handle = 1
 
     # --- SQL batch -------------------------------------------------------------------
@@ -45,7 +49,12 @@ class RequestHandler:
         if reader.remaining() % 2:
             raise ProtocolError("odd-length SQL text")
         sql = reader.utf16(reader.remaining() // 2)
+        if self.bulk.announce(sql):
+            return
         self.streamer.stream(self._execute(sql, None), sql, done_token=Token.DONE, more_after=False)
+
+    def bulk_load(self, payload: bytes) -> None:
+        self.bulk.load(payload)
 
     def _execute(self, sql: str, params: list[Param] | None) -> Iterator[StatementResult]:
         # Calling execute may itself raise SqlError before yielding anything.
@@ -61,7 +70,8 @@ class RequestHandler:
         status = DoneStatus.FINAL
         try:
             if request == TM_BEGIN:
-                self.session.begin()
+                # fIsolationLevel: 0 keeps the session's level, 1-5 as sys.dm_exec_sessions
+                self.session.begin(reader.u8() if reader.remaining() else 0)
                 out += self.tracker.begin_token()
             elif request in (TM_COMMIT, TM_ROLLBACK):
                 reader.b_varchar()
@@ -89,15 +99,32 @@ class RequestHandler:
     # --- RPC ---------------------------------------------------------------------------
 
     def rpc(self, payload: bytes) -> None:
-        calls = parse_rpc(payload)
+        try:
+            calls = parse_rpc(payload)
+        except UnknownDataType as exc:
+            text = (
+                "The incoming tabular data stream (TDS) remote procedure call (RPC) protocol "
+                f"stream is incorrect. Data type 0x{exc.code:02X} is unknown."
+            )
+            self.writer.write(tokens.message(8009, text, severity=16))
+            self.writer.write(tokens.done(DoneStatus.ERROR))
+            return
         for index, call in enumerate(calls):
             self._call(call, more_after=index < len(calls) - 1)
 
-    def _finish_proc(self, *, more_after: bool, error: bool = False, status_value: int = 0) -> None:
+    def _finish_proc(
+        self,
+        *,
+        more_after: bool,
+        error: bool = False,
+        status_value: int = 0,
+        return_values: bytes = b"",
+    ) -> None:
         status = DoneStatus.ERROR if error else DoneStatus.FINAL
         if more_after:
             status |= DoneStatus.MORE | DoneStatus.RPCINBATCH
         self.writer.write(tokens.return_status(status_value))
+        self.writer.write(return_values)  # OUTPUT parameters follow the status
         self.writer.write(tokens.done(status, token=Token.DONEPROC))
 
     def _error_proc(self, exc: SqlError, *, more_after: bool) -> None:
@@ -127,21 +154,46 @@ class RequestHandler:
                 handle = self._prepare(sql, defs)
                 self.writer.write(tokens.return_value_int(0, params[0].name, handle))
                 self._finish_proc(more_after=more_after)
+            elif name == "sp_prepexecrpc":
+                self._prepexecrpc(call, more_after=more_after)
+            elif name == "sp_execute" and params and params[0].value in self.prepared_procedures:
+                procedure = self.prepared_procedures[params[0].value]
+                inner = procedure_rpc.inner_call(call, 1, procedure)
+                sql, bound = procedure_rpc.exec_text(inner)
+                self._run(sql, bound, more_after=more_after, proc=inner)
             elif name == "sp_execute":
                 sql, defs = self._lookup(params)
                 self._run(sql, self._bind(defs, params[1:]), more_after=more_after)
             elif name == "sp_unprepare":
                 if params and isinstance(params[0].value, int):
                     self.prepared.pop(params[0].value, None)
+                    self.prepared_procedures.pop(params[0].value, None)
                 self._finish_proc(more_after=more_after)
             elif name == "sp_describe_undeclared_parameters":
                 self._describe(params, more_after=more_after)
             else:
-                self._run(
-                    self._exec_text(call.name, params), params, more_after=more_after, proc=True
-                )
+                sql, bound = procedure_rpc.exec_text(call)
+                self._run(sql, bound, more_after=more_after, proc=call)
         except SqlError as exc:
             self._error_proc(exc, more_after=more_after)
+
+    def _prepexecrpc(self, call: RpcCall, *, more_after: bool) -> None:
+        """sp_prepexecrpc @handle OUTPUT, @procname, args…: call a procedure, keep a handle."""
+        params = call.params
+        procedure = self._text(params[1] if len(params) > 1 else None)
+        if procedure is None:
+            raise SqlError(
+                201,
+                "Procedure or function 'sp_prepexecrpc' expects parameter '@procname', "
+                "which was not supplied.",
+                state=4,
+            )
+        handle = self._next_handle
+        self._next_handle += 1
+        self.prepared_procedures[handle] = procedure
+        inner = procedure_rpc.inner_call(call, 2, procedure)
+        sql, bound = procedure_rpc.exec_text(inner)
+        self._run(sql, bound, more_after=more_after, handle=(params[0].name, handle), proc=inner)
 
     @staticmethod
     def _text(param: Param | None) -> str | None:
@@ -210,14 +262,18 @@ class RequestHandler:
         *,
         more_after: bool,
         handle: tuple[str, int] | None = None,
-        proc: bool = False,
+        proc: RpcCall | None = None,
     ) -> None:
         statuses: list[int] = []
+        outputs: list[ResultSet | None] = []
 
         def results() -> Iterator[StatementResult]:
             for result in self._execute(sql, params):
                 if result.return_status is not None:
                     statuses.append(result.return_status)
+                    outputs.append(result.outputs)
+                    # The RPC's own RETURNSTATUS and RETURNVALUEs close it (_finish_proc).
+                    result.return_status, result.outputs = None, None
                 yield result
 
         ok = self.streamer.stream(results(), sql, done_token=Token.DONEINPROC, more_after=True)
@@ -225,14 +281,13 @@ class RequestHandler:
             self.writer.write(tokens.return_value_int(0, handle[0], handle[1]))
         # A procedure called by RPC reports its own return status (sp_getapplock's -1, …).
         status = statuses[-1] if proc and ok and statuses else 0 if ok else 1
-        self._finish_proc(more_after=more_after, error=not ok, status_value=status)
-
-    @staticmethod
-    def _exec_text(name: str, params: list[Param]) -> str:
-        args = ", ".join(
-            f"{p.name} = {p.name}" if p.name else f"@P{i + 1}" for i, p in enumerate(params)
+        returned = outputs[-1] if proc and ok and outputs else None
+        self._finish_proc(
+            more_after=more_after,
+            error=not ok,
+            status_value=status,
+            return_values=procedure_rpc.return_values(proc, returned) if proc and returned else b"",
         )
-        return f"EXEC {name} {args}".strip()
 
     def _describe(self, params: list[Param], *, more_after: bool) -> None:
         sql = self._text(params[0]) if params else None

@@ -10,6 +10,9 @@ from mssql_emulator.tds.packets import ProtocolError
 from mssql_emulator.tds.tokens import DoneStatus, EnvChange
 
 FIXED_SIZE = 94
+# TDS 7.0 and 7.1 logins end their fixed part before ibChangePassword and cbSSPILong.
+FIXED_SIZE_71 = 86
+TDS72 = 0x72090002
 
 
 @dataclass(frozen=True)
@@ -31,15 +34,18 @@ def decode_password(raw: bytes) -> str:
 
 
 def parse_login7(payload: bytes) -> Login7:
-    if len(payload) < FIXED_SIZE:
+    if len(payload) < FIXED_SIZE_71:
         raise ProtocolError("LOGIN7 too short")
     (tds_version, packet_size) = struct.unpack_from("<II", payload, 4)
+    fixed = FIXED_SIZE if tds_version >= TDS72 else FIXED_SIZE_71
+    if len(payload) < fixed:
+        raise ProtocolError("LOGIN7 too short")
     flags3 = payload[27]
 
     def text(field_offset: int, secret: bool = False) -> str:
         offset, chars = struct.unpack_from("<HH", payload, field_offset)
         end = offset + chars * 2
-        if chars and (offset < FIXED_SIZE or end > len(payload)):
+        if chars and (offset < fixed or end > len(payload)):
             raise ProtocolError("LOGIN7 field outside the record")
         raw = payload[offset:end]
         if secret:
@@ -54,20 +60,29 @@ def parse_login7(payload: bytes) -> Login7:
         app_name=text(48),
         server_name=text(52),
         database=text(68),
-        has_extension=bool(flags3 & 0x10),
+        has_extension=tds_version >= TDS72 and bool(flags3 & 0x10),
     )
 
 
-def login_reply(database: str, packet_size: int, *, feature_ext: bool) -> bytes:
-    """The token stream all four drivers accept after a successful login."""
+def login_reply(
+    database: str, packet_size: int, *, feature_ext: bool, tds_version: int = TDS72
+) -> bytes:
+    """The token stream all four drivers accept after a successful login.
+
+    The server speaks TDS 7.4 and says so in LOGINACK; clients adopt that version. A 7.0
+    or 7.1 client reads tokens by its own rules until then (a 2-byte INFO line number),
+    so it gets LOGINACK first.
+    """
     size = str(packet_size)
+    legacy = tds_version < TDS72
     parts = [
+        *([tokens.loginack()] if legacy else []),
         tokens.envchange_text(EnvChange.DATABASE, database, "master"),
         tokens.message(5701, f"Changed database context to '{database}'.", severity=0, state=2),
         tokens.envchange_bytes(EnvChange.COLLATION, tokens.COLLATION, b""),
         tokens.envchange_text(EnvChange.LANGUAGE, "us_english", ""),
         tokens.message(5703, "Changed language setting to us_english.", severity=0, state=1),
-        tokens.loginack(),
+        *([] if legacy else [tokens.loginack()]),
         tokens.envchange_text(EnvChange.PACKET_SIZE, size, size),
     ]
     if feature_ext:

@@ -36,6 +36,17 @@ class ProtocolError(Exception):
     """The client broke the protocol; the connection is closed."""
 
 
+class UnknownDataType(ProtocolError):
+    """A whole request uses a TDS type this server does not know: answered with error 8009.
+
+    The message was framed correctly, so only this request fails; the connection stays.
+    """
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"unsupported parameter type 0x{code:02x}")
+        self.code = code
+
+
 class Transport(Protocol):
     def recv(self, size: int) -> bytes: ...
     def sendall(self, data: bytes | bytearray | memoryview) -> None: ...

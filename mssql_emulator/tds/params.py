@@ -6,10 +6,12 @@ import datetime as dt
 import decimal
 import struct
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from mssql_emulator.contract import Param, SqlType
-from mssql_emulator.tds.packets import ProtocolError
+from mssql_emulator.tds import table_valued
+from mssql_emulator.tds.packets import ProtocolError, UnknownDataType
 from mssql_emulator.tds.reader import ByteReader
 
 _FIXED = {
@@ -29,6 +31,7 @@ _INTN = {1: "tinyint", 2: "smallint", 4: "int", 8: "bigint"}
 _DATE0 = dt.date(1, 1, 1)
 _DATETIME0 = dt.datetime(1900, 1, 1)
 _PLP_NULL = 0xFFFFFFFFFFFFFFFF
+TVP = 0xF3
 _CTX = decimal.Context(prec=80)
 
 
@@ -87,31 +90,87 @@ def _decode_text(raw: bytes, wide: bool) -> str:
     )
 
 
+@dataclass(frozen=True)
+class TypeInfo:
+    """A TYPE_INFO read off the wire: the type code and what follows it."""
+
+    code: int
+    max_size: int = 0
+    precision: int = 0
+    scale: int = 0
+
+
 def read_param(reader: ByteReader) -> Param:
+    return read_rpc_param(reader)[0]
+
+
+def read_rpc_param(reader: ByteReader) -> tuple[Param, bool]:
+    """A parameter and whether the client asked for its default value (fDefaultValue)."""
     name = reader.b_varchar()
     status = reader.u8()
     sql_type, value = read_typed_value(reader)
-    return Param(name=name, type=sql_type, value=value, output=bool(status & 0x01))
+    return Param(name=name, type=sql_type, value=value, output=bool(status & 0x01)), bool(
+        status & 0x02
+    )
 
 
 def read_typed_value(reader: ByteReader) -> tuple[SqlType, Any]:
     code = reader.u8()
+    if code == TVP:
+        return table_valued.read_table(reader, read_type_info, read_value)
+    return read_value(reader, read_type_info(reader, code))
+
+
+def read_type_info(reader: ByteReader, code: int | None = None) -> TypeInfo:
+    """The TYPE_INFO after its type code (read here when ``code`` is None)."""
+    if code is None:
+        code = reader.u8()
+    if code == 0x1F or code in _FIXED or code == 0x28:
+        return TypeInfo(code)
+    if code in (0x26, 0x68, 0x6D, 0x6E, 0x6F, 0x24):
+        return TypeInfo(code, reader.u8())
+    if code in (0x6A, 0x6C, 0x37, 0x3F):
+        size = reader.u8()
+        precision = reader.u8()
+        scale = reader.u8()
+        if precision > 38 or scale > precision:
+            raise ProtocolError("bad decimal precision/scale")
+        return TypeInfo(code, size, precision, scale)
+    if code in (0x29, 0x2A, 0x2B):
+        scale = reader.u8()
+        if scale > 7:
+            raise ProtocolError("bad time scale")
+        return TypeInfo(code, scale=scale)
+    if code in (0xA7, 0xAF, 0xE7, 0xEF, 0xA5, 0xAD):
+        max_size = reader.u16()
+        if code in (0xA7, 0xAF, 0xE7, 0xEF):
+            reader.take(5)
+        return TypeInfo(code, max_size)
+    if code in (0x23, 0x63, 0x22):
+        max_size = reader.u32()
+        if code != 0x22:
+            reader.take(5)
+        return TypeInfo(code, max_size)
+    raise UnknownDataType(code)
+
+
+def read_value(reader: ByteReader, info: TypeInfo) -> tuple[SqlType, Any]:
+    """A value typed by ``info`` (TYPE_VARBYTE), with the SqlType it declares."""
+    code = info.code
     if code == 0x1F:
         return SqlType("int"), None
     if code in _FIXED:
         name, size = _FIXED[code]
         return SqlType(name), _fixed_value(name, reader.take(size))
     if code == 0x26:
-        reader.u8()
         size = reader.u8()
         if size == 0:
-            return SqlType("int"), None
+            return SqlType(_INTN.get(info.max_size, "int")), None
         if size not in _INTN:
             raise ProtocolError("bad INTN size")
         name = _INTN[size]
         return SqlType(name), _fixed_value(name, reader.take(size))
     if code in (0x68, 0x6D, 0x6E, 0x6F):
-        max_size = reader.u8()
         size = reader.u8()
         names = {
             0x68: {1: "bit"},
@@ -119,18 +178,14 @@ def read_typed_value(reader: ByteReader) -> tuple[SqlType, Any]:
             0x6E: {4: "smallmoney", 8: "money"},
             0x6F: {4: "smalldatetime", 8: "datetime"},
         }[code]
-        declared = names.get(max_size) or next(iter(names.values()))
+        declared = names.get(info.max_size) or next(iter(names.values()))
         if size == 0:
             return SqlType(declared), None
         if size not in names:
             raise ProtocolError("bad fixed-length size")
         return SqlType(names[size]), _fixed_value(names[size], reader.take(size))
     if code in (0x6A, 0x6C, 0x37, 0x3F):
-        reader.u8()
-        precision = reader.u8()
-        scale = reader.u8()
-        if precision > 38 or scale > precision:
-            raise ProtocolError("bad decimal precision/scale")
+        precision, scale = info.precision, info.scale
         sql_type = SqlType(
             "decimal" if code in (0x6A, 0x37) else "numeric", precision=precision, scale=scale
         )
@@ -142,7 +197,6 @@ def read_typed_value(reader: ByteReader) -> tuple[SqlType, Any]:
         unscaled = magnitude if raw[0] == 1 else -magnitude
         return sql_type, decimal.Decimal(unscaled).scaleb(-scale, _CTX)
     if code == 0x24:
-        reader.u8()
         size = reader.u8()
         if size == 0:
             return SqlType("uniqueidentifier"), None
@@ -157,62 +211,10 @@ def read_typed_value(reader: ByteReader) -> tuple[SqlType, Any]:
             raise ProtocolError("bad DATE size")
         return SqlType("date"), _date_of(reader.take(3))
     if code in (0x29, 0x2A, 0x2B):
-        scale = reader.u8()
-        if scale > 7:
-            raise ProtocolError("bad time scale")
-        name = {0x29: "time", 0x2A: "datetime2", 0x2B: "datetimeoffset"}[code]
-        sql_type = SqlType(name, scale=scale)
-        size = reader.u8()
-        if size == 0:
-            return sql_type, None
-        raw = reader.take(size)
-        tsize = 3 if scale <= 2 else 4 if scale <= 4 else 5
-        expected = tsize + {0x29: 0, 0x2A: 3, 0x2B: 5}[code]
-        if size != expected:
-            raise ProtocolError("bad time value size")
-        since_midnight = _time_of(raw[:tsize], scale)
-        if code == 0x29:
-            return sql_type, (dt.datetime.min + since_midnight).time()
-        base = dt.datetime.combine(_date_of(raw[tsize : tsize + 3]), dt.time())
-        try:
-            value = base + since_midnight
-        except OverflowError as exc:
-            raise ProtocolError("time out of range") from exc
-        if code == 0x2A:
-            return sql_type, value
-        offset = struct.unpack("<h", raw[tsize + 3 :])[0]
-        zone = dt.timezone(dt.timedelta(minutes=offset))
-        return sql_type, value.replace(tzinfo=dt.UTC).astimezone(zone)
+        return _time_value(reader, code, info.scale)
     if code in (0xA7, 0xAF, 0xE7, 0xEF, 0xA5, 0xAD):
-        max_size = reader.u16()
-        is_char = code in (0xA7, 0xAF, 0xE7, 0xEF)
-        if is_char:
-            reader.take(5)
-        wide = code in (0xE7, 0xEF)
-        name = {
-            0xA7: "varchar",
-            0xAF: "char",
-            0xE7: "nvarchar",
-            0xEF: "nchar",
-            0xA5: "varbinary",
-            0xAD: "binary",
-        }[code]
-        if max_size == 0xFFFF:
-            raw_plp = _plp(reader)
-            sql_type = SqlType(name, length=-1)
-            if raw_plp is None:
-                return sql_type, None
-            return sql_type, _decode_text(raw_plp, wide) if is_char else raw_plp
-        sql_type = SqlType(name, length=max(1, max_size // 2 if wide else max_size))
-        size = reader.u16()
-        if size == 0xFFFF:
-            return sql_type, None
-        raw = reader.take(size)
-        return sql_type, _decode_text(raw, wide) if is_char else raw
+        return _var_value(reader, code, info.max_size)
     if code in (0x23, 0x63, 0x22):
-        reader.u32()
-        if code != 0x22:
-            reader.take(5)
         name = {0x23: "varchar", 0x63: "nvarchar", 0x22: "varbinary"}[code]
         sql_type = SqlType(name, length=-1)
         size = reader.u32()
@@ -220,4 +222,55 @@ def read_typed_value(reader: ByteReader) -> tuple[SqlType, Any]:
             return sql_type, None
         raw = reader.take(size)
         return sql_type, raw if code == 0x22 else _decode_text(raw, code == 0x63)
-    raise ProtocolError(f"unsupported parameter type 0x{code:02x}")
+    raise UnknownDataType(code)
+
+
+def _time_value(reader: ByteReader, code: int, scale: int) -> tuple[SqlType, Any]:
+    name = {0x29: "time", 0x2A: "datetime2", 0x2B: "datetimeoffset"}[code]
+    sql_type = SqlType(name, scale=scale)
+    size = reader.u8()
+    if size == 0:
+        return sql_type, None
+    raw = reader.take(size)
+    tsize = 3 if scale <= 2 else 4 if scale <= 4 else 5
+    expected = tsize + {0x29: 0, 0x2A: 3, 0x2B: 5}[code]
+    if size != expected:
+        raise ProtocolError("bad time value size")
+    since_midnight = _time_of(raw[:tsize], scale)
+    if code == 0x29:
+        return sql_type, (dt.datetime.min + since_midnight).time()
+    base = dt.datetime.combine(_date_of(raw[tsize : tsize + 3]), dt.time())
+    try:
+        value = base + since_midnight
+    except OverflowError as exc:
+        raise ProtocolError("time out of range") from exc
+    if code == 0x2A:
+        return sql_type, value
+    offset = struct.unpack("<h", raw[tsize + 3 :])[0]
+    zone = dt.timezone(dt.timedelta(minutes=offset))
+    return sql_type, value.replace(tzinfo=dt.UTC).astimezone(zone)
+
+
+def _var_value(reader: ByteReader, code: int, max_size: int) -> tuple[SqlType, Any]:
+    is_char = code in (0xA7, 0xAF, 0xE7, 0xEF)
+    wide = code in (0xE7, 0xEF)
+    name = {
+        0xA7: "varchar",
+        0xAF: "char",
+        0xE7: "nvarchar",
+        0xEF: "nchar",
+        0xA5: "varbinary",
+        0xAD: "binary",
+    }[code]
+    if max_size == 0xFFFF:
+        raw_plp = _plp(reader)
+        sql_type = SqlType(name, length=-1)
+        if raw_plp is None:
+            return sql_type, None
+        return sql_type, _decode_text(raw_plp, wide) if is_char else raw_plp
+    sql_type = SqlType(name, length=max(1, max_size // 2 if wide else max_size))
+    size = reader.u16()
+    if size == 0xFFFF:
+        return sql_type, None
+    raw = reader.take(size)
+    return sql_type, _decode_text(raw, wide) if is_char else raw

@@ -30,6 +30,7 @@ class EncryptionMode(IntEnum):
 class PreloginRequest:
     encryption: Encryption
     instance: str
+    mars: bool = False
 
 
 def parse_prelogin(payload: bytes) -> PreloginRequest:
@@ -52,7 +53,8 @@ def parse_prelogin(payload: bytes) -> PreloginRequest:
     enc = raw_enc[0] if raw_enc else 2
     encryption = Encryption(enc & 0x03)
     instance = options.get(2, b"").split(b"\x00", 1)[0].decode("latin-1")
-    return PreloginRequest(encryption=encryption, instance=instance)
+    mars = options.get(4, b"\x00")[:1] == b"\x01"
+    return PreloginRequest(encryption=encryption, instance=instance, mars=mars)
 
 
 def negotiate(client: Encryption, *, tls_available: bool) -> tuple[Encryption, EncryptionMode]:
@@ -66,10 +68,10 @@ def negotiate(client: Encryption, *, tls_available: bool) -> tuple[Encryption, E
     return Encryption.ON, EncryptionMode.FULL
 
 
-def build_prelogin_reply(encryption: Encryption) -> bytes:
+def build_prelogin_reply(encryption: Encryption, *, mars: bool = False) -> bytes:
     # VERSION, ENCRYPTION, INSTOPT, THREADID (empty), MARS; MARS is always present
     # because FreeTDS falls back to TDS 7.1 without it.
-    data = [SERVER_VERSION, bytes([encryption]), b"\x00", b"", b"\x00"]
+    data = [SERVER_VERSION, bytes([encryption]), b"\x00", b"", bytes([mars])]
     tokens = [0, 1, 2, 3, 4]
     offset = len(tokens) * 5 + 1
     table = bytearray()

@@ -131,6 +131,7 @@ class ResultStreamer:
             )
             self.database = result.database
         if result.result_set is None:
+            self._write_status(result)
             # An error that does not end the batch (sp_releaseapplock's 1223) flags its DONE.
             failed = DoneStatus.ERROR if any(m.severity > 10 for m in result.messages) else 0
             if result.rowcount is None:
@@ -145,4 +146,10 @@ class ResultStreamer:
                 self.writer.write(encode_batch(types, piece))
                 count += piece.num_rows
                 self._check()
+        self._write_status(result)
         return _PendingDone(DoneStatus.COUNT, count, CURCMD_SELECT)
+
+    def _write_status(self, result: StatementResult) -> None:
+        """An EXEC in a batch reports its procedure's return status (RETURNSTATUS)."""
+        if result.return_status is not None:
+            self.writer.write(tokens.return_status(result.return_status))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mssql_emulator.contract import Param
 from mssql_emulator.tds.packets import ProtocolError
-from mssql_emulator.tds.params import read_param
+from mssql_emulator.tds.params import read_rpc_param
 from mssql_emulator.tds.reader import ByteReader, skip_all_headers
 
 PROC_NAMES = {
@@ -35,6 +35,10 @@ class RpcCall:
     name: str
     options: int
     params: list[Param]
+    # Positions of parameters sent with fDefaultValue: the procedure's default applies.
+    defaults: frozenset[int] = field(default_factory=frozenset)
+    # Parameters this call's come after in the request (sp_prepexecrpc's handle and name).
+    ordinal_base: int = 0
 
 
 def parse_rpc(payload: bytes) -> list[RpcCall]:
@@ -52,9 +56,13 @@ def parse_rpc(payload: bytes) -> list[RpcCall]:
             name = reader.utf16(length)
         options = reader.u16()
         params: list[Param] = []
+        defaults: set[int] = set()
         while reader.remaining() and reader.data[reader.pos] not in _BATCH_FLAGS:
-            params.append(read_param(reader))
-        calls.append(RpcCall(name=name, options=options, params=params))
+            param, default = read_rpc_param(reader)
+            if default:
+                defaults.add(len(params))
+            params.append(param)
+        calls.append(RpcCall(name, options, params, frozenset(defaults)))
         if reader.remaining():
             reader.u8()  # the separator between calls
     if not calls:

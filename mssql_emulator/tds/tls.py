@@ -123,14 +123,23 @@ class TlsTransport:
 
 
 def handshake(
-    sock: socket.socket, reader: MessageReader, writer: MessageWriter, ctx: ssl.SSLContext
+    sock: socket.socket,
+    reader: MessageReader,
+    writer: MessageWriter,
+    ctx: ssl.SSLContext,
+    *,
+    first: bytes | None = None,
 ) -> TlsTransport:
-    """Run the server side of the handshake, each flight wrapped in PRELOGIN packets."""
+    """Run the server side of the handshake, each flight wrapped in PRELOGIN packets.
+
+    ``first`` is the client's first flight when the caller already read it.
+    """
     incoming = ssl.MemoryBIO()
     outgoing = ssl.MemoryBIO()
     obj = ctx.wrap_bio(incoming, outgoing, server_side=True)
     while True:
-        message = reader.read_message()
+        message = (PacketType.PRELOGIN, first) if first is not None else reader.read_message()
+        first = None
         if message is None:
             raise ProtocolError("connection closed during the TLS handshake")
         ptype, payload = message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import struct
 
 import pytest
@@ -182,5 +183,59 @@ def test_client_packet_size_is_honoured(emulator: RunningEmulator) -> None:
             if header[1] & 1:
                 break
         assert max(sizes) == 512 and len(sizes) >= 6
+    finally:
+        client.close()
+
+
+def test_unknown_parameter_type_answers_8009_and_keeps_the_connection(
+    emulator: RunningEmulator,
+) -> None:
+    client = RawClient(emulator.port)
+    try:
+        client.login(emulator.user, emulator.password, emulator.database)
+        # sp_executesql (proc id 10) with one parameter of the undefined type 0x99.
+        call = struct.pack("<HHH", 0xFFFF, 10, 0) + b"\x00\x00" + b"\x99\x04\x01\x02\x03\x04"
+        client.send(PacketType.RPC, sql_batch("")[:22] + call)
+        reply = client.read_message()
+        assert error_numbers(reply) == [8009]
+        assert reply.endswith(struct.pack("<BHHQ", 0xFD, 0x02, 0, 0))
+        assert client.query("SELECT 1")[0] == 0x81
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("version", ["TDS70", "TDS71", "TDS72", "TDS73A", "TDS73B"])
+def test_pytds_logs_in_with_older_tds_versions(emulator: RunningEmulator, version: str) -> None:
+    import pytds
+
+    with (
+        pytds.connect(
+            emulator.host,
+            port=emulator.port,
+            user=emulator.user,
+            password=emulator.password,
+            database=emulator.database,
+            tds_version=getattr(pytds.tds_base, version),
+            autocommit=True,
+            login_timeout=10,
+        ) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute("SELECT %s AS n, N'x' AS s, CAST('2020-01-02' AS date) AS d", (7,))
+        assert cur.fetchall() == [(7, "x", dt.date(2020, 1, 2))]
+
+
+def test_tds70_login_without_prelogin_is_accepted(emulator: RunningEmulator) -> None:
+    from tds_client import login7
+
+    client = RawClient(emulator.port)
+    try:
+        record = bytearray(login7(emulator.user, emulator.password, emulator.database))
+        struct.pack_into("<I", record, 4, 0x70000000)
+        client.send(PacketType.LOGIN7, bytes(record))
+        reply = client.read_message()
+        assert reply[0] == 0xAD  # LOGINACK first: INFO's line number is 2 bytes before 7.2
+        assert error_numbers(reply) == []
+        assert client.query("SELECT 1")[0] == 0x81
     finally:
         client.close()

@@ -234,3 +234,30 @@ def test_driver_query_timeout_cancels_and_the_connection_survives(
         assert cur.fetchone()[0] == 5
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("tls", [True, False], ids=["tls-configured", "no-tls-configured"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "encrypt=false&trust_server_certificate=true",
+        "encrypt=true&trust_server_certificate=true",
+        "trust_server_certificate=true",
+    ],
+)
+def test_connectorx_reads_with_every_encryption_setting(
+    emulator: RunningEmulator, tls: bool, query: str
+) -> None:
+    # tiberius goes TLS even when the server answers NOT_SUP; the emulator follows it.
+    import connectorx as cx
+
+    with running_emulator(
+        engine=_shared_engine(emulator),
+        user=emulator.user,
+        password=emulator.password,
+        database=emulator.database,
+        tls=tls,
+    ) as emu:
+        url = f"mssql://{emu.user}:{emu.password}@{emu.host}:{emu.port}/{emu.database}?{query}"
+        table = cx.read_sql(url, "SELECT 1 AS a, N'x' AS b", return_type="arrow")
+    assert table.to_pylist() == [{"a": 1, "b": "x"}]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from engine_helpers import param, query, run, scalar
 
+from mssql_emulator.contract import SqlError
 from mssql_emulator.engine import DuckDBSession
 
 
@@ -281,3 +282,90 @@ def test_schema_qualified_column_references(shop: DuckDBSession) -> None:
     )
     assert rows == [("orders",)]
     assert scalar(shop, "SELECT COUNT(sales.orders.customer) FROM sales.orders") == 2
+
+
+def test_foreign_keys_are_reflected(session: DuckDBSession) -> None:
+    run(
+        session,
+        """
+        CREATE TABLE dbo.owners (id INT PRIMARY KEY, code CHAR(3) NOT NULL,
+                                 CONSTRAINT uq_owner_code UNIQUE (code))
+        CREATE TABLE dbo.pets (
+            id INT PRIMARY KEY,
+            owner_id INT NOT NULL,
+            owner_code CHAR(3) CONSTRAINT fk_pet_code REFERENCES dbo.owners (code),
+            parent_id INT NULL REFERENCES pets (id),
+            CONSTRAINT fk_pet_owner FOREIGN KEY (owner_id) REFERENCES owners (id)
+                ON DELETE CASCADE ON UPDATE NO ACTION
+        )
+    """,
+    )
+    _, rows = query(
+        session,
+        "SELECT f.name, OBJECT_NAME(f.parent_object_id), OBJECT_NAME(f.referenced_object_id), "
+        "f.delete_referential_action_desc, f.update_referential_action_desc "
+        "FROM sys.foreign_keys f ORDER BY f.name",
+    )
+    by_name = {r[0]: r[1:] for r in rows}
+    assert by_name["fk_pet_owner"] == ("pets", "owners", "CASCADE", "NO_ACTION")
+    assert by_name["fk_pet_code"] == ("pets", "owners", "NO_ACTION", "NO_ACTION")
+    (generated,) = set(by_name) - {"fk_pet_owner", "fk_pet_code"}
+    assert generated.startswith("FK__pets__parent_i__")
+    assert by_name[generated][:2] == ("pets", "pets")
+    _, rows = query(
+        session,
+        "SELECT COL_NAME_P.name, COL_NAME_R.name FROM sys.foreign_key_columns fc "
+        "JOIN sys.columns COL_NAME_P ON COL_NAME_P.object_id = fc.parent_object_id "
+        "AND COL_NAME_P.column_id = fc.parent_column_id "
+        "JOIN sys.columns COL_NAME_R ON COL_NAME_R.object_id = fc.referenced_object_id "
+        "AND COL_NAME_R.column_id = fc.referenced_column_id "
+        "WHERE fc.constraint_object_id = OBJECT_ID('fk_pet_owner')",
+    )
+    assert rows == [("owner_id", "id")]
+    _, rows = query(
+        session,
+        "SELECT r.CONSTRAINT_NAME, r.UNIQUE_CONSTRAINT_NAME, r.DELETE_RULE, k.COLUMN_NAME "
+        "FROM INFORMATION_SCHEMA.REFERENTIAL_CONSTRAINTS r "
+        "JOIN INFORMATION_SCHEMA.KEY_COLUMN_USAGE k ON k.CONSTRAINT_NAME = r.CONSTRAINT_NAME "
+        "WHERE r.CONSTRAINT_NAME LIKE 'fk_pet%' ORDER BY 1",
+    )
+    assert rows == [
+        ("fk_pet_code", "uq_owner_code", "NO ACTION", "owner_code"),
+        ("fk_pet_owner", rows[1][1], "CASCADE", "owner_id"),
+    ]
+    assert rows[1][1].startswith("PK__owners")
+    assert (
+        scalar(
+            session,
+            "SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLE_CONSTRAINTS "
+            "WHERE TABLE_NAME = 'pets' AND CONSTRAINT_TYPE = 'FOREIGN KEY'",
+        )
+        == 3
+    )
+    run(session, "DROP TABLE pets")
+    assert scalar(session, "SELECT COUNT(*) FROM sys.foreign_keys") == 0
+    assert scalar(session, "SELECT COUNT(*) FROM sys.foreign_key_columns") == 0
+
+
+@pytest.mark.parametrize(
+    ("ddl", "number"),
+    [
+        ("CREATE TABLE c (x INT REFERENCES nowhere (id))", 1767),
+        ("CREATE TABLE c (x INT REFERENCES p (nope))", 1770),
+        ("CREATE TABLE c (x INT REFERENCES p (v))", 1776),
+    ],
+)
+def test_foreign_key_errors(session: DuckDBSession, ddl: str, number: int) -> None:
+    run(session, "CREATE TABLE p (id INT PRIMARY KEY, v INT)")
+    with pytest.raises(SqlError) as info:
+        run(session, ddl)
+    assert info.value.number == number
+
+
+def test_view_definition_in_sql_modules(shop: DuckDBSession) -> None:
+    definition = scalar(
+        shop,
+        "SELECT m.definition FROM sys.sql_modules m JOIN sys.views v "
+        "ON v.object_id = m.object_id WHERE v.name = 'order_names'",
+    )
+    assert definition.startswith("CREATE VIEW dbo.order_names AS SELECT customer")

@@ -46,6 +46,36 @@ def _error(session: DuckDBSession, sql: str) -> SqlError:
         ),
         ("SELECT 1 / 0", 8134, 16, "Divide by zero error encountered."),
         ("SELECT n / 0 FROM t", 8134, 16, "Divide by zero error encountered."),
+        ("SELECT x.id FROM t", 4104, 16, 'The multi-part identifier "x" could not be bound.'),
+        ("SELECT t.nope FROM t", 207, 16, "Invalid column name 'nope'."),
+        (
+            "SELECT ABS(name) FROM t",
+            8116,
+            16,
+            "Argument data type varchar is invalid for argument 1 of abs function.",
+        ),
+        ("SELECT 'a' - 1", 8117, 16, "Operand data type varchar is invalid for subtract operator."),
+        (
+            "SELECT name FROM t GROUP BY n",
+            8120,
+            16,
+            "Column 'name' is invalid in the select list because it is not contained in "
+            "either an aggregate function or the GROUP BY clause.",
+        ),
+        (
+            "SELECT id, n FROM t UNION SELECT id FROM t",
+            205,
+            16,
+            "All queries combined using a UNION, INTERSECT or EXCEPT operator must have an "
+            "equal number of expressions in their target lists.",
+        ),
+        ("SELECT @undeclared", 137, 15, 'Must declare the scalar variable "@undeclared".'),
+        (
+            "SELECT nothing_like_it(1)",
+            195,
+            15,
+            "'nothing_like_it' is not a recognized built-in function name.",
+        ),
     ],
 )
 def test_error_numbers_and_messages(
@@ -125,3 +155,27 @@ def test_read_only_user_gets_229() -> None:
         assert _error(reader, "CREATE TABLE u (a INT)").number == 262
     finally:
         engine.close()
+
+
+_FOREIGN_TEXT = ("Error:", "Binder", "Catalog", "Conversion Error", "Parser", "$", "l_t_z")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT SUM(name) FROM t",
+        "SELECT * FROM t ORDER BY 9",
+        "SELECT * FROM t WHERE id = @nope",
+        "SELECT CAST(name AS DECIMAL(5, 2)) FROM t",
+        "SELECT CAST('abc' AS FLOAT)",
+        "SELECT SUBSTRING(1)",
+        "SELECT * FROM t x JOIN t y ON x.id = z.id",
+        "SELECT DATEADD(nope, 1, GETDATE())",
+        "SELECT * FROM no_such_function(1)",
+        "SELECT id FROM t WHERE name = ",
+    ],
+)
+def test_no_duckdb_text_reaches_the_client(keyed: DuckDBSession, sql: str) -> None:
+    error = _error(keyed, sql)
+    assert error.number != 50000
+    assert not any(word in error.message for word in _FOREIGN_TEXT), error.message

@@ -126,3 +126,85 @@ def test_streaming_select_reads_batches_lazily(session: DuckDBSession) -> None:
     sizes = [b.num_rows for b in result.result_set.batches]
     assert len(sizes) > 1 and sum(sizes) == 300000
     assert result.rowcount == 300000
+
+
+def _fails(session: DuckDBSession, sql: str) -> SqlError:
+    with pytest.raises(SqlError) as info:
+        run(session, sql)
+    return info.value
+
+
+def test_statement_error_keeps_the_transaction(session: DuckDBSession) -> None:
+    run(session, "CREATE TABLE k (id int PRIMARY KEY)")
+    run(session, "BEGIN TRAN")
+    run(session, "INSERT INTO k VALUES (1)")
+    assert _fails(session, "INSERT INTO k VALUES (1)").number == 2627
+    assert session.trancount == 1
+    run(session, "COMMIT")
+    assert scalar(session, "SELECT COUNT(*) FROM k") == 1
+
+
+@pytest.mark.parametrize(
+    ("failing", "number"),
+    [
+        ("CREATE TABLE k (x int)", 2714),
+        ("SELECT CAST('x' AS int)", 245),
+        ("SELECT CAST('2024-02-30' AS date)", 241),
+    ],
+)
+def test_dooming_errors_roll_back_the_transaction(
+    session: DuckDBSession, failing: str, number: int
+) -> None:
+    run(session, "CREATE TABLE k (id int)")
+    run(session, "BEGIN TRAN")
+    run(session, "INSERT INTO k VALUES (1)")
+    run(session, "CREATE TABLE made_in_transaction (id int)")
+    assert _fails(session, failing).number == number
+    assert session.trancount == 0
+    assert scalar(session, "SELECT @@TRANCOUNT") == 0
+    assert scalar(session, "SELECT COUNT(*) FROM k") == 0
+    run(session, "CREATE TABLE made_in_transaction (id int)")  # its creation was undone
+
+
+def test_xact_abort_on_rolls_back_on_any_error(session: DuckDBSession) -> None:
+    run(session, "CREATE TABLE k (id int PRIMARY KEY)")
+    run(session, "SET XACT_ABORT ON")
+    run(session, "BEGIN TRAN")
+    run(session, "INSERT INTO k VALUES (1)")
+    assert _fails(session, "INSERT INTO k VALUES (1)").number == 2627
+    assert session.trancount == 0
+    assert scalar(session, "SELECT COUNT(*) FROM k") == 0
+    run(session, "SET XACT_ABORT OFF")
+    run(session, "BEGIN TRAN")
+    run(session, "INSERT INTO k VALUES (1)")
+    _fails(session, "INSERT INTO k VALUES (1)")
+    assert session.trancount == 1
+    run(session, "COMMIT")
+    assert scalar(session, "SELECT COUNT(*) FROM k") == 1
+
+
+@pytest.mark.parametrize(
+    ("statement", "level"),
+    [
+        ("READ UNCOMMITTED", 1),
+        ("READ COMMITTED", 2),
+        ("REPEATABLE READ", 3),
+        ("SERIALIZABLE", 4),
+        ("SNAPSHOT", 5),
+    ],
+)
+def test_isolation_level_is_shown_in_dm_exec_sessions(
+    session: DuckDBSession, statement: str, level: int
+) -> None:
+    run(session, f"SET TRANSACTION ISOLATION LEVEL {statement}")
+    sql = "SELECT transaction_isolation_level FROM sys.dm_exec_sessions WHERE session_id = @@SPID"
+    assert scalar(session, sql) == level
+
+
+def test_begin_may_set_the_isolation_level(session: DuckDBSession) -> None:
+    session.begin(4)  # a TDS transaction-manager BEGIN carries the level
+    assert session.isolation_level == 4
+    session.rollback()
+    session.begin()
+    assert session.isolation_level == 4  # 0 (the default) keeps the level
+    session.commit()

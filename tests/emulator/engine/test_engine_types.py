@@ -244,3 +244,40 @@ def test_computed_columns_have_contract_arrow_types(session: DuckDBSession) -> N
         pa.timestamp("us"),
         pa.timestamp("us"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("literal", "target", "expected"),
+    [
+        ("2005", "datetime", dt.datetime(2005, 1, 1)),
+        ("20240131", "date", dt.date(2024, 1, 31)),
+        ("20240131 10:11:12", "datetime2(0)", dt.datetime(2024, 1, 31, 10, 11, 12)),
+        ("2024-02-29", "smalldatetime", dt.datetime(2024, 2, 29)),
+    ],
+)
+def test_unseparated_date_literals(
+    session: DuckDBSession, literal: str, target: str, expected: object
+) -> None:
+    assert scalar(session, f"SELECT CAST('{literal}' AS {target})") == expected
+    run(session, f"CREATE TABLE lit (v {target})")
+    run(session, f"INSERT INTO lit VALUES ('{literal}')")
+    assert scalar(session, "SELECT v FROM lit") == expected
+
+
+def test_nocount_hides_row_counts_but_keeps_rowcount(session: DuckDBSession) -> None:
+    run(session, "CREATE TABLE nc (x int)")
+    run(session, "SET NOCOUNT ON")
+    results = list(session.execute("INSERT INTO nc VALUES (1), (2)"))
+    assert results[0].rowcount is None
+    assert scalar(session, "SELECT @@ROWCOUNT") == 2
+    run(session, "SET NOCOUNT OFF")
+    results = list(session.execute("INSERT INTO nc VALUES (3)"))
+    assert results[0].rowcount == 1
+
+
+def test_nocount_set_in_a_procedure_ends_with_it(session: DuckDBSession) -> None:
+    run(session, "CREATE TABLE nc (x int)")
+    run(session, "CREATE PROCEDURE quiet AS BEGIN SET NOCOUNT ON; INSERT INTO nc VALUES (1) END")
+    run(session, "EXEC quiet")
+    results = list(session.execute("INSERT INTO nc VALUES (2)"))
+    assert results[0].rowcount == 1

@@ -1,0 +1,99 @@
+"""Values of T-SQL variables: conversions on assignment and the form variables hold them in.
+
+Variables hold datetimeoffset values and GUIDs as text (as ``session._bindable`` binds
+parameters); a value assigned to a typed variable goes through SQL Server's conversion
+(``conversions.cast_expr``) run by DuckDB.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from mssql_emulator.contract import SqlType
+from mssql_emulator.engine import conversions, sqltypes
+from mssql_emulator.engine.table_types import TableValue
+
+if TYPE_CHECKING:
+    from mssql_emulator.engine.session import DuckDBSession
+
+
+def source_duck(sql_type: SqlType | None, value: Any) -> str:
+    """The DuckDB type a variable of ``sql_type`` (else of this Python value) binds as."""
+    if sql_type is not None:
+        if sql_type.name in ("datetimeoffset", "uniqueidentifier"):
+            return "VARCHAR"  # variables hold these as text (see session._bindable)
+        return sqltypes.duckdb_type(sql_type)
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, int):
+        return "BIGINT"
+    if isinstance(value, float):
+        return "DOUBLE"
+    if isinstance(value, decimal.Decimal):
+        return "DECIMAL"
+    if isinstance(value, bytes | bytearray):
+        return "BLOB"
+    if isinstance(value, dt.datetime):
+        return "TIMESTAMP"
+    if isinstance(value, dt.date):
+        return "DATE"
+    if isinstance(value, dt.time):
+        return "TIME"
+    return "VARCHAR"
+
+
+def bindable(value: Any) -> Any:
+    """A Python value as variables hold it (aware datetimes and GUIDs as text)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return _offset_text(value.replace(tzinfo=None), value.utcoffset() or dt.timedelta())
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _offset_text(local: dt.datetime, offset: dt.timedelta) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{local.isoformat(sep=' ')} {sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _variable_value(value: Any) -> Any:
+    """A DuckDB result value as variables hold it (datetimeoffset as text, GUIDs as text)."""
+    if isinstance(value, dict) and set(value) == {"utc", "offset"}:
+        if value["utc"] is None:
+            return None
+        offset = dt.timedelta(minutes=int(value["offset"]))
+        return _offset_text(value["utc"] + offset, offset)
+    if isinstance(value, uuid.UUID):
+        return str(value).upper()
+    return value
+
+
+def convert(
+    session: DuckDBSession, value: Any, source: SqlType | None, target: SqlType | None
+) -> Any:
+    """``value`` assigned to a variable of type ``target`` (SQL Server's implicit conversion)."""
+    if value is None or target is None or isinstance(value, TableValue):
+        return value
+    if source is not None and source == target:
+        return value
+    expr = conversions.cast_expr("$v", target, source_duck(source, value))
+    with bound_only(session, {"v": bindable(value)}):
+        rows = session.relation(f"SELECT {expr}").fetchall()
+    return _variable_value(rows[0][0]) if rows else None
+
+
+@contextmanager
+def bound_only(session: DuckDBSession, values: dict[str, Any]) -> Iterator[None]:
+    """Only ``values`` bound while an internal query runs."""
+    saved = session.variables
+    session.variables = values
+    try:
+        yield
+    finally:
+        session.variables = saved

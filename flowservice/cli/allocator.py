@@ -7,7 +7,7 @@ after each large block it frees, so later blocks come from a heap that does not 
 the service's memory rose by ~100 MB over a run and stayed there. Arrow's system
 allocator with a fixed mmap threshold maps each block of 1 MiB or more on its own and
 unmaps it when freed; a 2 M-row run then peaked ~40 MB lower at the same CPU (README,
-"Memory"). Arrow reads its choice when it loads, so this runs before anything imports
+"Benchmarks"). Arrow reads its choice when it loads, so this runs before anything imports
 pyarrow; a value already in the environment is kept.
 """
 

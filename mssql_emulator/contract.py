@@ -48,13 +48,15 @@ class SqlType:
 
     ``length`` counts characters for char types and bytes for binary types,
     ``-1`` meaning ``max``; ``scale`` is also the fractional-second digits of
-    time, datetime2 and datetimeoffset.
+    time, datetime2 and datetimeoffset.  A ``sql_variant`` result column carries the
+    ``base`` type its values share (None when unknown, e.g. a stored sql_variant column).
     """
 
     name: str
     length: int | None = None
     precision: int | None = None
     scale: int | None = None
+    base: SqlType | None = None
 
     def __str__(self) -> str:
         if self.length is not None:
@@ -83,6 +85,7 @@ SYSTEM_TYPE_IDS = {
     "money": 60,
     "datetime": 61,
     "float": 62,
+    "sql_variant": 98,
     "ntext": 99,
     "bit": 104,
     "decimal": 106,

@@ -148,6 +148,9 @@ def _to_type(x: str, t: SqlType, src: str) -> str:
                 f'mssql_round_ts(({value}).utc, {t.scale}), "offset" := ({value}).offset) END)'
             )
         return value
+    if t.name in ("money", "smallmoney") and _is_text(src):
+        # money text may group digits with commas and put spaces after the sign
+        return f"CAST(replace(replace({x}, ',', ''), ' ', '') AS {duck})"
     return f"CAST({x} AS {duck})"
 
 

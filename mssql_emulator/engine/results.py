@@ -31,13 +31,12 @@ def _hint_for_column(col: ColumnDef) -> Hint:
     return (col.type, col.nullable, col.identity is not None)
 
 
-def projection_hints(
-    select: exp.Expression, lookup: Callable[[exp.Table], TableDef | None]
-) -> list[Hint] | None:
-    """Declared types of a SELECT's output columns where they are known, before translation."""
-    if not isinstance(select, exp.Select):
-        return None
-    sources: list[tuple[str, TableDef | None]] = []
+Sources = list[tuple[str, TableDef | None]]
+
+
+def select_sources(select: exp.Select, lookup: Callable[[exp.Table], TableDef | None]) -> Sources:
+    """The FROM and JOIN items of ``select`` by alias, with their declared columns if known."""
+    sources: Sources = []
     from_ = select.args.get("from_")
     tables = [from_.this] if from_ is not None else []
     tables += [j.this for j in select.args.get("joins") or []]
@@ -46,6 +45,16 @@ def projection_hints(
             sources.append(((t.alias or t.name).lower(), lookup(t)))
         else:
             sources.append(((t.alias or "").lower(), None))
+    return sources
+
+
+def projection_hints(
+    select: exp.Expression, lookup: Callable[[exp.Table], TableDef | None]
+) -> list[Hint] | None:
+    """Declared types of a SELECT's output columns where they are known, before translation."""
+    if not isinstance(select, exp.Select):
+        return None
+    sources = select_sources(select, lookup)
     hints: list[Hint] = []
     for proj in select.expressions:
         node = proj.this if isinstance(proj, exp.Alias) else proj
@@ -60,11 +69,12 @@ def projection_hints(
                 assert t is not None
                 hints.extend(_hint_for_column(c) for c in t.columns)
             continue
-        hints.append(_expression_hint(node, sources))
+        hints.append(expression_hint(node, sources))
     return hints
 
 
-def _expression_hint(node: exp.Expression, sources: list[tuple[str, TableDef | None]]) -> Hint:
+def expression_hint(node: exp.Expression, sources: Sources) -> Hint:
+    """The declared type of an expression where it is known before translation."""
     if isinstance(node, exp.Column):
         qualifier = node.table.lower()
         found: list[ColumnDef] = []
@@ -76,15 +86,9 @@ def _expression_hint(node: exp.Expression, sources: list[tuple[str, TableDef | N
                 found.append(col)
         return _hint_for_column(found[0]) if len(found) == 1 else None
     if isinstance(node, exp.Cast | exp.TryCast) and isinstance(node.args.get("to"), exp.DataType):
-        try:
-            return (tsql_type(node.args["to"], in_cast=True), True, False)
-        except Exception:
-            return None
+        return _cast_hint(node.args["to"], node.this, sources)
     if isinstance(node, exp.Convert) and isinstance(node.this, exp.DataType):
-        try:
-            return (tsql_type(node.this, in_cast=True), True, False)
-        except Exception:
-            return None
+        return _cast_hint(node.this, node.expression, sources)
     if isinstance(node, exp.CurrentTimestamp):
         return (SqlType("datetime"), False, False)
     if isinstance(node, exp.Anonymous) and str(node.this).upper() in _FUNCTION_TYPES:
@@ -97,6 +101,45 @@ def _expression_hint(node: exp.Expression, sources: list[tuple[str, TableDef | N
         and node.this.name.upper() == "VERSION"
     ):
         return (SqlType("nvarchar", length=300), False, False)
+    return None
+
+
+def _cast_hint(to: exp.DataType, inner: exp.Expression, sources: Sources) -> Hint:
+    try:
+        target = tsql_type(to, in_cast=True)
+    except Exception:
+        return None
+    if target.name == "sql_variant":
+        return (SqlType("sql_variant", base=variant_base_type(inner, sources)), True, False)
+    return (target, True, False)
+
+
+def variant_base_type(node: exp.Expression, sources: Sources) -> SqlType | None:
+    """The base type ``CAST(node AS sql_variant)`` keeps, where it is known."""
+    hint = expression_hint(node, sources)
+    if hint is not None:
+        return hint[0].base if hint[0].name == "sql_variant" else hint[0]
+    return _literal_type(node)
+
+
+def _literal_type(node: exp.Expression) -> SqlType | None:
+    """SQL Server's type of a constant: int, numeric(p,s), varchar(n) or nvarchar(n)."""
+    if isinstance(node, exp.Neg):
+        return _literal_type(node.this)
+    if isinstance(node, exp.National):
+        return SqlType("nvarchar", length=max(1, len(node.name)))
+    if not isinstance(node, exp.Literal):
+        return None
+    text = node.name
+    if node.is_string:
+        return SqlType("varchar", length=max(1, len(text)))
+    if text.isdigit():
+        return SqlType("int") if int(text) < 2**31 else None
+    whole, dot, fraction = text.partition(".")
+    if dot and (whole + fraction).isdigit():
+        digits = len((whole + fraction).lstrip("0")) or 1
+        scale = len(fraction)
+        return SqlType("decimal", precision=max(digits, scale), scale=scale)
     return None
 
 
@@ -130,11 +173,22 @@ def result_columns(
     out = []
     for i, (name, duck) in enumerate(zip(names, duck_types, strict=True)):
         hint = hints[i] if hints else None
-        if hint is not None and _compatible(hint[0], duck):
+        if hint is not None and hint[0].name == "sql_variant":
+            out.append(Column(name, _variant_type(hint[0], duck), nullable=hint[1]))
+        elif hint is not None and _compatible(hint[0], duck):
             out.append(Column(name, hint[0], nullable=hint[1], identity=hint[2]))
         else:
             out.append(Column(name, sqltypes.infer_from_duckdb(duck)))
     return out
+
+
+def _variant_type(t: SqlType, duck: str) -> SqlType:
+    """A sql_variant column with the base type its values really have."""
+    if t.base is not None and _compatible(t.base, duck):
+        return t
+    if t.base is None and duck.upper() == "VARCHAR":
+        return t  # a stored sql_variant column: its base types are not kept
+    return SqlType("sql_variant", base=sqltypes.infer_from_duckdb(duck))
 
 
 def _compatible(t: SqlType, duck: str) -> bool:
@@ -161,6 +215,8 @@ _NULL_TARGETS = {
 
 def _target(arrow_type: pa.DataType, column: Column) -> pa.DataType | None:
     """The contract's Arrow type for a column DuckDB yielded as ``arrow_type``, if different."""
+    if column.type.base is not None:
+        column = Column(column.name, column.type.base)
     name = column.type.name
     if pa.types.is_null(arrow_type):
         if name in ("decimal", "numeric"):

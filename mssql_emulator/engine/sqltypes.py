@@ -32,6 +32,7 @@ _FIXED = {
     "uniqueidentifier",
 }
 _SCALED_TIME = {"time", "datetime2", "datetimeoffset"}
+VARIANT_MAX_LENGTH = 8016
 
 _DUCK_FIXED = {
     "bit": "BOOLEAN",
@@ -105,7 +106,7 @@ def parse_type(name: str, args: list[str] | None = None) -> SqlType:
         if not 0 <= scale <= 7:
             raise SqlError(1002, f"Specified scale {scale} is invalid.", severity=16)
         return SqlType(base, scale=scale)
-    if base in _FIXED:
+    if base in _FIXED or base == "sql_variant":
         return SqlType(base)
     raise SqlError(2715, f"Column, parameter, or variable #1: Cannot find data type {name}.")
 
@@ -130,11 +131,16 @@ def duckdb_type(t: SqlType) -> str:
         return "BLOB"
     if t.name in ("decimal", "numeric"):
         return f"DECIMAL({t.precision},{t.scale})"
+    if t.name == "sql_variant":
+        # Values keep their base type's storage; a stored column without one keeps text.
+        return duckdb_type(t.base) if t.base is not None else "VARCHAR"
     return _DUCK_FIXED[t.name]
 
 
 def max_length(t: SqlType) -> int:
     """sys.columns.max_length: bytes, -1 for max."""
+    if t.name == "sql_variant":
+        return VARIANT_MAX_LENGTH
     if t.length is not None:
         if t.length == -1:
             return -1

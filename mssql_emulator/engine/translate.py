@@ -365,6 +365,8 @@ class Translator:
         if not isinstance(to, exp.DataType):
             return node
         target = tsql_type(to, in_cast=True)
+        if target.name == "sql_variant":
+            return inner  # the value keeps its base type; the result column records it
         src = self.guess_src(inner)
         if src == "" and sqltypes.is_string(target):
             src = "?"

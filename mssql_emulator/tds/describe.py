@@ -12,7 +12,7 @@ from mssql_emulator.contract import (
     ResultSet,
     SqlType,
 )
-from mssql_emulator.tds.tokens import normalize, type_info
+from mssql_emulator.tds.tokens import VARIANT_MAX_LENGTH, normalize, type_info
 
 SYSNAME = SqlType("nvarchar", length=128)
 _SCHEMA: list[tuple[str, SqlType]] = [
@@ -44,6 +44,8 @@ _SCHEMA: list[tuple[str, SqlType]] = [
 
 
 def _max_length(t: SqlType) -> int:
+    if t.name == "sql_variant":
+        return VARIANT_MAX_LENGTH
     if t.name in FIXED_BYTE_LENGTHS:
         return FIXED_BYTE_LENGTHS[t.name]
     if t.length is not None:

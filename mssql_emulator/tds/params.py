@@ -32,6 +32,7 @@ _DATE0 = dt.date(1, 1, 1)
 _DATETIME0 = dt.datetime(1900, 1, 1)
 _PLP_NULL = 0xFFFFFFFFFFFFFFFF
 TVP = 0xF3
+VARIANT = 0x62
 _CTX = decimal.Context(prec=80)
 
 
@@ -151,6 +152,8 @@ def read_type_info(reader: ByteReader, code: int | None = None) -> TypeInfo:
         if code != 0x22:
             reader.take(5)
         return TypeInfo(code, max_size)
+    if code == VARIANT:
+        return TypeInfo(code, reader.u32())
     raise UnknownDataType(code)
 
 
@@ -222,7 +225,42 @@ def read_value(reader: ByteReader, info: TypeInfo) -> tuple[SqlType, Any]:
             return sql_type, None
         raw = reader.take(size)
         return sql_type, raw if code == 0x22 else _decode_text(raw, code == 0x63)
+    if code == VARIANT:
+        return _variant_value(reader)
     raise UnknownDataType(code)
+
+
+def _variant_value(reader: ByteReader) -> tuple[SqlType, Any]:
+    """A sql_variant value, typed by its base type (NULL has none)."""
+    size = reader.u32()
+    if size == 0:
+        return SqlType("sql_variant"), None
+    if size < 2:
+        raise ProtocolError("bad sql_variant size")
+    base, count = reader.u8(), reader.u8()
+    if count > size - 2:
+        raise ProtocolError("bad sql_variant property count")
+    props = reader.take(count)
+    value = reader.take(size - 2 - count)
+    # Re-frame the value as a parameter of its base type: TYPE_INFO from the properties,
+    # then the value behind the length prefix that type uses.
+    if base in _FIXED:
+        return read_value(ByteReader(value), TypeInfo(base))
+    sized = bytes([len(value)]) + value
+    if base == 0x24 or base == 0x28:
+        return read_value(ByteReader(sized), TypeInfo(base, len(value)))
+    if base in (0x29, 0x2A, 0x2B) and count == 1 and props[0] <= 7:
+        return read_value(ByteReader(sized), TypeInfo(base, scale=props[0]))
+    if base in (0x6A, 0x6C) and count == 2 and props[1] <= props[0] <= 38:
+        return read_value(ByteReader(sized), TypeInfo(base, len(value), props[0], props[1]))
+    long_sized = struct.pack("<H", len(value)) + value
+    if base in (0xA7, 0xAF, 0xE7, 0xEF) and count == 7:
+        max_size = struct.unpack("<H", props[5:])[0]
+        return read_value(ByteReader(long_sized), TypeInfo(base, max_size))
+    if base in (0xA5, 0xAD) and count == 2:
+        max_size = struct.unpack("<H", props)[0]
+        return read_value(ByteReader(long_sized), TypeInfo(base, max_size))
+    raise UnknownDataType(base)
 
 
 def _time_value(reader: ByteReader, code: int, scale: int) -> tuple[SqlType, Any]:

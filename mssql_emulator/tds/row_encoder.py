@@ -24,6 +24,7 @@ from mssql_emulator.tds.row_assembly import (
     put_columns,
 )
 from mssql_emulator.tds.tokens import decimal_size, normalize, time_size
+from mssql_emulator.tds.variant_cells import variant_base, variant_pieces
 
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
@@ -344,6 +345,10 @@ def _column_pieces(arr: pa.Array, sql_type: SqlType, valid: Mask | None) -> list
         return _datetime(arr, name == "smalldatetime", valid)
     if name == "uniqueidentifier":
         return _guids(arr, valid)
+    if name == "sql_variant":
+        base = variant_base(t)
+        data, lens = assemble(_column_pieces(arr, base, valid), len(arr))
+        return variant_pieces(data, lens, base)
     raise AssertionError(f"unhandled type {name}")
 
 

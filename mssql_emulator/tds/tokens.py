@@ -135,6 +135,9 @@ _ALIASES = {
 }
 
 
+VARIANT_MAX_LENGTH = 8016
+
+
 def decimal_size(precision: int) -> int:
     if precision <= 9:
         return 5
@@ -154,6 +157,8 @@ def normalize(sql_type: SqlType) -> SqlType:
     name = sql_type.name.lower()
     if name in _ALIASES:
         return _ALIASES[name]
+    if name == "sql_variant":
+        return SqlType(name, base=normalize(sql_type.base) if sql_type.base else None)
     if name == "float" and sql_type.precision is not None and sql_type.precision <= 24:
         return SqlType("real")
     if name in ("decimal", "numeric"):
@@ -226,6 +231,8 @@ def type_info(sql_type: SqlType) -> bytes:
         return b"\x6f\x04"
     if name == "uniqueidentifier":
         return b"\x24\x10"
+    if name == "sql_variant":
+        return b"\x62" + struct.pack("<I", VARIANT_MAX_LENGTH)
     raise AssertionError(f"unhandled type {name}")
 
 

@@ -7,27 +7,11 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from mssql_emulator.contract import Message, SqlError, SqlType, StatementResult
-from mssql_emulator.engine import applocks, change_tracking_admin, errors
+from mssql_emulator.engine import applocks, change_tracking_admin, errors, type_info
 from mssql_emulator.engine.tsql_text import parse_tsql, split_name
 
 if TYPE_CHECKING:
     from mssql_emulator.engine.session import DuckDBSession
-
-# ODBC SQLGetTypeInfo columns; an empty answer makes drivers use their own defaults.
-_TYPE_INFO = (
-    "SELECT CAST(NULL AS VARCHAR) AS TYPE_NAME, CAST(NULL AS SMALLINT) AS DATA_TYPE, "
-    'CAST(NULL AS INTEGER) AS "PRECISION", CAST(NULL AS VARCHAR) AS LITERAL_PREFIX, '
-    "CAST(NULL AS VARCHAR) AS LITERAL_SUFFIX, CAST(NULL AS VARCHAR) AS CREATE_PARAMS, "
-    "CAST(NULL AS SMALLINT) AS NULLABLE, CAST(NULL AS SMALLINT) AS CASE_SENSITIVE, "
-    "CAST(NULL AS SMALLINT) AS SEARCHABLE, CAST(NULL AS SMALLINT) AS UNSIGNED_ATTRIBUTE, "
-    "CAST(NULL AS SMALLINT) AS MONEY, CAST(NULL AS SMALLINT) AS AUTO_INCREMENT, "
-    "CAST(NULL AS VARCHAR) AS LOCAL_TYPE_NAME, CAST(NULL AS SMALLINT) AS MINIMUM_SCALE, "
-    "CAST(NULL AS SMALLINT) AS MAXIMUM_SCALE, CAST(NULL AS SMALLINT) AS SQL_DATA_TYPE, "
-    "CAST(NULL AS SMALLINT) AS SQL_DATETIME_SUB, CAST(NULL AS INTEGER) AS NUM_PREC_RADIX, "
-    "CAST(NULL AS SMALLINT) AS INTERVAL_PRECISION, CAST(NULL AS SMALLINT) AS USERTYPE "
-    "WHERE false"
-)
-
 
 # Parameters of the system procedures implemented here, in declaration order.
 _APPLOCK_PARAMS = {
@@ -89,9 +73,10 @@ def run(session: DuckDBSession, parts: list[str], args: str) -> StatementResult:
     name = parts[-1] if parts else ""
     lowered = name.lower()
     if lowered in ("sp_datatype_info_100", "sp_datatype_info"):
-        result = session.select(_TYPE_INFO, None)
-        result.return_status = 0
-        return result
+        bound = _bind(lowered, ("data_type", "odbcver"), arguments(session, args))
+        return type_info.datatype_info(
+            int(bound.get("data_type") or 0), int(bound.get("odbcver") or 2)
+        )
     if lowered == "sp_reset_connection":  # a pooled connection is handed to a new user
         session.reset_connection()
         return StatementResult(return_status=0)

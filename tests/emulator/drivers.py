@@ -6,6 +6,7 @@ import datetime as dt
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mssql_emulator.testing import RunningEmulator
@@ -62,6 +63,31 @@ def _pyodbc(emu: RunningEmulator, user: str, password: str, database: str) -> An
     return conn
 
 
+def _msodbc18_library() -> str:
+    """Microsoft's ODBC Driver 18, as the ``mssql-python-odbc`` wheel ships it for Debian."""
+    import mssql_python_odbc
+
+    libs = Path(mssql_python_odbc.__file__).parent / "libs/linux/debian_ubuntu/x86_64/lib"
+    return str(next(libs.glob("libmsodbcsql-18*.so*")))
+
+
+def msodbc18_connection_string(
+    emu: RunningEmulator, user: str, password: str, database: str
+) -> str:
+    return (
+        f"DRIVER={{{_msodbc18_library()}}};SERVER={emu.host},{emu.port};DATABASE={database};"
+        f"UID={user};PWD={password};Encrypt=no"
+    )
+
+
+def _pyodbc_msodbc18(emu: RunningEmulator, user: str, password: str, database: str) -> Any:
+    import pyodbc
+
+    conn = pyodbc.connect(msodbc18_connection_string(emu, user, password, database), timeout=10)
+    conn.add_output_converter(-155, _datetimeoffset)
+    return conn
+
+
 def _mssql_python(
     emu: RunningEmulator, user: str, password: str, database: str, encrypt: bool = False
 ) -> Any:
@@ -105,6 +131,7 @@ DRIVERS = [
     Driver("pytds", _pytds, "format"),
     Driver("pymssql", _pymssql, "format"),
     Driver("pyodbc-freetds", _pyodbc, "qmark"),
+    Driver("pyodbc-msodbc18", _pyodbc_msodbc18, "qmark"),
     Driver("mssql-python", _mssql_python, "qmark"),
     Driver("mssql-python-tls", _mssql_python_tls, "qmark"),
 ]

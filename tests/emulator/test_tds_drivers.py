@@ -107,9 +107,9 @@ def test_wrong_password_is_18456(emulator: RunningEmulator, driver: Driver) -> N
 
 def test_unknown_database_is_4060(emulator: RunningEmulator, driver: Driver) -> None:
     text = _login_error(driver, emulator, database="nosuchdb")
-    if driver.name == "pytds":
+    if driver.name in ("pytds", "pyodbc-msodbc18"):
         assert 'Cannot open database "nosuchdb" requested by the login' in text
     else:
-        # SQL Server sends 4060 then 18456; DB-Library and both ODBC drivers surface only
+        # SQL Server sends 4060 then 18456; DB-Library and FreeTDS's ODBC driver surface only
         # the login failure (test_tds_protocol checks that 4060 is on the wire).
         assert "18456" in text or "Login failed for user 'sa'" in text

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from drivers import msodbc18_connection_string
 
 from mssql_emulator.testing import RunningEmulator
 
@@ -26,7 +27,15 @@ def _pyodbc_url(emu: RunningEmulator) -> sa.URL:
     return sa.URL.create("mssql+pyodbc", query={"odbc_connect": emu.freetds_connection_string()})
 
 
-@pytest.fixture(params=[_pymssql_url, _pyodbc_url], ids=["pymssql", "pyodbc"])
+def _pyodbc_msodbc18_url(emu: RunningEmulator) -> sa.URL:
+    odbc = msodbc18_connection_string(emu, emu.user, emu.password, emu.database)
+    return sa.URL.create("mssql+pyodbc", query={"odbc_connect": odbc})
+
+
+@pytest.fixture(
+    params=[_pymssql_url, _pyodbc_url, _pyodbc_msodbc18_url],
+    ids=["pymssql", "pyodbc-freetds", "pyodbc-msodbc18"],
+)
 def engine(request: pytest.FixtureRequest, emulator: RunningEmulator) -> Iterator[sa.Engine]:
     created = sa.create_engine(request.param(emulator))
     yield created

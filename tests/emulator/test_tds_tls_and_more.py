@@ -42,11 +42,14 @@ def _shared_engine(emu: RunningEmulator):  # type: ignore[no-untyped-def]
     return emu.server.engine
 
 
-@pytest.mark.parametrize("name", ["mssql-python", "mssql-python-tls", "pyodbc-freetds"])
+@pytest.mark.parametrize(
+    "name", ["mssql-python", "mssql-python-tls", "pyodbc-freetds", "pyodbc-msodbc18"]
+)
 def test_login_only_and_full_tls_sessions_keep_working(
     emulator: RunningEmulator, name: str
 ) -> None:
-    # mssql-python Encrypt=no and FreeTDS send OFF: TLS for LOGIN7 only, then plaintext.
+    # Encrypt=no (mssql-python, Microsoft ODBC) and FreeTDS send OFF: TLS for LOGIN7 only,
+    # then plaintext.
     conn = BY_NAME[name].connect(emulator)
     try:
         cur = conn.cursor()
@@ -190,7 +193,7 @@ def test_attention_interrupts_a_long_running_statement(emulator: RunningEmulator
         client.close()
 
 
-@pytest.mark.parametrize("name", ["pytds", "pyodbc-freetds"])
+@pytest.mark.parametrize("name", ["pytds", "pyodbc-freetds", "pyodbc-msodbc18"])
 def test_driver_query_timeout_cancels_and_the_connection_survives(
     emulator: RunningEmulator, name: str
 ) -> None:

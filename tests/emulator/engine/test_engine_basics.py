@@ -191,10 +191,21 @@ def test_driver_connect_batches(session: DuckDBSession) -> None:
     columns, rows = query(session, "SELECT CAST('test max support' AS NVARCHAR(max))")
     assert rows == [("test max support",)] and str(columns[0].type) == "nvarchar(max)"
     assert scalar(session, "SELECT @@TRANCOUNT") == 0
-    columns, _ = query(session, "sp_datatype_info_100 12,3")
-    assert columns[0].name == "TYPE_NAME"
-    columns, _ = query(session, "EXEC sp_datatype_info_100 -9, 3")
-    assert len(columns) == 20
+    columns, rows = query(session, "sp_datatype_info_100 12,3")
+    assert columns[0].name == "TYPE_NAME" and len(columns) == 20
+    assert [(r[0], r[2], r[5]) for r in rows] == [("varchar", 8000, "max length")]
+    _, rows = query(session, "EXEC sp_datatype_info_100 @data_type = 93, @ODBCVer = 3")
+    # datetime first: pyodbc sizes datetime parameters from this row (three digits)
+    assert [(r[0], r[2], r[14]) for r in rows] == [
+        ("datetime", 23, 3),
+        ("smalldatetime", 16, 0),
+        ("datetime2", 27, 7),
+    ]
+    _, rows = query(session, "EXEC sp_datatype_info 11")  # ODBC 2's code for timestamps
+    assert [r[0] for r in rows] == ["datetime", "smalldatetime", "datetime2"]
+    _, rows = query(session, "EXEC sp_datatype_info_100 0, 3")
+    codes = [r[1] for r in rows]
+    assert codes == sorted(codes) and {"int", "nvarchar", "datetimeoffset"} <= {r[0] for r in rows}
 
 
 def test_declare_and_set_variables(session: DuckDBSession) -> None:

@@ -39,6 +39,8 @@ _EXEC = re.compile(
 )
 # A batch may call a procedure by name alone: ``someProc 'a', 1``.
 _BARE = re.compile(rf"^({_PROC_NAME})(?:\s+(.*?))?\s*;?\s*$", re.S)
+# EXEC ('SELECT ' + @list): dynamic SQL, run in a scope of its own.
+_EXEC_STRING = re.compile(r"^EXEC(?:UTE)?\s*\((.*)\)\s*;?\s*$", re.I | re.S)
 _KEYWORDS = {
     "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "SET", "DECLARE",
     "USE", "BEGIN", "COMMIT", "ROLLBACK", "PRINT", "TRUNCATE", "MERGE", "SAVE", "RAISERROR",
@@ -72,6 +74,7 @@ class Call:
     shown: str
     status_var: str | None
     arguments: list[Argument]
+    returns_status: bool = True  # EXEC (string) sends no return status
 
 
 def return_from(session: DuckDBSession, text: str) -> ProcedureReturn:
@@ -92,7 +95,12 @@ def find_call(session: DuckDBSession, text: str) -> Call | None:
     """The call when ``text`` executes a user procedure of the catalog, else None."""
     first = text[:12].split(None, 1)[0].upper() if text.strip() else ""
     status_var = None
-    if first in ("EXEC", "EXECUTE"):
+    if first in ("EXEC", "EXECUTE") or first.startswith(("EXEC(", "EXECUTE(")):
+        dynamic = _EXEC_STRING.match(text)
+        if dynamic is not None:
+            item = parse_tsql("SELECT " + dynamic.group(1)).expressions[0]
+            statement = session.expression_value(item)
+            return _dynamic(str(statement or ""), "", "EXECUTE", None, [], returns_status=False)
         match = _EXEC.match(text)
         if match is None:
             return None
@@ -104,6 +112,8 @@ def find_call(session: DuckDBSession, text: str) -> Call | None:
         name, args = bare.group(1), bare.group(2)
     else:
         return None
+    if split_name(name)[-1].lower() == "sp_executesql":
+        return _executesql(session, name.strip(), status_var, _arguments(args or ""))
     try:
         proc = session.translator().resolve_table(split_name(name), name)[2]
     except SqlError:
@@ -111,6 +121,39 @@ def find_call(session: DuckDBSession, text: str) -> Call | None:
     if proc.kind != "P" or proc.definition is None:
         return None
     return Call(proc, name.strip(), status_var, _arguments(args or ""))
+
+
+def _executesql(
+    session: DuckDBSession, shown: str, status_var: str | None, arguments: list[Argument]
+) -> Call:
+    """``EXEC sp_executesql @stmt [, @params [, arguments…]]`` as a call of a one-off procedure."""
+    texts: list[str] = []
+    for position, key in enumerate(("stmt", "params")):
+        if position >= len(arguments) or arguments[position].name not in (None, key):
+            break
+        value = _argument_value(session, arguments[position])[0]
+        texts.append("" if value is None else str(value))
+    if not texts:
+        raise SqlError(
+            214, "Procedure expects parameter '@statement' of type 'ntext/nchar/nvarchar'.", state=2
+        )
+    declared = texts[1] if len(texts) > 1 else ""
+    return _dynamic(texts[0], declared, shown, status_var, arguments[len(texts) :])
+
+
+def _dynamic(
+    statement: str,
+    declared: str,
+    shown: str,
+    status_var: str | None,
+    arguments: list[Argument],
+    *,
+    returns_status: bool = True,
+) -> Call:
+    body = statement if statement.strip() else "RETURN 0"  # NULL or blank text runs nothing
+    definition = f"CREATE PROCEDURE sp_executesql {declared}\nAS\n{body}"
+    procedure = TableDef(0, "sys", "sp_executesql", "P", definition=definition)
+    return Call(procedure, shown, status_var, arguments, returns_status)
 
 
 def _arguments(text: str) -> list[Argument]:
@@ -226,7 +269,9 @@ def run(
             caller_vars[key] = status
         else:
             call_params[key] = status
-    yield StatementResult(return_status=status, outputs=outputs_result)
+    yield StatementResult(
+        return_status=status if call.returns_status else None, outputs=outputs_result
+    )
 
 
 def _bind(

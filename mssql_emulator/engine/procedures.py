@@ -86,7 +86,7 @@ def run(session: DuckDBSession, parts: list[str], args: str) -> StatementResult:
         result = change_tracking_admin.cleanup(session, args)
         result.return_status = 0
         return result
-    if lowered in ("sp_executesql", "sp_prepare", "sp_execute", "sp_prepexec"):
+    if lowered in ("sp_prepare", "sp_execute", "sp_prepexec"):
         raise errors.not_supported(f"EXECUTE {lowered} in a batch")
     if lowered == "sp_helptext":
         bound = _bind(lowered, ("objname", "columnname"), arguments(session, args))

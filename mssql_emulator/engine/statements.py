@@ -182,8 +182,6 @@ def _exec(session: DuckDBSession, text: str) -> StatementResult:
     """``EXEC [@status =] procedure [arguments]``; the status goes into the variable."""
     match = _EXEC.match(text)
     if match is None:
-        if re.match(r"^EXEC(?:UTE)?\s*\(", text, re.I):
-            raise errors.not_supported("EXECUTE (string)")
         raise errors.syntax_error(text.split()[0])
     status_var = match.group(1)
     if status_var is not None and status_var.lower() not in session.variables:

@@ -50,7 +50,8 @@ def test_applock_status_and_messages(
         ("EXEC sp_getapplock @Nope = 1, @LockMode = 'Shared'", 8145),
         ("EXEC sp_releaseapplock 'r', 'Session', 'public', 4", 8144),
         ("EXEC sp_getapplock @Resource = 'r', 'Shared'", 119),
-        ("EXEC ('SELECT 1')", 40517),
+        ("EXEC sp_executesql N'SELECT @p', N'@p int', @nope = 1", 8145),
+        ("EXEC sp_executesql N'SELECT @p', N'@p int'", 201),
     ],
 )
 def test_exec_errors(session: DuckDBSession, sql: str, number: int) -> None:

@@ -19,13 +19,13 @@ INT = st.integers(min_value=-(2**31), max_value=2**31 - 1)
 @pytest.fixture(
     params=[d for d in DRIVERS if d.name in ("pytds", "mssql-python")], ids=lambda d: d.name
 )
-def cursor(request: pytest.FixtureRequest, emulator: RunningEmulator) -> Iterator[Any]:
+def conn(request: pytest.FixtureRequest, emulator: RunningEmulator) -> Iterator[Any]:
     driver: Driver = request.param
-    conn = driver.connect(emulator)
+    connection = driver.connect(emulator)
     try:
-        yield conn.cursor()
+        yield connection
     finally:
-        conn.close()
+        connection.close()
 
 
 def _results(cur: Any, batch: str) -> list[list[tuple[Any, ...]]]:
@@ -43,7 +43,8 @@ def _results(cur: Any, batch: str) -> list[list[tuple[Any, ...]]]:
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(a=INT, b=st.integers(min_value=-1000, max_value=1000))
-def test_executesql_binds_its_parameters_and_returns_outputs(cursor: Any, a: int, b: int) -> None:
+def test_executesql_binds_its_parameters_and_returns_outputs(conn: Any, a: int, b: int) -> None:
+    cursor = conn.cursor()
     assume(-(2**31) <= a + b < 2**31)  # int overflow (8115) is not this test's matter
     batch = (
         "DECLARE @sum int, @text nvarchar(40); "
@@ -55,10 +56,12 @@ def test_executesql_binds_its_parameters_and_returns_outputs(cursor: Any, a: int
     assert _results(cursor, batch)[-1] == [(a + b, f"{a}|{b}")]
 
 
-def test_executesql_runs_a_statement_held_in_a_variable(cursor: Any) -> None:
+def test_executesql_runs_a_statement_held_in_a_variable(conn: Any) -> None:
+    cursor = conn.cursor()
     table = f"dyn_{uuid.uuid4().hex[:8]}"
     cursor.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, name nvarchar(20))")
     cursor.execute(f"INSERT INTO {table} VALUES (1, N'one'), (2, N'two'), (3, N'three')")
+    conn.commit()
     batch = (
         "DECLARE @sql nvarchar(max) = "
         f"N'SELECT name FROM {table} WHERE id >= @low ORDER BY id'; "
@@ -68,9 +71,11 @@ def test_executesql_runs_a_statement_held_in_a_variable(cursor: Any) -> None:
     assert _results(cursor, "EXEC sp_executesql N'SELECT 7 AS n'") == [[(7,)]]
 
 
-def test_exec_string_runs_in_a_scope_of_its_own(cursor: Any) -> None:
+def test_exec_string_runs_in_a_scope_of_its_own(conn: Any) -> None:
+    cursor = conn.cursor()
     table = f"dyn_{uuid.uuid4().hex[:8]}"
     cursor.execute(f"CREATE TABLE {table} (id int PRIMARY KEY)")
+    conn.commit()
     batch = (
         f"DECLARE @columns nvarchar(100) = N'id, id * 2 AS twice'; "
         f"INSERT INTO {table} VALUES (4); "
@@ -84,7 +89,8 @@ def test_exec_string_runs_in_a_scope_of_its_own(cursor: Any) -> None:
     assert _results(cursor, "SELECT 5") == [[(5,)]]
 
 
-def test_dynamic_sql_errors_are_sql_servers(cursor: Any) -> None:
+def test_dynamic_sql_errors_are_sql_servers(conn: Any) -> None:
+    cursor = conn.cursor()
     with pytest.raises(Exception, match="expects parameter '@statement'"):
         _results(cursor, "EXEC sp_executesql")
     with pytest.raises(Exception, match="@q is not a parameter"):

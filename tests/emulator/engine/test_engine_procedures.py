@@ -76,3 +76,11 @@ def test_resource_names_are_case_sensitive_and_per_database(
     assert _status(b, "sp_getapplock 'Res', 'Exclusive', 'Session', 0")[0] == -1
     a.close()
     assert _status(b, "sp_getapplock 'Res', 'Exclusive', 'Session', 0")[0] == 0
+
+
+def test_only_sp_executesql_reports_a_return_status(session: DuckDBSession) -> None:
+    # SQL Server sends RETURNSTATUS for a procedure, never for EXEC (string)
+    statuses = [r.return_status for r, _ in results(session, "EXEC ('SELECT 1 AS a')")]
+    assert statuses == [None, None]
+    out = results(session, "EXEC sp_executesql N'SELECT 1 AS a'")
+    assert [r.return_status for r, _ in out] == [None, 0]

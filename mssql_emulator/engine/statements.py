@@ -24,6 +24,7 @@ from mssql_emulator.engine import (
 )
 from mssql_emulator.engine.translate import Translator, prepare, tsql_type
 from mssql_emulator.engine.tsql_text import parse_tsql, split_name
+from mssql_emulator.engine.typed_variables import cast_declared_variables
 from mssql_emulator.engine.variant_property import resolve_variant_properties
 
 if TYPE_CHECKING:
@@ -167,6 +168,7 @@ def _run(session: DuckDBSession, text: str) -> StatementResult:
     if isinstance(node, exp.Select) and _is_assignment(node):
         return _select_assign(session, node)
     if isinstance(node, exp.Query):
+        cast_declared_variables(node, session.variable_types)
         resolve_variant_properties(node, _lookup(session, translator))
         hints = results.projection_hints(node, _lookup(session, translator))
         shown = results.projection_names(node)

@@ -32,9 +32,25 @@ def _pyodbc_msodbc18_url(emu: RunningEmulator) -> sa.URL:
     return sa.URL.create("mssql+pyodbc", query={"odbc_connect": odbc})
 
 
+def _mssql_python_url(emu: RunningEmulator) -> sa.URL:
+    return sa.URL.create(
+        "mssql+mssqlpython",
+        username=emu.user,
+        password=emu.password,
+        host=emu.host,
+        port=emu.port,
+        database=emu.database,
+        query={"Encrypt": "no"},
+    )
+
+
+def _pytds_url(emu: RunningEmulator) -> sa.URL:
+    return _pymssql_url(emu).set(drivername="mssql+pytds")
+
+
 @pytest.fixture(
-    params=[_pymssql_url, _pyodbc_url, _pyodbc_msodbc18_url],
-    ids=["pymssql", "pyodbc-freetds", "pyodbc-msodbc18"],
+    params=[_pymssql_url, _pyodbc_url, _pyodbc_msodbc18_url, _mssql_python_url, _pytds_url],
+    ids=["pymssql", "pyodbc-freetds", "pyodbc-msodbc18", "mssql-python", "pytds"],
 )
 def engine(request: pytest.FixtureRequest, emulator: RunningEmulator) -> Iterator[sa.Engine]:
     created = sa.create_engine(request.param(emulator))

@@ -101,7 +101,7 @@ def tsql_type(dt: exp.DataType, *, in_cast: bool = False) -> SqlType:
     parsed = sqltypes.parse_type_text(text)
     if parsed.name == "numeric":  # sqlglot writes DECIMAL as NUMERIC; decimal is more common
         parsed = SqlType("decimal", precision=parsed.precision, scale=parsed.scale)
-    if in_cast and parsed.length is not None and "(" not in text:
+    if in_cast and parsed.length not in (None, -1) and "(" not in text:
         return SqlType(parsed.name, length=30)
     return parsed
 

@@ -183,6 +183,24 @@ def test_cast_to_short_string_truncates_silently(session: DuckDBSession) -> None
 
 
 @pytest.mark.parametrize(
+    ("type_text", "kind", "expected"),
+    [
+        ("varchar", "varchar", 30),
+        ("binary", "binary", 30),
+        ("text", "varchar", -1),
+        ("image", "varbinary", -1),
+        ("varchar(max)", "varchar", -1),
+    ],
+)
+def test_cast_without_a_length_takes_30_except_for_large_types(
+    session: DuckDBSession, type_text: str, kind: str, expected: int
+) -> None:
+    columns, rows = query(session, f"SELECT CAST('{'x' * 40}' AS {type_text})")
+    assert (columns[0].type.name, columns[0].type.length) == (kind, expected)
+    assert len(rows[0][0]) == (30 if expected == 30 else 40)
+
+
+@pytest.mark.parametrize(
     ("type_text", "literal", "number"),
     [
         ("tinyint", "256", 220),

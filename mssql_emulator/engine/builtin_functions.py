@@ -138,6 +138,60 @@ def object_property(meta: str, args: list[exp.Expression], prop: object) -> exp.
     )
 
 
+# QUOTENAME's delimiters: the opening character given (either one of a pair) -> (open, close).
+_QUOTE_PAIRS = {
+    "[": ("[", "]"),
+    "]": ("[", "]"),
+    '"': ('"', '"'),
+    "'": ("'", "'"),
+    "(": ("(", ")"),
+    ")": ("(", ")"),
+    "<": ("<", ">"),
+    ">": ("<", ">"),
+    "{": ("{", "}"),
+    "}": ("{", "}"),
+    "`": ("`", "`"),
+}
+
+
+def quotename(args: list[exp.Expression]) -> exp.Expression:
+    """``QUOTENAME(string [, quote_char])``: delimited, the closing character doubled.
+
+    NULL for input longer than 128 characters or a quote character SQL Server rejects.
+    """
+    if len(args) not in (1, 2):
+        raise SqlError(174, "The quotename function requires 1 to 2 arguments.", severity=15)
+    quote = _constant(args[1]) if len(args) == 2 else "["
+    if isinstance(quote, exp.Expression):
+        pairs = [_quoted(args[0], pair) for pair in _QUOTE_PAIRS.items()]
+        return exp.Case(
+            ifs=[
+                exp.If(this=exp.EQ(this=quote.copy(), expression=exp.Literal.string(key)), true=e)
+                for key, e in pairs
+            ]
+        )
+    pair = _QUOTE_PAIRS.get(str(quote)[:1]) if quote is not None else None
+    if pair is None:
+        return exp.Null()
+    return _quoted(args[0], (str(quote)[:1], pair))[1]
+
+
+def _quoted(arg: exp.Expression, entry: tuple[str, tuple[str, str]]) -> tuple[str, exp.Expression]:
+    key, (opening, closing) = entry
+    body = _duck(
+        "CASE WHEN length(CAST(__arg0__ AS VARCHAR)) > 128 THEN NULL "
+        f"ELSE '{_sql_char(opening)}' || replace(CAST(__arg0__ AS VARCHAR), "
+        f"'{_sql_char(closing)}', '{_sql_char(closing) * 2}') || '{_sql_char(closing)}' END"
+    )
+    return key, body.transform(
+        lambda n: arg.copy() if isinstance(n, exp.Column) and n.name == "__arg0__" else n
+    )
+
+
+def _sql_char(char: str) -> str:
+    return "''" if char == "'" else char
+
+
 def _arity(name: str, args: list[exp.Expression], count: int) -> None:
     if len(args) != count:
         raise SqlError(
@@ -153,6 +207,8 @@ def rewrite(name: str, args: list[exp.Expression]) -> exp.Expression | None:
         return type_id(args)
     if name == "COLLATIONPROPERTY":
         return collation_property(args)
+    if name == "QUOTENAME":
+        return quotename(args)
     if name in ("NEWSEQUENTIALID", "NEWID"):
         return _duck("gen_random_uuid()")
     if name == "SYSDATETIMEOFFSET":

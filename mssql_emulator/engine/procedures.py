@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from mssql_emulator.contract import Message, SqlError, SqlType, StatementResult
-from mssql_emulator.engine import applocks, change_tracking_admin, errors, type_info
+from mssql_emulator.engine import (
+    applocks,
+    change_tracking_admin,
+    errors,
+    table_collations,
+    type_info,
+)
 from mssql_emulator.engine.tsql_text import parse_tsql, split_name
 
 if TYPE_CHECKING:
@@ -88,6 +94,9 @@ def run(session: DuckDBSession, parts: list[str], args: str) -> StatementResult:
         return result
     if lowered in ("sp_prepare", "sp_execute", "sp_prepexec"):
         raise errors.not_supported(f"EXECUTE {lowered} in a batch")
+    if lowered == table_collations.PROCEDURE:
+        bound = _bind(lowered, ("object",), arguments(session, args))
+        return table_collations.table_collations(session, str(bound.get("object") or ""))
     if lowered == "sp_helptext":
         bound = _bind(lowered, ("objname", "columnname"), arguments(session, args))
         result = _helptext(session, str(bound.get("objname") or ""))

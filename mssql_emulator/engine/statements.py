@@ -18,6 +18,7 @@ from mssql_emulator.engine import (
     procedure_calls,
     procedures,
     results,
+    row_assignment,
     sqltypes,
     temp_tables,
     waitfor,
@@ -315,6 +316,11 @@ def _select_assign(session: DuckDBSession, node: exp.Select) -> StatementResult:
     for key, p in zip(keys, node.expressions, strict=True):
         if key not in session.variables:
             raise errors.must_declare("@" + p.this.name)
+    if row_assignment.accumulates(node, keys):
+        count = row_assignment.assign_per_row(
+            session, node, keys, lambda key, value: _coerce(session, key, value)
+        )
+        return StatementResult(rowcount=count)
     node.set("expressions", [p.expression for p in node.expressions])
     sql = session.translator().sql(node)
     rows = session.rows(sql)

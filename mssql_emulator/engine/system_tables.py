@@ -92,6 +92,11 @@ def _views(db: str) -> dict[str, str]:
             "false AS is_masked, 0 AS generated_always_type "
             f"FROM {s}.columns"
         ),
+        "sys_all_columns": (
+            "SELECT *, CAST(NULL AS INTEGER) AS graph_type, "
+            "CAST(NULL AS VARCHAR) AS graph_type_desc "
+            f'FROM "{db}"."__sys".sys_columns'
+        ),
         "sys_types": (
             "SELECT name, system_type_id, system_type_id AS user_type_id, 4 AS schema_id, "
             "CAST(NULL AS INTEGER) AS principal_id, max_length, 0 AS precision, 0 AS scale, "
@@ -141,6 +146,7 @@ def _views(db: str) -> dict[str, str]:
             "('dm_exec_sessions'), ('dm_db_partition_stats'), ('tables'), ('columns'), "
             "('objects'), ('schemas'), ('types'), ('indexes'), ('index_columns'), "
             "('identity_columns'), ('partitions'), ('views'), ('change_tracking_tables'), "
+            "('all_columns'), "
             "('change_tracking_databases')) AS v(name)"
         ),
         "sys_computed_columns": (

@@ -24,6 +24,7 @@ class _PendingDone:
     status: int
     rowcount: int
     curcmd: int
+    token: Token | None = None  # DONEPROC ends an EXEC's rows in a batch, not the batch's token
 
 
 class TransactionTracker:
@@ -118,6 +119,7 @@ class ResultStreamer:
 
     def _write_done(self, pending: _PendingDone, token: Token, *, more: bool) -> None:
         status = pending.status | (DoneStatus.MORE if more else 0)
+        token = pending.token if pending.token is not None and token == Token.DONE else token
         self.writer.write(tokens.done(status, pending.rowcount, token=token, curcmd=pending.curcmd))
 
     def _write_result(self, result: StatementResult) -> _PendingDone:
@@ -146,8 +148,13 @@ class ResultStreamer:
                 self.writer.write(encode_batch(types, piece))
                 count += piece.num_rows
                 self._check()
+        if result.return_status is None:
+            return _PendingDone(DoneStatus.COUNT, count, CURCMD_SELECT)
+        # A procedure's rows end in DONEINPROC; its return status then comes before DONEPROC.
+        done = DoneStatus.COUNT | DoneStatus.MORE
+        self.writer.write(tokens.done(done, count, token=Token.DONEINPROC, curcmd=CURCMD_SELECT))
         self._write_status(result)
-        return _PendingDone(DoneStatus.COUNT, count, CURCMD_SELECT)
+        return _PendingDone(DoneStatus.FINAL, 0, 0, Token.DONEPROC)
 
     def _write_status(self, result: StatementResult) -> None:
         """An EXEC in a batch reports its procedure's return status (RETURNSTATUS)."""

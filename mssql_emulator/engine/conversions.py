@@ -36,6 +36,17 @@ MACROS = [
             * (10 ** (6 - s)) AS BIGINT)))""",
     """CREATE OR REPLACE TEMP MACRO mssql_round_time(x, s) AS (
         CAST(mssql_round_ts(DATE '2000-01-01' + x, s) AS TIME))""",
+    # TIME_NS has no arithmetic in DuckDB; its nanoseconds since midnight do.
+    """CREATE OR REPLACE TEMP MACRO mssql_round_time_ns(x, s) AS (
+        TIME '00:00:00' + to_microseconds(CAST(
+            round(epoch_ns(x) / (10 ** (9 - s))) * (10 ** (6 - s)) AS BIGINT)))""",
+    """CREATE OR REPLACE TEMP MACRO mssql_time_ns_add(x, ns) AS (
+        CAST(make_timestamp_ns(CAST(((epoch_ns(x) + round(ns / 100) * 100) % 86400000000000
+                                     + 86400000000000) % 86400000000000 AS BIGINT)) AS TIME_NS))""",
+    """CREATE OR REPLACE TEMP MACRO mssql_time_ns_text(x) AS (
+        format('{:02d}:{:02d}:{:02d}.{:07d}', epoch_ns(x) // 3600000000000,
+               epoch_ns(x) // 60000000000 % 60, epoch_ns(x) // 1000000000 % 60,
+               epoch_ns(x) % 1000000000 // 100))""",
     """CREATE OR REPLACE TEMP MACRO mssql_dto_offset(x) AS (
         CASE WHEN regexp_matches(x, '[+-]\\d{1,2}:\\d{2}\\s*$') THEN
             (CASE WHEN regexp_extract(x, '([+-])(\\d{1,2}):(\\d{2})\\s*$', 1) = '-'
@@ -111,6 +122,8 @@ def _to_type(x: str, t: SqlType, src: str) -> str:
             )
         if src.upper() == "UUID":
             return f"upper(CAST({x} AS VARCHAR))"
+        if src.upper() == "TIME_NS":
+            return f"mssql_time_ns_text({x})"
         return f"CAST({x} AS VARCHAR)"
     if sqltypes.is_binary(t):
         if _is_text(src):
@@ -127,8 +140,7 @@ def _to_type(x: str, t: SqlType, src: str) -> str:
             base = f"({x}.utc + to_minutes({x}.offset))"
         return f"mssql_round_ts({base}, {t.scale})" if (t.scale or 0) < 6 else base
     if t.name == "time":
-        base = f"CAST({x} AS TIME)"
-        return f"mssql_round_time({base}, {t.scale})" if (t.scale or 0) < 6 else base
+        return _time_expr(x, 7 if t.scale is None else t.scale, src.upper())
     if t.name == "datetimeoffset":
         s = src.upper()
         if s.startswith("STRUCT(UTC"):
@@ -152,6 +164,17 @@ def _to_type(x: str, t: SqlType, src: str) -> str:
         # money text may group digits with commas and put spaces after the sign
         return f"CAST(replace(replace({x}, ',', ''), ' ', '') AS {duck})"
     return f"CAST({x} AS {duck})"
+
+
+def _time_expr(x: str, scale: int, src: str) -> str:
+    """``x`` as time(``scale``): TIME_NS keeps 100 ns ticks, TIME microseconds."""
+    if src in ("TIME_NS", "TIMESTAMP_NS", "VARCHAR"):
+        ticks = f"CAST({x} AS TIME_NS)"  # DuckDB casts these without going through µs
+        return ticks if scale == 7 else f"mssql_round_time_ns({ticks}, {scale})"
+    if scale == 7:
+        return f"CAST(CAST({x} AS TIME) AS TIME_NS)"
+    base = f"CAST({x} AS TIME)"
+    return f"mssql_round_time({base}, {scale})" if scale < 6 else base
 
 
 def store_expr(x: str, t: SqlType, src: str, *, table: str, column: str) -> str:

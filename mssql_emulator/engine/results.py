@@ -224,10 +224,10 @@ def _target(arrow_type: pa.DataType, column: Column) -> pa.DataType | None:
         if name in ("binary", "varbinary"):
             return pa.binary()
         return _NULL_TARGETS.get(name, pa.string())
-    if pa.types.is_timestamp(arrow_type) and (arrow_type.unit != "us" or arrow_type.tz):
-        return pa.timestamp("us")
-    if (pa.types.is_time32(arrow_type) or pa.types.is_time64(arrow_type)) and (
-        arrow_type != pa.time64("us")
+    if pa.types.is_timestamp(arrow_type) and (arrow_type.unit not in ("us", "ns") or arrow_type.tz):
+        return pa.timestamp("ns" if arrow_type.unit == "ns" else "us")
+    if pa.types.is_time32(arrow_type) or (
+        pa.types.is_time64(arrow_type) and arrow_type.unit not in ("us", "ns")
     ):
         return pa.time64("us")
     if (

@@ -52,6 +52,10 @@ _DUCK_FIXED = {
     "datetimeoffset": 'STRUCT(utc TIMESTAMP, "offset" SMALLINT)',
     "uniqueidentifier": "UUID",
 }
+# time(7) keeps 100 ns ticks, which microsecond TIME would round.  datetime2(7) and
+# datetimeoffset(7) stay microseconds: TIMESTAMP_NS only spans 1677-09-21..2262-04-11,
+# and SQL Server's 0001-01-01 and 9999-12-31 must fit.
+_DUCK_NS = {"time": "TIME_NS"}
 
 
 def parse_type(name: str, args: list[str] | None = None) -> SqlType:
@@ -134,6 +138,8 @@ def duckdb_type(t: SqlType) -> str:
     if t.name == "sql_variant":
         # Values keep their base type's storage; a stored column without one keeps text.
         return duckdb_type(t.base) if t.base is not None else "VARCHAR"
+    if t.name in _DUCK_NS and (t.scale is None or t.scale == 7):
+        return _DUCK_NS[t.name]
     return _DUCK_FIXED[t.name]
 
 

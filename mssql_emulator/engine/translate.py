@@ -22,6 +22,7 @@ from mssql_emulator.engine import (
     system_tables,
     table_types,
     temp_tables,
+    time_ticks,
 )
 from mssql_emulator.engine.catalog import DatabaseCatalog, TableDef
 from mssql_emulator.engine.tsql_text import split_name
@@ -166,6 +167,7 @@ class Translator:
         self.ctes |= {cte.alias_or_name.lower() for cte in node.find_all(exp.CTE)}
         for table in node.find_all(exp.Table):
             self._register_alias(table)
+        node = time_ticks.keep_ticks(node, self.guess_src)
         return _post_order(node, self._rewrite)
 
     def _register_alias(self, node: exp.Table) -> None:
@@ -349,6 +351,10 @@ class Translator:
             return "VARCHAR"
         if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.INTEGER_TYPES):
             return node.to.sql("duckdb").upper()
+        if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.TIME_NS):
+            return "TIME_NS"
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "mssql_time_ns_add":
+            return "TIME_NS"  # DATEADD on time(7), see time_ticks
         if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
             return self.guess_src(node.this)
         if isinstance(node, _TEXT_FUNCTIONS) or (

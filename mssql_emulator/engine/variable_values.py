@@ -1,7 +1,8 @@
 """Values of T-SQL variables: conversions on assignment and the form variables hold them in.
 
 Variables hold datetimeoffset values and GUIDs as text (as ``session._bindable`` binds
-parameters); a value assigned to a typed variable goes through SQL Server's conversion
+parameters), and time(7) values as text too, since Python times stop at microseconds; a
+value assigned to a typed variable goes through SQL Server's conversion
 (``conversions.cast_expr``) run by DuckDB.
 """
 
@@ -27,7 +28,11 @@ def source_duck(sql_type: SqlType | None, value: Any) -> str:
     if sql_type is not None:
         if sql_type.name in ("datetimeoffset", "uniqueidentifier"):
             return "VARCHAR"  # variables hold these as text (see session._bindable)
-        return sqltypes.duckdb_type(sql_type)
+        duck = sqltypes.duckdb_type(sql_type)
+        if duck == "TIME_NS":
+            # time(7) is held as text when it has a 7th digit, else as a Python time.
+            return "VARCHAR" if isinstance(value, str) else "TIME"
+        return duck
     if isinstance(value, bool):
         return "BOOLEAN"
     if isinstance(value, int):
@@ -83,6 +88,8 @@ def convert(
     if source is not None and source == target:
         return value
     expr = conversions.cast_expr("$v", target, source_duck(source, value))
+    if sqltypes.duckdb_type(target) == "TIME_NS":
+        expr = conversions.cast_expr(expr, SqlType("varchar", length=-1), "TIME_NS")
     with bound_only(session, {"v": bindable(value)}):
         rows = session.relation(f"SELECT {expr}").fetchall()
     return _variable_value(rows[0][0]) if rows else None

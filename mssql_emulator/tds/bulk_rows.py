@@ -89,7 +89,7 @@ class WireColumn:
         if code == 0x28:
             return pa.date32()
         if code == 0x29:
-            return pa.time64("us")
+            return pa.time64("ns" if self.scale == 7 else "us")
         if code == 0x2A:
             return pa.timestamp("us")
         if code == 0x2B:
@@ -113,6 +113,7 @@ def duckdb_type_name(arrow_type: pa.DataType) -> str:
         pa.timestamp("us"): "TIMESTAMP",
         pa.date32(): "DATE",
         pa.time64("us"): "TIME",
+        pa.time64("ns"): "TIME_NS",
         pa.large_binary(): "BLOB",
     }
     return names.get(arrow_type, "VARCHAR")
@@ -196,6 +197,8 @@ def _since_midnight(raw: bytes, scale: int) -> dt.timedelta:
 
 def _scaled_time(col: WireColumn, raw: bytes) -> Any:
     tsize = 3 if col.scale <= 2 else 4 if col.scale <= 4 else 5
+    if col.code == 0x29 and col.scale == 7:
+        return int.from_bytes(raw[:tsize], "little") * 100  # exact nanoseconds, see arrow_type
     since = _since_midnight(raw[:tsize], col.scale)
     if col.code == 0x29:
         return (dt.datetime.min + since).time()

@@ -69,6 +69,16 @@ def _time_of(raw: bytes, scale: int) -> dt.timedelta:
     return dt.timedelta(microseconds=micros)
 
 
+def _time_param(raw: bytes, scale: int, since_midnight: dt.timedelta) -> dt.time | str:
+    """A time value; time(7) with a 7th digit as ``hh:mm:ss.fffffff`` text, which keeps it."""
+    count = int.from_bytes(raw, "little")
+    if scale < 7 or count % 10 == 0:
+        return (dt.datetime.min + since_midnight).time()
+    seconds, ticks = divmod(count, 10_000_000)
+    minutes, second = divmod(seconds, 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}:{second:02d}.{ticks:07d}"
+
+
 def _date_of(raw: bytes) -> dt.date:
     return _DATE0 + dt.timedelta(days=int.from_bytes(raw, "little"))
 
@@ -276,7 +286,7 @@ def _time_value(reader: ByteReader, code: int, scale: int) -> tuple[SqlType, Any
         raise ProtocolError("bad time value size")
     since_midnight = _time_of(raw[:tsize], scale)
     if code == 0x29:
-        return sql_type, (dt.datetime.min + since_midnight).time()
+        return sql_type, _time_param(raw[:tsize], scale, since_midnight)
     base = dt.datetime.combine(_date_of(raw[tsize : tsize + 3]), dt.time())
     try:
         value = base + since_midnight

@@ -34,6 +34,7 @@ DAYS_0001_TO_1970 = 719162
 DAYS_1900_TO_1970 = 25567
 US_PER_DAY = 86_400_000_000
 TICKS_PER_DAY = 25_920_000  # datetime counts 1/300 s
+TICKS_100NS_PER_DAY = 864_000_000_000
 MAX_ROWS_PER_CHUNK = 32768
 TARGET_CHUNK_BYTES = 2 * 1024 * 1024
 
@@ -224,17 +225,34 @@ def _micros(arr: pa.Array, unit_type: pa.DataType) -> I64:
     return np.asarray(_numpy(pc.cast(pc.cast(arr, unit_type), pa.int64()), 0), dtype=np.int64)
 
 
-def _time_count(micros: I64, scale: int) -> I64:
-    return micros * 10 if scale == 7 else micros // (10 ** (6 - scale))
+def _ticks(arr: pa.Array, unit_type: pa.DataType) -> I64:
+    """100 ns counts of a time or timestamp array: exact from ns, else from microseconds."""
+    if getattr(arr.type, "unit", None) == "ns":
+        return np.asarray(_numpy(pc.cast(arr, pa.int64()), 0), dtype=np.int64) // 100
+    return _micros(arr, unit_type) * 10
+
+
+def _time_count(ticks: I64, scale: int) -> I64:
+    return ticks if scale == 7 else ticks // (10 ** (7 - scale))
+
+
+def _naive(arr: pa.Array) -> pa.Array:
+    if pa.types.is_timestamp(arr.type) and arr.type.tz is not None:
+        unit = arr.type.unit
+        arr = pc.cast(pc.cast(arr, pa.timestamp(unit, tz="UTC")), pa.timestamp(unit))
+    return arr
 
 
 def _split_timestamp(arr: pa.Array) -> tuple[I64, I64]:
-    if pa.types.is_timestamp(arr.type) and arr.type.tz is not None:
-        arr = pc.cast(arr, pa.timestamp("us", tz="UTC"))
-        arr = pc.cast(arr, pa.timestamp("us"))
-    micros = _micros(arr, pa.timestamp("us"))
+    micros = _micros(_naive(arr), pa.timestamp("us"))
     days = micros // US_PER_DAY
     return days, micros - days * US_PER_DAY
+
+
+def _split_ticks(arr: pa.Array) -> tuple[I64, I64]:
+    ticks = _ticks(_naive(arr), pa.timestamp("us"))
+    days = ticks // TICKS_100NS_PER_DAY
+    return days, ticks - days * TICKS_100NS_PER_DAY
 
 
 def _date_time_body(days: I64, rem: I64, scale: int) -> U8:
@@ -251,13 +269,13 @@ def _dates(arr: pa.Array, valid: Mask | None) -> list[Piece]:
 
 
 def _times(arr: pa.Array, scale: int, valid: Mask | None) -> list[Piece]:
-    micros = _micros(arr, pa.time64("us"))
+    ticks = _ticks(arr, pa.time64("us"))
     size = time_size(scale)
-    return _fixed(_le_bytes(_time_count(micros, scale), "<i8", size), size, valid)
+    return _fixed(_le_bytes(_time_count(ticks, scale), "<i8", size), size, valid)
 
 
 def _datetime2(arr: pa.Array, scale: int, valid: Mask | None) -> list[Piece]:
-    days, rem = _split_timestamp(arr)
+    days, rem = _split_ticks(arr)
     body = _date_time_body(days, rem, scale)
     return _fixed(body, body.shape[1], valid)
 
@@ -269,7 +287,7 @@ def _datetimeoffset(arr: pa.Array, scale: int, valid: Mask | None) -> list[Piece
     else:
         utc = arr
         offset = np.zeros(len(arr), dtype=np.int16)
-    days, rem = _split_timestamp(utc)
+    days, rem = _split_ticks(utc)
     dt_body = _date_time_body(days, rem, scale)
     body = np.empty((len(arr), dt_body.shape[1] + 2), dtype=np.uint8)
     put_columns(body, 0, dt_body)

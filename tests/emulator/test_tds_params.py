@@ -70,6 +70,12 @@ CASES: list[tuple[str, bytes, SqlType, Any]] = [
         "TIMEN(7)",
         b"\x29\x07\x05" + (12_345_678_901).to_bytes(5, "little"),
         SqlType("time", scale=7),
+        "00:20:34.5678901",
+    ),
+    (
+        "TIMEN(7) whole microseconds",
+        b"\x29\x07\x05" + (12_345_678_900).to_bytes(5, "little"),
+        SqlType("time", scale=7),
         dt.time(0, 20, 34, 567890),
     ),
     (

@@ -42,7 +42,7 @@ CASES = [
     ("varbinary(8)", "0xDEADBEEF", b"\xde\xad\xbe\xef", None),
     ("varbinary(max)", "0x00FF", b"\x00\xff", None),
     ("date", "'0001-01-01'", dt.date(1, 1, 1), pa.date32()),
-    ("time(7)", "'23:59:59.123456'", dt.time(23, 59, 59, 123456), pa.time64("us")),
+    ("time(7)", "'23:59:59.123456'", dt.time(23, 59, 59, 123456), pa.time64("ns")),
     ("time(0)", "'12:34:56.7'", dt.time(12, 34, 57), pa.time64("us")),
     ("time(3)", "'12:34:56.12345'", dt.time(12, 34, 56, 123000), pa.time64("us")),
     (

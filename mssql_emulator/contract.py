@@ -106,6 +106,11 @@ SYSTEM_TYPE_IDS = {
     "sysname": 256,
 }
 
+# The CLR types share system_type_id 240 and differ by user_type_id (sys.types).
+CLR_SYSTEM_TYPE_ID = 240
+CLR_TYPE_IDS = {"hierarchyid": 128, "geometry": 129, "geography": 130}
+CLR_MAX_LENGTHS = {"hierarchyid": 892, "geometry": -1, "geography": -1}
+
 # Byte sizes SQL Server reports for fixed-length types (sys.columns.max_length).
 FIXED_BYTE_LENGTHS = {
     "bit": 1,

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import re
 
-from mssql_emulator.contract import FIXED_BYTE_LENGTHS, FIXED_PRECISIONS, SqlError, SqlType
+from mssql_emulator.contract import (
+    CLR_MAX_LENGTHS,
+    CLR_TYPE_IDS,
+    FIXED_BYTE_LENGTHS,
+    FIXED_PRECISIONS,
+    SqlError,
+    SqlType,
+)
 
 _ALIASES = {
     "integer": "int",
@@ -110,7 +117,7 @@ def parse_type(name: str, args: list[str] | None = None) -> SqlType:
         if not 0 <= scale <= 7:
             raise SqlError(1002, f"Specified scale {scale} is invalid.", severity=16)
         return SqlType(base, scale=scale)
-    if base in _FIXED or base == "sql_variant":
+    if base in _FIXED or base == "sql_variant" or base in CLR_TYPE_IDS:
         return SqlType(base)
     raise SqlError(2715, f"Column, parameter, or variable #1: Cannot find data type {name}.")
 
@@ -138,6 +145,8 @@ def duckdb_type(t: SqlType) -> str:
     if t.name == "sql_variant":
         # Values keep their base type's storage; a stored column without one keeps text.
         return duckdb_type(t.base) if t.base is not None else "VARCHAR"
+    if is_clr(t):
+        return "VARCHAR"  # canonical text, see clr_types
     if t.name in _DUCK_NS and (t.scale is None or t.scale == 7):
         return _DUCK_NS[t.name]
     return _DUCK_FIXED[t.name]
@@ -147,6 +156,8 @@ def max_length(t: SqlType) -> int:
     """sys.columns.max_length: bytes, -1 for max."""
     if t.name == "sql_variant":
         return VARIANT_MAX_LENGTH
+    if is_clr(t):
+        return CLR_MAX_LENGTHS[t.name]
     if t.length is not None:
         if t.length == -1:
             return -1
@@ -183,6 +194,11 @@ def is_string(t: SqlType) -> bool:
 
 def is_binary(t: SqlType) -> bool:
     return t.name in _BINARY_TYPES
+
+
+def is_clr(t: SqlType) -> bool:
+    """hierarchyid, geography, geometry: SQL Server's CLR (assembly) types."""
+    return t.name in CLR_TYPE_IDS
 
 
 _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")

@@ -7,7 +7,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from mssql_emulator.contract import SYSTEM_TYPE_IDS, SqlType
+from mssql_emulator.contract import (
+    CLR_MAX_LENGTHS,
+    CLR_SYSTEM_TYPE_ID,
+    CLR_TYPE_IDS,
+    SYSTEM_TYPE_IDS,
+    SqlType,
+)
 from mssql_emulator.engine import foreign_keys, routine_catalog, sqltypes
 from mssql_emulator.engine.catalog import ColumnDef, DatabaseCatalog, IndexDef, TableDef
 
@@ -49,10 +55,18 @@ META_TABLES = {
 }
 
 _TYPES_ROWS = [
-    (name, tid, sqltypes.max_length(sqltypes.parse_type(name)))
+    (name, tid, tid, sqltypes.max_length(sqltypes.parse_type(name)), False)
     for name, tid in SYSTEM_TYPE_IDS.items()
     if name not in ("image", "text", "ntext", "xml", "sysname", "timestamp")
+] + [
+    (name, CLR_SYSTEM_TYPE_ID, uid, CLR_MAX_LENGTHS[name], True)
+    for name, uid in CLR_TYPE_IDS.items()
 ]
+
+
+def _system_type_id(t: SqlType) -> int:
+    return CLR_SYSTEM_TYPE_ID if sqltypes.is_clr(t) else SYSTEM_TYPE_IDS[t.name]
+
 
 COLLATION = "SQL_Latin1_General_CP1_CI_AS"
 
@@ -60,7 +74,9 @@ COLLATION = "SQL_Latin1_General_CP1_CI_AS"
 def _views(db: str) -> dict[str, str]:
     s = f'"{db}"."__sys"'
     q = "'" + db.replace("'", "''") + "'"
-    types_values = ", ".join(f"('{n}', {tid}, {ml})" for n, tid, ml in _TYPES_ROWS)
+    types_values = ", ".join(
+        f"('{n}', {tid}, {uid}, {ml}, {str(clr).lower()})" for n, tid, uid, ml, clr in _TYPES_ROWS
+    )
     return {
         "sys_schemas": f"SELECT name, schema_id, principal_id FROM {s}.schemas",
         "sys_objects": (
@@ -98,11 +114,12 @@ def _views(db: str) -> dict[str, str]:
             f'FROM "{db}"."__sys".sys_columns'
         ),
         "sys_types": (
-            "SELECT name, system_type_id, system_type_id AS user_type_id, 4 AS schema_id, "
+            "SELECT name, system_type_id, user_type_id, 4 AS schema_id, "
             "CAST(NULL AS INTEGER) AS principal_id, max_length, 0 AS precision, 0 AS scale, "
             "CAST(NULL AS VARCHAR) AS collation_name, true AS is_nullable, "
-            "false AS is_user_defined, false AS is_assembly_type, false AS is_table_type "
-            f"FROM (VALUES {types_values}) AS t(name, system_type_id, max_length) "
+            "false AS is_user_defined, is_assembly_type, false AS is_table_type "
+            f"FROM (VALUES {types_values}) "
+            "AS t(name, system_type_id, user_type_id, max_length, is_assembly_type) "
             f"UNION ALL {routine_catalog.user_types_sql(db)}"
         ),
         "sys_indexes": (
@@ -286,6 +303,8 @@ def column_row(object_id: int, column_id: int, col: ColumnDef) -> tuple[Any, ...
     octet = None
     if is_char and t.length is not None:
         octet = -1 if t.length == -1 else (t.length * 2 if t.name.startswith("n") else t.length)
+    if sqltypes.is_clr(t):
+        char_len = octet = sqltypes.max_length(t)
     numeric = t.name in (
         "tinyint",
         "smallint",
@@ -311,7 +330,7 @@ def column_row(object_id: int, column_id: int, col: ColumnDef) -> tuple[Any, ...
         column_id,
         col.name,
         t.name,
-        SYSTEM_TYPE_IDS[t.name],
+        _system_type_id(t),
         sqltypes.max_length(t),
         sqltypes.numeric_precision(t),
         sqltypes.numeric_scale(t),

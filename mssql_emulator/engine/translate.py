@@ -14,6 +14,8 @@ from mssql_emulator.contract import SqlError, SqlType
 from mssql_emulator.engine import (
     builtin_functions,
     changetable,
+    clr_methods,
+    clr_types,
     conversions,
     databases,
     errors,
@@ -167,8 +169,123 @@ class Translator:
         self.ctes |= {cte.alias_or_name.lower() for cte in node.find_all(exp.CTE)}
         for table in node.find_all(exp.Table):
             self._register_alias(table)
+        self._refuse_clr_projections(node)
+        clr_targets = self._clr_targets(node)
         node = time_ticks.keep_ticks(node, self.guess_src)
-        return _post_order(node, self._rewrite)
+        rewritten = _post_order(node, self._rewrite)
+        if clr_targets:
+            self._convert_clr_values(rewritten, clr_targets)
+        return rewritten
+
+    def clr_column_type(self, qualifier: str, name: str) -> str | None:
+        """hierarchyid/geography/geometry if ``qualifier.name`` is a column of that type."""
+        if qualifier:
+            table = self.aliases.get(qualifier.lower())
+            tables = [table] if table is not None else []
+        else:
+            tables = list(self.aliases.values())
+        for table in tables:
+            col = table.column(name)
+            if col is not None and sqltypes.is_clr(col.type):
+                return col.type.name
+        return None
+
+    def _clr_type_of(self, node: exp.Expression) -> str | None:
+        if isinstance(node, exp.Column):
+            return self.clr_column_type(node.table, node.name)
+        if isinstance(node, exp.Placeholder):
+            declared = self.scope.variable_types.get(node.name.lower())
+            return declared.name if declared is not None and sqltypes.is_clr(declared) else None
+        return None
+
+    def is_table_alias(self, name: str) -> bool:
+        return name.lower() in self.aliases or name.lower() in self.ctes
+
+    def constant(self, node: exp.Expression) -> Any:
+        """The value of a literal or parameter, else ``clr_methods.NO_VALUE``."""
+        if isinstance(node, exp.Null):
+            return None
+        if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
+            value = self.constant(node.this)
+            return -value if isinstance(value, int | float) else clr_methods.NO_VALUE
+        if isinstance(node, exp.Literal) and not node.is_string:
+            number = float(node.name)
+            return int(number) if number.is_integer() and "." not in node.name else number
+        if isinstance(node, exp.Literal | exp.National):
+            return node.name
+        if isinstance(node, exp.Placeholder) and node.name.lower() in self.scope.variables:
+            self.scope.volatile = True  # the value is inlined into this translation
+            return self.scope.variables[node.name.lower()]
+        return clr_methods.NO_VALUE
+
+    def _refuse_clr_projections(self, node: exp.Expression) -> None:
+        """CLR values go to clients as UDT bytes, which this server does not write."""
+        if not isinstance(node, exp.Select) or node.parent is not None or node.args.get("into"):
+            return
+        sources = self._from_tables(node)
+        for proj in node.expressions:
+            inner = proj.this if isinstance(proj, exp.Alias) else proj
+            if not isinstance(inner, exp.Star | exp.Column):
+                continue
+            qualifier = inner.table.lower() if isinstance(inner, exp.Column) else ""
+            star = isinstance(inner, exp.Star) or isinstance(inner.this, exp.Star)
+            for alias, table in sources.items():
+                if qualifier and alias != qualifier:
+                    continue
+                columns = table.columns if star else [table.column(inner.name)]
+                for col in columns:
+                    if col is not None and sqltypes.is_clr(col.type):
+                        raise clr_types.unsendable(col.name, col.type.name)
+
+    def _from_tables(self, select: exp.Select) -> dict[str, TableDef]:
+        """The catalog tables a SELECT reads directly, by alias."""
+        from_ = select.args.get("from_")
+        items = [from_.this] if from_ is not None else []
+        items += [j.this for j in select.args.get("joins") or []]
+        tables = {}
+        for item in items:
+            alias = (item.alias_or_name or "").lower()
+            if isinstance(item, exp.Table) and alias in self.aliases:
+                tables[alias] = self.aliases[alias]
+        return tables
+
+    def _clr_targets(self, node: exp.Expression) -> list[str | None]:
+        """The CLR type of each column an INSERT source or UPDATE assigns to (None: other)."""
+        target = node.this if isinstance(node, exp.Update) else None
+        if isinstance(node.parent, exp.Insert) and node.parent.expression is node:
+            target = node.parent.this
+        table_node = target.this if isinstance(target, exp.Schema) else target
+        if not isinstance(table_node, exp.Table) or not isinstance(table_node.this, exp.Identifier):
+            return []
+        parts = [p for p in (table_node.catalog, table_node.db, table_node.name) if p]
+        try:
+            table = self.resolve_table(parts, table_node.name)[2]
+        except SqlError:
+            return []
+        if isinstance(node, exp.Update):
+            columns = [table.column(eq.this.name) for eq in node.expressions]
+        elif isinstance(target, exp.Schema):
+            columns = [table.column(i.name) for i in target.expressions]
+        else:
+            columns = [c for c in table.columns if c.identity is None]
+        types = [c.type.name if c and sqltypes.is_clr(c.type) else None for c in columns]
+        return types if any(types) else []
+
+    def _convert_clr_values(self, node: exp.Expression, types: list[str | None]) -> None:
+        if isinstance(node, exp.Values):
+            rows = [r.expressions if isinstance(r, exp.Tuple) else [r] for r in node.expressions]
+        elif isinstance(node, exp.Select):
+            rows = [[p.this if isinstance(p, exp.Alias) else p for p in node.expressions]]
+        elif isinstance(node, exp.Update):
+            rows = [[eq.expression for eq in node.expressions]]
+        else:
+            return
+        for row in rows:
+            for value, type_name in zip(row, types, strict=False):
+                if type_name is not None:
+                    converted = clr_methods.implicit(value, type_name, self)
+                    if converted is not value:
+                        value.replace(converted)
 
     def _register_alias(self, node: exp.Table) -> None:
         if (
@@ -185,6 +302,12 @@ class Translator:
         self.aliases[(node.alias or node.name).lower()] = table
 
     def _rewrite(self, node: exp.Expression) -> exp.Expression:
+        clr = clr_methods.rewrite(node, self)
+        if clr is not None:
+            return clr
+        if isinstance(node, exp.Ordered) and self._clr_type_of(node.this) == "hierarchyid":
+            node.set("this", clr_methods.hierarchy_order_key(node.this))
+            return node
         if isinstance(node, exp.Table):
             return self._table(node)
         if isinstance(node, exp.Lateral | exp.Join):
@@ -371,6 +494,10 @@ class Translator:
         if not isinstance(to, exp.DataType):
             return node
         target = tsql_type(to, in_cast=True)
+        if sqltypes.is_clr(target):
+            return clr_methods.implicit(inner, target.name, self)
+        if sqltypes.is_string(target) and self._clr_type_of(inner) in clr_types.SPATIAL_TYPES:
+            inner = clr_methods.spatial_text(inner)  # CAST calls ToString(): WKT without SRID
         if target.name == "sql_variant":
             return inner  # the value keeps its base type; the result column records it
         src = self.guess_src(inner)

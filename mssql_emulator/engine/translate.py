@@ -109,6 +109,21 @@ def tsql_type(dt: exp.DataType, *, in_cast: bool = False) -> SqlType:
     return parsed
 
 
+def _integer_literal(node: exp.Literal) -> exp.Expression:
+    """An integer constant beyond bigint is numeric(p,0), as SQL Server types it."""
+    digits = node.name.lstrip("0") or "0"
+    if int(digits) < 2**63:
+        return node
+    if len(digits) > 38:
+        raise SqlError(
+            1007,
+            f"The number '{digits}' is out of the range for numeric representation "
+            "(maximum precision 38).",
+            severity=15,
+        )
+    return exp.Cast(this=node, to=exp.DataType.build(f"DECIMAL({len(digits)},0)"))
+
+
 def _post_order(
     node: exp.Expression, fn: Callable[[exp.Expression], exp.Expression]
 ) -> exp.Expression:
@@ -314,6 +329,8 @@ class Translator:
             return self._apply(node)
         if isinstance(node, exp.Parameter):
             return self._parameter(node)
+        if isinstance(node, exp.Literal) and not node.is_string and node.name.isdigit():
+            return _integer_literal(node)
         if isinstance(node, exp.Column) and (node.args.get("db") or node.args.get("catalog")):
             # schema.table.column: tables keep their own name as alias, so table.column works.
             node.set("db", None)

@@ -299,3 +299,21 @@ def test_nocount_set_in_a_procedure_ends_with_it(session: DuckDBSession) -> None
     run(session, "EXEC quiet")
     results = list(session.execute("INSERT INTO nc VALUES (2)"))
     assert results[0].rowcount == 1
+
+
+@pytest.mark.parametrize("digits", [19, 20, 26, 38])
+def test_integer_literal_beyond_bigint_is_numeric(session: DuckDBSession, digits: int) -> None:
+    value = 10**digits - 7
+    columns, rows = query(session, f"SELECT {value}, -{value}, CAST({value} AS decimal(38,0)) + 1")
+    assert (columns[0].type.name, columns[0].type.precision, columns[0].type.scale) == (
+        "decimal",
+        digits,
+        0,
+    )
+    assert rows == [(decimal.Decimal(value), decimal.Decimal(-value), decimal.Decimal(value + 1))]
+
+
+def test_integer_literal_of_39_digits_is_out_of_range(session: DuckDBSession) -> None:
+    with pytest.raises(SqlError) as raised:
+        query(session, f"SELECT {10**38}")
+    assert raised.value.number == 1007

@@ -7,7 +7,7 @@ from typing import cast
 import sqlglot
 from sqlglot import exp
 
-from mssql_emulator.contract import SYSTEM_TYPE_IDS, SqlError
+from mssql_emulator.contract import CLR_TYPE_IDS, SYSTEM_TYPE_IDS, SqlError
 
 # Collations fn_helpcollations() lists; every string here compares as the first one does.
 COLLATIONS = [
@@ -18,8 +18,9 @@ COLLATIONS = [
     ("Latin1_General_BIN", "Latin1-General, binary sort"),
     ("Latin1_General_BIN2", "Latin1-General, binary code point comparison sort"),
 ]
-_TYPE_NAMES = {tid: name for name, tid in SYSTEM_TYPE_IDS.items()}
-_TYPE_IDS = {name: tid for name, tid in SYSTEM_TYPE_IDS.items()}
+# TYPE_ID and TYPE_NAME speak user type ids: the CLR types' own, not their shared 240.
+_TYPE_IDS = SYSTEM_TYPE_IDS | CLR_TYPE_IDS
+_TYPE_NAMES = {tid: name for name, tid in _TYPE_IDS.items()}
 
 SYSDATETIMEOFFSET = (
     "struct_pack(utc := CAST(timezone('UTC', now()) AS TIMESTAMP), "

@@ -68,6 +68,8 @@ def _system_type_id(t: SqlType) -> int:
     return CLR_SYSTEM_TYPE_ID if sqltypes.is_clr(t) else SYSTEM_TYPE_IDS[t.name]
 
 
+_CLR_USER_TYPE_IDS = " ".join(f"WHEN '{name}' THEN {uid}" for name, uid in CLR_TYPE_IDS.items())
+
 COLLATION = "SQL_Latin1_General_CP1_CI_AS"
 
 
@@ -100,7 +102,8 @@ def _views(db: str) -> dict[str, str]:
             f"false AS is_ms_shipped FROM {s}.objects WHERE type = 'V'"
         ),
         "sys_columns": (
-            "SELECT object_id, name, column_id, system_type_id, system_type_id AS user_type_id, "
+            "SELECT object_id, name, column_id, system_type_id, "
+            f"CASE type_name {_CLR_USER_TYPE_IDS} ELSE system_type_id END AS user_type_id, "
             "max_length, precision, scale, collation_name, is_nullable, false AS is_ansi_padded, "
             "false AS is_rowguidcol, is_identity, false AS is_computed, false AS is_filestream, "
             "false AS is_replicated, false AS is_sparse, false AS is_column_set, "

@@ -191,9 +191,17 @@ def test_catalogs_report_the_types(emulator: RunningEmulator, table: str) -> Non
         ]
         assert _rows(
             conn,
-            "SELECT c.name, c.system_type_id, c.max_length FROM sys.columns AS c "
+            "SELECT c.name, c.system_type_id, c.user_type_id, TYPE_NAME(c.user_type_id), "
+            "c.max_length FROM sys.columns AS c "
             f"WHERE c.object_id = OBJECT_ID('{table}') AND c.name <> 'id' ORDER BY c.column_id",
-        ) == [("h", 240, 892), ("g", 240, -1), ("m", 240, -1)]
+        ) == [
+            ("h", 240, 128, "hierarchyid", 892),
+            ("g", 240, 130, "geography", -1),
+            ("m", 240, 129, "geometry", -1),
+        ]
+        assert _rows(conn, "SELECT TYPE_ID('geography'), TYPE_ID('sys.hierarchyid')") == [
+            (130, 128)
+        ]
     finally:
         conn.close()
 

@@ -62,6 +62,8 @@ class SqlType:
     base: SqlType | None = None
 
     def __str__(self) -> str:
+        if self.name == "xml":
+            return self.name
         if self.length is not None:
             return f"{self.name}({'max' if self.length == -1 else self.length})"
         if self.name in ("decimal", "numeric"):

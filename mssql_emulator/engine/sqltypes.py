@@ -22,7 +22,7 @@ _ALIASES = {
     "national character varying": "nvarchar",
     "rowversion": "timestamp",
 }
-_STRING_TYPES = {"char", "varchar", "nchar", "nvarchar"}
+_STRING_TYPES = {"char", "varchar", "nchar", "nvarchar", "xml"}  # xml: untyped, kept as text
 _BINARY_TYPES = {"binary", "varbinary"}
 _FIXED = {
     "bit",
@@ -70,8 +70,10 @@ def parse_type(name: str, args: list[str] | None = None) -> SqlType:
     base = " ".join(name.lower().strip('[]"').split())
     base = _ALIASES.get(base, base)
     params = [a.strip().lower() for a in (args or [])]
-    if base in ("text", "xml"):
-        return SqlType("varchar" if base == "text" else "nvarchar", length=-1)
+    if base == "text":
+        return SqlType("varchar", length=-1)
+    if base == "xml":
+        return SqlType("xml", length=-1)
     if base == "ntext":
         return SqlType("nvarchar", length=-1)
     if base == "image":

@@ -57,7 +57,7 @@ META_TABLES = {
 _TYPES_ROWS = [
     (name, tid, tid, sqltypes.max_length(sqltypes.parse_type(name)), False)
     for name, tid in SYSTEM_TYPE_IDS.items()
-    if name not in ("image", "text", "ntext", "xml", "sysname", "timestamp")
+    if name not in ("image", "text", "ntext", "sysname", "timestamp")
 ] + [
     (name, CLR_SYSTEM_TYPE_ID, uid, CLR_MAX_LENGTHS[name], True)
     for name, uid in CLR_TYPE_IDS.items()

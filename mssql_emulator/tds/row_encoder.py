@@ -340,10 +340,10 @@ def _column_pieces(arr: pa.Array, sql_type: SqlType, valid: Mask | None) -> list
         return _decimals(arr, t, valid)
     if name in ("money", "smallmoney"):
         return _money(arr, 8 if name == "money" else 4, valid)
-    if name in ("char", "varchar", "nchar", "nvarchar"):
+    if name in ("char", "varchar", "nchar", "nvarchar", "xml"):
         if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
             arr = pc.cast(arr, pa.large_string())
-        data, offsets = _encode_text(arr, wide=name.startswith("n"))
+        data, offsets = _encode_text(arr, wide=name.startswith("n") or name == "xml")
         return _var_cells(data, offsets, valid, plp=t.length == -1)
     if name in ("binary", "varbinary"):
         data, offsets = _binary_parts(arr)

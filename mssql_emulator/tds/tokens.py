@@ -129,7 +129,6 @@ _ALIASES = {
     "ntext": SqlType("nvarchar", length=-1),
     "image": SqlType("varbinary", length=-1),
     "sysname": SqlType("nvarchar", length=128),
-    "xml": SqlType("nvarchar", length=-1),
     "rowversion": SqlType("binary", length=8),
     "timestamp": SqlType("binary", length=8),
 }
@@ -159,6 +158,8 @@ def normalize(sql_type: SqlType) -> SqlType:
         return _ALIASES[name]
     if name == "sql_variant":
         return SqlType(name, base=normalize(sql_type.base) if sql_type.base else None)
+    if name == "xml":
+        return SqlType(name, length=-1)
     if name == "float" and sql_type.precision is not None and sql_type.precision <= 24:
         return SqlType("real")
     if name in ("decimal", "numeric"):
@@ -233,6 +234,8 @@ def type_info(sql_type: SqlType) -> bytes:
         return b"\x24\x10"
     if name == "sql_variant":
         return b"\x62" + struct.pack("<I", VARIANT_MAX_LENGTH)
+    if name == "xml":
+        return b"\xf1\x00"  # no schema collection
     raise AssertionError(f"unhandled type {name}")
 
 

@@ -97,3 +97,20 @@ def test_every_type_round_trips_as_a_parameter(emulator: RunningEmulator, driver
         assert mismatches == {}
     finally:
         conn.close()
+
+
+def test_xml_is_sent_as_xml(emulator: RunningEmulator) -> None:
+    """TDS type 0xF1 (241) for xml columns, variables and casts, and sys.types lists it."""
+    conn = next(d for d in DRIVERS if d.name == "pytds").connect(emulator)
+    try:
+        cur = conn.cursor()
+        cur.execute(
+            "DECLARE @x xml = N'<v/>'; "
+            "SELECT @x, CAST('<c/>' AS xml), CAST(CAST('<d/>' AS xml) AS nvarchar(max))"
+        )
+        assert cur.fetchall() == [("<v/>", "<c/>", "<d/>")]
+        assert [d[1] for d in cur.description] == [241, 241, 99]
+        cur.execute("SELECT name, system_type_id, max_length FROM sys.types WHERE name = 'xml'")
+        assert cur.fetchall() == [("xml", 241, -1)]
+    finally:
+        conn.close()

@@ -35,6 +35,7 @@ SAMPLES: list[tuple[str, str, str, Any]] = [
     ("c_nchar", "nchar(3)", "N'ñ'", "ñ  "),
     ("c_nvarchar", "nvarchar(50)", "N'héllo 𝄞 世界'", "héllo 𝄞 世界"),
     ("c_nvarchar_max", "nvarchar(max)", f"N'{LONG_TEXT}ü'", LONG_TEXT + "ü"),
+    ("c_xml", "xml", "N'<doc n=\"1\">ü</doc>'", '<doc n="1">ü</doc>'),
     ("c_binary", "binary(4)", "0xDEADBEEF", b"\xde\xad\xbe\xef"),
     ("c_varbinary", "varbinary(50)", "0x00FF10", b"\x00\xff\x10"),
     ("c_varbinary_max", "varbinary(max)", "0x" + LONG_BYTES.hex().upper(), LONG_BYTES),

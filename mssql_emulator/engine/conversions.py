@@ -112,7 +112,9 @@ def _to_type(x: str, t: SqlType, src: str) -> str:
         if src.upper() == "BOOLEAN":
             return f"CAST(CAST({x} AS INTEGER) AS VARCHAR)"
         if src.upper() == "BLOB":
-            return f"decode({x})"
+            # The bytes are the string's own: UTF-16LE for nchar/nvarchar, else code page 1252.
+            wide = t.name in ("nchar", "nvarchar")
+            return f"{'mssql_utf16_text' if wide else 'mssql_cp1252_text'}({x})"
         if src.upper().startswith("STRUCT(UTC"):
             return (
                 f"strftime({x}.utc + to_minutes({x}.offset), '%Y-%m-%d %H:%M:%S.%f') || ' ' "

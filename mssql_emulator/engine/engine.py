@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from mssql_emulator import code_page
 from mssql_emulator.contract import SqlError, SqlType
 from mssql_emulator.engine import (
     change_tracking,
@@ -62,6 +63,12 @@ class DuckDBEngine:
         self._lock = threading.RLock()
         self._con = duckdb.connect(":memory:")
         self._con.execute("SET TimeZone = 'UTC'")
+        # Sessions' connections (cursors of this one) share its functions.
+        for name, decode in (
+            ("mssql_cp1252_text", code_page.decode),
+            ("mssql_utf16_text", code_page.decode_utf16),
+        ):
+            self._con.create_function(name, decode, ["BLOB"], "VARCHAR", side_effects=False)
         self._catalogs: dict[str, DatabaseCatalog] = {}
         self._sessions: dict[int, DuckDBSession] = {}
         self._spids = itertools.count(51)

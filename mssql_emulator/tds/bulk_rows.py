@@ -12,6 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from mssql_emulator import code_page
 from mssql_emulator.contract import SqlError
 from mssql_emulator.tds.packets import ProtocolError
 from mssql_emulator.tds.reader import ByteReader
@@ -212,7 +213,7 @@ def _scaled_time(col: WireColumn, raw: bytes) -> Any:
 def _text(raw: bytes, wide: bool) -> str:
     if wide:
         return raw.decode("utf-16-le", errors="surrogatepass")
-    return raw.decode("cp1252", errors="replace")
+    return code_page.decode(raw)
 
 
 def _cell_reader(col: WireColumn) -> Callable[[ByteReader], Any]:

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from mssql_emulator import code_page
 from mssql_emulator.contract import Param, SqlType
 from mssql_emulator.tds import table_valued
 from mssql_emulator.tds.packets import ProtocolError, UnknownDataType
@@ -97,7 +98,7 @@ def _plp(reader: ByteReader) -> bytes | None:
 
 def _decode_text(raw: bytes, wide: bool) -> str:
     return (
-        raw.decode("utf-16-le", errors="surrogatepass") if wide else raw.decode("cp1252", "replace")
+        raw.decode("utf-16-le", errors="surrogatepass") if wide else code_page.decode(raw)
     )
 
 

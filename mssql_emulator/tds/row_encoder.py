@@ -14,6 +14,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mssql_emulator import code_page
 from mssql_emulator.contract import SqlType
 from mssql_emulator.tds.row_assembly import (
     Fixed,
@@ -154,7 +155,7 @@ def _encode_text(arr: pa.Array, wide: bool) -> tuple[U8, I64]:
         scale = 2
     else:
         units = lead.astype(np.int64)
-        encoded = text.encode("cp1252", errors="replace")
+        encoded = code_page.encode(text)
         scale = 1
     cum = np.zeros(data.size + 1, dtype=np.int64)
     np.cumsum(units, out=cum[1:])

@@ -317,3 +317,14 @@ def test_integer_literal_of_39_digits_is_out_of_range(session: DuckDBSession) ->
     with pytest.raises(SqlError) as raised:
         query(session, f"SELECT {10**38}")
     assert raised.value.number == 1007
+
+
+def test_binary_to_string_reads_the_bytes_in_the_strings_encoding(session: DuckDBSession) -> None:
+    """varchar bytes are code page 1252 (its five undefined bytes kept), nvarchar's UTF-16LE."""
+    _, rows = query(
+        session,
+        "SELECT CAST(0xE94180 AS varchar(10)), CAST(0x81909D AS varchar(3)), "
+        "CAST(0xE90041004200 AS nvarchar(10)), CONVERT(nvarchar(5), 0x4100), "
+        "CAST(0x41 AS nvarchar(5))",
+    )
+    assert rows == [("éA€", "\x81\x90\x9d", "éAB", "A", "")]

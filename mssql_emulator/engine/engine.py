@@ -277,6 +277,10 @@ class DuckDBEngine:
     def database_names(self) -> list[str]:
         return [c.name for c in self._catalogs.values()]
 
+    def sessions(self) -> list[DuckDBSession]:
+        with self._lock:
+            return list(self._sessions.values())
+
     def session_closed(self, session: DuckDBSession) -> None:
         with self._lock:
             self._sessions.pop(session.spid, None)

@@ -1,9 +1,11 @@
 """Transaction isolation levels: what ``SET TRANSACTION ISOLATION LEVEL`` changes here.
 
 Every DuckDB transaction reads one snapshot, taken when it first reads a database, and
-the emulator wraps every user transaction in one DuckDB transaction: all levels read
-like SQL Server's SNAPSHOT inside ``BEGIN TRAN … COMMIT``, and each autocommit statement
-reads one consistent state. The level is still recorded (``sys.dm_exec_sessions``), and
+the emulator wraps every user transaction in one DuckDB transaction: the levels from READ
+COMMITTED up read like SQL Server's SNAPSHOT inside ``BEGIN TRAN … COMMIT``, and each
+autocommit statement reads one consistent state. READ UNCOMMITTED reads other sessions'
+uncommitted rows (``dirty_reads``) and, while its own transaction has written nothing, the
+latest commits. The level is recorded (``sys.dm_exec_sessions``), and
 SNAPSHOT is refused, as SQL Server refuses it, in a database without
 ``ALLOW_SNAPSHOT_ISOLATION ON`` (error 3952 at the first table the statement reads).
 """
@@ -35,6 +37,7 @@ LEVELS = {
     "SNAPSHOT": 5,
 }
 SNAPSHOT = LEVELS["SNAPSHOT"]
+READ_UNCOMMITTED = LEVELS["READ UNCOMMITTED"]
 
 
 def level_code(text: str) -> int:

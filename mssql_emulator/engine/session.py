@@ -26,6 +26,7 @@ from mssql_emulator.contract import (
 )
 from mssql_emulator.engine import (
     change_tracking,
+    dirty_reads,
     errors,
     isolation,
     procedure_calls,
@@ -420,6 +421,28 @@ class DuckDBSession:
         )
         self.run_with_arrow(sql, keys)
 
+    def other_sessions(self) -> list[DuckDBSession]:
+        return [s for s in self._engine.sessions() if s is not self]
+
+    def tables_written(self) -> set[str]:
+        """Tables this session's open transaction has written (none once it ended)."""
+        if self._trancount == 0 or self._txn_ddl:
+            return set()
+        return dirty_reads.written_tables(sql for sql, _, _ in list(self._txn_log))
+
+    def own_view(self, tables: set[str]) -> dict[str, pa.Table]:
+        """These tables as this session's transaction sees them, if it is idle right now."""
+        if not self._lock.acquire(blocking=False):
+            return {}
+        try:
+            if self._reader is not None or self._trancount == 0:
+                return {}
+            return {
+                name: self._con.sql(f"SELECT * FROM {name}").to_arrow_table() for name in tables
+            }
+        finally:
+            self._lock.release()
+
     def mark_ddl(self) -> None:
         self._txn_ddl = True
         self._engine.ddl_generation += 1
@@ -581,11 +604,17 @@ class DuckDBSession:
         self, sql: str, hints: list[results.Hint] | None, shown: list[str] | None = None
     ) -> StatementResult:
         """Run a query and stream its rows as Arrow batches."""
-        rel = self.relation(sql)
-        names = list(rel.columns)
-        duck_types = [str(t) for t in rel.types]
+        views: dict[str, pa.Table] = {}
+        if self.isolation_level == isolation.READ_UNCOMMITTED:
+            self._refresh_snapshot()
+            views = dirty_reads.uncommitted_tables(self, sql)
+        if views:
+            names, duck_types, reader = self._read_over(sql, views)
+        else:
+            rel = self.relation(sql)
+            names, duck_types = list(rel.columns), [str(t) for t in rel.types]
+            reader = rel.to_arrow_reader(BATCH_ROWS)
         columns = results.result_columns(names, duck_types, hints, shown)
-        reader = rel.to_arrow_reader(BATCH_ROWS)
         self._reader = reader
         first: pa.RecordBatch | None
         try:
@@ -597,6 +626,30 @@ class DuckDBSession:
             columns, self._stream(reader, first, columns, duck_types, result)
         )
         return result
+
+    def _refresh_snapshot(self) -> None:
+        """A transaction that has written nothing reads the latest commits (as SQL Server's
+        READ UNCOMMITTED does), not the snapshot DuckDB took at its first read."""
+        if self._trancount and not (self._txn_log or self._txn_ddl or self._ct_pending):
+            self._con.execute("ROLLBACK")
+            self._con.execute("BEGIN TRANSACTION")
+
+    def _read_over(
+        self, sql: str, views: dict[str, pa.Table]
+    ) -> tuple[list[str], list[str], pa.RecordBatchReader]:
+        """``sql`` run over other transactions' rows: read whole, while they are registered."""
+        registered = {name: f"__uncommitted_{i}" for i, name in enumerate(views)}
+        for name, view in registered.items():
+            self._con.register(view, views[name])
+        try:
+            rel = self.relation(dirty_reads.substitute(sql, registered))
+            names, duck_types = list(rel.columns), [str(t) for t in rel.types]
+            table = rel.to_arrow_table()
+        finally:
+            for view in registered.values():
+                self._con.unregister(view)
+        batches = table.to_batches(BATCH_ROWS)
+        return names, duck_types, pa.RecordBatchReader.from_batches(table.schema, batches)
 
     def _stream(
         self,
@@ -615,6 +668,8 @@ class DuckDBSession:
                 try:
                     batch = reader.read_next_batch()
                 except StopIteration:
+                    if self._reader is reader:
+                        self._reader = None  # read to the end: the connection is free again
                     return
                 except duckdb.Error as exc:
                     raise errors.from_duckdb(exc, errors.ErrorContext(self.database)) from exc

@@ -32,6 +32,10 @@ def decode(raw: bytes) -> str:
     return raw.decode("cp1252", errors=_HANDLER)
 
 
+def encode_utf16(text: str) -> bytes:
+    return text.encode("utf-16-le", errors="surrogatepass")
+
+
 def decode_utf16(raw: bytes) -> str:
     """nchar/nvarchar bytes: UTF-16LE; a last odd byte is dropped, as SQL Server does."""
     return raw[: len(raw) // 2 * 2].decode("utf-16-le", errors="replace")

@@ -64,11 +64,13 @@ class DuckDBEngine:
         self._con = duckdb.connect(":memory:")
         self._con.execute("SET TimeZone = 'UTC'")
         # Sessions' connections (cursors of this one) share its functions.
-        for name, decode in (
-            ("mssql_cp1252_text", code_page.decode),
-            ("mssql_utf16_text", code_page.decode_utf16),
+        for name, convert, source, result in (
+            ("mssql_cp1252_text", code_page.decode, "BLOB", "VARCHAR"),
+            ("mssql_utf16_text", code_page.decode_utf16, "BLOB", "VARCHAR"),
+            ("mssql_cp1252_bytes", code_page.encode, "VARCHAR", "BLOB"),
+            ("mssql_utf16_bytes", code_page.encode_utf16, "VARCHAR", "BLOB"),
         ):
-            self._con.create_function(name, decode, ["BLOB"], "VARCHAR", side_effects=False)
+            self._con.create_function(name, convert, [source], result, side_effects=False)
         self._catalogs: dict[str, DatabaseCatalog] = {}
         self._sessions: dict[int, DuckDBSession] = {}
         self._spids = itertools.count(51)

@@ -489,6 +489,8 @@ class Translator:
                 return "VARCHAR"  # a catalog view's name columns (TABLE_SCHEMA, COLUMN_NAME…)
         if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEXT_TYPES):
             return "VARCHAR"
+        if isinstance(node, exp.Unhex):
+            return "BLOB"  # a CAST to binary(n)/varbinary(n), see conversions
         if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.INTEGER_TYPES):
             return node.to.sql("duckdb").upper()
         if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.TIME_NS):
@@ -520,12 +522,39 @@ class Translator:
         src = self.guess_src(inner)
         if src == "" and sqltypes.is_string(target):
             src = "?"
+        if sqltypes.is_binary(target):
+            inner, src = self._string_bytes(inner, src)
         body = conversions.cast_expr("__castarg__", target, src)
         wrapped = duck_expression(body)
         for col in list(wrapped.find_all(exp.Column)):
             if col.name == "__castarg__":
                 col.replace(inner.copy())
         return wrapped
+
+    def _string_bytes(self, inner: exp.Expression, src: str) -> tuple[exp.Expression, str]:
+        """A string of known type as its bytes: UTF-16LE for nchar/nvarchar, else code page
+        1252 (as SQL Server converts a string to binary)."""
+        declared = self._declared_string_type(inner)
+        if declared is None:
+            return inner, src
+        wide = declared in ("nchar", "nvarchar")
+        encode = "mssql_utf16_bytes" if wide else "mssql_cp1252_bytes"
+        return exp.Anonymous(this=encode, expressions=[inner]), "BLOB"
+
+    def _declared_string_type(self, node: exp.Expression) -> str | None:
+        if isinstance(node, exp.National):
+            return "nvarchar"
+        if isinstance(node, exp.Literal) and node.is_string:
+            return "varchar"
+        declared: SqlType | None = None
+        if isinstance(node, exp.Placeholder):
+            declared = self.scope.variable_types.get(node.name.lower())
+        elif isinstance(node, exp.Column):
+            table = self.aliases.get(node.table.lower()) if node.table else None
+            found = [t.column(node.name) for t in ([table] if table else self.aliases.values())]
+            columns = [c for c in found if c is not None]
+            declared = columns[0].type if len(columns) == 1 else None
+        return declared.name if declared is not None and sqltypes.is_string(declared) else None
 
     def _function(self, node: exp.Expression) -> exp.Expression:
         name = ""

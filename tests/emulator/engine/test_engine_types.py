@@ -328,3 +328,17 @@ def test_binary_to_string_reads_the_bytes_in_the_strings_encoding(session: DuckD
         "CAST(0x41 AS nvarchar(5))",
     )
     assert rows == [("éA€", "\x81\x90\x9d", "éAB", "A", "")]
+
+
+def test_string_to_binary_takes_the_strings_own_bytes(session: DuckDBSession) -> None:
+    """nchar/nvarchar give UTF-16LE, char/varchar code page 1252; and back again."""
+    run(session, "CREATE TABLE enc (v varchar(10), n nvarchar(10)); INSERT enc VALUES ('é€', N'é')")
+    _, rows = query(
+        session,
+        "DECLARE @w nvarchar(5) = N'ab'; "
+        "SELECT CAST(N'é' AS varbinary(10)), CAST('é' AS varbinary(10)), "
+        "CAST(v AS varbinary(10)), CONVERT(varbinary(10), n), CAST(@w AS varbinary(10)), "
+        "CAST(CAST(N'é' AS varbinary(10)) AS nvarchar(10)), "
+        "CAST(CAST(v AS binary(2)) AS varchar(5)) FROM enc",
+    )
+    assert rows == [(b"\xe9\x00", b"\xe9", b"\xe9\x80", b"\xe9\x00", b"a\x00b\x00", "é", "é€")]

@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 from mssql_emulator.contract import Engine, Session, SqlError
 from mssql_emulator.tds import tokens
 from mssql_emulator.tds.dispatch import RequestHandler
-from mssql_emulator.tds.login import login_failed, login_reply, parse_login7
+from mssql_emulator.tds.login import (
+    login_failed,
+    login_reply,
+    parse_login7,
+    pre_tds7_login_refused,
+)
 from mssql_emulator.tds.packets import (
     DEFAULT_PACKET_SIZE,
     MessageReader,
@@ -219,6 +224,9 @@ class Connection:
             # TDS 7.0 clients log in without PRELOGIN (and so without TLS).
             if self._login(ptype, payload):
                 self._serve_requests()
+            return
+        if ptype == PacketType.LOGIN_PRE_TDS7:
+            self.writer.send_message(PacketType.REPLY, pre_tds7_login_refused())
             return
         if ptype != PacketType.PRELOGIN:
             raise ProtocolError("expected PRELOGIN")

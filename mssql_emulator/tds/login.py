@@ -93,3 +93,23 @@ def login_reply(
 
 def login_failed(number: int, text: str, *, severity: int) -> bytes:
     return tokens.message(number, text, severity=severity, state=1) + tokens.done(DoneStatus.ERROR)
+
+
+def pre_tds7_login_refused() -> bytes:
+    """The answer to a TDS 4.2/5.0 login (packet type 0x02), in that protocol's own tokens:
+    an ERROR whose strings are single-byte and whose line is two bytes, then DONE with a
+    four-byte count. The emulator speaks TDS 7.0 and later only."""
+    text = (
+        b"TDS versions before 7.0 are not supported by this server; connect with TDS 7.0 or later."
+    )
+    server = tokens.SERVER_NAME.encode("ascii")
+    body = (
+        struct.pack("<iBBH", 4002, 1, 14, len(text))
+        + text
+        + bytes([len(server)])
+        + server
+        + b"\x00"
+        + struct.pack("<H", 0)
+    )
+    error = struct.pack("<BH", tokens.Token.ERROR, len(body)) + body
+    return error + struct.pack("<BHHi", tokens.Token.DONE, DoneStatus.ERROR, 0, 0)

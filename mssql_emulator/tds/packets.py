@@ -22,6 +22,7 @@ FLUSH_BYTES = 1024 * 1024
 
 class PacketType(IntEnum):
     SQL_BATCH = 0x01
+    LOGIN_PRE_TDS7 = 0x02  # TDS 4.2/5.0 login record
     RPC = 0x03
     REPLY = 0x04
     ATTENTION = 0x06

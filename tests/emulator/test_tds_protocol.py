@@ -239,3 +239,22 @@ def test_tds70_login_without_prelogin_is_accepted(emulator: RunningEmulator) -> 
         assert client.query("SELECT 1")[0] == 0x81
     finally:
         client.close()
+
+
+def test_a_tds42_login_is_refused_with_an_error_it_can_read(emulator: RunningEmulator) -> None:
+    """FreeTDS speaking TDS 4.2 gets error 4002 in its own token format, not a dropped socket."""
+    import pymssql
+
+    with pytest.raises(pymssql.OperationalError) as raised:
+        pymssql.connect(
+            server=emulator.host,
+            port=str(emulator.port),
+            user=emulator.user,
+            password=emulator.password,
+            database=emulator.database,
+            tds_version="4.2",
+            login_timeout=10,
+        )
+    number, text = raised.value.args[0]
+    assert number == 4002
+    assert b"TDS 7.0 or later" in text

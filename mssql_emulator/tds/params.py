@@ -97,9 +97,7 @@ def _plp(reader: ByteReader) -> bytes | None:
 
 
 def _decode_text(raw: bytes, wide: bool) -> str:
-    return (
-        raw.decode("utf-16-le", errors="surrogatepass") if wide else code_page.decode(raw)
-    )
+    return raw.decode("utf-16-le", errors="surrogatepass") if wide else code_page.decode(raw)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
+import subprocess
+import sys
 
 import pytest
 from tds_client import RawClient, error_numbers, prelogin, sql_batch
@@ -242,19 +244,22 @@ def test_tds70_login_without_prelogin_is_accepted(emulator: RunningEmulator) -> 
 
 
 def test_a_tds42_login_is_refused_with_an_error_it_can_read(emulator: RunningEmulator) -> None:
-    """FreeTDS speaking TDS 4.2 gets error 4002 in its own token format, not a dropped socket."""
-    import pymssql
+    """FreeTDS speaking TDS 4.2 gets error 4002 in its own token format, not a dropped socket.
 
-    with pytest.raises(pymssql.OperationalError) as raised:
-        pymssql.connect(
-            server=emulator.host,
-            port=str(emulator.port),
-            user=emulator.user,
-            password=emulator.password,
-            database=emulator.database,
-            tds_version="4.2",
-            login_timeout=10,
-        )
-    number, text = raised.value.args[0]
-    assert number == 4002
-    assert b"TDS 7.0 or later" in text
+    In a process of its own: pymssql keeps the last server message in module state, which
+    other tests' connections would leave behind.
+    """
+    script = (
+        "import pymssql, sys\n"
+        "try:\n"
+        "    pymssql.connect(server=sys.argv[1], port=sys.argv[2], user=sys.argv[3],\n"
+        "                    password=sys.argv[4], tds_version='4.2', login_timeout=10)\n"
+        "except pymssql.OperationalError as exc:\n"
+        "    number, text = exc.args[0]\n"
+        "    print(number, text.decode())\n"
+    )
+    args = [emulator.host, str(emulator.port), emulator.user, emulator.password]
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.startswith("4002 TDS versions before 7.0 are not supported"), done

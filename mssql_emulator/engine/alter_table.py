@@ -1,4 +1,7 @@
-"""ALTER TABLE … ADD / DROP COLUMN / ALTER COLUMN, keeping the catalog in step."""
+"""ALTER TABLE … ADD / DROP COLUMN / ALTER COLUMN, keeping the catalog in step.
+
+Also ``[WITH CHECK | NOCHECK] CHECK | NOCHECK CONSTRAINT`` switching foreign keys.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import re
 from typing import TYPE_CHECKING
 
 from mssql_emulator.contract import SqlError, StatementResult
-from mssql_emulator.engine import errors, sqltypes, system_tables
+from mssql_emulator.engine import errors, foreign_key_checks, sqltypes, system_tables
 from mssql_emulator.engine.catalog import DatabaseCatalog, TableDef
 from mssql_emulator.engine.table_parser import parse_column_defs
 from mssql_emulator.engine.tsql_text import parse_tsql, split_name
@@ -16,7 +19,9 @@ if TYPE_CHECKING:
 
 _NAME = r"((?:\[[^\]]+\]|\"[^\"]+\"|[\w#@$]+)(?:\s*\.\s*(?:\[[^\]]+\]|\"[^\"]+\"|[\w#@$]*))*)"
 ALTER_TABLE = re.compile(
-    rf"^ALTER\s+TABLE\s+{_NAME}\s+(ADD|DROP\s+COLUMN|ALTER\s+COLUMN)\s+(.+)$", re.I | re.S
+    rf"^ALTER\s+TABLE\s+{_NAME}\s+(ADD|DROP\s+COLUMN|ALTER\s+COLUMN|"
+    r"(?:WITH\s+(?:NO)?CHECK\s+)?(?:NO)?CHECK\s+CONSTRAINT)\s+(.+)$",
+    re.I | re.S,
 )
 
 
@@ -31,6 +36,8 @@ def run(session: DuckDBSession, match: re.Match[str]) -> StatementResult:
     action = " ".join(match.group(2).upper().split())
     body = match.group(3)
     db = catalog.name
+    if action.endswith("CHECK CONSTRAINT"):
+        return _switch_constraints(session, db, table, action, body)
     target = f"{_q(db)}.{_q(table.schema)}.{_q(table.name)}"
     with session.write_scope(db), catalog.lock:
         if action == "ADD":
@@ -41,6 +48,17 @@ def run(session: DuckDBSession, match: re.Match[str]) -> StatementResult:
             _alter(session, target, table, body)
         _rewrite_rows(session, db, catalog, table)
         session.mark_ddl()
+    return StatementResult()
+
+
+def _switch_constraints(
+    session: DuckDBSession, db: str, table: TableDef, action: str, body: str
+) -> StatementResult:
+    names = [split_name(n)[-1] for n in body.split(",") if n.strip()]
+    chosen = None if [n.upper() for n in names] == ["ALL"] else names
+    enabled = not action.endswith("NOCHECK CONSTRAINT")
+    validate = action.startswith("WITH CHECK")
+    foreign_key_checks.set_enabled(session, db, table, chosen, enabled=enabled, validate=validate)
     return StatementResult()
 
 

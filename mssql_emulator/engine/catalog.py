@@ -39,6 +39,20 @@ class IndexDef:
 
 
 @dataclass
+class ForeignKeyDef:
+    """One FOREIGN KEY: ``columns`` of table ``child_id`` reference ``referenced_id``."""
+
+    name: str
+    child_id: int
+    columns: tuple[str, ...]
+    referenced_id: int
+    referenced_columns: tuple[str, ...]
+    on_delete: int = 0
+    on_update: int = 0
+    enabled: bool = True
+
+
+@dataclass
 class TableDef:
     """A table (``kind`` 'U') or view ('V') as SQL Server describes it."""
 
@@ -51,6 +65,9 @@ class TableDef:
     definition: str | None = None
     change_tracking: bool = False
     track_columns: bool = False
+    # Foreign keys this table declares and those pointing at it; None until loaded.
+    foreign_keys: list[ForeignKeyDef] | None = None
+    referenced_by: list[ForeignKeyDef] | None = None
 
     def column(self, name: str) -> ColumnDef | None:
         lowered = name.lower()

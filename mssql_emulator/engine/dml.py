@@ -9,7 +9,13 @@ import pyarrow as pa
 from sqlglot import exp
 
 from mssql_emulator.contract import Column, ResultSet, SqlError, StatementResult
-from mssql_emulator.engine import change_tracking, conversions, errors, temp_tables
+from mssql_emulator.engine import (
+    change_tracking,
+    conversions,
+    errors,
+    foreign_key_checks,
+    temp_tables,
+)
 from mssql_emulator.engine.catalog import ColumnDef, TableDef
 from mssql_emulator.engine.translate import duck_expression
 
@@ -61,6 +67,7 @@ class PreparedInsert:
     sql: str
     output: list[ColumnDef] | None
     volatile: bool = False
+    foreign_keys: foreign_key_checks.Plan | None = None
 
 
 def insert(session: DuckDBSession, node: exp.Insert) -> StatementResult:
@@ -71,7 +78,9 @@ def execute_insert(session: DuckDBSession, prepared: PreparedInsert) -> Statemen
     database, table, output = prepared.database, prepared.table, prepared.output
     session.error_table = table
     session.error_verb = "INSERT"
-    count, data = run_tracked(session, database, table, prepared.sql, "I", output)
+    count, data = run_tracked(
+        session, database, table, prepared.sql, "I", output, plan=prepared.foreign_keys
+    )
     if table.identity_column is not None and count:
         rel = session.relation(
             f"SELECT currval('{temp_tables.sequence_name(database, table.object_id)}')"
@@ -150,10 +159,10 @@ def prepare_insert(session: DuckDBSession, node: exp.Insert) -> PreparedInsert:
             conversions.store_expr(f"__src.{a}", c.type, src, table=full_name, column=c.name)
             for a, c, src in zip(aliases, columns, src_types, strict=True)
         ]
-        sql = (
-            f"INSERT INTO {qualified} ({', '.join(_q(c.name) for c in columns)}) "
-            f"SELECT {', '.join(values)} FROM ({src_sql}) AS __src({', '.join(aliases)})"
-        )
+        new_rows = f"SELECT {', '.join(values)} FROM ({src_sql}) AS __src({', '.join(aliases)})"
+        sql = f"INSERT INTO {qualified} ({', '.join(_q(c.name) for c in columns)}) {new_rows}"
+        plan = foreign_key_checks.insert_plan(session, database, table, columns, new_rows)
+        return PreparedInsert(database, table, sql, output, volatile, plan)
     return PreparedInsert(database, table, sql, output, volatile)
 
 
@@ -192,15 +201,20 @@ def run_tracked(
     *,
     columns: list[int] | None = None,
     old_keys_sql: str | None = None,
+    plan: foreign_key_checks.Plan | None = None,
 ) -> tuple[int, pa.Table | None]:
     """Run a DML statement; log changed keys of change-tracked tables; return OUTPUT rows.
 
     ``old_keys_sql`` selects the keys an UPDATE of key columns is about to change: those
     are logged as deleted and the new keys as inserted, as SQL Server records them.
+    ``plan`` checks foreign keys and runs their cascades before the statement, in its write.
     """
     keys = change_tracking.key_columns(table) if table.change_tracking else []
-    # One DuckDB statement is atomic by itself; change capture needs a transaction around it.
-    with session.write_scope(database, atomic=bool(keys)):
+    # One DuckDB statement is atomic by itself; change capture and cascades need a
+    # transaction around it.
+    with session.write_scope(database, atomic=bool(keys) or plan is not None):
+        if plan is not None:
+            plan.apply(session)
         if not keys and output is None:
             rel = session.run(sql)
             rows = rel.fetchall() if rel is not None else []
@@ -286,10 +300,10 @@ def update(session: DuckDBSession, node: exp.Update) -> StatementResult:
         eq.set("expression", wrapped)
         eq.set("this", exp.column(col.name, quoted=True))
     sql = rewritten.sql(dialect="duckdb")
+    assert isinstance(rewritten, exp.Update)
     keys = {k.lower() for k in change_tracking.key_columns(table)}
     old_keys_sql = None
     if table.change_tracking and any(c.name.lower() in keys for c in targets):
-        assert isinstance(rewritten, exp.Update)
         old_keys_sql = _old_keys_sql(table, rewritten)
     count, data = run_tracked(
         session,
@@ -300,6 +314,7 @@ def update(session: DuckDBSession, node: exp.Update) -> StatementResult:
         output,
         columns=_updated_columns(table, targets),
         old_keys_sql=old_keys_sql,
+        plan=foreign_key_checks.update_plan(session, database, table, rewritten),
     )
     return _result(count, output, data)
 
@@ -314,6 +329,10 @@ def delete(session: DuckDBSession, node: exp.Delete) -> StatementResult:
     session.error_table = table
     session.error_verb = "DELETE"
     output = _output_columns(node, table)
-    sql = session.translator().sql(node)
-    count, data = run_tracked(session, database, table, sql, "D", output)
+    rewritten = session.translator().rewrite(node)
+    assert isinstance(rewritten, exp.Delete)
+    plan = foreign_key_checks.delete_plan(session, database, table, rewritten)
+    count, data = run_tracked(
+        session, database, table, rewritten.sql(dialect="duckdb"), "D", output, plan=plan
+    )
     return _result(count, output, data)

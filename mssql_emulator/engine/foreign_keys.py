@@ -2,8 +2,11 @@
 
 Foreign keys are recorded as SQL Server records them (``sys.foreign_keys``,
 ``sys.foreign_key_columns``, ``INFORMATION_SCHEMA.REFERENTIAL_CONSTRAINTS`` and their rows
-in ``KEY_COLUMN_USAGE``/``TABLE_CONSTRAINTS``) so tools can reflect them; the emulator does
-not check them when rows change.
+in ``KEY_COLUMN_USAGE``/``TABLE_CONSTRAINTS``) so tools can reflect them. DuckDB is not told
+about them: the emulator enforces them itself when rows change (``foreign_key_checks``), on
+the ``ForeignKeyDef`` lists of each ``TableDef``, which CREATE TABLE fills here and which are
+loaded back from ``__sys`` when a catalog is rebuilt. Bulk loads are not checked, as in
+SQL Server without ``CHECK_CONSTRAINTS``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mssql_emulator.contract import SqlError
-from mssql_emulator.engine.catalog import DatabaseCatalog, TableDef
+from mssql_emulator.engine import foreign_key_checks
+from mssql_emulator.engine.catalog import DatabaseCatalog, ForeignKeyDef, TableDef
 
 if TYPE_CHECKING:
     from mssql_emulator.engine.translate import Translator
@@ -64,6 +68,8 @@ def rows(
     }
     schema_id = catalog.schema_id(table.schema)
     now = _now()
+    # A table being created is referenced by nothing but itself.
+    table.foreign_keys, table.referenced_by = [], []
     for spec in specs:
         target = resolve(spec.referenced)
         name = spec.name or (
@@ -106,7 +112,28 @@ def rows(
                     _column_id(target, ref, target.name, fk=name),
                 )
             )
+        _register(table, target, name, spec, ref_names)
     return out
+
+
+def _register(
+    table: TableDef, target: TableDef, name: str, spec: ForeignKeySpec, ref_names: list[str]
+) -> None:
+    key = ForeignKeyDef(
+        name,
+        table.object_id,
+        tuple(_column_name(table, c) for c in spec.columns),
+        target.object_id,
+        tuple(_column_name(target, c) for c in ref_names),
+        ACTIONS[spec.on_delete],
+        ACTIONS[spec.on_update],
+    )
+    foreign_key_checks.register(table, target, key)
+
+
+def _column_name(table: TableDef, name: str) -> str:
+    col = table.column(name)
+    return col.name if col is not None else name
 
 
 def resolver(translator: Translator, table: TableDef) -> Callable[[list[str]], TableDef]:

@@ -33,15 +33,7 @@ def _pyodbc_msodbc18_url(emu: RunningEmulator) -> sa.URL:
 
 
 def _mssql_python_url(emu: RunningEmulator) -> sa.URL:
-    return sa.URL.create(
-        "mssql+mssqlpython",
-        username=emu.user,
-        password=emu.password,
-        host=emu.host,
-        port=emu.port,
-        database=emu.database,
-        query={"Encrypt": "no"},
-    )
+    return _pymssql_url(emu).set(drivername="mssql+mssqlpython", query={"Encrypt": "no"})
 
 
 def _pytds_url(emu: RunningEmulator) -> sa.URL:

@@ -32,8 +32,9 @@ def decode(raw: bytes) -> str:
     return raw.decode("cp1252", errors=_HANDLER)
 
 
-def encode_utf16(text: str) -> bytes:
-    return text.encode("utf-16-le", errors="surrogatepass")
+def encode(text: str) -> bytes:
+    """One byte per character, always."""
+    return text.encode("cp1252", errors=_HANDLER)
 
 
 def decode_utf16(raw: bytes) -> str:
@@ -41,6 +42,5 @@ def decode_utf16(raw: bytes) -> str:
     return raw[: len(raw) // 2 * 2].decode("utf-16-le", errors="replace")
 
 
-def encode(text: str) -> bytes:
-    """One byte per character, always."""
-    return text.encode("cp1252", errors=_HANDLER)
+def encode_utf16(text: str) -> bytes:
+    return text.encode("utf-16-le", errors="surrogatepass")

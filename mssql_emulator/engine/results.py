@@ -85,6 +85,8 @@ def expression_hint(node: exp.Expression, sources: Sources) -> Hint:
             if col is not None:
                 found.append(col)
         return _hint_for_column(found[0]) if len(found) == 1 else None
+    if _is_hierarchy_text(node, sources):
+        return (SqlType("nvarchar", length=4000), True, False)
     if isinstance(node, exp.Cast | exp.TryCast) and isinstance(node.args.get("to"), exp.DataType):
         return _cast_hint(node.args["to"], node.this, sources)
     if isinstance(node, exp.Convert) and isinstance(node.this, exp.DataType):
@@ -102,6 +104,21 @@ def expression_hint(node: exp.Expression, sources: Sources) -> Hint:
     ):
         return (SqlType("nvarchar", length=300), False, False)
     return None
+
+
+def _is_hierarchy_text(node: exp.Expression, sources: Sources) -> bool:
+    """``h.ToString()`` of a hierarchyid column: nvarchar(4000) in SQL Server."""
+    if not isinstance(node, exp.Dot) or not isinstance(node.expression, exp.Anonymous):
+        return False
+    if node.expression.name.lower() != "tostring":
+        return False
+    owner = node.this
+    if isinstance(owner, exp.Identifier):
+        owner = exp.column(owner.name)
+    elif isinstance(owner, exp.Dot) and isinstance(owner.this, exp.Identifier):
+        owner = exp.column(owner.expression.name, table=owner.this.name)
+    hint = expression_hint(owner, sources) if isinstance(owner, exp.Column) else None
+    return hint is not None and hint[0].name == "hierarchyid"
 
 
 def _cast_hint(to: exp.DataType, inner: exp.Expression, sources: Sources) -> Hint:

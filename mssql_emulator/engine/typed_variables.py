@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sqlglot import exp
+from sqlglot.errors import ParseError
 
 from mssql_emulator.contract import SqlType
-
-_UNCAST = frozenset({"sql_variant", "text", "ntext", "image"})
 
 
 def cast_declared_variables(select: exp.Expression, types: Mapping[str, SqlType | None]) -> None:
@@ -31,7 +30,10 @@ def _cast_if_variable(node: exp.Expression, types: Mapping[str, SqlType | None])
     if not isinstance(node, exp.Parameter) or isinstance(node.this, exp.Parameter):
         return
     declared = types.get(node.name.lower())
-    if declared is None or declared.name in _UNCAST:
-        return
-    to = exp.DataType.build(str(declared), dialect="tsql")
+    if declared is None or declared.name == "sql_variant":
+        return  # a sql_variant keeps its values' own base types
+    try:
+        to = exp.DataType.build(str(declared), dialect="tsql")
+    except ParseError:
+        return  # a user table type: not a value a SELECT can read back
     node.replace(exp.Cast(this=node.copy(), to=to))

@@ -273,3 +273,16 @@ def test_paths_and_points_round_trip(
         assert rows == [(path, lat, long)]
     finally:
         conn.close()
+
+
+def test_hierarchyid_text_is_nvarchar_4000(emulator: RunningEmulator, table: str) -> None:
+    """ToString() of a hierarchyid is nvarchar(4000); the spatial texts are nvarchar(max)."""
+    conn = PYTDS.connect(emulator)
+    try:
+        _run(conn, f"INSERT INTO {table} (id, h, g) VALUES (1, '/1/', 'POINT(1 2)')")
+        cur = conn.cursor()
+        cur.execute(f"SELECT h.ToString(), {table}.h.ToString(), g.STAsText() FROM {table}")
+        assert cur.fetchall() == [("/1/", "/1/", "POINT (1 2)")]
+        assert [(d[1], d[3]) for d in cur.description] == [(231, 4000), (231, 4000), (99, -1)]
+    finally:
+        conn.close()

@@ -248,12 +248,20 @@ def _set(session: DuckDBSession, text: str) -> StatementResult:
                 key = eq.this.name.lower()
                 if key not in session.variables:
                     raise errors.must_declare("@" + eq.this.name)
-                session.variables[key] = _coerce(
-                    session, key, session.expression_value(eq.expression)
-                )
+                session.variables[key] = _assigned(session, key, eq.expression)
                 return StatementResult()
     # Unknown SET options are accepted, as SQL Server accepts the ones drivers send.
     return StatementResult()
+
+
+def _assigned(session: DuckDBSession, key: str, expression: exp.Expression) -> Any:
+    """The value ``SET @key = expression`` or ``DECLARE @key type = expression`` stores."""
+    declared = session.variable_types.get(key)
+    if declared is not None and sqltypes.duckdb_type(declared) == "TIME_NS":
+        # Python times stop at microseconds: a time(7) variable holds its text.
+        as_time = exp.Cast(this=expression, to=exp.DataType.build("time(7)", dialect="tsql"))
+        expression = exp.Cast(this=as_time, to=exp.DataType.build("varchar(16)", dialect="tsql"))
+    return _coerce(session, key, session.expression_value(expression))
 
 
 def _coerce(session: DuckDBSession, key: str, value: Any) -> Any:
@@ -281,7 +289,7 @@ def _declare(session: DuckDBSession, text: str) -> StatementResult:
         session.variables[key] = None
         default = item.args.get("default")
         if isinstance(default, exp.Expression):
-            session.variables[key] = _coerce(session, key, session.expression_value(default))
+            session.variables[key] = _assigned(session, key, default)
     return StatementResult()
 
 

@@ -61,3 +61,13 @@ def test_nested_dateadd_and_comparison_with_time3(session: DuckDBSession) -> Non
     assert scalar(session, nested) == "02:00:00.0000002"
     compared = "SELECT CAST(COUNT(*) AS int) FROM n WHERE DATEADD(ms, 600, t7) > t3"
     assert scalar(session, compared) == 1
+
+
+def test_set_and_declare_keep_the_seventh_digit(session: DuckDBSession) -> None:
+    text = scalar(
+        session,
+        "DECLARE @t time(7) = CAST('01:02:03.9999999' AS time(7)); DECLARE @u time(7); "
+        "SET @u = DATEADD(nanosecond, 100, @t); "
+        "SELECT CAST(@t AS varchar(16)) + ' ' + CAST(@u AS varchar(16))",
+    )
+    assert text == "01:02:03.9999999 01:02:04.0000000"

@@ -26,7 +26,7 @@ from mssql_emulator.engine import (
     temp_tables,
     time_ticks,
 )
-from mssql_emulator.engine.catalog import DatabaseCatalog, TableDef
+from mssql_emulator.engine.catalog import ColumnDef, DatabaseCatalog, TableDef
 from mssql_emulator.engine.tsql_text import split_name
 
 VERSION = (
@@ -192,26 +192,36 @@ class Translator:
             self._convert_clr_values(rewritten, clr_targets)
         return rewritten
 
+    def column_def(self, qualifier: str, name: str) -> ColumnDef | None:
+        """The declared column ``qualifier.name`` reads (any FROM table when unqualified)."""
+        table = self.aliases.get(qualifier.lower()) if qualifier else None
+        for candidate in [table] if table else self.aliases.values():
+            col = candidate.column(name)
+            if col is not None:
+                return col
+        return None
+
     def clr_column_type(self, qualifier: str, name: str) -> str | None:
         """hierarchyid/geography/geometry if ``qualifier.name`` is a column of that type."""
-        if qualifier:
-            table = self.aliases.get(qualifier.lower())
-            tables = [table] if table is not None else []
-        else:
-            tables = list(self.aliases.values())
-        for table in tables:
-            col = table.column(name)
-            if col is not None and sqltypes.is_clr(col.type):
-                return col.type.name
+        col = self.column_def(qualifier, name)
+        return col.type.name if col is not None and sqltypes.is_clr(col.type) else None
+
+    def _declared_type(self, node: exp.Expression) -> SqlType | None:
+        """The T-SQL type of a column, variable or string literal, where it is declared."""
+        if isinstance(node, exp.Column):
+            col = self.column_def(node.table, node.name)
+            return col.type if col is not None else None
+        if isinstance(node, exp.Placeholder):
+            return self.scope.variable_types.get(node.name.lower())
+        if isinstance(node, exp.National):
+            return SqlType("nvarchar", length=-1)
+        if isinstance(node, exp.Literal) and node.is_string:
+            return SqlType("varchar", length=-1)
         return None
 
     def _clr_type_of(self, node: exp.Expression) -> str | None:
-        if isinstance(node, exp.Column):
-            return self.clr_column_type(node.table, node.name)
-        if isinstance(node, exp.Placeholder):
-            declared = self.scope.variable_types.get(node.name.lower())
-            return declared.name if declared is not None and sqltypes.is_clr(declared) else None
-        return None
+        declared = self._declared_type(node)
+        return declared.name if declared is not None and sqltypes.is_clr(declared) else None
 
     def is_table_alias(self, name: str) -> bool:
         return name.lower() in self.aliases or name.lower() in self.ctes
@@ -479,12 +489,9 @@ class Translator:
                 return "VARCHAR"
             return ""
         if isinstance(node, exp.Column):
-            table = self.aliases.get(node.table.lower()) if node.table else None
-            candidates = [table] if table else list(self.aliases.values())
-            for t in candidates:
-                col = t.column(node.name)
-                if col is not None:
-                    return sqltypes.duckdb_type(col.type)
+            col = self.column_def(node.table, node.name)
+            if col is not None:
+                return sqltypes.duckdb_type(col.type)
             if _TEXT_COLUMN.search(node.name):
                 return "VARCHAR"  # a catalog view's name columns (TABLE_SCHEMA, COLUMN_NAME…)
         if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEXT_TYPES):
@@ -534,27 +541,12 @@ class Translator:
     def _string_bytes(self, inner: exp.Expression, src: str) -> tuple[exp.Expression, str]:
         """A string of known type as its bytes: UTF-16LE for nchar/nvarchar, else code page
         1252 (as SQL Server converts a string to binary)."""
-        declared = self._declared_string_type(inner)
-        if declared is None:
+        declared = self._declared_type(inner)
+        if declared is None or not sqltypes.is_string(declared):
             return inner, src
-        wide = declared in ("nchar", "nvarchar")
+        wide = declared.name in ("nchar", "nvarchar", "xml")
         encode = "mssql_utf16_bytes" if wide else "mssql_cp1252_bytes"
         return exp.Anonymous(this=encode, expressions=[inner]), "BLOB"
-
-    def _declared_string_type(self, node: exp.Expression) -> str | None:
-        if isinstance(node, exp.National):
-            return "nvarchar"
-        if isinstance(node, exp.Literal) and node.is_string:
-            return "varchar"
-        declared: SqlType | None = None
-        if isinstance(node, exp.Placeholder):
-            declared = self.scope.variable_types.get(node.name.lower())
-        elif isinstance(node, exp.Column):
-            table = self.aliases.get(node.table.lower()) if node.table else None
-            found = [t.column(node.name) for t in ([table] if table else self.aliases.values())]
-            columns = [c for c in found if c is not None]
-            declared = columns[0].type if len(columns) == 1 else None
-        return declared.name if declared is not None and sqltypes.is_string(declared) else None
 
     def _function(self, node: exp.Expression) -> exp.Expression:
         name = ""

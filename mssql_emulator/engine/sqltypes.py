@@ -194,6 +194,11 @@ def is_string(t: SqlType) -> bool:
     return t.name in _STRING_TYPES
 
 
+def is_collated(t: SqlType) -> bool:
+    """Character types that carry a collation (xml does not)."""
+    return is_string(t) and t.name != "xml"
+
+
 def is_binary(t: SqlType) -> bool:
     return t.name in _BINARY_TYPES
 

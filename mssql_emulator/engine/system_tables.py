@@ -348,7 +348,7 @@ def column_row(object_id: int, column_id: int, col: ColumnDef) -> tuple[Any, ...
         (2 if t.name in ("real", "float") else 10) if numeric else None,
         None if not numeric or t.name in ("real", "float") else sqltypes.numeric_scale(t),
         dt_precision,
-        COLLATION if sqltypes.is_string(t) else None,
+        COLLATION if sqltypes.is_collated(t) else None,
         ("UNICODE" if t.name.startswith("n") else "iso_1") if sqltypes.is_string(t) else None,
     )
 

@@ -9,13 +9,13 @@ import pyarrow as pa
 from mssql_emulator.contract import Column, ResultSet, SqlError, SqlType, StatementResult
 from mssql_emulator.engine import sqltypes
 from mssql_emulator.engine.catalog import TableDef
+from mssql_emulator.engine.system_tables import COLLATION
 from mssql_emulator.engine.tsql_text import split_name
 
 if TYPE_CHECKING:
     from mssql_emulator.engine.session import DuckDBSession
 
 PROCEDURE = "sp_tablecollations_100"
-COLLATION = "SQL_Latin1_General_CP1_CI_AS"
 # TDS's five collation bytes: LCID 0x0409 with ignore-case/kana/width flags, sort id 52.
 TDS_COLLATION = bytes.fromhex("0904d00034")
 
@@ -31,7 +31,7 @@ _ARROW = [pa.int32(), pa.string(), pa.binary(), pa.string()]
 def table_collations(session: DuckDBSession, name: str) -> StatementResult:
     """One row per column of ``name`` in column order; NULL collations for non-text columns."""
     table = _table(session, name)
-    texts = [_collated(c.type) for c in table.columns] if table else []
+    texts = [sqltypes.is_collated(c.type) for c in table.columns] if table else []
     values = [
         list(range(1, len(texts) + 1)),
         [c.name for c in table.columns] if table else [],
@@ -45,10 +45,6 @@ def table_collations(session: DuckDBSession, name: str) -> StatementResult:
         rowcount=len(texts),
         return_status=0,
     )
-
-
-def _collated(sql_type: SqlType) -> bool:
-    return sqltypes.is_string(sql_type) or sql_type.name in ("text", "ntext")
 
 
 def _table(session: DuckDBSession, name: str) -> TableDef | None:

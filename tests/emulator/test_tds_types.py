@@ -112,5 +112,14 @@ def test_xml_is_sent_as_xml(emulator: RunningEmulator) -> None:
         assert [d[1] for d in cur.description] == [241, 241, 99]
         cur.execute("SELECT name, system_type_id, max_length FROM sys.types WHERE name = 'xml'")
         assert cur.fetchall() == [("xml", 241, -1)]
+        table = f"x_{uuid.uuid4().hex[:8]}"
+        cur.execute(f"CREATE TABLE {table} (d xml, s varchar(5))")
+        cur.execute(
+            "SELECT name, collation_name FROM sys.columns "
+            f"WHERE object_id = OBJECT_ID('{table}') ORDER BY column_id"
+        )
+        assert cur.fetchall() == [("d", None), ("s", "SQL_Latin1_General_CP1_CI_AS")]
+        cur.execute(f"EXEC sp_tablecollations_100 '{table}'")
+        assert [row[3] for row in cur.fetchall()] == [None, "SQL_Latin1_General_CP1_CI_AS"]
     finally:
         conn.close()

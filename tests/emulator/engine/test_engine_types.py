@@ -335,10 +335,21 @@ def test_string_to_binary_takes_the_strings_own_bytes(session: DuckDBSession) ->
     run(session, "CREATE TABLE enc (v varchar(10), n nvarchar(10)); INSERT enc VALUES ('é€', N'é')")
     _, rows = query(
         session,
-        "DECLARE @w nvarchar(5) = N'ab'; "
+        "DECLARE @w nvarchar(5) = N'ab'; DECLARE @x xml = N'<a/>'; "
         "SELECT CAST(N'é' AS varbinary(10)), CAST('é' AS varbinary(10)), "
         "CAST(v AS varbinary(10)), CONVERT(varbinary(10), n), CAST(@w AS varbinary(10)), "
         "CAST(CAST(N'é' AS varbinary(10)) AS nvarchar(10)), "
-        "CAST(CAST(v AS binary(2)) AS varchar(5)) FROM enc",
+        "CAST(CAST(v AS binary(2)) AS varchar(5)), CAST(@x AS varbinary(8)) FROM enc",
     )
-    assert rows == [(b"\xe9\x00", b"\xe9", b"\xe9\x80", b"\xe9\x00", b"a\x00b\x00", "é", "é€")]
+    assert rows == [
+        (
+            b"\xe9\x00",
+            b"\xe9",
+            b"\xe9\x80",
+            b"\xe9\x00",
+            b"a\x00b\x00",
+            "é",
+            "é€",
+            b"<\x00a\x00/\x00>\x00",
+        )
+    ]

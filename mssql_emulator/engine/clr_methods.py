@@ -13,9 +13,10 @@ from typing import Any, Protocol, cast
 import sqlglot
 from sqlglot import exp
 
-from mssql_emulator.contract import SqlError
+from mssql_emulator.contract import CLR_TYPE_IDS, SqlError
 from mssql_emulator.engine import clr_types
 from mssql_emulator.engine.clr_types import GEOGRAPHY, GEOMETRY, HIERARCHYID, SPATIAL_TYPES
+from mssql_emulator.engine.conversions import ERROR_PREFIX
 
 NO_VALUE = object()
 
@@ -78,6 +79,13 @@ def _duck(template: str, **args: exp.Expression) -> exp.Expression:
 
 def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _raised(error: SqlError) -> str:
+    """The SQL text of DuckDB's ``error()`` raising ``error`` (read back by errors.from_duckdb,
+    which keeps one line)."""
+    message = error.message.replace(" \n", " ")
+    return _sql_string(f"{ERROR_PREFIX}{error.number}|{error.severity}|{message}")
 
 
 def rewrite(node: exp.Expression, resolver: Resolver) -> exp.Expression | None:
@@ -207,7 +215,7 @@ def _property_value(prop: str, value: exp.Expression, type_name: str | None) -> 
 def _static(node: exp.ScopeResolution, resolver: Resolver) -> exp.Expression | None:
     type_name = node.this.name.lower() if isinstance(node.this, exp.Identifier) else ""
     call = node.expression
-    if type_name not in clr_types.CLR_TYPES or not isinstance(call, exp.Anonymous):
+    if type_name not in CLR_TYPE_IDS or not isinstance(call, exp.Anonymous):
         return None
     method = str(call.this)
     args = list(call.expressions)
@@ -252,10 +260,12 @@ def _hierarchy_parse(
         return exp.Null()
     if values[0] is not NO_VALUE:
         return exp.Literal.string(clr_types.parse_hierarchyid(str(values[0])))
-    message = _sql_string(
-        "MSSQL|6522|16|A .NET Framework error occurred during execution of user-defined routine "
-        'or aggregate "hierarchyid": Microsoft.SqlServer.Types.HierarchyIdException: 24001: '
-        "SqlHierarchyId.Parse failed because the input string '"
+    message = _raised(
+        clr_types.dotnet_error(
+            HIERARCHYID,
+            "Microsoft.SqlServer.Types.HierarchyIdException",
+            "24001: SqlHierarchyId.Parse failed because the input string '",
+        )
     )
     return _duck(
         "CASE WHEN __x__ IS NULL THEN NULL "
@@ -279,10 +289,12 @@ def _from_text(type_name: str, args: list[exp.Expression], values: list[Any]) ->
     if NO_VALUE not in values:
         return _constant_text(clr_types.parse_spatial(type_name, str(values[0]), values[1]).stored)
     labels = "|".join(_SHAPE_NAMES)
-    message = _sql_string(
-        "MSSQL|6522|16|A .NET Framework error occurred during execution of user-defined "
-        f'routine or aggregate "{type_name}": System.FormatException: 24114: The label in the '
-        "input well-known text (WKT) is not valid: '"
+    message = _raised(
+        clr_types.dotnet_error(
+            type_name,
+            "System.FormatException",
+            "24114: The label in the input well-known text (WKT) is not valid: '",
+        )
     )
     return _duck(
         f"CASE WHEN __x__ IS NULL OR __s__ IS NULL THEN NULL "
@@ -314,10 +326,12 @@ def _point(type_name: str, args: list[exp.Expression], values: list[Any]) -> exp
         f"{number.format('x')} || ' ' || {number.format('y')} || ')'"
     )
     if type_name == GEOGRAPHY:
-        message = _sql_string(
-            "MSSQL|6522|16|A .NET Framework error occurred during execution of user-defined "
-            'routine or aggregate "geography": System.FormatException: 24201: Latitude values '
-            "must be between -90 and 90 degrees."
+        message = _raised(
+            clr_types.dotnet_error(
+                GEOGRAPHY,
+                "System.FormatException",
+                "24201: Latitude values must be between -90 and 90 degrees.",
+            )
         )
         text = f"CASE WHEN abs(__y__) > 90 THEN error({message}) ELSE {text} END"
     return _duck(text, x=x, y=y, s=args[2])

@@ -18,7 +18,6 @@ from mssql_emulator.contract import SqlError
 HIERARCHYID = "hierarchyid"
 GEOGRAPHY = "geography"
 GEOMETRY = "geometry"
-CLR_TYPES = frozenset({HIERARCHYID, GEOGRAPHY, GEOMETRY})
 SPATIAL_TYPES = frozenset({GEOGRAPHY, GEOMETRY})
 DEFAULT_SRID = {GEOGRAPHY: 4326, GEOMETRY: 0}
 SRID_PREFIX = re.compile(r"^SRID=(-?\d+);")

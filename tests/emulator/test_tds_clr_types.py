@@ -214,6 +214,22 @@ BAD_INPUT = [
     ("SELECT geography::STGeomFromText('POINT(1 2', 4326)", 6522, "24142"),
     ("SELECT geography::Point(1, 2, 12)", 6522, "24204"),
     ("SELECT geometry::STGeomFromText('POLYGON((0 0, 1 0, 1 1, 0 1))', 0)", 6522, "24119"),
+    # constructors over values known only when the query runs: DuckDB raises the same errors
+    (
+        "SELECT hierarchyid::Parse(v).ToString() FROM (VALUES ('1/2')) AS s(v)",
+        6522,
+        '"hierarchyid": Microsoft.SqlServer.Types.HierarchyIdException: 24001',
+    ),
+    (
+        "SELECT geography::Point(v, 0, 4326).STAsText() FROM (VALUES (95)) AS s(v)",
+        6522,
+        '"geography": System.FormatException: 24201',
+    ),
+    (
+        "SELECT geometry::STGeomFromText(v, 0).STAsText() FROM (VALUES ('CIRCLE(1 2)')) AS s(v)",
+        6522,
+        '"geometry": System.FormatException: 24114',
+    ),
     ("SELECT m.Lat FROM {t}", 6506, "Could not find method 'Lat'"),
     ("SELECT h FROM {t}", 257, "h].ToString()"),
     ("SELECT * FROM {t}", 257, "ToString()"),

@@ -205,12 +205,6 @@ def _qualified(database: str, table: TableDef) -> str:
     return f"{_q(database)}.{_q(table.schema)}.{_q(table.name)}"
 
 
-def _match(left: str, left_names: Iterable[str], right: str, right_names: Iterable[str]) -> str:
-    return " AND ".join(
-        f"{left}.{_q(a)} = {right}.{_q(b)}" for a, b in zip(left_names, right_names, strict=True)
-    )
-
-
 # -- INSERT and UPDATE of referencing rows ----------------------------------------------------
 
 
@@ -279,25 +273,17 @@ def _self_insert(
     return f" AND NOT EXISTS (SELECT 1 FROM ({new_rows}) AS __m({aliases}) WHERE {match})"
 
 
-def _update_rows(table: TableDef, update: exp.Update) -> Rows:
-    target = update.this
+def _statement_rows(table: TableDef, node: exp.Update | exp.Delete) -> Rows:
+    """The rows an UPDATE (with its FROM) or a DELETE (with its USING) changes."""
+    target = node.this
     alias = exp.to_identifier(target.alias_or_name, quoted=True).sql("duckdb")
-    source = target.sql("duckdb")
-    from_ = update.args.get("from_")
+    sources = [target.sql("duckdb")]
+    from_ = node.args.get("from_") if isinstance(node, exp.Update) else None
     if from_ is not None:
-        source += ", " + from_.sql("duckdb")[len("FROM ") :]
-    where = update.args.get("where")
-    return Rows(table, source, alias, where.sql("duckdb") if where is not None else "")
-
-
-def _delete_rows(table: TableDef, delete: exp.Delete) -> Rows:
-    target = delete.this
-    alias = exp.to_identifier(target.alias_or_name, quoted=True).sql("duckdb")
-    source = target.sql("duckdb")
-    using = delete.args.get("using")
-    if using:
-        source += ", " + ", ".join(u.sql("duckdb") for u in using)
-    where = delete.args.get("where")
+        sources.append(from_.sql("duckdb")[len("FROM ") :])
+    sources += [u.sql("duckdb") for u in node.args.get("using") or []]
+    source = ", ".join(sources)
+    where = node.args.get("where")
     return Rows(table, source, alias, where.sql("duckdb") if where is not None else "")
 
 
@@ -310,7 +296,7 @@ def update_plan(
     if not outgoing and not incoming:
         return None
     new_values = {eq.this.name.lower(): eq.expression for eq in update.expressions}
-    rows = _update_rows(table, update)
+    rows = _statement_rows(table, update)
     plan = Plan()
     for key in outgoing:
         if not any(c.lower() in new_values for c in key.columns):
@@ -390,7 +376,7 @@ def delete_plan(
     if not _incoming(session, database, table):
         return None
     plan = Plan()
-    _deleted(session, plan, database, _delete_rows(table, delete), 0)
+    _deleted(session, plan, database, _statement_rows(table, delete), 0)
     return plan if plan.checks or plan.writes else None
 
 

@@ -18,22 +18,25 @@ char/varchar/nchar/nvarchar string or large_string (max too)
 binary/varbinary            binary or large_binary (max too)
 date                        date32
 time(s)                     time64('us'); time64('ns') for s == 7
-datetime2(s)                timestamp('us'), no time zone
+datetime2(s)                timestamp('us'), no time zone; for s == 7 also
+                            uint64 100 ns ticks since 0001-01-01 00:00:00
 datetime / smalldatetime    timestamp('us') (already rounded by the engine)
 datetimeoffset(s)           struct<utc: timestamp('us'), offset: int16 minutes>
 uniqueidentifier            string, canonical 36-character form
 ==========================  =============================================
 
-Precision: time(7) keeps all 7 fractional digits (100 ns ticks, DuckDB TIME_NS).
-datetime2 and datetimeoffset keep microseconds (DuckDB TIMESTAMP), so a 7th digit
-sent by a client is rounded: TIMESTAMP_NS would only span 1677-09-21..2262-04-11.
-The front end encodes exact ticks from any time64/timestamp column in 'ns'.
+Precision: time(7) keeps all 7 fractional digits (100 ns ticks, DuckDB TIME_NS), and so
+does datetime2(7), as a count of ticks (DuckDB UBIGINT): TIMESTAMP_NS would only span
+1677-09-21..2262-04-11.  datetimeoffset keeps microseconds, so a 7th digit sent by a
+client is rounded.  The front end encodes exact ticks from any time64/timestamp column
+in 'ns' and from uint64 datetime2 ticks.
 
 Parameters arrive decoded to Python values (``int``, ``float``, ``bool``,
 ``decimal.Decimal``, ``str``, ``bytes``, ``datetime.date``, ``datetime.time``,
 ``datetime.datetime`` (aware for datetimeoffset), ``uuid.UUID`` or ``None``)
-together with the type the client declared.  A time(7) value whose 7th digit is
-not 0 arrives as its text, ``hh:mm:ss.fffffff``.
+together with the type the client declared.  A time(7) or datetime2(7) value whose 7th
+digit is not 0 arrives as its text, ``hh:mm:ss.fffffff`` or
+``yyyy-mm-dd hh:mm:ss.fffffff``.
 """
 
 from __future__ import annotations

@@ -73,6 +73,32 @@ MACROS = [
                  substr(trim(x), 1, 4) || '-' || substr(trim(x), 5, 2) || '-' || substr(trim(x), 7)
              WHEN regexp_full_match(x, '\\s*\\d{4}\\s*') THEN trim(x) || '-01-01'
              ELSE x END)""",
+    # datetime2(7) is stored as UBIGINT: 100 ns ticks since 0001-01-01 (see datetime2_ticks).
+    """CREATE OR REPLACE TEMP MACRO mssql_dt2(x) AS (x)""",  # marks an expression as ticks
+    # mssql_dt2_count may fall outside datetime2's range (after DATEADD); ticks never do.
+    """CREATE OR REPLACE TEMP MACRO mssql_dt2_count(x) AS (
+        (CAST(epoch_us(x) AS HUGEINT) + 62135596800000000) * 10)""",
+    """CREATE OR REPLACE TEMP MACRO mssql_dt2_ticks(x) AS (CAST(mssql_dt2_count(x) AS UBIGINT))""",
+    """CREATE OR REPLACE TEMP MACRO mssql_dt2_ts(x) AS (
+        make_timestamp(CAST(x // 10 AS BIGINT) - 62135596800000000))""",
+    """CREATE OR REPLACE TEMP MACRO mssql_dt2_text(x) AS (
+        strftime(mssql_dt2_ts(x), '%Y-%m-%d %H:%M:%S.%f') || CAST(x % 10 AS VARCHAR))""",
+    # DuckDB reads six fractional digits of the text and drops the rest; the 7th is added.
+    """CREATE OR REPLACE TEMP MACRO mssql_dt2_parse(x) AS (
+        mssql_dt2_ticks(CAST(mssql_date_text(x) AS TIMESTAMP))
+        + CAST(coalesce(nullif(regexp_extract(x, '[.]\\d{6}(\\d)', 1), ''), '0') AS UBIGINT))""",
+    # A variable of type datetime2(7) holds a Python datetime or, with a 7th digit, text.
+    """CREATE OR REPLACE TEMP MACRO mssql_dt2_var(x) AS (mssql_dt2_parse(CAST(x AS VARCHAR)))""",
+    """CREATE OR REPLACE TEMP MACRO mssql_dt2_nanos(x) AS (CAST(x % 10000000 AS INTEGER) * 100)""",
+    # DATEDIFF of ticks: boundaries of ``per`` ticks crossed, times ``scale``.
+    """CREATE OR REPLACE TEMP MACRO mssql_dt2_span(e, s, per, scale) AS (
+        (CAST(e // per AS BIGINT) - CAST(s // per AS BIGINT)) * scale)""",
+    """CREATE OR REPLACE TEMP MACRO mssql_dt2_add(x, ticks) AS (
+        CASE WHEN CAST(x AS HUGEINT) + CAST(round(ticks) AS HUGEINT)
+                  NOT BETWEEN 0 AND 3155378975999999999
+             THEN error('MSSQL|517|16|Adding a value to a ''datetime2'' column caused an '
+                        || 'overflow.')
+             ELSE CAST(CAST(x AS HUGEINT) + CAST(round(ticks) AS HUGEINT) AS UBIGINT) END)""",
     """CREATE OR REPLACE TEMP MACRO mssql_divide_check(b) AS (
         CASE WHEN b = 0 THEN error('MSSQL|8134|16|Divide by zero error encountered.')
              ELSE b END)""",
@@ -100,6 +126,11 @@ def _numeric_src(src: str) -> bool:
 def _to_type(x: str, t: SqlType, src: str) -> str:
     """Convert ``x`` (DuckDB type ``src``) to the storage type of ``t``, no length rules."""
     duck = sqltypes.duckdb_type(t)
+    if t.name == "datetime2" and _is_text(src):
+        # Through ticks, so a 7th digit rounds a lower scale as SQL Server does.
+        x, src = f"mssql_dt2_parse({x})", "UBIGINT"
+    if src.upper() == "UBIGINT" and duck != "UBIGINT":
+        x, src = _from_ticks(x, t)
     if _is_text(src) and t.name in _DATES:
         x = f"mssql_date_text({x})"
     if t.name in _INTS:
@@ -136,6 +167,8 @@ def _to_type(x: str, t: SqlType, src: str) -> str:
         return f"CAST({x} AS BLOB)"
     if t.name in ("datetime", "smalldatetime"):
         return f"mssql_{t.name}(CAST({x} AS TIMESTAMP))"
+    if duck == "UBIGINT":  # datetime2(7)
+        return _to_ticks(x, src.upper())
     if t.name == "datetime2":
         base = f"CAST({x} AS TIMESTAMP)"
         if src.upper().startswith("STRUCT(UTC"):
@@ -166,6 +199,30 @@ def _to_type(x: str, t: SqlType, src: str) -> str:
         # money text may group digits with commas and put spaces after the sign
         return f"CAST(replace(replace({x}, ',', ''), ' ', '') AS {duck})"
     return f"CAST({x} AS {duck})"
+
+
+def _from_ticks(x: str, t: SqlType) -> tuple[str, str]:
+    """A datetime2(7) value (UBIGINT ticks) and its DuckDB type on the way to ``t``:
+    text for strings and time(7), else TIMESTAMP."""
+    if sqltypes.is_string(t):
+        return f"mssql_dt2_text({x})", "VARCHAR"
+    if t.name == "time" and t.scale in (None, 7):
+        return f"substr(mssql_dt2_text({x}), 12)", "VARCHAR"
+    if t.name in ("datetime2", "datetimeoffset") and t.scale == 6:
+        return f"mssql_dt2_ts({x} + 5)", "TIMESTAMP"  # the 7th digit rounds half up
+    # Lower scales round from the first six digits alone, which gives the same result.
+    return f"mssql_dt2_ts({x})", "TIMESTAMP"
+
+
+def _to_ticks(x: str, src: str) -> str:
+    """``x`` as datetime2(7): 100 ns ticks since 0001-01-01."""
+    if src == "UBIGINT":
+        return x
+    if src == "VARCHAR":
+        return f"mssql_dt2_parse({x})"
+    if src.startswith("STRUCT(UTC"):
+        return f"mssql_dt2_ticks({x}.utc + to_minutes({x}.offset))"
+    return f"mssql_dt2_ticks(CAST({x} AS TIMESTAMP))"
 
 
 def _time_expr(x: str, scale: int, src: str) -> str:

@@ -59,10 +59,11 @@ _DUCK_FIXED = {
     "datetimeoffset": 'STRUCT(utc TIMESTAMP, "offset" SMALLINT)',
     "uniqueidentifier": "UUID",
 }
-# time(7) keeps 100 ns ticks, which microsecond TIME would round.  datetime2(7) and
-# datetimeoffset(7) stay microseconds: TIMESTAMP_NS only spans 1677-09-21..2262-04-11,
-# and SQL Server's 0001-01-01 and 9999-12-31 must fit.
-_DUCK_NS = {"time": "TIME_NS"}
+# time(7) keeps 100 ns ticks in TIME_NS, which microsecond TIME would round.  datetime2(7)
+# keeps them as a count since 0001-01-01 (see datetime2_ticks): TIMESTAMP_NS only spans
+# 1677-09-21..2262-04-11, and SQL Server's 0001-01-01 and 9999-12-31 must fit.
+# datetimeoffset(7) stays microseconds.
+_DUCK_NS = {"time": "TIME_NS", "datetime2": "UBIGINT"}
 
 
 def parse_type(name: str, args: list[str] | None = None) -> SqlType:
@@ -230,7 +231,9 @@ def infer_from_duckdb(duck: str) -> SqlType:
     }
     if d in simple:
         return SqlType(simple[d])
-    if d in ("HUGEINT", "UBIGINT", "UHUGEINT"):
+    if d == "UBIGINT":
+        return SqlType("datetime2", scale=7)  # 100 ns ticks, see datetime2_ticks
+    if d in ("HUGEINT", "UHUGEINT"):
         return SqlType("bigint")
     match = _DECIMAL.fullmatch(d)
     if match:

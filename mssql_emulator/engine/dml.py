@@ -294,6 +294,8 @@ def update(session: DuckDBSession, node: exp.Update) -> StatementResult:
         wrapped = duck_expression(
             conversions.store_expr("__setarg__", col.type, src, table=full_name, column=col.name)
         )
+        if isinstance(wrapped, exp.Column):
+            wrapped = eq.expression.copy()  # already of the column's storage
         for c in list(wrapped.find_all(exp.Column)):
             if c.name == "__setarg__":
                 c.replace(eq.expression.copy())

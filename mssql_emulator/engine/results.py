@@ -93,6 +93,9 @@ def expression_hint(node: exp.Expression, sources: Sources) -> Hint:
         return _cast_hint(node.this, node.expression, sources)
     if isinstance(node, exp.CurrentTimestamp):
         return (SqlType("datetime"), False, False)
+    if isinstance(node, exp.DateAdd):
+        moved = expression_hint(node.this, sources)  # DATEADD keeps its date's type
+        return (moved[0], True, False) if moved is not None else None
     if isinstance(node, exp.Anonymous) and str(node.this).upper() in _FUNCTION_TYPES:
         return (_FUNCTION_TYPES[str(node.this).upper()], True, False)
     if isinstance(node, exp.ObjectId):

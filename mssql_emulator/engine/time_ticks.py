@@ -26,7 +26,17 @@ _COMPARISONS = (
     exp.Between,
     exp.In,
 )
-_KEEPING = (exp.Alias, exp.Cast, exp.Ordered, exp.Group, exp.Max, exp.Min, exp.Is, exp.Count)
+_KEEPING = (
+    exp.Alias,
+    exp.Cast,
+    exp.Convert,
+    exp.Ordered,
+    exp.Group,
+    exp.Max,
+    exp.Min,
+    exp.Is,
+    exp.Count,
+)
 _UNIT_NANOS = {
     **dict.fromkeys(("HOUR", "HH"), 3_600_000_000_000),
     **dict.fromkeys(("MINUTE", "MI", "N"), 60_000_000_000),
@@ -92,7 +102,7 @@ def _keeps(ref: exp.Expression, src_of: Callable[[exp.Expression], str]) -> bool
         return True
     if isinstance(parent, exp.Select):
         return node in parent.expressions
-    others = _other_branches(node)
+    others = other_branches(node)
     if others is not None:
         return _lift(others, src_of)
     if isinstance(parent, exp.EQ) and isinstance(parent.parent, exp.Update):
@@ -103,7 +113,7 @@ def _keeps(ref: exp.Expression, src_of: Callable[[exp.Expression], str]) -> bool
     return isinstance(parent, exp.Tuple) and isinstance(parent.parent, exp.Values)
 
 
-def _other_branches(node: exp.Expression) -> list[exp.Expression] | None:
+def other_branches(node: exp.Expression) -> list[exp.Expression] | None:
     """The other values a COALESCE, ISNULL, CASE or IIF choosing ``node`` may yield."""
     parent = node.parent
     values: list[exp.Expression | None]

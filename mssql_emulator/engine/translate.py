@@ -18,6 +18,7 @@ from mssql_emulator.engine import (
     clr_types,
     conversions,
     databases,
+    datetime2_ticks,
     errors,
     offsets,
     sqltypes,
@@ -124,6 +125,38 @@ def _integer_literal(node: exp.Literal) -> exp.Expression:
     return exp.Cast(this=node, to=exp.DataType.build(f"DECIMAL({len(digits)},0)"))
 
 
+# sqlglot turns DATENAME of these units into strftime formats that mean something else.
+_DATENAME_UNITS = {
+    "%M%-S": "NANOSECOND",
+    "%Ma%Mo%S": "NANOSECOND",
+    "%Bc%-S": "MICROSECOND",
+    "%Mcro%S": "MICROSECOND",
+    "%f": "MILLISECOND",
+}
+
+
+# DATEPART units below a second: microseconds times this.
+_SUB_SECOND_PARTS = {
+    **dict.fromkeys(("MILLISECOND", "MS"), 0.001),
+    **dict.fromkeys(("MICROSECOND", "MCS"), 1),
+    **dict.fromkeys(("NANOSECOND", "NS"), 1000),
+}
+
+
+def _sub_second_datenames(node: exp.Expression) -> exp.Expression:
+    """DATENAME(ns|mcs|ms, x) as the text of DATEPART, which SQL Server returns."""
+    for call in list(node.find_all(exp.TimeToStr)):
+        unit = _DATENAME_UNITS.get(call.text("format"))
+        if unit is None:
+            continue
+        part = exp.Extract(this=exp.var(unit), expression=call.this)
+        text = exp.Cast(this=part, to=exp.DataType.build("nvarchar(30)", dialect="tsql"))
+        if call is node:
+            return text
+        call.replace(text)
+    return node
+
+
 def _post_order(
     node: exp.Expression, fn: Callable[[exp.Expression], exp.Expression]
 ) -> exp.Expression:
@@ -186,7 +219,9 @@ class Translator:
             self._register_alias(table)
         self._refuse_clr_projections(node)
         clr_targets = self._clr_targets(node)
+        node = _sub_second_datenames(node)
         node = time_ticks.keep_ticks(node, self.guess_src)
+        node = datetime2_ticks.keep_ticks(node, self.guess_src)
         rewritten = _post_order(node, self._rewrite)
         if clr_targets:
             self._convert_clr_values(rewritten, clr_targets)
@@ -361,10 +396,29 @@ class Translator:
         if isinstance(node, exp.Div):
             checked = exp.Anonymous(this="mssql_divide_check", expressions=[node.expression])
             return exp.Div(this=node.this, expression=checked)
+        if isinstance(node, exp.Extract) and node.name.upper() in _SUB_SECOND_PARTS:
+            return self._sub_second_part(node)
         replaced = offsets.rewrite(node, self.guess_src)
         if replaced is not None:
             return replaced
         return self._function(node)
+
+    def _sub_second_part(self, node: exp.Extract) -> exp.Expression:
+        """DATEPART of ms, mcs or ns: the fraction of the second only (DuckDB counts the
+        seconds too), in those units."""
+        micros: exp.Expression = exp.Extract(
+            this=exp.var("MICROSECOND"), expression=node.expression
+        )
+        micros = offsets.rewrite(micros, self.guess_src) or micros
+        fraction = exp.Mod(this=micros, expression=exp.Literal.number(1_000_000))
+        scale = _SUB_SECOND_PARTS[node.name.upper()]
+        if scale < 1:
+            part: exp.Expression = exp.IntDiv(
+                this=fraction, expression=exp.Literal.number(round(1 / scale))
+            )
+        else:
+            part = exp.Mul(this=fraction, expression=exp.Literal.number(scale))
+        return duck_expression(f"CAST(({part.sql('duckdb')}) AS INTEGER)")
 
     def _table(self, node: exp.Table) -> exp.Expression:
         tvp = table_types.table_reference(self.scope.variables, node)  # FROM @table_param
@@ -504,6 +558,12 @@ class Translator:
             return "TIME_NS"
         if isinstance(node, exp.Anonymous) and node.name.lower() == "mssql_time_ns_add":
             return "TIME_NS"  # DATEADD on time(7), see time_ticks
+        if datetime2_ticks.is_ticks(node):
+            return "UBIGINT"
+        if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.DATETIME2:
+            return sqltypes.duckdb_type(tsql_type(node.to))  # datetime2(7) is ticks
+        if isinstance(node, exp.Convert) and node.this.this == exp.DataType.Type.DATETIME2:
+            return sqltypes.duckdb_type(tsql_type(node.this))
         if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
             return self.guess_src(node.this)
         if isinstance(node, _TEXT_FUNCTIONS) or (
@@ -533,6 +593,8 @@ class Translator:
             inner, src = self._string_bytes(inner, src)
         body = conversions.cast_expr("__castarg__", target, src)
         wrapped = duck_expression(body)
+        if isinstance(wrapped, exp.Column):
+            return inner  # already of the target's storage, e.g. datetime2(7) ticks
         for col in list(wrapped.find_all(exp.Column)):
             if col.name == "__castarg__":
                 col.replace(inner.copy())

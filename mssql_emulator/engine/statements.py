@@ -21,6 +21,7 @@ from mssql_emulator.engine import (
     row_assignment,
     sqltypes,
     temp_tables,
+    variable_values,
     waitfor,
 )
 from mssql_emulator.engine.translate import Translator, prepare, tsql_type
@@ -254,14 +255,26 @@ def _set(session: DuckDBSession, text: str) -> StatementResult:
     return StatementResult()
 
 
+_CONVERTED_ON_ASSIGNMENT = {"date", "time", "datetime2", "datetime", "smalldatetime"}
+
+
 def _assigned(session: DuckDBSession, key: str, expression: exp.Expression) -> Any:
     """The value ``SET @key = expression`` or ``DECLARE @key type = expression`` stores."""
+    return _coerce(session, key, session.expression_value(_typed(session, key, expression)))
+
+
+def _typed(session: DuckDBSession, key: str, expression: exp.Expression) -> exp.Expression:
+    """``expression`` converted to the date or time type of variable ``key`` (a lower
+    scale rounds); time(7) and datetime2(7) as text, since Python times stop at µs."""
     declared = session.variable_types.get(key)
-    if declared is not None and sqltypes.duckdb_type(declared) == "TIME_NS":
-        # Python times stop at microseconds: a time(7) variable holds its text.
-        as_time = exp.Cast(this=expression, to=exp.DataType.build("time(7)", dialect="tsql"))
-        expression = exp.Cast(this=as_time, to=exp.DataType.build("varchar(16)", dialect="tsql"))
-    return _coerce(session, key, session.expression_value(expression))
+    if declared is None or declared.name not in _CONVERTED_ON_ASSIGNMENT:
+        return expression
+    typed = exp.DataType.build(str(declared), dialect="tsql")
+    expression = exp.Cast(this=expression, to=typed)
+    if sqltypes.duckdb_type(declared) in ("TIME_NS", "UBIGINT"):
+        as_text = exp.DataType.build("varchar(27)", dialect="tsql")
+        expression = exp.Cast(this=expression, to=as_text)
+    return expression
 
 
 def _coerce(session: DuckDBSession, key: str, value: Any) -> Any:
@@ -270,6 +283,8 @@ def _coerce(session: DuckDBSession, key: str, value: Any) -> Any:
         return value
     if sqltypes.is_string(declared) and not isinstance(value, str):
         return str(value)
+    if sqltypes.duckdb_type(declared) == "UBIGINT" and isinstance(value, int):
+        return variable_values.ticks_text(value)  # datetime2(7) ticks, held as text
     return value
 
 
@@ -329,7 +344,10 @@ def _select_assign(session: DuckDBSession, node: exp.Select) -> StatementResult:
             session, node, keys, lambda key, value: _coerce(session, key, value)
         )
         return StatementResult(rowcount=count)
-    node.set("expressions", [p.expression for p in node.expressions])
+    node.set(
+        "expressions",
+        [_typed(session, key, p.expression) for key, p in zip(keys, node.expressions, strict=True)],
+    )
     sql = session.translator().sql(node)
     rows = session.rows(sql)
     if rows:

@@ -1,8 +1,8 @@
 """Values of T-SQL variables: conversions on assignment and the form variables hold them in.
 
 Variables hold datetimeoffset values and GUIDs as text (as ``session._bindable`` binds
-parameters), and time(7) values as text too, since Python times stop at microseconds; a
-value assigned to a typed variable goes through SQL Server's conversion
+parameters), and time(7) and datetime2(7) values as text too, since Python times stop at
+microseconds; a value assigned to a typed variable goes through SQL Server's conversion
 (``conversions.cast_expr``) run by DuckDB.
 """
 
@@ -23,15 +23,19 @@ if TYPE_CHECKING:
     from mssql_emulator.engine.session import DuckDBSession
 
 
+# DuckDB storage types with 100 ns ticks, which Python times and datetimes cannot hold.
+_HELD_AS_TEXT = {"TIME_NS": "TIME", "UBIGINT": "TIMESTAMP"}
+
+
 def source_duck(sql_type: SqlType | None, value: Any) -> str:
     """The DuckDB type a variable of ``sql_type`` (else of this Python value) binds as."""
     if sql_type is not None:
         if sql_type.name in ("datetimeoffset", "uniqueidentifier"):
             return "VARCHAR"  # variables hold these as text (see session._bindable)
         duck = sqltypes.duckdb_type(sql_type)
-        if duck == "TIME_NS":
-            # time(7) is held as text when it has a 7th digit, else as a Python time.
-            return "VARCHAR" if isinstance(value, str) else "TIME"
+        if duck in _HELD_AS_TEXT:
+            # time(7) and datetime2(7) are held as text once assigned, else as Python values.
+            return "VARCHAR" if isinstance(value, str) else _HELD_AS_TEXT[duck]
         return duck
     if isinstance(value, bool):
         return "BOOLEAN"
@@ -61,6 +65,15 @@ def bindable(value: Any) -> Any:
     return value
 
 
+def ticks_text(ticks: int) -> str:
+    """datetime2(7) ticks (100 ns since 0001-01-01) as ``yyyy-mm-dd hh:mm:ss.fffffff``."""
+    days, rest = divmod(ticks, 864_000_000_000)
+    seconds, fraction = divmod(rest, 10_000_000)
+    minutes, second = divmod(seconds, 60)
+    day = dt.date(1, 1, 1) + dt.timedelta(days=days)
+    return f"{day.isoformat()} {minutes // 60:02d}:{minutes % 60:02d}:{second:02d}.{fraction:07d}"
+
+
 def _offset_text(local: dt.datetime, offset: dt.timedelta) -> str:
     minutes = int(offset.total_seconds() // 60)
     sign = "-" if minutes < 0 else "+"
@@ -85,11 +98,14 @@ def convert(
     """``value`` assigned to a variable of type ``target`` (SQL Server's implicit conversion)."""
     if value is None or target is None or isinstance(value, TableValue):
         return value
+    if isinstance(value, int) and source is not None and sqltypes.duckdb_type(source) == "UBIGINT":
+        value = ticks_text(value)  # datetime2(7) ticks from a result row
     if source is not None and source == target:
         return value
     expr = conversions.cast_expr("$v", target, source_duck(source, value))
-    if sqltypes.duckdb_type(target) == "TIME_NS":
-        expr = conversions.cast_expr(expr, SqlType("varchar", length=-1), "TIME_NS")
+    duck = sqltypes.duckdb_type(target)
+    if duck in _HELD_AS_TEXT:
+        expr = conversions.cast_expr(expr, SqlType("varchar", length=-1), duck)
     with bound_only(session, {"v": bindable(value)}):
         rows = session.relation(f"SELECT {expr}").fetchall()
     return _variable_value(rows[0][0]) if rows else None

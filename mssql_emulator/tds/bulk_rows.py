@@ -44,6 +44,7 @@ _BYTE_LEN = {0x26, 0x68, 0x6D, 0x6E, 0x6F, 0x24}  # one max-size byte, one lengt
 _CHARS = {0xA7, 0xAF, 0xE7, 0xEF}
 _BINARIES = {0xA5, 0xAD}
 _LEGACY_LOB = {0x23, 0x63, 0x22}  # text, ntext, image
+_TICKS_PER_DAY = 864_000_000_000
 _DTO_TYPE = pa.struct([("utc", pa.timestamp("us")), ("offset", pa.int16())])
 
 
@@ -92,7 +93,8 @@ class WireColumn:
         if code == 0x29:
             return pa.time64("ns" if self.scale == 7 else "us")
         if code == 0x2A:
-            return pa.timestamp("us")
+            # datetime2(7) as 100 ns ticks since 0001-01-01, as the engine stores it.
+            return pa.uint64() if self.scale == 7 else pa.timestamp("us")
         if code == 0x2B:
             return _DTO_TYPE
         if code in _BINARIES or code in (0x22, 0xF0, 0x62):
@@ -112,6 +114,7 @@ def duckdb_type_name(arrow_type: pa.DataType) -> str:
         pa.float32(): "FLOAT",
         pa.float64(): "DOUBLE",
         pa.timestamp("us"): "TIMESTAMP",
+        pa.uint64(): "UBIGINT",
         pa.date32(): "DATE",
         pa.time64("us"): "TIME",
         pa.time64("ns"): "TIME_NS",
@@ -200,6 +203,9 @@ def _scaled_time(col: WireColumn, raw: bytes) -> Any:
     tsize = 3 if col.scale <= 2 else 4 if col.scale <= 4 else 5
     if col.code == 0x29 and col.scale == 7:
         return int.from_bytes(raw[:tsize], "little") * 100  # exact nanoseconds, see arrow_type
+    if col.code == 0x2A and col.scale == 7:
+        days = int.from_bytes(raw[tsize : tsize + 3], "little")
+        return days * _TICKS_PER_DAY + int.from_bytes(raw[:tsize], "little")
     since = _since_midnight(raw[:tsize], col.scale)
     if col.code == 0x29:
         return (dt.datetime.min + since).time()

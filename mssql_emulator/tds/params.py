@@ -287,6 +287,12 @@ def _time_value(reader: ByteReader, code: int, scale: int) -> tuple[SqlType, Any
     if code == 0x29:
         return sql_type, _time_param(raw[:tsize], scale, since_midnight)
     base = dt.datetime.combine(_date_of(raw[tsize : tsize + 3]), dt.time())
+    count = int.from_bytes(raw[:tsize], "little")
+    if code == 0x2A and scale == 7 and count % 10:
+        # Python datetimes stop at microseconds: the 7th digit travels as text.
+        seconds, fraction = divmod(count, 10_000_000)
+        whole = base + dt.timedelta(seconds=seconds)
+        return sql_type, f"{whole.isoformat(sep=' ')}.{fraction:07d}"
     try:
         value = base + since_midnight
     except OverflowError as exc:

@@ -54,6 +54,7 @@ MACROS = [
             * (CAST(regexp_extract(x, '([+-])(\\d{1,2}):(\\d{2})\\s*$', 2) AS INTEGER) * 60
                + CAST(regexp_extract(x, '([+-])(\\d{1,2}):(\\d{2})\\s*$', 3) AS INTEGER))
         ELSE 0 END)""",
+    """CREATE OR REPLACE TEMP MACRO mssql_dto(x) AS (x)""",  # marks a datetimeoffset value
     """CREATE OR REPLACE TEMP MACRO mssql_dto_parse(x) AS (
         CASE WHEN x IS NULL THEN NULL ELSE struct_pack(
             utc := CAST(regexp_replace(x, '\\s*(Z|[+-]\\d{1,2}:\\d{2})\\s*$', '') AS TIMESTAMP)
@@ -106,6 +107,8 @@ MACROS = [
 
 _INTS = {"tinyint", "smallint", "int", "bigint"}
 _DATES = {"date", "datetime", "smalldatetime", "datetime2"}
+# Types a datetimeoffset converts to by its local date and time.
+_LOCAL_PARTS = {"date", "time", "datetime", "smalldatetime", "datetime2"}
 # Integers convert to binary as their big-endian two's complement bytes.
 _INT_BYTES = {"BOOLEAN": 1, "UTINYINT": 1, "SMALLINT": 2, "INTEGER": 4, "BIGINT": 8}
 
@@ -126,6 +129,8 @@ def _numeric_src(src: str) -> bool:
 def _to_type(x: str, t: SqlType, src: str) -> str:
     """Convert ``x`` (DuckDB type ``src``) to the storage type of ``t``, no length rules."""
     duck = sqltypes.duckdb_type(t)
+    if src.upper().startswith("STRUCT(UTC") and t.name in _LOCAL_PARTS:
+        x, src = f"(({x}).utc + to_minutes(({x}).offset))", "TIMESTAMP"  # the local time
     if t.name == "datetime2" and _is_text(src):
         # Through ticks, so a 7th digit rounds a lower scale as SQL Server does.
         x, src = f"mssql_dt2_parse({x})", "UBIGINT"
@@ -148,10 +153,10 @@ def _to_type(x: str, t: SqlType, src: str) -> str:
             return f"{'mssql_utf16_text' if wide else 'mssql_cp1252_text'}({x})"
         if src.upper().startswith("STRUCT(UTC"):
             return (
-                f"strftime({x}.utc + to_minutes({x}.offset), '%Y-%m-%d %H:%M:%S.%f') || ' ' "
-                f"|| CASE WHEN {x}.offset < 0 THEN '-' ELSE '+' END || "
-                f"lpad(CAST(abs({x}.offset) // 60 AS VARCHAR), 2, '0') || ':' || "
-                f"lpad(CAST(abs({x}.offset) % 60 AS VARCHAR), 2, '0')"
+                f"strftime(({x}).utc + to_minutes(({x}).offset), '%Y-%m-%d %H:%M:%S.%f') || ' ' "
+                f"|| CASE WHEN ({x}).offset < 0 THEN '-' ELSE '+' END || "
+                f"lpad(CAST(abs(({x}).offset) // 60 AS VARCHAR), 2, '0') || ':' || "
+                f"lpad(CAST(abs(({x}).offset) % 60 AS VARCHAR), 2, '0')"
             )
         if src.upper() == "UUID":
             return f"upper(CAST({x} AS VARCHAR))"
@@ -171,8 +176,6 @@ def _to_type(x: str, t: SqlType, src: str) -> str:
         return _to_ticks(x, src.upper())
     if t.name == "datetime2":
         base = f"CAST({x} AS TIMESTAMP)"
-        if src.upper().startswith("STRUCT(UTC"):
-            base = f"({x}.utc + to_minutes({x}.offset))"
         return f"mssql_round_ts({base}, {t.scale})" if (t.scale or 0) < 6 else base
     if t.name == "time":
         return _time_expr(x, 7 if t.scale is None else t.scale, src.upper())
@@ -190,11 +193,11 @@ def _to_type(x: str, t: SqlType, src: str) -> str:
         else:
             value = f'struct_pack(utc := CAST({x} AS TIMESTAMP), "offset" := CAST(0 AS SMALLINT))'
         if (t.scale or 0) < 6:
-            return (
+            value = (
                 f"(CASE WHEN ({value}) IS NULL THEN NULL ELSE struct_pack(utc := "
                 f'mssql_round_ts(({value}).utc, {t.scale}), "offset" := ({value}).offset) END)'
             )
-        return value
+        return f"mssql_dto({value})"
     if t.name in ("money", "smallmoney") and _is_text(src):
         # money text may group digits with commas and put spaces after the sign
         return f"CAST(replace(replace({x}, ',', ''), ' ', '') AS {duck})"
@@ -220,8 +223,6 @@ def _to_ticks(x: str, src: str) -> str:
         return x
     if src == "VARCHAR":
         return f"mssql_dt2_parse({x})"
-    if src.startswith("STRUCT(UTC"):
-        return f"mssql_dt2_ticks({x}.utc + to_minutes({x}.offset))"
     return f"mssql_dt2_ticks(CAST({x} AS TIMESTAMP))"
 
 

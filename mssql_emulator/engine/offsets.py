@@ -1,7 +1,8 @@
 """datetimeoffset in expressions: DuckDB holds it as struct(utc, offset), T-SQL as one value.
 
 Comparisons and ORDER BY use the UTC instant (as SQL Server does), DATEPART reads
-the local time, and ``DATEPART(TZOFFSET, x)`` the offset in minutes.
+the local time, and ``DATEPART(TZOFFSET, x)`` the offset in minutes.  DATEADD moves the
+local time and keeps the offset.
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 
 def is_struct(src: str) -> bool:
     return src.upper().startswith("STRUCT(UTC")
+
+
+def is_built(node: exp.Expression) -> bool:
+    """True for a datetimeoffset value this server built: a conversion or a DATEADD."""
+    return isinstance(node, exp.Anonymous) and node.name.lower() == "mssql_dto"
 
 
 def _dot(node: exp.Expression, field: str) -> exp.Expression:
@@ -43,6 +49,8 @@ def rewrite(node: exp.Expression, guess: Callable[[exp.Expression], str]) -> exp
         ordered = node.copy()
         ordered.set("this", _dot(node.this, "utc"))
         return ordered
+    if isinstance(node, exp.DateAdd) and is_struct(guess(node.this)):
+        return _moved(node)
     if isinstance(node, exp.Extract) and is_struct(guess(node.expression)):
         unit = node.this.name.upper()
         if unit in ("TIMEZONE_MINUTE", "TZOFFSET", "TZ"):
@@ -57,3 +65,28 @@ def rewrite(node: exp.Expression, guess: Callable[[exp.Expression], str]) -> exp
         extract.set("expression", local)
         return extract
     return None
+
+
+def _local(node: exp.Expression) -> exp.Expression:
+    minutes = exp.Anonymous(this="to_minutes", expressions=[_dot(node, "offset")])
+    return exp.Paren(this=exp.Add(this=_dot(node, "utc"), expression=minutes))
+
+
+def _moved(add: exp.DateAdd) -> exp.Expression:
+    """DATEADD on a datetimeoffset: the local time moves, the offset stays."""
+    value = add.this
+    shifted = exp.DateAdd(this=_local(value), expression=add.expression, unit=add.args.get("unit"))
+    minutes = exp.Anonymous(this="to_minutes", expressions=[_dot(value, "offset")])
+    utc = exp.Cast(
+        this=exp.Sub(this=shifted, expression=minutes), to=exp.DataType.build("TIMESTAMP")
+    )
+    moved = exp.Anonymous(
+        this="struct_pack",
+        expressions=[
+            exp.PropertyEQ(this=exp.to_identifier("utc"), expression=utc),
+            exp.PropertyEQ(
+                this=exp.to_identifier("offset", quoted=True), expression=_dot(value, "offset")
+            ),
+        ],
+    )
+    return exp.Anonymous(this="mssql_dto", expressions=[moved])

@@ -560,6 +560,8 @@ class Translator:
             return "TIME_NS"  # DATEADD on time(7), see time_ticks
         if datetime2_ticks.is_ticks(node):
             return "UBIGINT"
+        if offsets.is_built(node):
+            return sqltypes.duckdb_type(SqlType("datetimeoffset"))
         if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.DATETIME2:
             return sqltypes.duckdb_type(tsql_type(node.to))  # datetime2(7) is ticks
         if isinstance(node, exp.Convert) and node.this.this == exp.DataType.Type.DATETIME2:

@@ -21,22 +21,23 @@ time(s)                     time64('us'); time64('ns') for s == 7
 datetime2(s)                timestamp('us'), no time zone; for s == 7 also
                             uint64 100 ns ticks since 0001-01-01 00:00:00
 datetime / smalldatetime    timestamp('us') (already rounded by the engine)
-datetimeoffset(s)           struct<utc: timestamp('us'), offset: int16 minutes>
+datetimeoffset(s)           struct<utc, offset: int16 minutes>: utc as int64 100 ns
+                            ticks since 0001-01-01 UTC (timestamp('us') also read)
 uniqueidentifier            string, canonical 36-character form
 ==========================  =============================================
 
 Precision: time(7) keeps all 7 fractional digits (100 ns ticks, DuckDB TIME_NS), and so
-does datetime2(7), as a count of ticks (DuckDB UBIGINT): TIMESTAMP_NS would only span
-1677-09-21..2262-04-11.  datetimeoffset keeps microseconds, so a 7th digit sent by a
-client is rounded.  The front end encodes exact ticks from any time64/timestamp column
-in 'ns' and from uint64 datetime2 ticks.
+do datetime2(7) and datetimeoffset, as counts of ticks (DuckDB UBIGINT and BIGINT):
+TIMESTAMP_NS would only span 1677-09-21..2262-04-11.  The front end encodes exact ticks
+from any time64/timestamp column in 'ns' and from integer tick counts.
 
 Parameters arrive decoded to Python values (``int``, ``float``, ``bool``,
 ``decimal.Decimal``, ``str``, ``bytes``, ``datetime.date``, ``datetime.time``,
 ``datetime.datetime`` (aware for datetimeoffset), ``uuid.UUID`` or ``None``)
-together with the type the client declared.  A time(7) or datetime2(7) value whose 7th
-digit is not 0 arrives as its text, ``hh:mm:ss.fffffff`` or
-``yyyy-mm-dd hh:mm:ss.fffffff``.
+together with the type the client declared.  A time(7), datetime2(7) or
+datetimeoffset(7) value whose 7th digit is not 0 arrives as its text,
+``hh:mm:ss.fffffff``, ``yyyy-mm-dd hh:mm:ss.fffffff`` or
+``yyyy-mm-dd hh:mm:ss.fffffff +hh:mm`` (local time).
 """
 
 from __future__ import annotations

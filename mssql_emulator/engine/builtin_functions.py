@@ -23,8 +23,7 @@ _TYPE_IDS = SYSTEM_TYPE_IDS | CLR_TYPE_IDS
 _TYPE_NAMES = {tid: name for name, tid in _TYPE_IDS.items()}
 
 SYSDATETIMEOFFSET = (
-    "struct_pack(utc := CAST(timezone('UTC', now()) AS TIMESTAMP), "
-    '"offset" := CAST(0 AS SMALLINT))'
+    "mssql_dto(mssql_dto_at(mssql_dt2_count(CAST(timezone('UTC', now()) AS TIMESTAMP)), 0))"
 )
 
 

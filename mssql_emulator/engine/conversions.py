@@ -54,12 +54,6 @@ MACROS = [
             * (CAST(regexp_extract(x, '([+-])(\\d{1,2}):(\\d{2})\\s*$', 2) AS INTEGER) * 60
                + CAST(regexp_extract(x, '([+-])(\\d{1,2}):(\\d{2})\\s*$', 3) AS INTEGER))
         ELSE 0 END)""",
-    """CREATE OR REPLACE TEMP MACRO mssql_dto(x) AS (x)""",  # marks a datetimeoffset value
-    """CREATE OR REPLACE TEMP MACRO mssql_dto_parse(x) AS (
-        CASE WHEN x IS NULL THEN NULL ELSE struct_pack(
-            utc := CAST(regexp_replace(x, '\\s*(Z|[+-]\\d{1,2}:\\d{2})\\s*$', '') AS TIMESTAMP)
-                   - to_minutes(mssql_dto_offset(x)),
-            "offset" := CAST(mssql_dto_offset(x) AS SMALLINT)) END)""",
     """CREATE OR REPLACE TEMP MACRO mssql_int_text(x, t) AS (
         CASE WHEN x IS NULL OR regexp_full_match(x, '\\s*[+-]?\\d+\\s*') THEN trim(x)
              ELSE error('MSSQL|245|16|Conversion failed when converting the varchar value '''
@@ -100,6 +94,26 @@ MACROS = [
              THEN error('MSSQL|517|16|Adding a value to a ''datetime2'' column caused an '
                         || 'overflow.')
              ELSE CAST(CAST(x AS HUGEINT) + CAST(round(ticks) AS HUGEINT) AS UBIGINT) END)""",
+    # datetimeoffset: struct(utc, offset), utc in datetime2(7) ticks, offset in minutes.
+    """CREATE OR REPLACE TEMP MACRO mssql_dto(x) AS (x)""",  # marks a datetimeoffset value
+    """CREATE OR REPLACE TEMP MACRO mssql_dto_at(utc, minutes) AS (
+        CASE WHEN utc IS NULL THEN NULL ELSE struct_pack(
+            utc := CAST(utc AS BIGINT), "offset" := CAST(minutes AS SMALLINT)) END)""",
+    """CREATE OR REPLACE TEMP MACRO mssql_dto_parse(x) AS (mssql_dto_at(
+        CAST(mssql_dt2_parse(regexp_replace(x, '\\s*(Z|[+-]\\d{1,2}:\\d{2})\\s*$', ''))
+             AS BIGINT) - CAST(mssql_dto_offset(x) AS BIGINT) * 600000000,
+        mssql_dto_offset(x)))""",
+    """CREATE OR REPLACE TEMP MACRO mssql_dto_local(x) AS (
+        CAST(struct_extract(x, 'utc') + CAST(struct_extract(x, 'offset') AS BIGINT) * 600000000
+             AS UBIGINT))""",
+    """CREATE OR REPLACE TEMP MACRO mssql_dto_text(x) AS (
+        mssql_dt2_text(mssql_dto_local(x)) || ' '
+        || CASE WHEN struct_extract(x, 'offset') < 0 THEN '-' ELSE '+' END
+        || lpad(CAST(abs(struct_extract(x, 'offset')) // 60 AS VARCHAR), 2, '0') || ':'
+        || lpad(CAST(abs(struct_extract(x, 'offset')) % 60 AS VARCHAR), 2, '0'))""",
+    # to whole ``unit`` ticks, half up (offsets are whole minutes: UTC or local alike)
+    """CREATE OR REPLACE TEMP MACRO mssql_dto_round(x, unit) AS (mssql_dto_at(
+        (struct_extract(x, 'utc') + unit // 2) // unit * unit, struct_extract(x, 'offset')))""",
     """CREATE OR REPLACE TEMP MACRO mssql_divide_check(b) AS (
         CASE WHEN b = 0 THEN error('MSSQL|8134|16|Divide by zero error encountered.')
              ELSE b END)""",
@@ -129,8 +143,13 @@ def _numeric_src(src: str) -> bool:
 def _to_type(x: str, t: SqlType, src: str) -> str:
     """Convert ``x`` (DuckDB type ``src``) to the storage type of ``t``, no length rules."""
     duck = sqltypes.duckdb_type(t)
-    if src.upper().startswith("STRUCT(UTC") and t.name in _LOCAL_PARTS:
-        x, src = f"(({x}).utc + to_minutes(({x}).offset))", "TIMESTAMP"  # the local time
+    if t.name == "datetimeoffset":
+        return _to_offset(x, src.upper(), 7 if t.scale is None else t.scale)
+    if src.upper().startswith("STRUCT(UTC"):
+        if sqltypes.is_string(t):
+            return f"mssql_dto_text({x})"
+        if t.name in _LOCAL_PARTS:
+            x, src = f"mssql_dto_local({x})", "UBIGINT"  # the local date and time
     if t.name == "datetime2" and _is_text(src):
         # Through ticks, so a 7th digit rounds a lower scale as SQL Server does.
         x, src = f"mssql_dt2_parse({x})", "UBIGINT"
@@ -151,13 +170,6 @@ def _to_type(x: str, t: SqlType, src: str) -> str:
             # The bytes are the string's own: UTF-16LE for nchar/nvarchar, else code page 1252.
             wide = t.name in ("nchar", "nvarchar")
             return f"{'mssql_utf16_text' if wide else 'mssql_cp1252_text'}({x})"
-        if src.upper().startswith("STRUCT(UTC"):
-            return (
-                f"strftime(({x}).utc + to_minutes(({x}).offset), '%Y-%m-%d %H:%M:%S.%f') || ' ' "
-                f"|| CASE WHEN ({x}).offset < 0 THEN '-' ELSE '+' END || "
-                f"lpad(CAST(abs(({x}).offset) // 60 AS VARCHAR), 2, '0') || ':' || "
-                f"lpad(CAST(abs(({x}).offset) % 60 AS VARCHAR), 2, '0')"
-            )
         if src.upper() == "UUID":
             return f"upper(CAST({x} AS VARCHAR))"
         if src.upper() == "TIME_NS":
@@ -179,29 +191,27 @@ def _to_type(x: str, t: SqlType, src: str) -> str:
         return f"mssql_round_ts({base}, {t.scale})" if (t.scale or 0) < 6 else base
     if t.name == "time":
         return _time_expr(x, 7 if t.scale is None else t.scale, src.upper())
-    if t.name == "datetimeoffset":
-        s = src.upper()
-        if s.startswith("STRUCT(UTC"):
-            value = x
-        elif s == "VARCHAR":
-            value = f"mssql_dto_parse({x})"
-        elif s.startswith("TIMESTAMP WITH"):
-            value = (
-                f"struct_pack(utc := CAST(timezone('UTC', {x}) AS TIMESTAMP), "
-                f'"offset" := CAST(0 AS SMALLINT))'
-            )
-        else:
-            value = f'struct_pack(utc := CAST({x} AS TIMESTAMP), "offset" := CAST(0 AS SMALLINT))'
-        if (t.scale or 0) < 6:
-            value = (
-                f"(CASE WHEN ({value}) IS NULL THEN NULL ELSE struct_pack(utc := "
-                f'mssql_round_ts(({value}).utc, {t.scale}), "offset" := ({value}).offset) END)'
-            )
-        return f"mssql_dto({value})"
     if t.name in ("money", "smallmoney") and _is_text(src):
         # money text may group digits with commas and put spaces after the sign
         return f"CAST(replace(replace({x}, ',', ''), ' ', '') AS {duck})"
     return f"CAST({x} AS {duck})"
+
+
+def _to_offset(x: str, src: str, scale: int) -> str:
+    """``x`` as datetimeoffset(``scale``); values without an offset get +00:00."""
+    if src.startswith("STRUCT(UTC"):
+        value = x
+    elif src in ("VARCHAR", "", "?"):
+        value = f"mssql_dto_parse(CAST({x} AS VARCHAR))"
+    elif src == "UBIGINT":
+        value = f"mssql_dto_at({x}, 0)"
+    elif src.startswith("TIMESTAMP WITH"):
+        value = f"mssql_dto_at(mssql_dt2_count(CAST(timezone('UTC', {x}) AS TIMESTAMP)), 0)"
+    else:
+        value = f"mssql_dto_at(mssql_dt2_count(CAST({x} AS TIMESTAMP)), 0)"
+    if scale < 7:
+        value = f"mssql_dto_round({value}, {10 ** (7 - scale)})"
+    return f"mssql_dto({value})"
 
 
 def _from_ticks(x: str, t: SqlType) -> tuple[str, str]:
@@ -211,7 +221,7 @@ def _from_ticks(x: str, t: SqlType) -> tuple[str, str]:
         return f"mssql_dt2_text({x})", "VARCHAR"
     if t.name == "time" and t.scale in (None, 7):
         return f"substr(mssql_dt2_text({x}), 12)", "VARCHAR"
-    if t.name in ("datetime2", "datetimeoffset") and t.scale == 6:
+    if t.name == "datetime2" and t.scale == 6:
         return f"mssql_dt2_ts({x} + 5)", "TIMESTAMP"  # the 7th digit rounds half up
     # Lower scales round from the first six digits alone, which gives the same result.
     return f"mssql_dt2_ts({x})", "TIMESTAMP"

@@ -25,6 +25,8 @@ SrcOf = Callable[[exp.Expression], str]
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.Between)
 _KEEPING = (exp.Cast, exp.Convert, exp.Ordered, exp.Group, exp.Is, exp.Count)
 _PICKS = (exp.Max, exp.Min, exp.FirstValue, exp.LastValue)
+# Functions whose translation converts their arguments from ticks themselves.
+_CONVERTING = ("SWITCHOFFSET", "TODATETIMEOFFSET")
 _TICKS = "UBIGINT"
 _DATES = ("TIMESTAMP", "DATE")
 _TICKS_PER = {
@@ -39,6 +41,7 @@ TICK_FUNCTIONS = (
     "mssql_dt2_var",
     "mssql_dt2_ticks",
     "mssql_dt2_add",
+    "mssql_dto_local",  # a datetimeoffset's local date and time
 )
 
 
@@ -132,11 +135,16 @@ def _scalar_subquery(ref: exp.Expression) -> exp.Expression | None:
 
 
 def _added(add: exp.DateAdd) -> exp.Expression:
-    """DATEADD on ticks: microseconds and nanoseconds add ticks, larger units move the
-    microsecond part and keep the 7th digit."""
-    unit = add.text("unit").upper() or "DAY"
     # The operands move (not copies), so references inside them stay in the tree.
-    ref, count = add.this, add.expression
+    return added(add.this, add.expression, add.args.get("unit"))
+
+
+def added(
+    ref: exp.Expression, count: exp.Expression, unit_node: exp.Expression | None
+) -> exp.Expression:
+    """DATEADD on ticks: microseconds and nanoseconds add ticks, larger units move the
+    microsecond part and keep the 7th digit; out of datetime2's range is error 517."""
+    unit = (unit_node.name if unit_node is not None else "").upper() or "DAY"
     if unit in _TICKS_PER:
         ticks = exp.Mul(
             this=exp.Cast(this=count, to=exp.DataType.build("double")),
@@ -144,7 +152,7 @@ def _added(add: exp.DateAdd) -> exp.Expression:
         )
         return _call("mssql_dt2_add", ref, ticks)
     lowered = _call("mssql_dt2_ts", ref.copy())
-    shifted = exp.DateAdd(this=lowered, expression=count, unit=add.args.get("unit"))
+    shifted = exp.DateAdd(this=lowered, expression=count, unit=unit_node)
     digit = exp.Mod(this=exp.Paren(this=ref), expression=exp.Literal.number(10))
     return _call("mssql_dt2_add", _call("mssql_dt2_count", shifted), digit)
 
@@ -196,6 +204,8 @@ def _keeps(ref: exp.Expression, src_of: SrcOf) -> bool:
     if parent is None or isinstance(parent, _KEEPING):
         return True
     if isinstance(parent, exp.Distinct) and isinstance(parent.parent, exp.Count):
+        return True
+    if isinstance(parent, exp.Anonymous) and parent.name.upper() in _CONVERTING:
         return True
     if isinstance(parent, exp.Alias):
         node, parent = parent, parent.parent

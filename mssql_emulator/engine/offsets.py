@@ -1,8 +1,10 @@
 """datetimeoffset in expressions: DuckDB holds it as struct(utc, offset), T-SQL as one value.
 
-Comparisons and ORDER BY use the UTC instant (as SQL Server does), DATEPART reads
-the local time, and ``DATEPART(TZOFFSET, x)`` the offset in minutes.  DATEADD moves the
-local time and keeps the offset.
+``utc`` counts 100 ns ticks since 0001-01-01 UTC (as datetime2(7) does, see
+datetime2_ticks) and ``offset`` minutes east of UTC.  Comparisons and ORDER BY use the
+UTC instant (as SQL Server does), DATEPART reads the local time, and
+``DATEPART(TZOFFSET, x)`` the offset in minutes.  DATEADD moves the local time and keeps
+the offset.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from mssql_emulator.engine import datetime2_ticks
+
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+_TICKS_PER_MINUTE = 600_000_000
 
 
 def is_struct(src: str) -> bool:
@@ -23,18 +28,35 @@ def is_built(node: exp.Expression) -> bool:
     return isinstance(node, exp.Anonymous) and node.name.lower() == "mssql_dto"
 
 
+def local_ticks(node: exp.Expression) -> exp.Expression:
+    """The local date and time of a datetimeoffset, as datetime2(7) ticks."""
+    return _call("mssql_dto_local", node.copy())
+
+
+def _call(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
 def _dot(node: exp.Expression, field: str) -> exp.Expression:
     return exp.Dot(this=exp.Paren(this=node.copy()), expression=exp.to_identifier(field))
 
 
+def _bigint(node: exp.Expression) -> exp.Expression:
+    return exp.Cast(this=node, to=exp.DataType.build("BIGINT"))
+
+
 def _as_utc(node: exp.Expression, src: str) -> exp.Expression:
-    """The UTC instant of ``node``, whatever T-SQL value it holds."""
+    """The UTC instant of ``node`` in ticks, whatever T-SQL value it holds; values without
+    an offset are taken as UTC, as SQL Server converts them."""
     if is_struct(src):
         return _dot(node, "utc")
+    if src.upper() == "UBIGINT":  # datetime2(7) ticks
+        return _bigint(node.copy())
     if src.upper() in ("VARCHAR", "", "?"):
         text = exp.Cast(this=node.copy(), to=exp.DataType.build("VARCHAR"))
-        return _dot(exp.Anonymous(this="mssql_dto_parse", expressions=[text]), "utc")
-    return node
+        return _dot(_call("mssql_dto_parse", text), "utc")
+    instant = exp.Cast(this=node.copy(), to=exp.DataType.build("TIMESTAMP"))
+    return _bigint(_call("mssql_dt2_count", instant))
 
 
 def rewrite(node: exp.Expression, guess: Callable[[exp.Expression], str]) -> exp.Expression | None:
@@ -55,38 +77,17 @@ def rewrite(node: exp.Expression, guess: Callable[[exp.Expression], str]) -> exp
         unit = node.this.name.upper()
         if unit in ("TIMEZONE_MINUTE", "TZOFFSET", "TZ"):
             return exp.Cast(this=_dot(node.expression, "offset"), to=exp.DataType.build("INT"))
-        local = exp.Add(
-            this=_dot(node.expression, "utc"),
-            expression=exp.Anonymous(
-                this="to_minutes", expressions=[_dot(node.expression, "offset")]
-            ),
-        )
         extract = node.copy()
-        extract.set("expression", local)
+        extract.set("expression", _call("mssql_dt2_ts", local_ticks(node.expression)))
         return extract
     return None
-
-
-def _local(node: exp.Expression) -> exp.Expression:
-    minutes = exp.Anonymous(this="to_minutes", expressions=[_dot(node, "offset")])
-    return exp.Paren(this=exp.Add(this=_dot(node, "utc"), expression=minutes))
 
 
 def _moved(add: exp.DateAdd) -> exp.Expression:
     """DATEADD on a datetimeoffset: the local time moves, the offset stays."""
     value = add.this
-    shifted = exp.DateAdd(this=_local(value), expression=add.expression, unit=add.args.get("unit"))
-    minutes = exp.Anonymous(this="to_minutes", expressions=[_dot(value, "offset")])
-    utc = exp.Cast(
-        this=exp.Sub(this=shifted, expression=minutes), to=exp.DataType.build("TIMESTAMP")
-    )
-    moved = exp.Anonymous(
-        this="struct_pack",
-        expressions=[
-            exp.PropertyEQ(this=exp.to_identifier("utc"), expression=utc),
-            exp.PropertyEQ(
-                this=exp.to_identifier("offset", quoted=True), expression=_dot(value, "offset")
-            ),
-        ],
-    )
-    return exp.Anonymous(this="mssql_dto", expressions=[moved])
+    offset = _dot(value, "offset")
+    local = datetime2_ticks.added(local_ticks(value), add.expression, add.args.get("unit"))
+    shift = exp.Mul(this=_bigint(offset.copy()), expression=exp.Literal.number(_TICKS_PER_MINUTE))
+    utc = exp.Sub(this=_bigint(local), expression=shift)
+    return _call("mssql_dto", _call("mssql_dto_at", utc, offset))

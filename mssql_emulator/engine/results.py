@@ -15,6 +15,8 @@ from mssql_emulator.engine.translate import tsql_type
 Hint = tuple[SqlType, bool, bool] | None  # type, nullable, identity
 
 _FUNCTION_TYPES = {
+    "SWITCHOFFSET": SqlType("datetimeoffset", scale=7),
+    "TODATETIMEOFFSET": SqlType("datetimeoffset", scale=7),
     "SYSUTCDATETIME": SqlType("datetime2", scale=7),
     "SYSDATETIME": SqlType("datetime2", scale=7),
     "GETUTCDATE": SqlType("datetime"),

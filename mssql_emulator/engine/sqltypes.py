@@ -56,13 +56,14 @@ _DUCK_FIXED = {
     "datetime": "TIMESTAMP",
     "smalldatetime": "TIMESTAMP",
     "datetime2": "TIMESTAMP",
-    "datetimeoffset": 'STRUCT(utc TIMESTAMP, "offset" SMALLINT)',
+    # the UTC instant in 100 ns ticks since 0001-01-01, as datetime2(7); offset in minutes
+    "datetimeoffset": 'STRUCT(utc BIGINT, "offset" SMALLINT)',
     "uniqueidentifier": "UUID",
 }
 # time(7) keeps 100 ns ticks in TIME_NS, which microsecond TIME would round.  datetime2(7)
 # keeps them as a count since 0001-01-01 (see datetime2_ticks): TIMESTAMP_NS only spans
 # 1677-09-21..2262-04-11, and SQL Server's 0001-01-01 and 9999-12-31 must fit.
-# datetimeoffset(7) stays microseconds.
+# datetimeoffset keeps ticks at every scale (its struct, above).
 _DUCK_NS = {"time": "TIME_NS", "datetime2": "UBIGINT"}
 
 

@@ -255,7 +255,17 @@ def _set(session: DuckDBSession, text: str) -> StatementResult:
     return StatementResult()
 
 
-_CONVERTED_ON_ASSIGNMENT = {"date", "time", "datetime2", "datetime", "smalldatetime"}
+_CONVERTED_ON_ASSIGNMENT = {
+    "date",
+    "time",
+    "datetime2",
+    "datetime",
+    "smalldatetime",
+    "datetimeoffset",
+}
+
+
+_TICKS = ("TIME_NS", "UBIGINT")  # time(7) and datetime2(7)
 
 
 def _assigned(session: DuckDBSession, key: str, expression: exp.Expression) -> Any:
@@ -265,14 +275,15 @@ def _assigned(session: DuckDBSession, key: str, expression: exp.Expression) -> A
 
 def _typed(session: DuckDBSession, key: str, expression: exp.Expression) -> exp.Expression:
     """``expression`` converted to the date or time type of variable ``key`` (a lower
-    scale rounds); time(7) and datetime2(7) as text, since Python times stop at µs."""
+    scale rounds); time(7), datetime2(7) and datetimeoffset as text, since Python times
+    stop at µs."""
     declared = session.variable_types.get(key)
     if declared is None or declared.name not in _CONVERTED_ON_ASSIGNMENT:
         return expression
     typed = exp.DataType.build(str(declared), dialect="tsql")
     expression = exp.Cast(this=expression, to=typed)
-    if sqltypes.duckdb_type(declared) in ("TIME_NS", "UBIGINT"):
-        as_text = exp.DataType.build("varchar(27)", dialect="tsql")
+    if declared.name == "datetimeoffset" or sqltypes.duckdb_type(declared) in _TICKS:
+        as_text = exp.DataType.build("varchar(34)", dialect="tsql")
         expression = exp.Cast(this=expression, to=as_text)
     return expression
 

@@ -406,12 +406,14 @@ class Translator:
     def _sub_second_part(self, node: exp.Extract) -> exp.Expression:
         """DATEPART of ms, mcs or ns: the fraction of the second only (DuckDB counts the
         seconds too), in those units."""
-        micros: exp.Expression = exp.Extract(
-            this=exp.var("MICROSECOND"), expression=node.expression
-        )
-        micros = offsets.rewrite(micros, self.guess_src) or micros
-        fraction = exp.Mod(this=micros, expression=exp.Literal.number(1_000_000))
         scale = _SUB_SECOND_PARTS[node.name.upper()]
+        if offsets.is_struct(self.guess_src(node.expression)):  # exact to the 100 ns tick
+            local = offsets.local_ticks(node.expression).sql("duckdb")
+            ticks = f"({local} % 10000000)"
+            part_sql = f"{ticks} * 100" if scale > 1 else f"{ticks} // {round(10 / scale)}"
+            return duck_expression(f"CAST(({part_sql}) AS INTEGER)")
+        micros = exp.Extract(this=exp.var("MICROSECOND"), expression=node.expression)
+        fraction = exp.Mod(this=micros, expression=exp.Literal.number(1_000_000))
         if scale < 1:
             part: exp.Expression = exp.IntDiv(
                 this=fraction, expression=exp.Literal.number(round(1 / scale))
@@ -568,6 +570,11 @@ class Translator:
             return sqltypes.duckdb_type(tsql_type(node.this))
         if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
             return self.guess_src(node.this)
+        if isinstance(node, exp.Max | exp.Min):
+            return self.guess_src(node.this)
+        if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Select):
+            values = node.this.expressions  # a scalar subquery: its one value's type
+            return self.guess_src(values[0].unalias()) if len(values) == 1 else ""
         if isinstance(node, _TEXT_FUNCTIONS) or (
             isinstance(node, exp.Anonymous) and node.name.lower() in ("left", "rpad", "decode")
         ):
@@ -637,10 +644,34 @@ class Translator:
             return system_type
         if name == "TYPE_ID":  # user-defined table types too
             return table_types.type_id_expression(self.scope.database, self._const_arg(args, 0))
+        if name in ("SWITCHOFFSET", "TODATETIMEOFFSET"):
+            return self._at_offset(name, args, node)
         replaced = builtin_functions.rewrite(name, args)
         if replaced is not None:
             return replaced
         return self._builtin(name, args, node)
+
+    def _at_offset(
+        self, name: str, args: list[exp.Expression], node: exp.Expression
+    ) -> exp.Expression:
+        """SWITCHOFFSET (the same instant at another offset) and TODATETIMEOFFSET (a local
+        date and time at an offset); the offset is '+hh:mm' text or minutes."""
+        if len(args) != 2:
+            raise SqlError(174, f"The {name.lower()} function requires 2 argument(s).", severity=15)
+        value, zone = args
+        minutes = (
+            f"mssql_dto_offset({zone.sql('duckdb')})"
+            if self.guess_src(zone) == "VARCHAR"
+            else f"CAST({zone.sql('duckdb')} AS INTEGER)"
+        )
+        if name == "SWITCHOFFSET":
+            to = exp.DataType.build("datetimeoffset(7)", dialect="tsql")
+            utc = f"struct_extract({self._cast(value, to, node).sql('duckdb')}, 'utc')"
+        else:
+            to = exp.DataType.build("datetime2(7)", dialect="tsql")
+            local = self._cast(value, to, node).sql("duckdb")
+            utc = f"CAST({local} AS BIGINT) - CAST({minutes} AS BIGINT) * 600000000"
+        return duck_expression(f"mssql_dto(mssql_dto_at({utc}, {minutes}))")
 
     def _const_arg(self, args: list[exp.Expression], i: int) -> Any:
         if i >= len(args):

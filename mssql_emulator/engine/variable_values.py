@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from mssql_emulator.engine.session import DuckDBSession
 
 
+_TICKS_PER_MINUTE = 600_000_000
+_MINUTE = dt.timedelta(minutes=1)
 # DuckDB storage types with 100 ns ticks, which Python times and datetimes cannot hold.
 _HELD_AS_TEXT = {"TIME_NS": "TIME", "UBIGINT": "TIMESTAMP"}
 
@@ -59,7 +61,8 @@ def source_duck(sql_type: SqlType | None, value: Any) -> str:
 def bindable(value: Any) -> Any:
     """A Python value as variables hold it (aware datetimes and GUIDs as text)."""
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return _offset_text(value.replace(tzinfo=None), value.utcoffset() or dt.timedelta())
+        offset = value.utcoffset() or dt.timedelta()
+        return _offset_text(value.replace(tzinfo=None).isoformat(sep=" "), offset // _MINUTE)
     if isinstance(value, uuid.UUID):
         return str(value)
     return value
@@ -74,10 +77,10 @@ def ticks_text(ticks: int) -> str:
     return f"{day.isoformat()} {minutes // 60:02d}:{minutes % 60:02d}:{second:02d}.{fraction:07d}"
 
 
-def _offset_text(local: dt.datetime, offset: dt.timedelta) -> str:
-    minutes = int(offset.total_seconds() // 60)
+def _offset_text(local: str, minutes: int) -> str:
+    """A datetimeoffset's text: its local date and time, then the offset as ``+hh:mm``."""
     sign = "-" if minutes < 0 else "+"
-    return f"{local.isoformat(sep=' ')} {sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return f"{local} {sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _variable_value(value: Any) -> Any:
@@ -85,8 +88,8 @@ def _variable_value(value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"utc", "offset"}:
         if value["utc"] is None:
             return None
-        offset = dt.timedelta(minutes=int(value["offset"]))
-        return _offset_text(value["utc"] + offset, offset)
+        minutes = int(value["offset"])
+        return _offset_text(ticks_text(value["utc"] + minutes * _TICKS_PER_MINUTE), minutes)
     if isinstance(value, uuid.UUID):
         return str(value).upper()
     return value

@@ -45,7 +45,10 @@ _CHARS = {0xA7, 0xAF, 0xE7, 0xEF}
 _BINARIES = {0xA5, 0xAD}
 _LEGACY_LOB = {0x23, 0x63, 0x22}  # text, ntext, image
 _TICKS_PER_DAY = 864_000_000_000
-_DTO_TYPE = pa.struct([("utc", pa.timestamp("us")), ("offset", pa.int16())])
+# 100 ns ticks in one unit of each scale, 0..7
+_UNIT_TICKS = (10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1)
+# datetimeoffset as the engine stores it: UTC in 100 ns ticks since 0001-01-01, offset minutes
+_DTO_TYPE = pa.struct([("utc", pa.int64()), ("offset", pa.int16())])
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ def duckdb_type_name(arrow_type: pa.DataType) -> str:
     if pa.types.is_decimal(arrow_type):
         return f"DECIMAL({arrow_type.precision},{arrow_type.scale})"
     if pa.types.is_struct(arrow_type):
-        return 'STRUCT(utc TIMESTAMP, "offset" SMALLINT)'
+        return 'STRUCT(utc BIGINT, "offset" SMALLINT)'
     names = {
         pa.int64(): "BIGINT",
         pa.bool_(): "BOOLEAN",
@@ -203,17 +206,26 @@ def _scaled_time(col: WireColumn, raw: bytes) -> Any:
     tsize = 3 if col.scale <= 2 else 4 if col.scale <= 4 else 5
     if col.code == 0x29 and col.scale == 7:
         return int.from_bytes(raw[:tsize], "little") * 100  # exact nanoseconds, see arrow_type
+    if col.code == 0x2B:
+        return {"utc": _ticks(raw, tsize, col.scale), "offset": _offset(raw, tsize)}
     if col.code == 0x2A and col.scale == 7:
-        days = int.from_bytes(raw[tsize : tsize + 3], "little")
-        return days * _TICKS_PER_DAY + int.from_bytes(raw[:tsize], "little")
+        return _ticks(raw, tsize, col.scale)
     since = _since_midnight(raw[:tsize], col.scale)
     if col.code == 0x29:
         return (dt.datetime.min + since).time()
     day = _DATE0 + dt.timedelta(days=int.from_bytes(raw[tsize : tsize + 3], "little"))
-    value = dt.datetime.combine(day, dt.time()) + since
-    if col.code == 0x2A:
-        return value
-    return {"utc": value, "offset": struct.unpack("<h", raw[tsize + 3 : tsize + 5])[0]}
+    return dt.datetime.combine(day, dt.time()) + since
+
+
+def _ticks(raw: bytes, tsize: int, scale: int) -> int:
+    """A DATETIME2N or DATETIMEOFFSETN value's 100 ns ticks since 0001-01-01."""
+    days = int.from_bytes(raw[tsize : tsize + 3], "little")
+    count = int.from_bytes(raw[:tsize], "little")
+    return days * _TICKS_PER_DAY + count * _UNIT_TICKS[scale]
+
+
+def _offset(raw: bytes, tsize: int) -> int:
+    return int(struct.unpack("<h", raw[tsize + 3 : tsize + 5])[0])
 
 
 def _text(raw: bytes, wide: bool) -> str:

@@ -288,20 +288,29 @@ def _time_value(reader: ByteReader, code: int, scale: int) -> tuple[SqlType, Any
         return sql_type, _time_param(raw[:tsize], scale, since_midnight)
     base = dt.datetime.combine(_date_of(raw[tsize : tsize + 3]), dt.time())
     count = int.from_bytes(raw[:tsize], "little")
-    if code == 0x2A and scale == 7 and count % 10:
-        # Python datetimes stop at microseconds: the 7th digit travels as text.
-        seconds, fraction = divmod(count, 10_000_000)
-        whole = base + dt.timedelta(seconds=seconds)
-        return sql_type, f"{whole.isoformat(sep=' ')}.{fraction:07d}"
+    offset = struct.unpack("<h", raw[tsize + 3 :])[0] if code == 0x2B else 0
     try:
+        if scale == 7 and count % 10:
+            # Python datetimes stop at microseconds: the 7th digit travels as text.
+            return sql_type, _seventh_digit_text(base, count, offset, code == 0x2B)
         value = base + since_midnight
+        if code == 0x2A:
+            return sql_type, value
+        zone = dt.timezone(dt.timedelta(minutes=offset))
+        return sql_type, value.replace(tzinfo=dt.UTC).astimezone(zone)
     except OverflowError as exc:
         raise ProtocolError("time out of range") from exc
-    if code == 0x2A:
-        return sql_type, value
-    offset = struct.unpack("<h", raw[tsize + 3 :])[0]
-    zone = dt.timezone(dt.timedelta(minutes=offset))
-    return sql_type, value.replace(tzinfo=dt.UTC).astimezone(zone)
+
+
+def _seventh_digit_text(day: dt.datetime, count: int, offset: int, with_offset: bool) -> str:
+    """``yyyy-mm-dd hh:mm:ss.fffffff`` (local time, then ``+hh:mm`` for datetimeoffset)."""
+    seconds, fraction = divmod(count, 10_000_000)
+    local = day + dt.timedelta(seconds=seconds, minutes=offset)
+    text = f"{local.isoformat(sep=' ')}.{fraction:07d}"
+    if not with_offset:
+        return text
+    sign = "-" if offset < 0 else "+"
+    return f"{text} {sign}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
 
 
 def _var_value(reader: ByteReader, code: int, max_size: int) -> tuple[SqlType, Any]:

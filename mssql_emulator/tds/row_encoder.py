@@ -229,9 +229,10 @@ def _micros(arr: pa.Array, unit_type: pa.DataType) -> I64:
 def _ticks(arr: pa.Array, unit_type: pa.DataType) -> I64:
     """100 ns counts of a time or timestamp array: exact from ns, else from microseconds.
 
-    datetime2(7) may also come as uint64 counts since 0001-01-01 (see the contract)."""
-    if pa.types.is_uint64(arr.type):
-        counts = np.asarray(_numpy(arr, 0), dtype=np.uint64).astype(np.int64)
+    datetime2(7) may also come as uint64 counts since 0001-01-01, and a datetimeoffset's
+    UTC instant as int64 counts since then (see the contract)."""
+    if pa.types.is_integer(arr.type):
+        counts = np.asarray(_numpy(arr, 0)).astype(np.int64)
         return counts - DAYS_0001_TO_1970 * TICKS_100NS_PER_DAY
     if getattr(arr.type, "unit", None) == "ns":
         return np.asarray(_numpy(pc.cast(arr, pa.int64()), 0), dtype=np.int64) // 100

@@ -122,3 +122,48 @@ def error_numbers(reply: bytes) -> list[int]:
             return numbers
         numbers.append(struct.unpack_from("<i", reply, pos + 3)[0])
         pos += 1
+
+
+SP_EXECUTESQL = 10
+
+
+def varchar_cell(text: str) -> bytes:
+    """One varchar(n) cell: the whole value with its 2-byte length, so no prefix matches."""
+    raw = text.encode("ascii")
+    return struct.pack("<H", len(raw)) + raw
+
+
+def nvarchar_cell(text: str) -> bytes:
+    raw = text.encode("utf-16-le")
+    return struct.pack("<H", len(raw)) + raw
+
+
+def int_row(value: int) -> bytes:
+    """A ROW token holding one INTN(4) cell."""
+    return b"\xd1\x04" + struct.pack("<i", value)
+
+
+def _nvarchar_max(text: str) -> bytes:
+    raw = text.encode("utf-16-le")
+    collation = bytes.fromhex("0904d00034")
+    return b"\xe7\xff\xff" + collation + struct.pack("<QI", len(raw), len(raw)) + raw + bytes(4)
+
+
+def executesql(sql: str, declared: str, param: bytes) -> bytes:
+    """An sp_executesql RPC request with one parameter ``@p``: ``param`` is its unnamed
+    input parameter (status, type info and value) as the test builds it."""
+    params = b"\x00\x00" + _nvarchar_max(sql) + b"\x00\x00" + _nvarchar_max(f"@p {declared}")
+    return ALL_HEADERS + b"\xff\xff" + struct.pack("<HH", SP_EXECUTESQL, 0) + params + param
+
+
+def checked(reply: bytes, sql: str) -> bytes:
+    """``reply`` after asserting it holds rows or no error."""
+    # error_numbers scans for the ERROR token's byte, which row data may also hold.
+    assert b"\xd1" in reply or error_numbers(reply) == [], sql
+    return reply
+
+
+def in_order(reply: bytes, *cells: bytes) -> bool:
+    """True when each of ``cells`` is in ``reply``, in this order."""
+    positions = [reply.find(cell) for cell in cells]
+    return -1 not in positions and positions == sorted(positions)

@@ -263,7 +263,12 @@ def test_decode_bulk_handles_nbcrow_plp_legacy_lobs_and_guids() -> None:
     table = rows.table.to_pylist()
     assert table[0]["c0"] == 7 and table[0]["c1"] == "hé" and table[0]["c2"] == "ok"
     assert table[0]["c3"] == str(guid).upper()
-    assert table[0]["c4"] == {"utc": dt.datetime(2018, 11, 3, 10, 0), "offset": -90}
+    utc_ticks = (
+        (dt.datetime(2018, 11, 3, 10, 0) - dt.datetime(1, 1, 1))
+        // dt.timedelta(microseconds=1)
+        * 10
+    )  # the engine's datetimeoffset: 100 ns ticks since 0001-01-01
+    assert table[0]["c4"] == {"utc": utc_ticks, "offset": -90}
     assert table[1] == {"c0": -1, "c1": None, "c2": None, "c3": str(guid).upper(), "c4": None}
 
 

@@ -23,7 +23,17 @@ import pytest
 from drivers import DRIVERS, Driver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tds_client import ALL_HEADERS, RawClient, error_numbers
+from tds_client import (
+    ALL_HEADERS,
+    RawClient,
+    checked,
+    error_numbers,
+    executesql,
+    in_order,
+    int_row,
+    nvarchar_cell,
+    varchar_cell,
+)
 
 from mssql_emulator.contract import SqlType
 from mssql_emulator.engine import DuckDBEngine
@@ -34,7 +44,6 @@ from mssql_emulator.testing import RunningEmulator, running_emulator_process
 
 TICKS_PER_SECOND = 10_000_000
 TICKS_PER_DAY = 864_000_000_000
-SP_EXECUTESQL = 10
 LAST_DAY = 3_652_058  # 9999-12-31 as days since 0001-01-01
 DATETIME2_7 = SqlType("datetime2", scale=7)
 
@@ -58,47 +67,14 @@ def _cell(day: int, ticks: int) -> bytes:
     return b"\x08" + ticks.to_bytes(5, "little") + day.to_bytes(3, "little")
 
 
-def _varchar(text: str) -> bytes:
-    """One varchar(n) cell: the whole value with its 2-byte length, so no prefix matches."""
-    raw = text.encode("ascii")
-    return struct.pack("<H", len(raw)) + raw
-
-
-def _nvarchar(text: str) -> bytes:
-    raw = text.encode("utf-16-le")
-    return struct.pack("<H", len(raw)) + raw
-
-
-def _int_row(value: int) -> bytes:
-    """A ROW token holding one INTN(4) cell."""
-    return b"\xd1\x04" + struct.pack("<i", value)
-
-
 def _metadata(name: str, scale: int) -> bytes:
     """The type info and name of a DATETIME2N column in COLMETADATA."""
     return bytes([0x2A, scale, len(name)]) + name.encode("utf-16-le")
 
 
-def _nvarchar_max(text: str) -> bytes:
-    raw = text.encode("utf-16-le")
-    collation = bytes.fromhex("0904d00034")
-    return b"\xe7\xff\xff" + collation + struct.pack("<QI", len(raw), len(raw)) + raw + bytes(4)
-
-
 def _datetime2_param(day: int, ticks: int) -> bytes:
     """An unnamed input parameter of type DATETIME2N, scale 7, length 8."""
     return b"\x00\x00\x2a\x07\x08" + ticks.to_bytes(5, "little") + day.to_bytes(3, "little")
-
-
-def _executesql(sql: str, day: int, ticks: int, declared: str) -> bytes:
-    params = (
-        b"\x00\x00"
-        + _nvarchar_max(sql)
-        + b"\x00\x00"
-        + _nvarchar_max(f"@p {declared}")
-        + _datetime2_param(day, ticks)
-    )
-    return ALL_HEADERS + b"\xff\xff" + struct.pack("<HH", SP_EXECUTESQL, 0) + params
 
 
 def _client(emulator: RunningEmulator) -> RawClient:
@@ -115,32 +91,21 @@ def raw(emulator: RunningEmulator) -> Iterator[RawClient]:
     client.close()
 
 
-def _checked(reply: bytes, sql: str) -> bytes:
-    # error_numbers scans for the ERROR token's byte, which row data may also hold.
-    assert b"\xd1" in reply or error_numbers(reply) == [], sql
-    return reply
-
-
 def _batch(client: RawClient, sql: str) -> bytes:
-    return _checked(client.query(sql), sql)
+    return checked(client.query(sql), sql)
 
 
 def _rpc(
     client: RawClient, sql: str, day: int, ticks: int, declared: str = "datetime2(7)"
 ) -> bytes:
-    client.send(PacketType.RPC, _executesql(sql, day, ticks, declared))
-    return _checked(client.read_message(), sql)
+    client.send(PacketType.RPC, executesql(sql, declared, _datetime2_param(day, ticks)))
+    return checked(client.read_message(), sql)
 
 
 def _table(prefix: str, columns: str, raw: RawClient) -> str:
     name = f"{prefix}_{next(_names)}"
     _batch(raw, f"CREATE TABLE {name} ({columns})")
     return name
-
-
-def _in_order(reply: bytes, *cells: bytes) -> bool:
-    positions = [reply.find(cell) for cell in cells]
-    return -1 not in positions and positions == sorted(positions)
 
 
 # 1. Storage and the wire ---------------------------------------------------------------
@@ -150,9 +115,9 @@ def test_literal_keeps_seven_digits_in_datetime2_and_datetime2_7(raw: RawClient)
     table = _table("lit", "k int, d datetime2, d7 datetime2(7)", raw)
     _batch(raw, f"INSERT INTO {table} VALUES (1, '{VALUE}', '{VALUE}')")
     text = _batch(raw, f"SELECT CAST(d AS varchar(30)), CAST(d7 AS varchar(30)) FROM {table}")
-    assert text.count(_varchar(VALUE)) == 2
+    assert text.count(varchar_cell(VALUE)) == 2
     wide = _batch(raw, f"SELECT CAST(d AS nvarchar(40)), CAST(d7 AS nvarchar(40)) FROM {table}")
-    assert wide.count(_nvarchar(VALUE)) == 2
+    assert wide.count(nvarchar_cell(VALUE)) == 2
     cells = _batch(raw, f"SELECT d, d7 FROM {table}")
     assert _metadata("d", 7) in cells and _metadata("d7", 7) in cells
     assert cells.count(_cell(VALUE_DAY, VALUE_TICKS)) == 2
@@ -160,7 +125,7 @@ def test_literal_keeps_seven_digits_in_datetime2_and_datetime2_7(raw: RawClient)
 
 def test_a_literal_cast_keeps_seven_digits(raw: RawClient) -> None:
     text = _batch(raw, f"SELECT CAST(CAST('{VALUE}' AS datetime2) AS varchar(30))")
-    assert _varchar(VALUE) in text
+    assert varchar_cell(VALUE) in text
     cell = _batch(raw, f"SELECT CAST('{VALUE}' AS datetime2(7)) AS v")
     assert _metadata("v", 7) in cell and _cell(VALUE_DAY, VALUE_TICKS) in cell
     default = _batch(raw, f"SELECT CONVERT(datetime2, '{VALUE}') AS v")
@@ -184,10 +149,10 @@ def test_extremes_round_trip(raw: RawClient, day: int, ticks: int) -> None:
     text = _text(day, ticks)
     _batch(raw, f"INSERT INTO {table} VALUES ('{text}')")
     reply = _batch(raw, f"SELECT d, CAST(d AS varchar(30)) FROM {table}")
-    assert _varchar(text) in reply
+    assert varchar_cell(text) in reply
     assert _cell(day, ticks) in reply
     found = _batch(raw, f"SELECT CAST(COUNT(*) AS int) FROM {table} WHERE d = '{text}'")
-    assert _int_row(1) in found
+    assert int_row(1) in found
 
 
 # 2. Comparisons, ordering, aggregates --------------------------------------------------
@@ -229,16 +194,16 @@ def test_where_tells_the_seventh_digit_apart(
     raw: RawClient, ticks_table: str, where: str, count: int
 ) -> None:
     reply = _batch(raw, f"SELECT CAST(COUNT(*) AS int) FROM {ticks_table} WHERE {where}")
-    assert _int_row(count) in reply
+    assert int_row(count) in reply
 
 
 def test_order_by_separates_the_seventh_digit(raw: RawClient, ticks_table: str) -> None:
     up = _batch(raw, f"SELECT k FROM {ticks_table} ORDER BY d, k")
-    assert _in_order(up, _int_row(2), _int_row(1), _int_row(3))
+    assert in_order(up, int_row(2), int_row(1), int_row(3))
     down = _batch(raw, f"SELECT k FROM {ticks_table} ORDER BY d DESC")
-    assert _in_order(down, _int_row(3), _int_row(1), _int_row(2))
+    assert in_order(down, int_row(3), int_row(1), int_row(2))
     top = _batch(raw, f"SELECT TOP 1 CAST(d AS varchar(30)) FROM {ticks_table} ORDER BY d DESC")
-    assert _varchar("2020-01-02 03:04:05.1234569") in top
+    assert varchar_cell("2020-01-02 03:04:05.1234569") in top
 
 
 def test_min_max_group_by_and_distinct_see_the_seventh_digit(
@@ -247,33 +212,33 @@ def test_min_max_group_by_and_distinct_see_the_seventh_digit(
     extremes = _batch(
         raw, f"SELECT CAST(MIN(d) AS varchar(30)), CAST(MAX(d) AS varchar(30)) FROM {ticks_table}"
     )
-    assert _varchar("2020-01-02 03:04:05.1234566") in extremes
-    assert _varchar("2020-01-02 03:04:05.1234569") in extremes
+    assert varchar_cell("2020-01-02 03:04:05.1234566") in extremes
+    assert varchar_cell("2020-01-02 03:04:05.1234569") in extremes
     raw_max = _batch(raw, f"SELECT MAX(d) AS m FROM {ticks_table}")
     assert _cell(VALUE_DAY, VALUE_TICKS + 2) in raw_max
     distinct = _batch(raw, f"SELECT CAST(COUNT(DISTINCT d) AS int) FROM {ticks_table}")
-    assert _int_row(3) in distinct
+    assert int_row(3) in distinct
     groups = _batch(
         raw, f"SELECT CAST(COUNT(*) AS int) FROM (SELECT d FROM {ticks_table} GROUP BY d) AS g"
     )
-    assert _int_row(3) in groups
+    assert int_row(3) in groups
     sizes = _batch(
         raw,
         f"SELECT CAST(COUNT(*) AS int), CAST(d AS varchar(30)) FROM {ticks_table} "
         "GROUP BY d ORDER BY d",
     )
-    assert _in_order(
+    assert in_order(
         sizes,
-        _int_row(1) + _varchar("2020-01-02 03:04:05.1234566"),
-        b"\x04" + struct.pack("<i", 2) + _varchar(VALUE),
-        b"\x04" + struct.pack("<i", 1) + _varchar("2020-01-02 03:04:05.1234569"),
+        int_row(1) + varchar_cell("2020-01-02 03:04:05.1234566"),
+        b"\x04" + struct.pack("<i", 2) + varchar_cell(VALUE),
+        b"\x04" + struct.pack("<i", 1) + varchar_cell("2020-01-02 03:04:05.1234569"),
     )
     union = _batch(
         raw,
         f"SELECT CAST(COUNT(*) AS int) FROM "
         f"(SELECT d FROM {ticks_table} UNION SELECT d FROM {ticks_table}) AS u",
     )
-    assert _int_row(3) in union
+    assert int_row(3) in union
 
 
 def test_mixed_scales_compare_by_value(raw: RawClient) -> None:
@@ -285,11 +250,11 @@ def test_mixed_scales_compare_by_value(raw: RawClient) -> None:
         "(2, '2020-01-02 03:04:05.1230000', '2020-01-02 03:04:05.123')",
     )
     greater = _batch(raw, f"SELECT k FROM {table} WHERE d7 > d3")
-    assert _int_row(1) in greater and _int_row(2) not in greater
+    assert int_row(1) in greater and int_row(2) not in greater
     equal = _batch(raw, f"SELECT k FROM {table} WHERE d7 = d3")
-    assert _int_row(2) in equal and _int_row(1) not in equal
+    assert int_row(2) in equal and int_row(1) not in equal
     both = _batch(raw, f"SELECT CAST(COALESCE(d7, d3) AS varchar(30)) FROM {table} WHERE k = 1")
-    assert _varchar("2020-01-02 03:04:05.1230001") in both
+    assert varchar_cell("2020-01-02 03:04:05.1230001") in both
 
 
 # 3. RPC parameters with a seventh digit -----------------------------------------------
@@ -297,7 +262,7 @@ def test_mixed_scales_compare_by_value(raw: RawClient) -> None:
 
 def test_parameter_keeps_seven_digits(raw: RawClient) -> None:
     echo = _rpc(raw, "SELECT CAST(@p AS varchar(30)) AS v", VALUE_DAY, VALUE_TICKS)
-    assert _varchar(VALUE) in echo
+    assert varchar_cell(VALUE) in echo
     cell = _rpc(raw, "SELECT @p AS v", VALUE_DAY, VALUE_TICKS)
     assert _cell(VALUE_DAY, VALUE_TICKS) in cell
 
@@ -308,24 +273,24 @@ def test_parameter_is_stored_and_compared_exactly(raw: RawClient, column: str) -
     _rpc(raw, f"INSERT INTO {table} VALUES (@p)", VALUE_DAY, VALUE_TICKS)
     _rpc(raw, f"INSERT INTO {table} VALUES (@p)", VALUE_DAY, VALUE_TICKS + 1)
     stored = _batch(raw, f"SELECT d, CAST(d AS varchar(30)) FROM {table} ORDER BY d")
-    assert _in_order(
+    assert in_order(
         stored,
-        _cell(VALUE_DAY, VALUE_TICKS) + _varchar(VALUE),
-        _cell(VALUE_DAY, VALUE_TICKS + 1) + _varchar("2020-01-02 03:04:05.1234568"),
+        _cell(VALUE_DAY, VALUE_TICKS) + varchar_cell(VALUE),
+        _cell(VALUE_DAY, VALUE_TICKS + 1) + varchar_cell("2020-01-02 03:04:05.1234568"),
     )
     for ticks in (VALUE_TICKS, VALUE_TICKS + 1):
         found = _rpc(
             raw, f"SELECT CAST(COUNT(*) AS int) FROM {table} WHERE d = @p", VALUE_DAY, ticks
         )
-        assert _int_row(1) in found
+        assert int_row(1) in found
     missing = _rpc(
         raw, f"SELECT CAST(COUNT(*) AS int) FROM {table} WHERE d = @p", VALUE_DAY, VALUE_TICKS - 1
     )
-    assert _int_row(0) in missing
+    assert int_row(0) in missing
     above = _rpc(
         raw, f"SELECT CAST(COUNT(*) AS int) FROM {table} WHERE d > @p", VALUE_DAY, VALUE_TICKS
     )
-    assert _int_row(1) in above
+    assert int_row(1) in above
 
 
 PARAM_EDGES = [
@@ -340,15 +305,15 @@ PARAM_EDGES = [
 @pytest.mark.parametrize(("day", "ticks"), PARAM_EDGES, ids=[_text(*e) for e in PARAM_EDGES])
 def test_parameter_edges_keep_date_second_and_digit(raw: RawClient, day: int, ticks: int) -> None:
     reply = _rpc(raw, "SELECT CAST(@p AS varchar(30)) AS v, @p AS c", day, ticks)
-    assert _varchar(_text(day, ticks)) + _cell(day, ticks) in reply
+    assert varchar_cell(_text(day, ticks)) + _cell(day, ticks) in reply
 
 
 def test_parameter_into_a_lower_scale_rounds(raw: RawClient) -> None:
     table = _table("par3", "d3 datetime2(3), d6 datetime2(6)", raw)
     _rpc(raw, f"INSERT INTO {table} VALUES (@p, @p)", VALUE_DAY, VALUE_TICKS)
     reply = _batch(raw, f"SELECT CAST(d3 AS varchar(30)), CAST(d6 AS varchar(30)) FROM {table}")
-    assert _varchar("2020-01-02 03:04:05.123") in reply
-    assert _varchar("2020-01-02 03:04:05.123457") in reply
+    assert varchar_cell("2020-01-02 03:04:05.123") in reply
+    assert varchar_cell("2020-01-02 03:04:05.123457") in reply
 
 
 # 4. Conversions to lower scales and other types ---------------------------------------
@@ -375,13 +340,13 @@ def test_cast_to_a_lower_scale_rounds_half_up(
     table = _table("round", "d datetime2", raw)
     _batch(raw, f"INSERT INTO {table} VALUES ('{value}')")
     column = _batch(raw, f"SELECT CAST(CAST(d AS datetime2({scale})) AS varchar(30)) FROM {table}")
-    assert _varchar(expected) in column
+    assert varchar_cell(expected) in column
     variable = _batch(
         raw,
         f"DECLARE @v datetime2 = '{value}'; "
         f"SELECT CAST(CAST(@v AS datetime2({scale})) AS varchar(30))",
     )
-    assert _varchar(expected) in variable
+    assert varchar_cell(expected) in variable
 
 
 def test_cast_to_datetime2_6_on_the_wire_counts_microseconds(raw: RawClient) -> None:
@@ -405,18 +370,18 @@ def test_rounding_to_datetime2_6_carries_into_the_next_day(raw: RawClient) -> No
         f"SELECT CAST(COUNT(*) AS int) FROM {table} "
         "WHERE CAST(d AS datetime2(6)) = '2021-01-01 00:00:00'",
     )
-    assert _int_row(1) in found
+    assert int_row(1) in found
 
 
 def test_cast_to_date_time_and_datetime(raw: RawClient) -> None:
     table = _table("conv", "d datetime2", raw)
     _batch(raw, f"INSERT INTO {table} VALUES ('{VALUE}')")
     date = _batch(raw, f"SELECT CAST(CAST(d AS date) AS varchar(30)) FROM {table}")
-    assert _varchar("2020-01-02") in date
+    assert varchar_cell("2020-01-02") in date
     time = _batch(raw, f"SELECT CAST(CAST(d AS time) AS varchar(30)) FROM {table}")
-    assert _varchar("03:04:05.1234567") in time
+    assert varchar_cell("03:04:05.1234567") in time
     legacy = _batch(raw, f"SELECT CONVERT(varchar(30), CAST(d AS datetime), 121) FROM {table}")
-    assert _varchar("2020-01-02 03:04:05.123") in legacy
+    assert varchar_cell("2020-01-02 03:04:05.123") in legacy
     # datetime: days since 1900-01-01, then 1/300 s since midnight (.1234567 s is 37 of them).
     cell = _batch(raw, f"SELECT CAST(d AS datetime) AS v FROM {table}")
     assert b"\x08" + struct.pack("<iI", 43_830, 11_045 * 300 + 37) in cell
@@ -445,7 +410,7 @@ def test_dateadd_keeps_or_moves_the_seventh_digit(
     raw: RawClient, ticks_table: str, expr: str, expected: str
 ) -> None:
     reply = _batch(raw, f"SELECT TOP 1 CAST({expr} AS varchar(30)) FROM {ticks_table} WHERE k = 1")
-    assert _varchar(expected) in reply
+    assert varchar_cell(expected) in reply
 
 
 def test_dateadd_result_is_datetime2_7_on_the_wire(raw: RawClient, ticks_table: str) -> None:
@@ -465,7 +430,7 @@ OVERFLOWS = [
 @pytest.mark.parametrize("expr", OVERFLOWS)
 def test_dateadd_past_the_range_is_error_517(raw: RawClient, expr: str) -> None:
     assert error_numbers(raw.query(f"SELECT {expr}")) == [517]
-    assert _int_row(1) in _batch(raw, "SELECT 1")  # the connection stays usable
+    assert int_row(1) in _batch(raw, "SELECT 1")  # the connection stays usable
 
 
 def test_dateadd_to_the_last_tick_is_allowed(raw: RawClient) -> None:
@@ -480,12 +445,12 @@ def test_dateadd_of_nanoseconds_crosses_midnight(raw: RawClient) -> None:
     table = _table("midnight", "d datetime2", raw)
     _batch(raw, f"INSERT INTO {table} VALUES ('2020-01-02 00:00:00.0000000')")
     back = _batch(raw, f"SELECT CAST(DATEADD(ns, -100, d) AS varchar(30)) FROM {table}")
-    assert _varchar("2020-01-01 23:59:59.9999999") in back
+    assert varchar_cell("2020-01-01 23:59:59.9999999") in back
     forth = _batch(
         raw,
         f"SELECT CAST(DATEADD(ns, 100, DATEADD(ns, -100, d)) AS varchar(30)) FROM {table}",
     )
-    assert _varchar("2020-01-02 00:00:00.0000000") in forth
+    assert varchar_cell("2020-01-02 00:00:00.0000000") in forth
 
 
 # SQL Server's DATEADD page, "fractional seconds precision": nanoseconds round to 100 ns.
@@ -509,18 +474,18 @@ def test_dateadd_documented_fractional_seconds(
         "DECLARE @datetime2 datetime2 = '2024-01-01 13:10:10.1111111'; "
         f"SELECT CAST(DATEADD({part}, {number}, @datetime2) AS varchar(30))",
     )
-    assert _varchar(expected) in reply
+    assert varchar_cell(expected) in reply
 
 
 def test_datepart_and_datediff_of_nanoseconds(raw: RawClient, ticks_table: str) -> None:
     part = _batch(raw, f"SELECT TOP 1 DATEPART(nanosecond, d) FROM {ticks_table} WHERE k = 1")
-    assert _int_row(123_456_700) in part
+    assert int_row(123_456_700) in part
     diff = _batch(
         raw,
         f"SELECT DATEDIFF(nanosecond, a.d, b.d) FROM {ticks_table} a, {ticks_table} b "
         "WHERE a.k = 2 AND b.k = 3",
     )
-    assert _int_row(300) in diff
+    assert int_row(300) in diff
 
 
 # 6. Variables -------------------------------------------------------------------------
@@ -528,23 +493,23 @@ def test_datepart_and_datediff_of_nanoseconds(raw: RawClient, ticks_table: str) 
 
 def test_declare_and_set_keep_seven_digits(raw: RawClient) -> None:
     declared = _batch(raw, f"DECLARE @v datetime2 = '{VALUE}'; SELECT CAST(@v AS varchar(30))")
-    assert _varchar(VALUE) in declared
+    assert varchar_cell(VALUE) in declared
     assigned = _batch(
         raw,
         "DECLARE @v datetime2(7); SET @v = '2020-01-02 03:04:05.1234568'; "
         "SELECT CAST(@v AS varchar(30))",
     )
-    assert _varchar("2020-01-02 03:04:05.1234568") in assigned
+    assert varchar_cell("2020-01-02 03:04:05.1234568") in assigned
     moved = _batch(
         raw,
         f"DECLARE @v datetime2 = '{VALUE}'; SET @v = DATEADD(ns, 100, @v); "
         "SELECT CAST(@v AS varchar(30))",
     )
-    assert _varchar("2020-01-02 03:04:05.1234568") in moved
+    assert varchar_cell("2020-01-02 03:04:05.1234568") in moved
     cell = _batch(raw, f"DECLARE @v datetime2 = '{VALUE}'; SELECT @v AS v")
     assert _metadata("v", 7) in cell and _cell(VALUE_DAY, VALUE_TICKS) in cell
     lower = _batch(raw, f"DECLARE @v datetime2(3) = '{VALUE}'; SELECT CAST(@v AS varchar(30))")
-    assert _varchar("2020-01-02 03:04:05.123") in lower
+    assert varchar_cell("2020-01-02 03:04:05.123") in lower
 
 
 def test_variables_read_and_compare_columns_exactly(raw: RawClient, ticks_table: str) -> None:
@@ -553,13 +518,13 @@ def test_variables_read_and_compare_columns_exactly(raw: RawClient, ticks_table:
         f"DECLARE @v datetime2; SELECT @v = MAX(d) FROM {ticks_table}; "
         "SELECT CAST(@v AS varchar(30))",
     )
-    assert _varchar("2020-01-02 03:04:05.1234569") in selected
+    assert varchar_cell("2020-01-02 03:04:05.1234569") in selected
     compared = _batch(
         raw,
         "DECLARE @v datetime2 = '2020-01-02 03:04:05.1234566'; "
         f"SELECT CAST(COUNT(*) AS int) FROM {ticks_table} WHERE d = @v",
     )
-    assert _int_row(1) in compared
+    assert int_row(1) in compared
 
 
 @pytest.fixture
@@ -575,10 +540,10 @@ def test_insert_select_keeps_seven_digits(raw: RawClient, source: str) -> None:
     reply = _batch(
         raw, f"SELECT CAST(d AS varchar(30)), CAST(d3 AS varchar(30)) FROM {target} ORDER BY d"
     )
-    assert _in_order(
+    assert in_order(
         reply,
-        _varchar(VALUE) + _varchar("2020-01-02 03:04:05.123"),
-        _varchar("9999-12-31 23:59:59.9999999"),
+        varchar_cell(VALUE) + varchar_cell("2020-01-02 03:04:05.123"),
+        varchar_cell("9999-12-31 23:59:59.9999999"),
     )
 
 
@@ -586,20 +551,20 @@ def test_insert_select_filtered_by_a_literal(raw: RawClient, source: str) -> Non
     target = _table("dstw", "d datetime2(7)", raw)
     _batch(raw, f"INSERT INTO {target} SELECT d FROM {source} WHERE d < '9999-01-01'")
     reply = _batch(raw, f"SELECT CAST(d AS varchar(30)) FROM {target}")
-    assert _varchar(VALUE) in reply and b"9999-12-31" not in reply
+    assert varchar_cell(VALUE) in reply and b"9999-12-31" not in reply
 
 
 def test_update_keeps_and_moves_seven_digits(raw: RawClient, source: str) -> None:
     _batch(raw, f"UPDATE {source} SET d = DATEADD(ns, 100, d) WHERE d < '9000-01-01'")
     moved = _batch(raw, f"SELECT CAST(d AS varchar(30)) FROM {source} ORDER BY d")
-    assert _in_order(
+    assert in_order(
         moved,
-        _varchar("2020-01-02 03:04:05.1234568"),
-        _varchar("9999-12-31 23:59:59.9999999"),
+        varchar_cell("2020-01-02 03:04:05.1234568"),
+        varchar_cell("9999-12-31 23:59:59.9999999"),
     )
     _batch(raw, f"UPDATE {source} SET d = '0001-01-01 00:00:00.0000001' WHERE d > '9000-01-01'")
     updated = _batch(raw, f"SELECT d FROM {source} ORDER BY d")
-    assert _in_order(updated, _cell(0, 1), _cell(VALUE_DAY, VALUE_TICKS + 1))
+    assert in_order(updated, _cell(0, 1), _cell(VALUE_DAY, VALUE_TICKS + 1))
 
 
 def test_update_of_a_lower_scale_from_a_subquery_rounds(raw: RawClient, source: str) -> None:
@@ -607,7 +572,7 @@ def test_update_of_a_lower_scale_from_a_subquery_rounds(raw: RawClient, source: 
     _batch(raw, f"INSERT INTO {target} VALUES (1, NULL)")
     _batch(raw, f"UPDATE {target} SET d3 = (SELECT MIN(d) FROM {source})")
     reply = _batch(raw, f"SELECT CAST(d3 AS varchar(30)) FROM {target}")
-    assert _varchar("2020-01-02 03:04:05.123") in reply
+    assert varchar_cell("2020-01-02 03:04:05.123") in reply
 
 
 # Other expressions a datetime2(7) value flows through; SQL Server's text of each.
@@ -633,23 +598,23 @@ def test_expressions_of_datetime2_7(raw: RawClient, expr: str, expected: str) ->
     table = _table("expr", "d datetime2", raw)
     _batch(raw, f"INSERT INTO {table} VALUES ('{VALUE}')")
     reply = _batch(raw, f"SELECT CAST({expr.format(table=table)} AS varchar(40)) FROM {table}")
-    assert _varchar(expected) in reply
+    assert varchar_cell(expected) in reply
 
 
 def test_procedure_parameters_keep_seven_digits(raw: RawClient) -> None:
     name = f"show_dt2_{next(_names)}"
     _batch(raw, f"CREATE PROCEDURE {name} @d datetime2 AS SELECT CAST(@d AS varchar(30)) AS v")
     literal = _batch(raw, f"EXEC {name} '{VALUE}'")
-    assert _varchar(VALUE) in literal
+    assert varchar_cell(VALUE) in literal
     named = _batch(raw, f"EXEC {name} @d = '9999-12-31 23:59:59.9999999'")
-    assert _varchar("9999-12-31 23:59:59.9999999") in named
+    assert varchar_cell("9999-12-31 23:59:59.9999999") in named
     # An RPC naming the procedure, its argument a DATETIME2N(7) value.
     proc = name.encode("utf-16-le")
     request = ALL_HEADERS + struct.pack("<H", len(name)) + proc + b"\x00\x00"
     request += _datetime2_param(VALUE_DAY, VALUE_TICKS + 1)
     raw.send(PacketType.RPC, request)
-    reply = _checked(raw.read_message(), name)
-    assert _varchar("2020-01-02 03:04:05.1234568") in reply
+    reply = checked(raw.read_message(), name)
+    assert varchar_cell("2020-01-02 03:04:05.1234568") in reply
 
 
 # 7. Bulk load -------------------------------------------------------------------------
@@ -732,10 +697,12 @@ def test_bulk_load_stores_datetime2_7_exactly(raw: RawClient) -> None:
     reply = _batch(
         raw, f"SELECT d, CAST(d AS varchar(30)), CAST(d3 AS varchar(30)) FROM {table} ORDER BY d"
     )
-    assert _in_order(
+    assert in_order(
         reply,
-        _cell(VALUE_DAY, VALUE_TICKS) + _varchar(VALUE) + _varchar("2020-01-02 03:04:05.123"),
-        _cell(LAST_DAY, TICKS_PER_DAY - 1) + _varchar("9999-12-31 23:59:59.9999999"),
+        _cell(VALUE_DAY, VALUE_TICKS)
+        + varchar_cell(VALUE)
+        + varchar_cell("2020-01-02 03:04:05.123"),
+        _cell(LAST_DAY, TICKS_PER_DAY - 1) + varchar_cell("9999-12-31 23:59:59.9999999"),
     )
 
 
@@ -799,7 +766,7 @@ def test_random_ticks_round_trip(
         reply = _batch(raw, "SELECT d, CAST(d AS varchar(30)) FROM prop_dt2")
     finally:
         raw.close()
-    assert _cell(day, ticks) + _varchar(_text(day, ticks)) in reply
+    assert _cell(day, ticks) + varchar_cell(_text(day, ticks)) in reply
 
 
 @pytest.fixture(params=DRIVERS, ids=lambda d: d.name)
@@ -857,18 +824,18 @@ def test_lower_scale_columns_round_as_before(
     reply = _batch(raw, f"SELECT d, CAST(d AS varchar(30)) FROM {table}")
     assert _metadata("d", scale) in reply
     cell = bytes([size + 3]) + count.to_bytes(size, "little") + VALUE_DAY.to_bytes(3, "little")
-    assert cell + _varchar(text) in reply
+    assert cell + varchar_cell(text) in reply
     found = _batch(raw, f"SELECT CAST(COUNT(*) AS int) FROM {table} WHERE d = '{text}'")
-    assert _int_row(1) in found
+    assert int_row(1) in found
     moved = _batch(raw, f"SELECT CAST(DATEADD(second, 1, d) AS varchar(30)) FROM {table}")
-    assert _varchar(text.replace(":05", ":06")) in moved
+    assert varchar_cell(text.replace(":05", ":06")) in moved
 
 
 def test_lower_scale_column_dateadd_of_milliseconds(raw: RawClient) -> None:
     table = _table("low3ms", "d datetime2(3)", raw)
     _batch(raw, f"INSERT INTO {table} VALUES ('{VALUE}')")
     moved = _batch(raw, f"SELECT CAST(DATEADD(ms, 1, d) AS varchar(30)) FROM {table}")
-    assert _varchar("2020-01-02 03:04:05.124") in moved
+    assert varchar_cell("2020-01-02 03:04:05.124") in moved
     cell = _batch(raw, f"SELECT DATEADD(ms, 1, d) AS v FROM {table}")
     assert _metadata("v", 3) in cell
 
@@ -888,12 +855,12 @@ def test_lower_scale_variables_round_on_assignment(
         raw,
         f"DECLARE @v datetime2({scale}) = '{literal}'; SELECT CAST(@v AS varchar(30))",
     )
-    assert _varchar(expected) in declared
+    assert varchar_cell(expected) in declared
     assigned = _batch(
         raw,
         f"DECLARE @v datetime2({scale}); SET @v = '{literal}'; SELECT CAST(@v AS varchar(30))",
     )
-    assert _varchar(expected) in assigned
+    assert varchar_cell(expected) in assigned
 
 
 def test_lower_scale_variable_dateadd(raw: RawClient) -> None:
@@ -901,4 +868,4 @@ def test_lower_scale_variable_dateadd(raw: RawClient) -> None:
         raw,
         f"DECLARE @v datetime2(3) = '{VALUE}'; SELECT CAST(DATEADD(ms, 1, @v) AS varchar(30))",
     )
-    assert _varchar("2020-01-02 03:04:05.124") in reply
+    assert varchar_cell("2020-01-02 03:04:05.124") in reply

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pyarrow as pa
@@ -63,3 +64,8 @@ def param(name: str, type_text: str, value: Any) -> Param:
 
     t: SqlType = parse_type_text(type_text)
     return Param(name, t, value)
+
+
+def ticks(value: dt.datetime) -> int:
+    """A datetime as 100 ns ticks since 0001-01-01: datetimeoffset's ``utc`` in the engine."""
+    return (value - dt.datetime(1, 1, 1)) // dt.timedelta(microseconds=1) * 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from engine_helpers import query, scalar
+from engine_helpers import query, scalar, ticks
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,8 +28,8 @@ def test_sysdatetimeoffset_is_now_in_utc(session: DuckDBSession) -> None:
     assert str(columns[0].type) == "datetimeoffset(7)"
     value = rows[0][0]
     assert value["offset"] == 0
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    assert abs((value["utc"] - now).total_seconds()) < 60
+    now = ticks(dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    assert abs(value["utc"] - now) < 60 * 10_000_000
 
 
 @pytest.mark.parametrize(("name", "type_id"), sorted(SYSTEM_TYPE_IDS.items()))

@@ -9,10 +9,16 @@ import re
 from typing import TYPE_CHECKING
 
 from mssql_emulator.contract import SqlError, StatementResult
-from mssql_emulator.engine import errors, foreign_key_checks, sqltypes, system_tables
+from mssql_emulator.engine import (
+    column_defaults,
+    errors,
+    foreign_key_checks,
+    sqltypes,
+    system_tables,
+)
 from mssql_emulator.engine.catalog import DatabaseCatalog, TableDef
 from mssql_emulator.engine.table_parser import parse_column_defs
-from mssql_emulator.engine.tsql_text import parse_tsql, split_name
+from mssql_emulator.engine.tsql_text import split_name
 
 if TYPE_CHECKING:
     from mssql_emulator.engine.session import DuckDBSession
@@ -75,11 +81,7 @@ def _add(session: DuckDBSession, target: str, table: TableDef, body: str) -> Non
             raise errors.not_supported("ALTER TABLE ADD IDENTITY column")
         piece = f"{_q(col.name)} {sqltypes.duckdb_type(col.type)}"
         if col.default is not None:
-            text = col.default.strip()
-            while text.startswith("(") and text.endswith(")"):
-                text = text[1:-1].strip()
-            default = session.translator().sql(parse_tsql("SELECT " + text).expressions[0])
-            piece += f" DEFAULT ({default})"
+            piece += f" DEFAULT ({column_defaults.default_sql(session, col.default, col.type)})"
         elif not col.nullable:
             raise SqlError(
                 4901,

@@ -12,6 +12,7 @@ from mssql_emulator.engine import (
     alter_table,
     change_tracking,
     change_tracking_admin,
+    column_defaults,
     databases,
     errors,
     foreign_keys,
@@ -142,14 +143,6 @@ def _target(session: DuckDBSession, parts: list[str]) -> tuple[DatabaseCatalog, 
     return catalog, schema_name, name
 
 
-def _default_sql(session: DuckDBSession, default: str) -> str:
-    text = default.strip()
-    while text.startswith("(") and text.endswith(")"):
-        text = text[1:-1].strip()
-    node = parse_tsql("SELECT " + text).expressions[0]
-    return session.translator().sql(node)
-
-
 def create_table(session: DuckDBSession, text: str) -> StatementResult:
     spec = parse_create_table(text)
     catalog, schema, name = _target(session, spec.parts)
@@ -208,7 +201,7 @@ def create_table(session: DuckDBSession, text: str) -> StatementResult:
         if col.identity is not None:
             piece += f" DEFAULT nextval('{temp_tables.sequence_name(db, oid)}')"
         elif col.default is not None:
-            piece += f" DEFAULT ({_default_sql(session, col.default)})"
+            piece += f" DEFAULT ({column_defaults.default_sql(session, col.default, col.type)})"
         if not col.nullable:
             piece += " NOT NULL"
         col_sql.append(piece)

@@ -112,6 +112,7 @@ _GROUP_BY = re.compile(r'column "(.*?)" must appear in the GROUP BY clause')
 _ORDER_TERM = re.compile(r"ORDER term out of range")
 _MISSING_PARAM = re.compile(r"prepared statement parameters?: (\w+)")
 _OVERFLOW = re.compile(r"Overflow in \w+ of (\w+)")
+_RAISED = re.compile(re.escape(ERROR_PREFIX) + r"(\d+)\|(\d+)\|(.*)")
 
 
 def _key_values(raw: str) -> str:
@@ -122,10 +123,11 @@ def _key_values(raw: str) -> str:
 def from_duckdb(exc: duckdb.Error, ctx: ErrorContext) -> SqlError:
     """The SQL Server error matching a DuckDB exception."""
     text = str(exc)
-    if ERROR_PREFIX in text:
-        body = text.split(ERROR_PREFIX, 1)[1].splitlines()[0]
-        number, severity, message = body.split("|", 2)
-        return SqlError(int(number), message, severity=int(severity))
+    # An error raised by one of our macros; DuckDB may also echo the query's text (with
+    # such calls in it) after the first line of an unrelated error.
+    raised = _RAISED.search(text.split("\n", 1)[0])
+    if raised:
+        return SqlError(int(raised[1]), raised[3], severity=int(raised[2]))
     if isinstance(exc, duckdb.InterruptException):
         return SqlError(3617, "The query was cancelled.", severity=11)
     table = ctx.table

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 from engine_helpers import run, scalar
 
 from mssql_emulator.contract import SqlError
-from mssql_emulator.engine import DuckDBSession
+from mssql_emulator.engine import DuckDBSession, errors
 
 
 @pytest.fixture
@@ -179,3 +180,23 @@ def test_no_duckdb_text_reaches_the_client(keyed: DuckDBSession, sql: str) -> No
     error = _error(keyed, sql)
     assert error.number != 50000
     assert not any(word in error.message for word in _FOREIGN_TEXT), error.message
+
+
+def test_a_query_echo_holding_our_error_calls_is_not_taken_for_one() -> None:
+    # DuckDB repeats the statement after some errors; the 2628 check in that text was
+    # never raised, so the conversion error is what the client must see.
+    echoed = duckdb.ConversionException(
+        "Conversion Error: Unimplemented type for cast (TIMESTAMP -> UBIGINT)\n"
+        "LINE 1: ... SELECT (CASE WHEN length(x) > 255 THEN error('MSSQL|2628|16|String or"
+    )
+    error = errors.from_duckdb(echoed, errors.ErrorContext("db"))
+    assert error.number == 241
+    raised = duckdb.InvalidInputException(
+        "Invalid Input Error: MSSQL|8134|16|Divide by zero error encountered."
+    )
+    error = errors.from_duckdb(raised, errors.ErrorContext("db"))
+    assert (error.number, error.severity, error.message) == (
+        8134,
+        16,
+        "Divide by zero error encountered.",
+    )

@@ -114,6 +114,14 @@ MACROS = [
     # to whole ``unit`` ticks, half up (offsets are whole minutes: UTC or local alike)
     """CREATE OR REPLACE TEMP MACRO mssql_dto_round(x, unit) AS (mssql_dto_at(
         (struct_extract(x, 'utc') + unit // 2) // unit * unit, struct_extract(x, 'offset')))""",
+    # The text of a time, datetime2 or datetimeoffset cut to ``n`` characters before the
+    # offset: seven fractional digits, then as many as the scale keeps.
+    """CREATE OR REPLACE TEMP MACRO mssql_ts_text(x, n) AS (
+        left(strftime(x, '%Y-%m-%d %H:%M:%S.%f') || '0', n))""",
+    """CREATE OR REPLACE TEMP MACRO mssql_time_text(x, n) AS (
+        left(strftime(DATE '1900-01-01' + x, '%H:%M:%S.%f') || '0', n))""",
+    """CREATE OR REPLACE TEMP MACRO mssql_dto_scaled_text(x, n) AS (
+        left(mssql_dto_text(x), n) || right(mssql_dto_text(x), 7))""",
     """CREATE OR REPLACE TEMP MACRO mssql_divide_check(b) AS (
         CASE WHEN b = 0 THEN error('MSSQL|8134|16|Divide by zero error encountered.')
              ELSE b END)""",
@@ -195,6 +203,24 @@ def _to_type(x: str, t: SqlType, src: str) -> str:
         # money text may group digits with commas and put spaces after the sign
         return f"CAST(replace(replace({x}, ',', ''), ' ', '') AS {duck})"
     return f"CAST({x} AS {duck})"
+
+
+def scaled_text(x: str, t: SqlType, src: str) -> str | None:
+    """SQL Server's text of ``x`` (DuckDB type ``src``) of type ``t``, when DuckDB's own
+    would differ: time, datetime2 and datetimeoffset show exactly ``t.scale`` fractional
+    digits."""
+    if t.name not in ("time", "datetime2", "datetimeoffset"):
+        return None
+    scale = 7 if t.scale is None else t.scale
+    digits = scale + 1 if scale else 0  # the point, then the digits
+    if t.name == "datetimeoffset":
+        value = x if src.upper().startswith("STRUCT(UTC") else _to_offset(x, "VARCHAR", 7)
+        return f"mssql_dto_scaled_text({value}, {19 + digits})"
+    if scale == 7 or _is_text(src):
+        return None  # already written with seven digits (mssql_dt2_text, mssql_time_ns_text)
+    if t.name == "time":
+        return f"mssql_time_text({x}, {8 + digits})"
+    return f"mssql_ts_text({x}, {19 + digits})"
 
 
 def _to_offset(x: str, src: str, scale: int) -> str:

@@ -598,6 +598,8 @@ class Translator:
         src = self.guess_src(inner)
         if src == "" and sqltypes.is_string(target):
             src = "?"
+        if sqltypes.is_string(target) and isinstance(inner, exp.Column | exp.Placeholder):
+            inner, src = self._scaled_text(inner, src)
         if sqltypes.is_binary(target):
             inner, src = self._string_bytes(inner, src)
         body = conversions.cast_expr("__castarg__", target, src)
@@ -608,6 +610,16 @@ class Translator:
             if col.name == "__castarg__":
                 col.replace(inner.copy())
         return wrapped
+
+    def _scaled_text(
+        self, value: exp.Column | exp.Placeholder, src: str
+    ) -> tuple[exp.Expression, str]:
+        """A time, datetime2 or datetimeoffset column's or variable's text with as many
+        fractional digits as its scale, as SQL Server writes it (DuckDB's own text drops
+        trailing zeros)."""
+        declared = self._declared_type(value)
+        text = conversions.scaled_text(value.sql("duckdb"), declared, src) if declared else None
+        return (value, src) if text is None else (duck_expression(text), "VARCHAR")
 
     def _string_bytes(self, inner: exp.Expression, src: str) -> tuple[exp.Expression, str]:
         """A string of known type as its bytes: UTF-16LE for nchar/nvarchar, else code page

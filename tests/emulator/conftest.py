@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from drivers import DRIVERS, Driver
+from tds_client import RawClient
 
 from mssql_emulator.contract import Engine
 from mssql_emulator.testing import (
@@ -41,3 +44,23 @@ def emulator() -> Iterator[RunningEmulator]:
     ) as emu:
         yield emu
     engine.close()
+
+
+@pytest.fixture(params=DRIVERS, ids=lambda d: d.name)
+def driver_cursor(request: pytest.FixtureRequest, emulator: RunningEmulator) -> Iterator[Any]:
+    """A cursor of each driver in turn, on its own connection to the module's server."""
+    driver: Driver = request.param
+    conn = driver.connect(emulator)
+    try:
+        yield conn.cursor()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def raw(emulator: RunningEmulator) -> Iterator[RawClient]:
+    """A raw TDS connection per test: one the server drops fails no test after it."""
+    client = RawClient(emulator.port)
+    client.login(emulator.user, emulator.password, emulator.database)
+    yield client
+    client.close()

@@ -167,3 +167,8 @@ def in_order(reply: bytes, *cells: bytes) -> bool:
     """True when each of ``cells`` is in ``reply``, in this order."""
     positions = [reply.find(cell) for cell in cells]
     return -1 not in positions and positions == sorted(positions)
+
+
+def batch(client: RawClient, sql: str) -> bytes:
+    """The reply to a SQL batch, asserted to hold rows or no error."""
+    return checked(client.query(sql), sql)

@@ -4,13 +4,9 @@ fractional digits as its scale, as SQL Server writes it, through every driver.""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from drivers import DRIVERS, Driver
-
-from mssql_emulator.testing import RunningEmulator
 
 # (column type, stored literal, SQL Server's text of the stored value)
 CASES = [
@@ -30,32 +26,22 @@ CASES = [
 _names = itertools.count()
 
 
-@pytest.fixture(params=DRIVERS, ids=lambda d: d.name)
-def cursor(request: pytest.FixtureRequest, emulator: RunningEmulator) -> Iterator[Any]:
-    driver: Driver = request.param
-    conn = driver.connect(emulator)
-    try:
-        yield conn.cursor()
-    finally:
-        conn.close()
-
-
 @pytest.mark.parametrize(("column", "stored", "text"), CASES, ids=[c[0] for c in CASES])
 def test_column_text_has_the_scales_digits(
-    cursor: Any, column: str, stored: str, text: str
+    driver_cursor: Any, column: str, stored: str, text: str
 ) -> None:
     table = f"text_{next(_names)}"
-    cursor.execute(f"CREATE TABLE {table} (v {column})")
-    cursor.execute(f"INSERT INTO {table} VALUES ('{stored}'), (NULL)")
-    cursor.execute(
+    driver_cursor.execute(f"CREATE TABLE {table} (v {column})")
+    driver_cursor.execute(f"INSERT INTO {table} VALUES ('{stored}'), (NULL)")
+    driver_cursor.execute(
         f"SELECT CAST(v AS varchar(40)), CONVERT(nvarchar(40), v) FROM {table} ORDER BY v DESC"
     )
-    assert [tuple(row) for row in cursor.fetchall()] == [(text, text), (None, None)]
+    assert [tuple(row) for row in driver_cursor.fetchall()] == [(text, text), (None, None)]
 
 
 @pytest.mark.parametrize(("declared", "stored", "text"), CASES, ids=[c[0] for c in CASES])
 def test_variable_text_has_the_scales_digits(
-    cursor: Any, declared: str, stored: str, text: str
+    driver_cursor: Any, declared: str, stored: str, text: str
 ) -> None:
-    cursor.execute(f"DECLARE @v {declared} = '{stored}'; SELECT CAST(@v AS varchar(40))")
-    assert cursor.fetchall()[0][0] == text
+    driver_cursor.execute(f"DECLARE @v {declared} = '{stored}'; SELECT CAST(@v AS varchar(40))")
+    assert driver_cursor.fetchall()[0][0] == text

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from tds_client import (
     ALL_HEADERS,
     RawClient,
+    batch,
     checked,
     error_numbers,
     executesql,
@@ -83,18 +84,6 @@ def _client(emulator: RunningEmulator) -> RawClient:
     return client
 
 
-@pytest.fixture
-def raw(emulator: RunningEmulator) -> Iterator[RawClient]:
-    """A connection per test: one the server drops must not fail the tests after it."""
-    client = _client(emulator)
-    yield client
-    client.close()
-
-
-def _batch(client: RawClient, sql: str) -> bytes:
-    return checked(client.query(sql), sql)
-
-
 def _rpc(
     client: RawClient, sql: str, day: int, ticks: int, declared: str = "datetime2(7)"
 ) -> bytes:
@@ -104,7 +93,7 @@ def _rpc(
 
 def _table(prefix: str, columns: str, raw: RawClient) -> str:
     name = f"{prefix}_{next(_names)}"
-    _batch(raw, f"CREATE TABLE {name} ({columns})")
+    batch(raw, f"CREATE TABLE {name} ({columns})")
     return name
 
 
@@ -113,22 +102,22 @@ def _table(prefix: str, columns: str, raw: RawClient) -> str:
 
 def test_literal_keeps_seven_digits_in_datetime2_and_datetime2_7(raw: RawClient) -> None:
     table = _table("lit", "k int, d datetime2, d7 datetime2(7)", raw)
-    _batch(raw, f"INSERT INTO {table} VALUES (1, '{VALUE}', '{VALUE}')")
-    text = _batch(raw, f"SELECT CAST(d AS varchar(30)), CAST(d7 AS varchar(30)) FROM {table}")
+    batch(raw, f"INSERT INTO {table} VALUES (1, '{VALUE}', '{VALUE}')")
+    text = batch(raw, f"SELECT CAST(d AS varchar(30)), CAST(d7 AS varchar(30)) FROM {table}")
     assert text.count(varchar_cell(VALUE)) == 2
-    wide = _batch(raw, f"SELECT CAST(d AS nvarchar(40)), CAST(d7 AS nvarchar(40)) FROM {table}")
+    wide = batch(raw, f"SELECT CAST(d AS nvarchar(40)), CAST(d7 AS nvarchar(40)) FROM {table}")
     assert wide.count(nvarchar_cell(VALUE)) == 2
-    cells = _batch(raw, f"SELECT d, d7 FROM {table}")
+    cells = batch(raw, f"SELECT d, d7 FROM {table}")
     assert _metadata("d", 7) in cells and _metadata("d7", 7) in cells
     assert cells.count(_cell(VALUE_DAY, VALUE_TICKS)) == 2
 
 
 def test_a_literal_cast_keeps_seven_digits(raw: RawClient) -> None:
-    text = _batch(raw, f"SELECT CAST(CAST('{VALUE}' AS datetime2) AS varchar(30))")
+    text = batch(raw, f"SELECT CAST(CAST('{VALUE}' AS datetime2) AS varchar(30))")
     assert varchar_cell(VALUE) in text
-    cell = _batch(raw, f"SELECT CAST('{VALUE}' AS datetime2(7)) AS v")
+    cell = batch(raw, f"SELECT CAST('{VALUE}' AS datetime2(7)) AS v")
     assert _metadata("v", 7) in cell and _cell(VALUE_DAY, VALUE_TICKS) in cell
-    default = _batch(raw, f"SELECT CONVERT(datetime2, '{VALUE}') AS v")
+    default = batch(raw, f"SELECT CONVERT(datetime2, '{VALUE}') AS v")
     assert _metadata("v", 7) in default and _cell(VALUE_DAY, VALUE_TICKS) in default
 
 
@@ -147,11 +136,11 @@ EXTREMES = [
 def test_extremes_round_trip(raw: RawClient, day: int, ticks: int) -> None:
     table = _table("ext", "d datetime2(7)", raw)
     text = _text(day, ticks)
-    _batch(raw, f"INSERT INTO {table} VALUES ('{text}')")
-    reply = _batch(raw, f"SELECT d, CAST(d AS varchar(30)) FROM {table}")
+    batch(raw, f"INSERT INTO {table} VALUES ('{text}')")
+    reply = batch(raw, f"SELECT d, CAST(d AS varchar(30)) FROM {table}")
     assert varchar_cell(text) in reply
     assert _cell(day, ticks) in reply
-    found = _batch(raw, f"SELECT CAST(COUNT(*) AS int) FROM {table} WHERE d = '{text}'")
+    found = batch(raw, f"SELECT CAST(COUNT(*) AS int) FROM {table} WHERE d = '{text}'")
     assert int_row(1) in found
 
 
@@ -163,7 +152,7 @@ def ticks_table(emulator: RunningEmulator) -> str:
     """Rows differing only in the 7th digit: k=1 .1234567 (twice), k=2 .1234566, k=3 .1234569."""
     client = _client(emulator)
     table = _table("cmp", "k int, d datetime2", client)
-    _batch(
+    batch(
         client,
         f"INSERT INTO {table} VALUES (1, '2020-01-02 03:04:05.1234567'), "
         "(2, '2020-01-02 03:04:05.1234566'), (3, '2020-01-02 03:04:05.1234569'), "
@@ -193,36 +182,36 @@ def ticks_table(emulator: RunningEmulator) -> str:
 def test_where_tells_the_seventh_digit_apart(
     raw: RawClient, ticks_table: str, where: str, count: int
 ) -> None:
-    reply = _batch(raw, f"SELECT CAST(COUNT(*) AS int) FROM {ticks_table} WHERE {where}")
+    reply = batch(raw, f"SELECT CAST(COUNT(*) AS int) FROM {ticks_table} WHERE {where}")
     assert int_row(count) in reply
 
 
 def test_order_by_separates_the_seventh_digit(raw: RawClient, ticks_table: str) -> None:
-    up = _batch(raw, f"SELECT k FROM {ticks_table} ORDER BY d, k")
+    up = batch(raw, f"SELECT k FROM {ticks_table} ORDER BY d, k")
     assert in_order(up, int_row(2), int_row(1), int_row(3))
-    down = _batch(raw, f"SELECT k FROM {ticks_table} ORDER BY d DESC")
+    down = batch(raw, f"SELECT k FROM {ticks_table} ORDER BY d DESC")
     assert in_order(down, int_row(3), int_row(1), int_row(2))
-    top = _batch(raw, f"SELECT TOP 1 CAST(d AS varchar(30)) FROM {ticks_table} ORDER BY d DESC")
+    top = batch(raw, f"SELECT TOP 1 CAST(d AS varchar(30)) FROM {ticks_table} ORDER BY d DESC")
     assert varchar_cell("2020-01-02 03:04:05.1234569") in top
 
 
 def test_min_max_group_by_and_distinct_see_the_seventh_digit(
     raw: RawClient, ticks_table: str
 ) -> None:
-    extremes = _batch(
+    extremes = batch(
         raw, f"SELECT CAST(MIN(d) AS varchar(30)), CAST(MAX(d) AS varchar(30)) FROM {ticks_table}"
     )
     assert varchar_cell("2020-01-02 03:04:05.1234566") in extremes
     assert varchar_cell("2020-01-02 03:04:05.1234569") in extremes
-    raw_max = _batch(raw, f"SELECT MAX(d) AS m FROM {ticks_table}")
+    raw_max = batch(raw, f"SELECT MAX(d) AS m FROM {ticks_table}")
     assert _cell(VALUE_DAY, VALUE_TICKS + 2) in raw_max
-    distinct = _batch(raw, f"SELECT CAST(COUNT(DISTINCT d) AS int) FROM {ticks_table}")
+    distinct = batch(raw, f"SELECT CAST(COUNT(DISTINCT d) AS int) FROM {ticks_table}")
     assert int_row(3) in distinct
-    groups = _batch(
+    groups = batch(
         raw, f"SELECT CAST(COUNT(*) AS int) FROM (SELECT d FROM {ticks_table} GROUP BY d) AS g"
     )
     assert int_row(3) in groups
-    sizes = _batch(
+    sizes = batch(
         raw,
         f"SELECT CAST(COUNT(*) AS int), CAST(d AS varchar(30)) FROM {ticks_table} "
         "GROUP BY d ORDER BY d",
@@ -233,7 +222,7 @@ def test_min_max_group_by_and_distinct_see_the_seventh_digit(
         b"\x04" + struct.pack("<i", 2) + varchar_cell(VALUE),
         b"\x04" + struct.pack("<i", 1) + varchar_cell("2020-01-02 03:04:05.1234569"),
     )
-    union = _batch(
+    union = batch(
         raw,
         f"SELECT CAST(COUNT(*) AS int) FROM "
         f"(SELECT d FROM {ticks_table} UNION SELECT d FROM {ticks_table}) AS u",
@@ -243,17 +232,17 @@ def test_min_max_group_by_and_distinct_see_the_seventh_digit(
 
 def test_mixed_scales_compare_by_value(raw: RawClient) -> None:
     table = _table("mix", "k int, d7 datetime2(7), d3 datetime2(3)", raw)
-    _batch(
+    batch(
         raw,
         f"INSERT INTO {table} VALUES "
         "(1, '2020-01-02 03:04:05.1230001', '2020-01-02 03:04:05.123'), "
         "(2, '2020-01-02 03:04:05.1230000', '2020-01-02 03:04:05.123')",
     )
-    greater = _batch(raw, f"SELECT k FROM {table} WHERE d7 > d3")
+    greater = batch(raw, f"SELECT k FROM {table} WHERE d7 > d3")
     assert int_row(1) in greater and int_row(2) not in greater
-    equal = _batch(raw, f"SELECT k FROM {table} WHERE d7 = d3")
+    equal = batch(raw, f"SELECT k FROM {table} WHERE d7 = d3")
     assert int_row(2) in equal and int_row(1) not in equal
-    both = _batch(raw, f"SELECT CAST(COALESCE(d7, d3) AS varchar(30)) FROM {table} WHERE k = 1")
+    both = batch(raw, f"SELECT CAST(COALESCE(d7, d3) AS varchar(30)) FROM {table} WHERE k = 1")
     assert varchar_cell("2020-01-02 03:04:05.1230001") in both
 
 
@@ -272,7 +261,7 @@ def test_parameter_is_stored_and_compared_exactly(raw: RawClient, column: str) -
     table = _table("par", f"d {column}", raw)
     _rpc(raw, f"INSERT INTO {table} VALUES (@p)", VALUE_DAY, VALUE_TICKS)
     _rpc(raw, f"INSERT INTO {table} VALUES (@p)", VALUE_DAY, VALUE_TICKS + 1)
-    stored = _batch(raw, f"SELECT d, CAST(d AS varchar(30)) FROM {table} ORDER BY d")
+    stored = batch(raw, f"SELECT d, CAST(d AS varchar(30)) FROM {table} ORDER BY d")
     assert in_order(
         stored,
         _cell(VALUE_DAY, VALUE_TICKS) + varchar_cell(VALUE),
@@ -311,7 +300,7 @@ def test_parameter_edges_keep_date_second_and_digit(raw: RawClient, day: int, ti
 def test_parameter_into_a_lower_scale_rounds(raw: RawClient) -> None:
     table = _table("par3", "d3 datetime2(3), d6 datetime2(6)", raw)
     _rpc(raw, f"INSERT INTO {table} VALUES (@p, @p)", VALUE_DAY, VALUE_TICKS)
-    reply = _batch(raw, f"SELECT CAST(d3 AS varchar(30)), CAST(d6 AS varchar(30)) FROM {table}")
+    reply = batch(raw, f"SELECT CAST(d3 AS varchar(30)), CAST(d6 AS varchar(30)) FROM {table}")
     assert varchar_cell("2020-01-02 03:04:05.123") in reply
     assert varchar_cell("2020-01-02 03:04:05.123457") in reply
 
@@ -338,10 +327,10 @@ def test_cast_to_a_lower_scale_rounds_half_up(
     raw: RawClient, value: str, scale: int, expected: str
 ) -> None:
     table = _table("round", "d datetime2", raw)
-    _batch(raw, f"INSERT INTO {table} VALUES ('{value}')")
-    column = _batch(raw, f"SELECT CAST(CAST(d AS datetime2({scale})) AS varchar(30)) FROM {table}")
+    batch(raw, f"INSERT INTO {table} VALUES ('{value}')")
+    column = batch(raw, f"SELECT CAST(CAST(d AS datetime2({scale})) AS varchar(30)) FROM {table}")
     assert varchar_cell(expected) in column
-    variable = _batch(
+    variable = batch(
         raw,
         f"DECLARE @v datetime2 = '{value}'; "
         f"SELECT CAST(CAST(@v AS datetime2({scale})) AS varchar(30))",
@@ -351,8 +340,8 @@ def test_cast_to_a_lower_scale_rounds_half_up(
 
 def test_cast_to_datetime2_6_on_the_wire_counts_microseconds(raw: RawClient) -> None:
     table = _table("wire6", "d datetime2", raw)
-    _batch(raw, f"INSERT INTO {table} VALUES ('{VALUE}')")
-    reply = _batch(raw, f"SELECT CAST(d AS datetime2(6)) AS v FROM {table}")
+    batch(raw, f"INSERT INTO {table} VALUES ('{VALUE}')")
+    reply = batch(raw, f"SELECT CAST(d AS datetime2(6)) AS v FROM {table}")
     micros = (VALUE_TICKS + 5) // 10
     assert _metadata("v", 6) in reply
     assert b"\x08" + micros.to_bytes(5, "little") + VALUE_DAY.to_bytes(3, "little") in reply
@@ -360,12 +349,12 @@ def test_cast_to_datetime2_6_on_the_wire_counts_microseconds(raw: RawClient) -> 
 
 def test_rounding_to_datetime2_6_carries_into_the_next_day(raw: RawClient) -> None:
     table = _table("carry", "d datetime2", raw)
-    _batch(raw, f"INSERT INTO {table} VALUES ('2020-12-31 23:59:59.9999995')")
-    reply = _batch(raw, f"SELECT CAST(d AS datetime2(6)) AS v FROM {table}")
+    batch(raw, f"INSERT INTO {table} VALUES ('2020-12-31 23:59:59.9999995')")
+    reply = batch(raw, f"SELECT CAST(d AS datetime2(6)) AS v FROM {table}")
     next_day = dt.date(2021, 1, 1).toordinal() - 1
     assert _metadata("v", 6) in reply
     assert b"\x08" + bytes(5) + next_day.to_bytes(3, "little") in reply
-    found = _batch(
+    found = batch(
         raw,
         f"SELECT CAST(COUNT(*) AS int) FROM {table} "
         "WHERE CAST(d AS datetime2(6)) = '2021-01-01 00:00:00'",
@@ -375,15 +364,15 @@ def test_rounding_to_datetime2_6_carries_into_the_next_day(raw: RawClient) -> No
 
 def test_cast_to_date_time_and_datetime(raw: RawClient) -> None:
     table = _table("conv", "d datetime2", raw)
-    _batch(raw, f"INSERT INTO {table} VALUES ('{VALUE}')")
-    date = _batch(raw, f"SELECT CAST(CAST(d AS date) AS varchar(30)) FROM {table}")
+    batch(raw, f"INSERT INTO {table} VALUES ('{VALUE}')")
+    date = batch(raw, f"SELECT CAST(CAST(d AS date) AS varchar(30)) FROM {table}")
     assert varchar_cell("2020-01-02") in date
-    time = _batch(raw, f"SELECT CAST(CAST(d AS time) AS varchar(30)) FROM {table}")
+    time = batch(raw, f"SELECT CAST(CAST(d AS time) AS varchar(30)) FROM {table}")
     assert varchar_cell("03:04:05.1234567") in time
-    legacy = _batch(raw, f"SELECT CONVERT(varchar(30), CAST(d AS datetime), 121) FROM {table}")
+    legacy = batch(raw, f"SELECT CONVERT(varchar(30), CAST(d AS datetime), 121) FROM {table}")
     assert varchar_cell("2020-01-02 03:04:05.123") in legacy
     # datetime: days since 1900-01-01, then 1/300 s since midnight (.1234567 s is 37 of them).
-    cell = _batch(raw, f"SELECT CAST(d AS datetime) AS v FROM {table}")
+    cell = batch(raw, f"SELECT CAST(d AS datetime) AS v FROM {table}")
     assert b"\x08" + struct.pack("<iI", 43_830, 11_045 * 300 + 37) in cell
 
 
@@ -409,12 +398,12 @@ DATEADDS = [
 def test_dateadd_keeps_or_moves_the_seventh_digit(
     raw: RawClient, ticks_table: str, expr: str, expected: str
 ) -> None:
-    reply = _batch(raw, f"SELECT TOP 1 CAST({expr} AS varchar(30)) FROM {ticks_table} WHERE k = 1")
+    reply = batch(raw, f"SELECT TOP 1 CAST({expr} AS varchar(30)) FROM {ticks_table} WHERE k = 1")
     assert varchar_cell(expected) in reply
 
 
 def test_dateadd_result_is_datetime2_7_on_the_wire(raw: RawClient, ticks_table: str) -> None:
-    reply = _batch(raw, f"SELECT TOP 1 DATEADD(ns, 100, d) AS v FROM {ticks_table} WHERE k = 1")
+    reply = batch(raw, f"SELECT TOP 1 DATEADD(ns, 100, d) AS v FROM {ticks_table} WHERE k = 1")
     assert _metadata("v", 7) in reply
     assert _cell(VALUE_DAY, VALUE_TICKS + 1) in reply
 
@@ -430,11 +419,11 @@ OVERFLOWS = [
 @pytest.mark.parametrize("expr", OVERFLOWS)
 def test_dateadd_past_the_range_is_error_517(raw: RawClient, expr: str) -> None:
     assert error_numbers(raw.query(f"SELECT {expr}")) == [517]
-    assert int_row(1) in _batch(raw, "SELECT 1")  # the connection stays usable
+    assert int_row(1) in batch(raw, "SELECT 1")  # the connection stays usable
 
 
 def test_dateadd_to_the_last_tick_is_allowed(raw: RawClient) -> None:
-    reply = _batch(
+    reply = batch(
         raw,
         "SELECT DATEADD(ns, 100, CAST('9999-12-31 23:59:59.9999998' AS datetime2)) AS v",
     )
@@ -443,10 +432,10 @@ def test_dateadd_to_the_last_tick_is_allowed(raw: RawClient) -> None:
 
 def test_dateadd_of_nanoseconds_crosses_midnight(raw: RawClient) -> None:
     table = _table("midnight", "d datetime2", raw)
-    _batch(raw, f"INSERT INTO {table} VALUES ('2020-01-02 00:00:00.0000000')")
-    back = _batch(raw, f"SELECT CAST(DATEADD(ns, -100, d) AS varchar(30)) FROM {table}")
+    batch(raw, f"INSERT INTO {table} VALUES ('2020-01-02 00:00:00.0000000')")
+    back = batch(raw, f"SELECT CAST(DATEADD(ns, -100, d) AS varchar(30)) FROM {table}")
     assert varchar_cell("2020-01-01 23:59:59.9999999") in back
-    forth = _batch(
+    forth = batch(
         raw,
         f"SELECT CAST(DATEADD(ns, 100, DATEADD(ns, -100, d)) AS varchar(30)) FROM {table}",
     )
@@ -469,7 +458,7 @@ DOCUMENTED = [
 def test_dateadd_documented_fractional_seconds(
     raw: RawClient, part: str, number: int, expected: str
 ) -> None:
-    reply = _batch(
+    reply = batch(
         raw,
         "DECLARE @datetime2 datetime2 = '2024-01-01 13:10:10.1111111'; "
         f"SELECT CAST(DATEADD({part}, {number}, @datetime2) AS varchar(30))",
@@ -478,9 +467,9 @@ def test_dateadd_documented_fractional_seconds(
 
 
 def test_datepart_and_datediff_of_nanoseconds(raw: RawClient, ticks_table: str) -> None:
-    part = _batch(raw, f"SELECT TOP 1 DATEPART(nanosecond, d) FROM {ticks_table} WHERE k = 1")
+    part = batch(raw, f"SELECT TOP 1 DATEPART(nanosecond, d) FROM {ticks_table} WHERE k = 1")
     assert int_row(123_456_700) in part
-    diff = _batch(
+    diff = batch(
         raw,
         f"SELECT DATEDIFF(nanosecond, a.d, b.d) FROM {ticks_table} a, {ticks_table} b "
         "WHERE a.k = 2 AND b.k = 3",
@@ -492,34 +481,34 @@ def test_datepart_and_datediff_of_nanoseconds(raw: RawClient, ticks_table: str) 
 
 
 def test_declare_and_set_keep_seven_digits(raw: RawClient) -> None:
-    declared = _batch(raw, f"DECLARE @v datetime2 = '{VALUE}'; SELECT CAST(@v AS varchar(30))")
+    declared = batch(raw, f"DECLARE @v datetime2 = '{VALUE}'; SELECT CAST(@v AS varchar(30))")
     assert varchar_cell(VALUE) in declared
-    assigned = _batch(
+    assigned = batch(
         raw,
         "DECLARE @v datetime2(7); SET @v = '2020-01-02 03:04:05.1234568'; "
         "SELECT CAST(@v AS varchar(30))",
     )
     assert varchar_cell("2020-01-02 03:04:05.1234568") in assigned
-    moved = _batch(
+    moved = batch(
         raw,
         f"DECLARE @v datetime2 = '{VALUE}'; SET @v = DATEADD(ns, 100, @v); "
         "SELECT CAST(@v AS varchar(30))",
     )
     assert varchar_cell("2020-01-02 03:04:05.1234568") in moved
-    cell = _batch(raw, f"DECLARE @v datetime2 = '{VALUE}'; SELECT @v AS v")
+    cell = batch(raw, f"DECLARE @v datetime2 = '{VALUE}'; SELECT @v AS v")
     assert _metadata("v", 7) in cell and _cell(VALUE_DAY, VALUE_TICKS) in cell
-    lower = _batch(raw, f"DECLARE @v datetime2(3) = '{VALUE}'; SELECT CAST(@v AS varchar(30))")
+    lower = batch(raw, f"DECLARE @v datetime2(3) = '{VALUE}'; SELECT CAST(@v AS varchar(30))")
     assert varchar_cell("2020-01-02 03:04:05.123") in lower
 
 
 def test_variables_read_and_compare_columns_exactly(raw: RawClient, ticks_table: str) -> None:
-    selected = _batch(
+    selected = batch(
         raw,
         f"DECLARE @v datetime2; SELECT @v = MAX(d) FROM {ticks_table}; "
         "SELECT CAST(@v AS varchar(30))",
     )
     assert varchar_cell("2020-01-02 03:04:05.1234569") in selected
-    compared = _batch(
+    compared = batch(
         raw,
         "DECLARE @v datetime2 = '2020-01-02 03:04:05.1234566'; "
         f"SELECT CAST(COUNT(*) AS int) FROM {ticks_table} WHERE d = @v",
@@ -530,14 +519,14 @@ def test_variables_read_and_compare_columns_exactly(raw: RawClient, ticks_table:
 @pytest.fixture
 def source(raw: RawClient) -> str:
     table = _table("src", "d datetime2", raw)
-    _batch(raw, f"INSERT INTO {table} VALUES ('9999-12-31 23:59:59.9999999'), ('{VALUE}')")
+    batch(raw, f"INSERT INTO {table} VALUES ('9999-12-31 23:59:59.9999999'), ('{VALUE}')")
     return table
 
 
 def test_insert_select_keeps_seven_digits(raw: RawClient, source: str) -> None:
     target = _table("dst", "d datetime2(7), d3 datetime2(3)", raw)
-    _batch(raw, f"INSERT INTO {target} SELECT d, d FROM {source}")
-    reply = _batch(
+    batch(raw, f"INSERT INTO {target} SELECT d, d FROM {source}")
+    reply = batch(
         raw, f"SELECT CAST(d AS varchar(30)), CAST(d3 AS varchar(30)) FROM {target} ORDER BY d"
     )
     assert in_order(
@@ -549,29 +538,29 @@ def test_insert_select_keeps_seven_digits(raw: RawClient, source: str) -> None:
 
 def test_insert_select_filtered_by_a_literal(raw: RawClient, source: str) -> None:
     target = _table("dstw", "d datetime2(7)", raw)
-    _batch(raw, f"INSERT INTO {target} SELECT d FROM {source} WHERE d < '9999-01-01'")
-    reply = _batch(raw, f"SELECT CAST(d AS varchar(30)) FROM {target}")
+    batch(raw, f"INSERT INTO {target} SELECT d FROM {source} WHERE d < '9999-01-01'")
+    reply = batch(raw, f"SELECT CAST(d AS varchar(30)) FROM {target}")
     assert varchar_cell(VALUE) in reply and b"9999-12-31" not in reply
 
 
 def test_update_keeps_and_moves_seven_digits(raw: RawClient, source: str) -> None:
-    _batch(raw, f"UPDATE {source} SET d = DATEADD(ns, 100, d) WHERE d < '9000-01-01'")
-    moved = _batch(raw, f"SELECT CAST(d AS varchar(30)) FROM {source} ORDER BY d")
+    batch(raw, f"UPDATE {source} SET d = DATEADD(ns, 100, d) WHERE d < '9000-01-01'")
+    moved = batch(raw, f"SELECT CAST(d AS varchar(30)) FROM {source} ORDER BY d")
     assert in_order(
         moved,
         varchar_cell("2020-01-02 03:04:05.1234568"),
         varchar_cell("9999-12-31 23:59:59.9999999"),
     )
-    _batch(raw, f"UPDATE {source} SET d = '0001-01-01 00:00:00.0000001' WHERE d > '9000-01-01'")
-    updated = _batch(raw, f"SELECT d FROM {source} ORDER BY d")
+    batch(raw, f"UPDATE {source} SET d = '0001-01-01 00:00:00.0000001' WHERE d > '9000-01-01'")
+    updated = batch(raw, f"SELECT d FROM {source} ORDER BY d")
     assert in_order(updated, _cell(0, 1), _cell(VALUE_DAY, VALUE_TICKS + 1))
 
 
 def test_update_of_a_lower_scale_from_a_subquery_rounds(raw: RawClient, source: str) -> None:
     target = _table("dst3", "k int, d3 datetime2(3)", raw)
-    _batch(raw, f"INSERT INTO {target} VALUES (1, NULL)")
-    _batch(raw, f"UPDATE {target} SET d3 = (SELECT MIN(d) FROM {source})")
-    reply = _batch(raw, f"SELECT CAST(d3 AS varchar(30)) FROM {target}")
+    batch(raw, f"INSERT INTO {target} VALUES (1, NULL)")
+    batch(raw, f"UPDATE {target} SET d3 = (SELECT MIN(d) FROM {source})")
+    reply = batch(raw, f"SELECT CAST(d3 AS varchar(30)) FROM {target}")
     assert varchar_cell("2020-01-02 03:04:05.123") in reply
 
 
@@ -596,17 +585,17 @@ EXPRESSIONS = [
 @pytest.mark.parametrize(("expr", "expected"), EXPRESSIONS, ids=[e[0] for e in EXPRESSIONS])
 def test_expressions_of_datetime2_7(raw: RawClient, expr: str, expected: str) -> None:
     table = _table("expr", "d datetime2", raw)
-    _batch(raw, f"INSERT INTO {table} VALUES ('{VALUE}')")
-    reply = _batch(raw, f"SELECT CAST({expr.format(table=table)} AS varchar(40)) FROM {table}")
+    batch(raw, f"INSERT INTO {table} VALUES ('{VALUE}')")
+    reply = batch(raw, f"SELECT CAST({expr.format(table=table)} AS varchar(40)) FROM {table}")
     assert varchar_cell(expected) in reply
 
 
 def test_procedure_parameters_keep_seven_digits(raw: RawClient) -> None:
     name = f"show_dt2_{next(_names)}"
-    _batch(raw, f"CREATE PROCEDURE {name} @d datetime2 AS SELECT CAST(@d AS varchar(30)) AS v")
-    literal = _batch(raw, f"EXEC {name} '{VALUE}'")
+    batch(raw, f"CREATE PROCEDURE {name} @d datetime2 AS SELECT CAST(@d AS varchar(30)) AS v")
+    literal = batch(raw, f"EXEC {name} '{VALUE}'")
     assert varchar_cell(VALUE) in literal
-    named = _batch(raw, f"EXEC {name} @d = '9999-12-31 23:59:59.9999999'")
+    named = batch(raw, f"EXEC {name} @d = '9999-12-31 23:59:59.9999999'")
     assert varchar_cell("9999-12-31 23:59:59.9999999") in named
     # An RPC naming the procedure, its argument a DATETIME2N(7) value.
     proc = name.encode("utf-16-le")
@@ -686,7 +675,7 @@ def test_bulk_decoding_keeps_any_ticks(day: int, ticks: int) -> None:
 
 def test_bulk_load_stores_datetime2_7_exactly(raw: RawClient) -> None:
     table = _table("bulk", "d datetime2(7), d3 datetime2(3)", raw)
-    _batch(raw, f"INSERT BULK {table} (d datetime2(7), d3 datetime2(3))")
+    batch(raw, f"INSERT BULK {table} (d datetime2(7), d3 datetime2(3))")
     name = "d".encode("utf-16-le")
     columns = bytes(6) + bytes([0x2A, 7, 1]) + name + bytes(6) + bytes([0x2A, 3, 1]) + name
     scale3 = (VALUE_TICKS // 10_000).to_bytes(4, "little") + VALUE_DAY.to_bytes(3, "little")
@@ -694,7 +683,7 @@ def test_bulk_load_stores_datetime2_7_exactly(raw: RawClient) -> None:
     rows += b"\xd1" + _cell(LAST_DAY, TICKS_PER_DAY - 1) + b"\x00"
     raw.send(PacketType.BULK_LOAD, b"\x81\x02\x00" + columns + rows + b"\xfd" + bytes(12))
     assert error_numbers(raw.read_message()) == []
-    reply = _batch(
+    reply = batch(
         raw, f"SELECT d, CAST(d AS varchar(30)), CAST(d3 AS varchar(30)) FROM {table} ORDER BY d"
     )
     assert in_order(
@@ -757,13 +746,13 @@ def test_random_ticks_round_trip(
 ) -> None:
     raw = _client(emulator)  # each example its own connection, so shrinking stays sound
     try:
-        _batch(raw, "IF OBJECT_ID('prop_dt2') IS NULL CREATE TABLE prop_dt2 (d datetime2)")
-        _batch(raw, "DELETE FROM prop_dt2")
+        batch(raw, "IF OBJECT_ID('prop_dt2') IS NULL CREATE TABLE prop_dt2 (d datetime2)")
+        batch(raw, "DELETE FROM prop_dt2")
         if via_param:
             _rpc(raw, "INSERT INTO prop_dt2 VALUES (@p)", day, ticks)
         else:
-            _batch(raw, f"INSERT INTO prop_dt2 VALUES ('{_text(day, ticks)}')")
-        reply = _batch(raw, "SELECT d, CAST(d AS varchar(30)) FROM prop_dt2")
+            batch(raw, f"INSERT INTO prop_dt2 VALUES ('{_text(day, ticks)}')")
+        reply = batch(raw, "SELECT d, CAST(d AS varchar(30)) FROM prop_dt2")
     finally:
         raw.close()
     assert _cell(day, ticks) + varchar_cell(_text(day, ticks)) in reply
@@ -820,23 +809,23 @@ def test_lower_scale_columns_round_as_before(
     raw: RawClient, scale: int, text: str, size: int, count: int
 ) -> None:
     table = _table(f"low{scale}", f"d datetime2({scale})", raw)
-    _batch(raw, f"INSERT INTO {table} VALUES ('{VALUE}')")
-    reply = _batch(raw, f"SELECT d, CAST(d AS varchar(30)) FROM {table}")
+    batch(raw, f"INSERT INTO {table} VALUES ('{VALUE}')")
+    reply = batch(raw, f"SELECT d, CAST(d AS varchar(30)) FROM {table}")
     assert _metadata("d", scale) in reply
     cell = bytes([size + 3]) + count.to_bytes(size, "little") + VALUE_DAY.to_bytes(3, "little")
     assert cell + varchar_cell(text) in reply
-    found = _batch(raw, f"SELECT CAST(COUNT(*) AS int) FROM {table} WHERE d = '{text}'")
+    found = batch(raw, f"SELECT CAST(COUNT(*) AS int) FROM {table} WHERE d = '{text}'")
     assert int_row(1) in found
-    moved = _batch(raw, f"SELECT CAST(DATEADD(second, 1, d) AS varchar(30)) FROM {table}")
+    moved = batch(raw, f"SELECT CAST(DATEADD(second, 1, d) AS varchar(30)) FROM {table}")
     assert varchar_cell(text.replace(":05", ":06")) in moved
 
 
 def test_lower_scale_column_dateadd_of_milliseconds(raw: RawClient) -> None:
     table = _table("low3ms", "d datetime2(3)", raw)
-    _batch(raw, f"INSERT INTO {table} VALUES ('{VALUE}')")
-    moved = _batch(raw, f"SELECT CAST(DATEADD(ms, 1, d) AS varchar(30)) FROM {table}")
+    batch(raw, f"INSERT INTO {table} VALUES ('{VALUE}')")
+    moved = batch(raw, f"SELECT CAST(DATEADD(ms, 1, d) AS varchar(30)) FROM {table}")
     assert varchar_cell("2020-01-02 03:04:05.124") in moved
-    cell = _batch(raw, f"SELECT DATEADD(ms, 1, d) AS v FROM {table}")
+    cell = batch(raw, f"SELECT DATEADD(ms, 1, d) AS v FROM {table}")
     assert _metadata("v", 3) in cell
 
 
@@ -851,12 +840,12 @@ def test_lower_scale_column_dateadd_of_milliseconds(raw: RawClient) -> None:
 def test_lower_scale_variables_round_on_assignment(
     raw: RawClient, scale: int, literal: str, expected: str
 ) -> None:
-    declared = _batch(
+    declared = batch(
         raw,
         f"DECLARE @v datetime2({scale}) = '{literal}'; SELECT CAST(@v AS varchar(30))",
     )
     assert varchar_cell(expected) in declared
-    assigned = _batch(
+    assigned = batch(
         raw,
         f"DECLARE @v datetime2({scale}); SET @v = '{literal}'; SELECT CAST(@v AS varchar(30))",
     )
@@ -864,7 +853,7 @@ def test_lower_scale_variables_round_on_assignment(
 
 
 def test_lower_scale_variable_dateadd(raw: RawClient) -> None:
-    reply = _batch(
+    reply = batch(
         raw,
         f"DECLARE @v datetime2(3) = '{VALUE}'; SELECT CAST(DATEADD(ms, 1, @v) AS varchar(30))",
     )

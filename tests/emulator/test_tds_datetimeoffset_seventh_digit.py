@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import struct
-from collections.abc import Iterator
 
 import pytest
 from drivers import DRIVERS, Driver
@@ -22,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tds_client import (
     RawClient,
+    batch,
     checked,
     error_numbers,
     executesql,
@@ -78,18 +78,6 @@ def _param(day: int, ticks: int, offset: int) -> bytes:
     return b"\x00\x00\x2b\x07" + _cell(day, ticks, offset)
 
 
-@pytest.fixture
-def raw(emulator: RunningEmulator) -> Iterator[RawClient]:
-    client = RawClient(emulator.port)
-    client.login(emulator.user, emulator.password, emulator.database)
-    yield client
-    client.close()
-
-
-def _batch(client: RawClient, sql: str) -> bytes:
-    return checked(client.query(sql), sql)
-
-
 def _rpc(client: RawClient, sql: str, day: int, ticks: int, offset: int) -> bytes:
     client.send(PacketType.RPC, executesql(sql, "datetimeoffset(7)", _param(day, ticks, offset)))
     return checked(client.read_message(), sql)
@@ -97,7 +85,7 @@ def _rpc(client: RawClient, sql: str, day: int, ticks: int, offset: int) -> byte
 
 def _table(prefix: str, columns: str, raw: RawClient) -> str:
     name = f"{prefix}_{next(_names)}"
-    _batch(raw, f"CREATE TABLE {name} ({columns})")
+    batch(raw, f"CREATE TABLE {name} ({columns})")
     return name
 
 
@@ -106,7 +94,7 @@ def _table(prefix: str, columns: str, raw: RawClient) -> str:
 
 @pytest.mark.parametrize("declared", ["datetimeoffset", "datetimeoffset(7)"])
 def test_literal_keeps_seven_digits(raw: RawClient, declared: str) -> None:
-    reply = _batch(
+    reply = batch(
         raw,
         f"SELECT CAST('{VALUE}' AS {declared}) AS v, CAST(CAST('{VALUE}' AS {declared}) "
         "AS varchar(40))",
@@ -117,19 +105,19 @@ def test_literal_keeps_seven_digits(raw: RawClient, declared: str) -> None:
 
 def test_stored_values_order_and_compare_by_the_seventh_digit(raw: RawClient) -> None:
     table = _table("dto7", "k int, d datetimeoffset", raw)
-    _batch(
+    batch(
         raw,
         f"INSERT INTO {table} VALUES (1, '2020-01-02 03:04:05.1234568 +05:30'), (2, '{VALUE}'), "
         # the same instant as k = 2, written in UTC
         "(3, '2020-01-01 21:34:05.1234567 +00:00')",
     )
-    ordered = _batch(raw, f"SELECT k FROM {table} ORDER BY d, k")
+    ordered = batch(raw, f"SELECT k FROM {table} ORDER BY d, k")
     assert in_order(ordered, int_row(2), int_row(3), int_row(1))
-    same = _batch(raw, f"SELECT CAST(COUNT(*) AS int) FROM {table} WHERE d = '{VALUE}'")
+    same = batch(raw, f"SELECT CAST(COUNT(*) AS int) FROM {table} WHERE d = '{VALUE}'")
     assert int_row(2) in same
-    later = _batch(raw, f"SELECT k FROM {table} WHERE d > '{VALUE}'")
+    later = batch(raw, f"SELECT k FROM {table} WHERE d > '{VALUE}'")
     assert int_row(1) in later and int_row(2) not in later
-    texts = _batch(raw, f"SELECT CAST(d AS varchar(40)) FROM {table} WHERE k = 3")
+    texts = batch(raw, f"SELECT CAST(d AS varchar(40)) FROM {table} WHERE k = 3")
     assert varchar_cell("2020-01-01 21:34:05.1234567 +00:00") in texts
 
 
@@ -153,13 +141,13 @@ def test_lower_scales_round_half_up(
     raw: RawClient, column: str, stored: str, expected: str
 ) -> None:
     table = _table("dto_low", f"d {column}", raw)
-    _batch(raw, f"INSERT INTO {table} VALUES ('{stored}')")
-    reply = _batch(raw, f"SELECT CAST(d AS varchar(40)) FROM {table}")
+    batch(raw, f"INSERT INTO {table} VALUES ('{stored}')")
+    reply = batch(raw, f"SELECT CAST(d AS varchar(40)) FROM {table}")
     assert varchar_cell(expected) in reply
 
 
 def test_lower_scale_cells_count_their_own_units(raw: RawClient) -> None:
-    reply = _batch(raw, f"SELECT CAST('{VALUE}' AS datetimeoffset(3)) AS v")
+    reply = batch(raw, f"SELECT CAST('{VALUE}' AS datetimeoffset(3)) AS v")
     assert _metadata("v", 3) in reply
     count = UTC_TICKS // 10_000  # milliseconds since midnight UTC: .123
     cell = b"\x09" + count.to_bytes(4, "little") + UTC_DAY.to_bytes(3, "little")
@@ -177,7 +165,7 @@ def test_parameter_keeps_seven_digits(raw: RawClient) -> None:
 def test_parameter_is_stored_and_compared_exactly(raw: RawClient) -> None:
     table = _table("dto7p", "d datetimeoffset", raw)
     _rpc(raw, f"INSERT INTO {table} VALUES (@p)", UTC_DAY, UTC_TICKS, OFFSET)
-    stored = _batch(raw, f"SELECT CAST(d AS varchar(40)) FROM {table}")
+    stored = batch(raw, f"SELECT CAST(d AS varchar(40)) FROM {table}")
     assert varchar_cell(VALUE) in stored
     for ticks, count in ((UTC_TICKS, 1), (UTC_TICKS + 1, 0), (UTC_TICKS - 1, 0)):
         found = _rpc(
@@ -220,8 +208,8 @@ EXPRESSIONS = [
 @pytest.mark.parametrize(("expr", "expected"), EXPRESSIONS, ids=[e[0] for e in EXPRESSIONS])
 def test_expressions_keep_the_seventh_digit(raw: RawClient, expr: str, expected: str) -> None:
     table = _table("dto7e", "x datetimeoffset", raw)
-    _batch(raw, f"INSERT INTO {table} VALUES ('{VALUE}')")
-    reply = _batch(raw, f"SELECT CAST({expr} AS varchar(40)) FROM {table}")
+    batch(raw, f"INSERT INTO {table} VALUES ('{VALUE}')")
+    reply = batch(raw, f"SELECT CAST({expr} AS varchar(40)) FROM {table}")
     assert varchar_cell(expected) in reply
 
 
@@ -230,13 +218,13 @@ def test_dateadd_past_the_range_is_an_error(raw: RawClient) -> None:
         "SELECT DATEADD(ns, 100, CAST('9999-12-31 23:59:59.9999999 +00:00' AS datetimeoffset))"
     )
     assert error_numbers(reply) == [517]
-    assert int_row(1) in _batch(raw, "SELECT 1")
+    assert int_row(1) in batch(raw, "SELECT 1")
 
 
 def test_variables_hold_seven_digits(raw: RawClient) -> None:
     table = _table("dto7v", "x datetimeoffset", raw)
-    _batch(raw, f"INSERT INTO {table} VALUES ('{VALUE}')")
-    reply = _batch(
+    batch(raw, f"INSERT INTO {table} VALUES ('{VALUE}')")
+    reply = batch(
         raw,
         f"DECLARE @a datetimeoffset = '{VALUE}'; DECLARE @b datetimeoffset; "
         f"DECLARE @c datetimeoffset(3) = '{VALUE}'; "
@@ -254,7 +242,7 @@ def test_variables_hold_seven_digits(raw: RawClient) -> None:
 
 def test_bulk_load_stores_seven_digits(raw: RawClient) -> None:
     table = _table("dto7b", "d datetimeoffset(7), d3 datetimeoffset(3)", raw)
-    _batch(raw, f"INSERT BULK {table} (d datetimeoffset(7), d3 datetimeoffset(3))")
+    batch(raw, f"INSERT BULK {table} (d datetimeoffset(7), d3 datetimeoffset(3))")
     name = "d".encode("utf-16-le")
     columns = bytes(6) + bytes([0x2B, 7, 1]) + name + bytes(6) + bytes([0x2B, 3, 1]) + name
     scale3 = (
@@ -266,7 +254,7 @@ def test_bulk_load_stores_seven_digits(raw: RawClient) -> None:
     rows = b"\xd1" + _cell(UTC_DAY, UTC_TICKS, OFFSET) + scale3
     raw.send(PacketType.BULK_LOAD, b"\x81\x02\x00" + columns + rows + b"\xfd" + bytes(12))
     assert error_numbers(raw.read_message()) == []
-    reply = _batch(raw, f"SELECT d, CAST(d AS varchar(40)), CAST(d3 AS varchar(40)) FROM {table}")
+    reply = batch(raw, f"SELECT d, CAST(d AS varchar(40)), CAST(d3 AS varchar(40)) FROM {table}")
     three = varchar_cell("2020-01-02 03:04:05.123 +05:30")
     assert _cell(UTC_DAY, UTC_TICKS, OFFSET) + varchar_cell(VALUE) + three in reply
 
@@ -292,13 +280,13 @@ def test_random_values_round_trip(
     raw.login(emulator.user, emulator.password, emulator.database)
     text = _local_text(day, ticks, offset)
     try:
-        _batch(raw, "IF OBJECT_ID('prop_dto7') IS NULL CREATE TABLE prop_dto7 (d datetimeoffset)")
-        _batch(raw, "DELETE FROM prop_dto7")
+        batch(raw, "IF OBJECT_ID('prop_dto7') IS NULL CREATE TABLE prop_dto7 (d datetimeoffset)")
+        batch(raw, "DELETE FROM prop_dto7")
         if via_param:
             _rpc(raw, "INSERT INTO prop_dto7 VALUES (@p)", day, ticks, offset)
         else:
-            _batch(raw, f"INSERT INTO prop_dto7 VALUES ('{text}')")
-        reply = _batch(raw, "SELECT d, CAST(d AS varchar(40)) FROM prop_dto7")
+            batch(raw, f"INSERT INTO prop_dto7 VALUES ('{text}')")
+        reply = batch(raw, "SELECT d, CAST(d AS varchar(40)) FROM prop_dto7")
     finally:
         raw.close()
     assert _cell(day, ticks, offset) + varchar_cell(text) in reply

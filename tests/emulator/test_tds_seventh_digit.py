@@ -17,7 +17,7 @@ import pytest
 from drivers import DRIVERS, Driver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tds_client import ALL_HEADERS, RawClient, error_numbers
+from tds_client import RawClient, batch, checked, error_numbers, executesql, int_row
 
 from mssql_emulator.contract import SqlType
 from mssql_emulator.tds.bulk_rows import decode_bulk
@@ -26,7 +26,6 @@ from mssql_emulator.tds.row_encoder import encode_column
 from mssql_emulator.testing import RunningEmulator
 
 TICKS_PER_DAY = 864_000_000_000
-SP_EXECUTESQL = 10
 DAYS_0001_TO_1970 = 719_162
 # Nanosecond timestamps span 1677-09-22..2262-04-11 (whole days inside int64 nanoseconds).
 NS_DAYS = st.integers(min_value=-106_750, max_value=106_749)
@@ -38,30 +37,8 @@ def _text(ticks: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}:{second:02d}.{fraction:07d}"
 
 
-def _int_row(value: int) -> bytes:
-    """A ROW token holding one INTN(4) cell."""
-    return b"\xd1\x04" + struct.pack("<i", value)
-
-
-def _nvarchar_max(text: str) -> bytes:
-    raw = text.encode("utf-16-le")
-    collation = bytes.fromhex("0904d00034")
-    return b"\xe7\xff\xff" + collation + struct.pack("<QI", len(raw), len(raw)) + raw + bytes(4)
-
-
 def _time7_param(ticks: int) -> bytes:
     return b"\x00\x00\x29\x07\x05" + ticks.to_bytes(5, "little")
-
-
-def _executesql(sql: str, ticks: int) -> bytes:
-    params = (
-        b"\x00\x00"
-        + _nvarchar_max(sql)
-        + b"\x00\x00"
-        + _nvarchar_max("@p time(7)")
-        + _time7_param(ticks)
-    )
-    return ALL_HEADERS + b"\xff\xff" + struct.pack("<HH", SP_EXECUTESQL, 0) + params
 
 
 @pytest.fixture(scope="module")
@@ -72,19 +49,9 @@ def raw(emulator: RunningEmulator) -> Iterator[RawClient]:
     client.close()
 
 
-def _checked(reply: bytes, sql: str) -> bytes:
-    # error_numbers scans for the ERROR token's byte, which row data may also hold.
-    assert b"\xd1" in reply or error_numbers(reply) == [], sql
-    return reply
-
-
-def _batch(client: RawClient, sql: str) -> bytes:
-    return _checked(client.query(sql), sql)
-
-
 def _rpc(client: RawClient, sql: str, ticks: int) -> bytes:
-    client.send(PacketType.RPC, _executesql(sql, ticks))
-    return _checked(client.read_message(), sql)
+    client.send(PacketType.RPC, executesql(sql, "time(7)", _time7_param(ticks)))
+    return checked(client.read_message(), sql)
 
 
 @pytest.fixture(params=DRIVERS, ids=lambda d: d.name)
@@ -132,7 +99,7 @@ def test_variable_keeps_seven_digits(conn: Any) -> None:
     ],
 )
 def test_lower_scales_round_half_up(raw: RawClient, scale: int, expected: str) -> None:
-    reply = _batch(
+    reply = batch(
         raw, f"SELECT CAST(CAST('12:34:56.5555555' AS time({scale})) AS varchar(30)) AS v"
     )
     assert expected.encode() in reply
@@ -140,9 +107,9 @@ def test_lower_scales_round_half_up(raw: RawClient, scale: int, expected: str) -
 
 def test_rounding_from_seven_digits_is_not_done_twice(raw: RawClient) -> None:
     # Rounded once, .1234995 is .123; through microseconds (.123500) it would be .124.
-    literal = _batch(raw, "SELECT CAST(CAST('12:34:56.1234995' AS time(3)) AS varchar(30))")
+    literal = batch(raw, "SELECT CAST(CAST('12:34:56.1234995' AS time(3)) AS varchar(30))")
     assert b"12:34:56.123" in literal and b"12:34:56.124" not in literal
-    column = _batch(
+    column = batch(
         raw,
         "DECLARE @t time(7) = '12:34:56.1234995'; SELECT CAST(CAST(@t AS time(3)) AS varchar(30))",
     )
@@ -151,38 +118,38 @@ def test_rounding_from_seven_digits_is_not_done_twice(raw: RawClient) -> None:
 
 def test_a_seventh_digit_exactly_on_the_wire(raw: RawClient) -> None:
     ticks = 452_961_234_567
-    reply = _batch(raw, "SELECT CAST('12:34:56.1234567' AS time(7)) AS v")
+    reply = batch(raw, "SELECT CAST('12:34:56.1234567' AS time(7)) AS v")
     assert b"\x05" + ticks.to_bytes(5, "little") in reply
-    rounded = _batch(raw, "SELECT CAST('12:34:56.1234567' AS time(6)) AS v")
+    rounded = batch(raw, "SELECT CAST('12:34:56.1234567' AS time(6)) AS v")
     assert b"\x05" + (45_296_123_457).to_bytes(5, "little") in rounded  # counts microseconds
 
 
 def test_column_comparisons_and_mixed_scales(raw: RawClient) -> None:
-    _batch(
+    batch(
         raw,
         "CREATE TABLE cmp7 (id int, t7 time(7), t3 time(3)); "
         "INSERT INTO cmp7 VALUES (1, '12:34:56.1234567', '12:34:56.123'), "
         "(2, '12:34:56.1234568', '12:34:56.124')",
     )
-    exact = _batch(raw, "SELECT id FROM cmp7 WHERE t7 = '12:34:56.1234568'")
-    assert _int_row(2) in exact and _int_row(1) not in exact
-    mixed = _batch(
+    exact = batch(raw, "SELECT id FROM cmp7 WHERE t7 = '12:34:56.1234568'")
+    assert int_row(2) in exact and int_row(1) not in exact
+    mixed = batch(
         raw,
         "SELECT CAST(COUNT(*) AS int) FROM cmp7 WHERE t7 > t3 AND COALESCE(t7, t3) IS NOT NULL",
     )
-    assert _int_row(1) in mixed
-    upper = _batch(raw, "SELECT CAST(MAX(t7) AS varchar(30)) FROM cmp7")
+    assert int_row(1) in mixed
+    upper = batch(raw, "SELECT CAST(MAX(t7) AS varchar(30)) FROM cmp7")
     assert b"12:34:56.1234568" in upper
 
 
 def test_bulk_insert_select_round_trip(raw: RawClient) -> None:
-    _batch(
+    batch(
         raw,
         "CREATE TABLE src7 (t time(7)); CREATE TABLE dst7 (t time(7), t2 time(2)); "
         "INSERT INTO src7 VALUES ('23:59:59.9999999'), ('00:00:00.0000001'); "
         "INSERT INTO dst7 SELECT t, t FROM src7; UPDATE dst7 SET t = t WHERE t > '12:00'",
     )
-    reply = _batch(raw, "SELECT CAST(t AS varchar(30)), CAST(t2 AS varchar(30)) FROM dst7")
+    reply = batch(raw, "SELECT CAST(t AS varchar(30)), CAST(t2 AS varchar(30)) FROM dst7")
     assert b"23:59:59.9999999" in reply and b"00:00:00.0000001" in reply
     assert b"00:00:00" in reply  # 23:59:59.9999999 as time(2) wraps, as in SQL Server
 
@@ -191,10 +158,10 @@ def test_parameter_keeps_seven_digits(raw: RawClient) -> None:
     ticks = 1_234_567
     reply = _rpc(raw, "SELECT CAST(@p AS varchar(30)) AS v", ticks)
     assert _text(ticks).encode() in reply
-    _batch(raw, "CREATE TABLE par7 (t time(7))")
+    batch(raw, "CREATE TABLE par7 (t time(7))")
     _rpc(raw, "INSERT INTO par7 VALUES (@p)", ticks)
     found = _rpc(raw, "SELECT CAST(COUNT(*) AS int) FROM par7 WHERE t = @p", ticks)
-    assert _int_row(1) in found
+    assert int_row(1) in found
 
 
 @settings(
@@ -204,12 +171,12 @@ def test_parameter_keeps_seven_digits(raw: RawClient) -> None:
 )
 @given(ticks=st.integers(min_value=0, max_value=TICKS_PER_DAY - 1), via_param=st.booleans())
 def test_random_ticks_round_trip(raw: RawClient, ticks: int, via_param: bool) -> None:
-    _batch(raw, "IF OBJECT_ID('prop7') IS NULL CREATE TABLE prop7 (t time(7)); DELETE FROM prop7")
+    batch(raw, "IF OBJECT_ID('prop7') IS NULL CREATE TABLE prop7 (t time(7)); DELETE FROM prop7")
     if via_param:
         _rpc(raw, "INSERT INTO prop7 VALUES (@p)", ticks)
     else:
-        _batch(raw, f"INSERT INTO prop7 VALUES ('{_text(ticks)}')")
-    reply = _batch(raw, "SELECT t, CAST(t AS varchar(30)) FROM prop7")
+        batch(raw, f"INSERT INTO prop7 VALUES ('{_text(ticks)}')")
+    reply = batch(raw, "SELECT t, CAST(t AS varchar(30)) FROM prop7")
     assert _text(ticks).encode() in reply
     assert b"\x05" + ticks.to_bytes(5, "little") in reply
 
@@ -256,15 +223,15 @@ def test_bulk_load_decodes_time7_exactly() -> None:
 
 
 def test_bulk_load_stores_time7_exactly(raw: RawClient) -> None:
-    _batch(raw, "CREATE TABLE bulk7 (t time(7), t3 time(3))")
-    _batch(raw, "INSERT BULK bulk7 (t time(7), t3 time(3))")
+    batch(raw, "CREATE TABLE bulk7 (t time(7), t3 time(3))")
+    batch(raw, "INSERT BULK bulk7 (t time(7), t3 time(3))")
     name = "t".encode("utf-16-le")
     columns = bytes(6) + bytes([0x29, 7, 1]) + name + bytes(6) + bytes([0x29, 3, 1]) + name
     row = b"\xd1\x05" + (452_961_234_567).to_bytes(5, "little")
     row += b"\x04" + (45_296_123).to_bytes(4, "little")
     raw.send(PacketType.BULK_LOAD, b"\x81\x02\x00" + columns + row + b"\xfd" + bytes(12))
     assert error_numbers(raw.read_message()) == []
-    reply = _batch(raw, "SELECT CAST(t AS varchar(30)), CAST(t3 AS varchar(30)) FROM bulk7")
+    reply = batch(raw, "SELECT CAST(t AS varchar(30)), CAST(t3 AS varchar(30)) FROM bulk7")
     assert b"12:34:56.1234567" in reply and b"12:34:56.123" in reply
 
 

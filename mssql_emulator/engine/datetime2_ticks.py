@@ -105,7 +105,8 @@ def _ticks_above(
     """(node, replacement) when the expression around ``ref`` is ticks too."""
     parent = ref.parent
     if isinstance(parent, exp.DateAdd) and parent.this is ref:
-        return parent, _added(parent)
+        # The operands move (not copies), so references inside them stay in the tree.
+        return parent, added(parent.this, parent.expression, parent.args.get("unit"))
     if isinstance(parent, exp.Cast | exp.Convert) and _src(parent, src_of) == _TICKS:
         return parent, parent  # a CAST to datetime2(7) of ticks is ticks
     if isinstance(parent, _PICKS):
@@ -132,11 +133,6 @@ def _scalar_subquery(ref: exp.Expression) -> exp.Expression | None:
     if isinstance(query.parent, exp.From | exp.Join | exp.Exists | exp.In | exp.SetOperation):
         return None
     return query
-
-
-def _added(add: exp.DateAdd) -> exp.Expression:
-    # The operands move (not copies), so references inside them stay in the tree.
-    return added(add.this, add.expression, add.args.get("unit"))
 
 
 def added(

@@ -255,17 +255,9 @@ def _set(session: DuckDBSession, text: str) -> StatementResult:
     return StatementResult()
 
 
-_CONVERTED_ON_ASSIGNMENT = {
-    "date",
-    "time",
-    "datetime2",
-    "datetime",
-    "smalldatetime",
-    "datetimeoffset",
-}
-
-
-_TICKS = ("TIME_NS", "UBIGINT")  # time(7) and datetime2(7)
+_CONVERTED_ON_ASSIGNMENT = {"date", "time", "datetime2", "datetime", "smalldatetime"}
+_HELD_AS_TEXT = {"datetimeoffset"}  # and time(7), datetime2(7): their ticks (_TICKS)
+_TICKS = ("TIME_NS", "UBIGINT")
 
 
 def _assigned(session: DuckDBSession, key: str, expression: exp.Expression) -> Any:
@@ -278,11 +270,11 @@ def _typed(session: DuckDBSession, key: str, expression: exp.Expression) -> exp.
     scale rounds); time(7), datetime2(7) and datetimeoffset as text, since Python times
     stop at µs."""
     declared = session.variable_types.get(key)
-    if declared is None or declared.name not in _CONVERTED_ON_ASSIGNMENT:
+    if declared is None or declared.name not in _CONVERTED_ON_ASSIGNMENT | _HELD_AS_TEXT:
         return expression
     typed = exp.DataType.build(str(declared), dialect="tsql")
     expression = exp.Cast(this=expression, to=typed)
-    if declared.name == "datetimeoffset" or sqltypes.duckdb_type(declared) in _TICKS:
+    if declared.name in _HELD_AS_TEXT or sqltypes.duckdb_type(declared) in _TICKS:
         as_text = exp.DataType.build("varchar(34)", dialect="tsql")
         expression = exp.Cast(this=expression, to=as_text)
     return expression

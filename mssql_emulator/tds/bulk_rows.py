@@ -16,6 +16,7 @@ from mssql_emulator import code_page
 from mssql_emulator.contract import SqlError
 from mssql_emulator.tds.packets import ProtocolError
 from mssql_emulator.tds.reader import ByteReader
+from mssql_emulator.tds.row_encoder import TICKS_100NS_PER_DAY
 
 _DATE0 = dt.date(1, 1, 1)
 _DATETIME0 = dt.datetime(1900, 1, 1)
@@ -44,7 +45,6 @@ _BYTE_LEN = {0x26, 0x68, 0x6D, 0x6E, 0x6F, 0x24}  # one max-size byte, one lengt
 _CHARS = {0xA7, 0xAF, 0xE7, 0xEF}
 _BINARIES = {0xA5, 0xAD}
 _LEGACY_LOB = {0x23, 0x63, 0x22}  # text, ntext, image
-_TICKS_PER_DAY = 864_000_000_000
 # 100 ns ticks in one unit of each scale, 0..7
 _UNIT_TICKS = (10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1)
 # datetimeoffset as the engine stores it: UTC in 100 ns ticks since 0001-01-01, offset minutes
@@ -221,7 +221,7 @@ def _ticks(raw: bytes, tsize: int, scale: int) -> int:
     """A DATETIME2N or DATETIMEOFFSETN value's 100 ns ticks since 0001-01-01."""
     days = int.from_bytes(raw[tsize : tsize + 3], "little")
     count = int.from_bytes(raw[:tsize], "little")
-    return days * _TICKS_PER_DAY + count * _UNIT_TICKS[scale]
+    return days * TICKS_100NS_PER_DAY + count * _UNIT_TICKS[scale]
 
 
 def _offset(raw: bytes, tsize: int) -> int:
